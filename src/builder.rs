@@ -1,0 +1,129 @@
+//! `Sandbox::builder()` (**parent**): setters record values and cannot fail; `build()` checks.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::config;
+use crate::{Error, Mount, Namespaces, Resource, Rlimit, Sandbox, UserMapping};
+
+/// Records a sandbox's configuration; [`SandboxBuilder::build`] validates and prepares it.
+#[derive(Debug, Clone)]
+pub struct SandboxBuilder {
+    pub(crate) namespaces: Namespaces,
+    pub(crate) rootfs: Option<PathBuf>,
+    pub(crate) mounts: Vec<Mount>,
+    pub(crate) readonly_root: bool,
+    pub(crate) hostname: Option<OsString>,
+    pub(crate) domainname: Option<OsString>,
+    pub(crate) rlimits: Vec<Rlimit>,
+    pub(crate) user_mapping: UserMapping,
+    pub(crate) time_offsets: Option<TimeOffsets>,
+    pub(crate) die_with_parent: bool,
+    pub(crate) no_new_privs: bool,
+}
+
+/// Clock offsets for a time namespace: CLOCK_MONOTONIC and CLOCK_BOOTTIME inside read this
+/// many nanoseconds more (or, negative, less) than outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeOffsets {
+    pub monotonic_ns: i64,
+    pub boottime_ns: i64,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        SandboxBuilder {
+            namespaces: Namespaces::empty(),
+            rootfs: None,
+            mounts: Vec::new(),
+            readonly_root: false,
+            hostname: None,
+            domainname: None,
+            rlimits: Vec::new(),
+            user_mapping: UserMapping::Current,
+            time_offsets: None,
+            die_with_parent: true,
+            no_new_privs: true,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// The namespaces to create (default: none).
+    pub fn namespaces(&mut self, namespaces: Namespaces) -> &mut Self {
+        self.namespaces = namespaces;
+        self
+    }
+
+    /// Pivots into `dir` (an absolute host path) as the sandbox's root; nothing of the host
+    /// stays reachable. Without it, and with a mount namespace, the sandbox gets the default
+    /// root described in the crate docs. Needs `Namespaces::MOUNT`.
+    pub fn rootfs(&mut self, dir: impl AsRef<Path>) -> &mut Self {
+        self.rootfs = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Adds a mount, applied after the root is set up, in the order added.
+    pub fn mount(&mut self, mount: Mount) -> &mut Self {
+        self.mounts.push(mount);
+        self
+    }
+
+    /// Makes the root mount itself read-only once every mount is in place (mounts below it
+    /// keep their own mode).
+    pub fn readonly_root(&mut self, readonly: bool) -> &mut Self {
+        self.readonly_root = readonly;
+        self
+    }
+
+    /// The hostname inside (needs `Namespaces::UTS`; at most 64 bytes).
+    pub fn hostname(&mut self, name: impl Into<OsString>) -> &mut Self {
+        self.hostname = Some(name.into());
+        self
+    }
+
+    /// The NIS domain name inside (needs `Namespaces::UTS`; at most 64 bytes).
+    pub fn domainname(&mut self, name: impl Into<OsString>) -> &mut Self {
+        self.domainname = Some(name.into());
+        self
+    }
+
+    /// Sets a resource limit in the sandbox before exec. Raising a hard limit needs
+    /// CAP_SYS_RESOURCE on the host.
+    pub fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self {
+        self.rlimits.push(Rlimit { resource, soft, hard });
+        self
+    }
+
+    /// How ids inside the user namespace map to the host's (default [`UserMapping::Current`]).
+    pub fn user_mapping(&mut self, mapping: UserMapping) -> &mut Self {
+        self.user_mapping = mapping;
+        self
+    }
+
+    /// Clock offsets for the time namespace (needs `Namespaces::TIME`).
+    pub fn time_offsets(&mut self, offsets: TimeOffsets) -> &mut Self {
+        self.time_offsets = Some(offsets);
+        self
+    }
+
+    /// Kill the sandbox with SIGKILL when the thread that spawned it exits (default: on).
+    /// Linux ties the parent-death signal to the spawning *thread*: spawn from a thread that
+    /// lives as long as the sandbox should, or turn this off.
+    pub fn die_with_parent(&mut self, on: bool) -> &mut Self {
+        self.die_with_parent = on;
+        self
+    }
+
+    /// Set no_new_privs so that setuid binaries and file capabilities grant nothing inside
+    /// (default: on).
+    pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
+        self.no_new_privs = on;
+        self
+    }
+
+    /// Validates the configuration and prepares everything the child will need.
+    pub fn build(&self) -> Result<Sandbox, Error> {
+        config::build(self).map(Sandbox::from_config).map_err(Error::from)
+    }
+}

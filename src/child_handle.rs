@@ -1,0 +1,228 @@
+//! The running sandbox, like `std::process::Child` (**parent**).
+
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::unistd::Pid;
+
+use crate::sys::process as sys;
+use crate::Error;
+
+/// How a sandbox ended and what its first process used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitReport {
+    /// Exit code or terminating signal, as std reports it.
+    pub status: ExitStatus,
+    /// From the end of spawn's clone to the reaping of the process.
+    pub wall_time: Duration,
+    /// getrusage figures of the process and its waited-for descendants.
+    pub usage: ResourceUsage,
+}
+
+impl ExitReport {
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+}
+
+/// Resource usage reported by wait4(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResourceUsage {
+    pub user_time: Duration,
+    pub system_time: Duration,
+    /// Peak resident set size in bytes.
+    pub max_rss_bytes: u64,
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    pub voluntary_context_switches: u64,
+    pub involuntary_context_switches: u64,
+}
+
+impl ResourceUsage {
+    fn from_rusage(r: &libc::rusage) -> ResourceUsage {
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000));
+        ResourceUsage {
+            user_time: time(r.ru_utime),
+            system_time: time(r.ru_stime),
+            max_rss_bytes: (r.ru_maxrss as u64).saturating_mul(1024),
+            minor_faults: r.ru_minflt as u64,
+            major_faults: r.ru_majflt as u64,
+            voluntary_context_switches: r.ru_nvcsw as u64,
+            involuntary_context_switches: r.ru_nivcsw as u64,
+        }
+    }
+}
+
+/// What `Sandbox::output` and `Child::wait_with_output` return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub report: ExitReport,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// A sandbox whose program is running.
+///
+/// Dropping a `Child` that has not been waited for **kills it with SIGKILL and reaps it**
+/// (unlike `std::process::Child`), so no sandbox outlives its handle. With a pid namespace
+/// that kills every process in the sandbox; without one, only the first process.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+    started: Instant,
+    report: Option<ExitReport>,
+    pub stdin: Option<ChildStdin>,
+    pub stdout: Option<ChildStdout>,
+    pub stderr: Option<ChildStderr>,
+}
+
+impl Child {
+    pub(crate) fn new(pid: Pid, pidfd: Option<OwnedFd>, ends: &mut [Option<OwnedFd>; 3], started: Instant) -> Child {
+        Child {
+            pid,
+            pidfd,
+            started,
+            report: None,
+            stdin: ends[0].take().map(ChildStdin::from),
+            stdout: ends[1].take().map(ChildStdout::from),
+            stderr: ends[2].take().map(ChildStderr::from),
+        }
+    }
+
+    /// The host pid of the sandbox's first process.
+    pub fn id(&self) -> u32 {
+        self.pid.as_raw() as u32
+    }
+
+    /// A pidfd for the process (Linux 5.2+), which can be polled for exit and never refers
+    /// to a recycled pid.
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// Waits for the program to exit (closing its stdin first, as std does).
+    pub fn wait(&mut self) -> Result<ExitReport, Error> {
+        drop(self.stdin.take());
+        self.reap(false).map(|r| r.expect("a blocking wait4 returns a status"))
+    }
+
+    /// Returns the exit report if the program has exited, without blocking.
+    pub fn try_wait(&mut self) -> Result<Option<ExitReport>, Error> {
+        self.reap(true)
+    }
+
+    /// Waits at most `timeout`; `None` if the program is still running then.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitReport>, Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(report) = self.try_wait()? {
+                return Ok(Some(report));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.sleep_until_exit(left);
+        }
+    }
+
+    /// Polls the pidfd (or, without one, sleeps a little) for at most `left`.
+    fn sleep_until_exit(&self, left: Duration) {
+        match &self.pidfd {
+            Some(fd) => {
+                let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let _ = nix::poll::poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX));
+            }
+            None => std::thread::sleep(left.min(Duration::from_millis(5))),
+        }
+    }
+
+    /// Kills the sandbox with SIGKILL. Does nothing if it has already been reaped.
+    pub fn kill(&mut self) -> Result<(), Error> {
+        self.signal(libc::SIGKILL)
+    }
+
+    /// Sends `signal` to the sandbox's first process (through the pidfd where there is one).
+    pub fn signal(&mut self, signal: i32) -> Result<(), Error> {
+        if self.report.is_some() {
+            return Ok(());
+        }
+        let sent = match &self.pidfd {
+            Some(fd) => sys::pidfd_send_signal(fd.as_fd(), signal),
+            None => nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::try_from(signal).ok())
+                .map_err(std::io::Error::from),
+        };
+        // ESRCH: exited but not yet reaped; not an error, as in std.
+        match sent {
+            Err(e) if e.raw_os_error() != Some(libc::ESRCH) => {
+                Err(Error::Signal { pid: self.pid.as_raw(), signal, source: e })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits for exit while collecting all of stdout and stderr.
+    pub fn wait_with_output(mut self) -> Result<Output, Error> {
+        drop(self.stdin.take());
+        let stderr = self.stderr.take().map(|mut err| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                err.read_to_end(&mut buf).map(|_| buf)
+            })
+        });
+        let mut stdout = Vec::new();
+        if let Some(mut out) = self.stdout.take() {
+            out.read_to_end(&mut stdout).map_err(Error::Output)?;
+        }
+        let stderr = match stderr {
+            Some(t) => t.join().unwrap_or_else(|_| Ok(Vec::new())).map_err(Error::Output)?,
+            None => Vec::new(),
+        };
+        let report = self.wait()?;
+        Ok(Output { report, stdout, stderr })
+    }
+
+    fn reap(&mut self, nohang: bool) -> Result<Option<ExitReport>, Error> {
+        if let Some(report) = self.report {
+            return Ok(Some(report));
+        }
+        let waited = sys::wait4(self.pid, nohang).map_err(|source| Error::Wait { pid: self.pid.as_raw(), source })?;
+        let Some((status, usage)) = waited else { return Ok(None) };
+        let report = ExitReport {
+            status: ExitStatus::from_raw(status),
+            wall_time: self.started.elapsed(),
+            usage: ResourceUsage::from_rusage(&usage),
+        };
+        self.report = Some(report);
+        self.pidfd = None;
+        Ok(Some(report))
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.report.is_none() {
+            let _ = self.kill();
+            let _ = self.reap(false);
+        }
+    }
+}
+
+impl AsRawFd for Child {
+    /// The pidfd, or -1 without one.
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.pidfd.as_ref().map_or(-1, |fd| fd.as_raw_fd())
+    }
+}

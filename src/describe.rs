@@ -1,0 +1,92 @@
+//! Turning a child's failure record into words (**parent**): which object, and what to do.
+
+use nix::errno::Errno;
+
+use crate::config::Config;
+use crate::plan::{Op, Origin};
+use crate::prepare::Prepared;
+use crate::report::{Record, Step};
+
+/// The object a failed step was working on, and a hint where the host is the likely cause.
+pub(crate) fn describe(rec: &Record, config: &Config, p: &Prepared) -> (Option<String>, Option<&'static str>) {
+    let index = usize::from(rec.index);
+    match rec.step {
+        Step::Mount => match config.plan.get(index) {
+            Some(planned) => (Some(mount_object(&planned.origin, &planned.op)), mount_hint(&planned.op, rec.errno)),
+            None => (Some(format!("#{index}")), None),
+        },
+        Step::Rlimit => match config.rlimits.get(index) {
+            Some(r) => {
+                let hint = (rec.errno == Errno::EPERM).then_some("raising a hard limit needs CAP_SYS_RESOURCE on the host");
+                (Some(format!("#{index} {} soft={} hard={}", r.resource.name(), r.soft, r.hard)), hint)
+            }
+            None => (Some(format!("#{index}")), None),
+        },
+        Step::Exec => (p.candidates.get(index).map(|c| c.to_string_lossy().into_owned()), None),
+        Step::Chdir => (p.cwd.as_ref().map(|c| c.to_string_lossy().into_owned()), None),
+        Step::Uid | Step::Gid | Step::Groups => (None, id_hint(rec.errno)),
+        Step::Unshare | Step::TimeOffsets => (None, time_hint(rec.errno, config)),
+        Step::Loopback => (Some("lo".into()), None),
+        _ => (None, None),
+    }
+}
+
+fn mount_object(origin: &Origin, op: &Op) -> String {
+    let what = match origin {
+        Origin::Staging => "staging the new root".to_string(),
+        Origin::DefaultRoot => "building the default root".to_string(),
+        Origin::Rootfs(path) => format!("binding rootfs {}", path.display()),
+        Origin::UserMount { index, mount } => format!("#{index} ({mount})"),
+        Origin::ReadOnlyRoot => "making the root read-only".to_string(),
+    };
+    format!("{what}, at {}", op_text(op))
+}
+
+fn op_text(op: &Op) -> String {
+    let s = |c: &std::ffi::CString| c.to_string_lossy().into_owned();
+    match op {
+        Op::MakePrivate => "making / private".into(),
+        Op::Tmpfs { target, .. } => format!("tmpfs on {}", s(target)),
+        Op::Mkdir { path } => format!("mkdir {}", s(path)),
+        Op::Touch { path } => format!("creating file {}", s(path)),
+        Op::Symlink { target, link } => format!("symlink {} -> {}", s(link), s(target)),
+        Op::Bind { source, target } => format!("bind {} -> {}", s(source), s(target)),
+        Op::ReadOnly { target, .. } => format!("read-only {}", s(target)),
+        Op::Proc { target } => format!("proc on {}", s(target)),
+        Op::Devpts { target } => format!("devpts on {}", s(target)),
+        Op::PivotToStaging { new_root, .. } => format!("pivot_root into {}", s(new_root)),
+        Op::EnterNewRoot { .. } => "pivot_root into the new root".into(),
+    }
+}
+
+fn mount_hint(op: &Op, errno: Errno) -> Option<&'static str> {
+    match (op, errno) {
+        (Op::ReadOnly { .. }, Errno::ENOSYS) => Some("read-only mounts need mount_setattr(2), Linux 5.12 or later"),
+        (Op::Proc { .. }, Errno::EPERM) => Some(
+            "mounting proc in a user namespace needs Namespaces::PID and a host /proc with nothing mounted over its entries",
+        ),
+        (_, Errno::EACCES) => Some(
+            "a security module (AppArmor, SELinux) or missing search permission on the path may deny this; \
+             unprivileged callers cannot reach directories they could not reach outside",
+        ),
+        (Op::PivotToStaging { .. } | Op::EnterNewRoot { .. }, Errno::EINVAL) => {
+            Some("pivot_root fails when the host root is the initramfs (rootfs); boot with a real root filesystem")
+        }
+        _ => None,
+    }
+}
+
+fn id_hint(errno: Errno) -> Option<&'static str> {
+    (errno == Errno::EINVAL || errno == Errno::EPERM).then_some(
+        "the id must be mapped in the user namespace (see UserMapping), and setgroups is denied without privileges",
+    )
+}
+
+fn time_hint(errno: Errno, config: &Config) -> Option<&'static str> {
+    let time = config.namespaces.contains(crate::Namespaces::TIME);
+    match errno {
+        Errno::EINVAL if time => Some("time namespaces need Linux 5.6 or later"),
+        Errno::EPERM | Errno::EACCES if time => Some("time offsets need CAP_SYS_TIME in the sandbox's user namespace"),
+        _ => None,
+    }
+}

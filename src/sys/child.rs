@@ -1,0 +1,252 @@
+//! Safe wrappers for the system calls the **child** makes between clone and exec.
+//!
+//! Every function here is async-signal-safe: it does not allocate, lock, format or panic, and
+//! it reports failure as the kernel's errno without touching the shared `errno` (see `raw`).
+//! Paths come in as `&CStr` prepared by the parent.
+
+use std::ffi::CStr;
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+
+use super::cstr_array::CStrArray;
+use super::raw::{check, syscall6};
+
+type SysResult<T = ()> = Result<T, Errno>;
+
+fn ptr(s: &CStr) -> usize {
+    s.as_ptr() as usize
+}
+
+fn opt_ptr(s: Option<&CStr>) -> usize {
+    s.map_or(0, ptr)
+}
+
+/// Makes a system call whose arguments are plain integers or pointers built from references
+/// that outlive the call.
+fn call(nr: i64, a: [usize; 6]) -> SysResult<usize> {
+    // SAFETY: every caller in this module passes only integers or pointers taken from live
+    // `&CStr`/`&[u8]`/`&mut` references whose sizes match what the system call reads or writes.
+    check(unsafe { syscall6(nr, a) })
+}
+
+/// Ends the child at once. Async-signal-safe: does not allocate.
+pub fn exit_group(code: i32) -> ! {
+    loop {
+        let _ = call(libc::SYS_exit_group, [code as usize, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// read(2), retried on EINTR. Async-signal-safe: does not allocate.
+pub fn read(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
+    let args = [fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0];
+    retry(|| call(libc::SYS_read, args))
+}
+
+/// write(2), retried on EINTR. Async-signal-safe: does not allocate.
+pub fn write(fd: RawFd, buf: &[u8]) -> SysResult<usize> {
+    let args = [fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0];
+    retry(|| call(libc::SYS_write, args))
+}
+
+fn retry(mut f: impl FnMut() -> SysResult<usize>) -> SysResult<usize> {
+    loop {
+        match f() {
+            Err(Errno::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// close(2). Async-signal-safe: does not allocate.
+pub fn close(fd: RawFd) -> SysResult {
+    call(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0]).map(drop)
+}
+
+/// prctl(2) with one argument. Async-signal-safe: does not allocate.
+pub fn prctl(option: i32, arg: usize) -> SysResult {
+    call(libc::SYS_prctl, [option as usize, arg, 0, 0, 0, 0]).map(drop)
+}
+
+/// unshare(2). Async-signal-safe: does not allocate.
+pub fn unshare(flags: i32) -> SysResult {
+    call(libc::SYS_unshare, [flags as usize, 0, 0, 0, 0, 0]).map(drop)
+}
+
+/// openat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
+pub fn open(path: &CStr, flags: i32, mode: u32) -> SysResult<RawFd> {
+    let args = [libc::AT_FDCWD as usize, ptr(path), flags as usize, mode as usize, 0, 0];
+    call(libc::SYS_openat, args).map(|fd| fd as RawFd)
+}
+
+/// mount(2). Async-signal-safe: does not allocate.
+pub fn mount(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: u64,
+    data: Option<&CStr>,
+) -> SysResult {
+    let args = [opt_ptr(source), ptr(target), opt_ptr(fstype), flags as usize, opt_ptr(data), 0];
+    call(libc::SYS_mount, args).map(drop)
+}
+
+/// umount2(2). Async-signal-safe: does not allocate.
+pub fn umount2(target: &CStr, flags: i32) -> SysResult {
+    call(libc::SYS_umount2, [ptr(target), flags as usize, 0, 0, 0, 0]).map(drop)
+}
+
+/// mkdirat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
+pub fn mkdir(path: &CStr, mode: u32) -> SysResult {
+    let args = [libc::AT_FDCWD as usize, ptr(path), mode as usize, 0, 0, 0];
+    call(libc::SYS_mkdirat, args).map(drop)
+}
+
+/// symlinkat(target, AT_FDCWD, link). Async-signal-safe: does not allocate.
+pub fn symlink(target: &CStr, link: &CStr) -> SysResult {
+    let args = [ptr(target), libc::AT_FDCWD as usize, ptr(link), 0, 0, 0];
+    call(libc::SYS_symlinkat, args).map(drop)
+}
+
+/// chdir(2). Async-signal-safe: does not allocate.
+pub fn chdir(path: &CStr) -> SysResult {
+    call(libc::SYS_chdir, [ptr(path), 0, 0, 0, 0, 0]).map(drop)
+}
+
+/// pivot_root(2). Async-signal-safe: does not allocate.
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> SysResult {
+    call(libc::SYS_pivot_root, [ptr(new_root), ptr(put_old), 0, 0, 0, 0]).map(drop)
+}
+
+/// The kernel's `struct mount_attr` (linux/mount.h), which libc does not define for us.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) (Linux 5.12): sets `attr_set` on the mount at `path`, and with
+/// `recursive` on every mount below it. Async-signal-safe: does not allocate.
+pub fn mount_setattr(path: &CStr, recursive: bool, attr_set: u64) -> SysResult {
+    let attr = MountAttr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    let flags = if recursive { libc::AT_RECURSIVE as usize } else { 0 };
+    let args = [
+        libc::AT_FDCWD as usize,
+        ptr(path),
+        flags,
+        &attr as *const MountAttr as usize,
+        std::mem::size_of::<MountAttr>(),
+        0,
+    ];
+    call(libc::SYS_mount_setattr, args).map(drop)
+}
+
+/// sethostname(2). Async-signal-safe: does not allocate.
+pub fn sethostname(name: &[u8]) -> SysResult {
+    call(libc::SYS_sethostname, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]).map(drop)
+}
+
+/// setdomainname(2). Async-signal-safe: does not allocate.
+pub fn setdomainname(name: &[u8]) -> SysResult {
+    call(libc::SYS_setdomainname, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]).map(drop)
+}
+
+/// prlimit64(0, resource, new, NULL). Async-signal-safe: does not allocate.
+pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> SysResult {
+    let limit = libc::rlimit64 { rlim_cur: soft, rlim_max: hard };
+    let args = [0, resource as usize, &limit as *const libc::rlimit64 as usize, 0, 0, 0];
+    call(libc::SYS_prlimit64, args).map(drop)
+}
+
+/// setgroups(2). Async-signal-safe: does not allocate.
+pub fn setgroups(groups: &[libc::gid_t]) -> SysResult {
+    call(libc::SYS_setgroups, [groups.len(), groups.as_ptr() as usize, 0, 0, 0, 0]).map(drop)
+}
+
+/// setresgid(gid, gid, gid). Async-signal-safe: does not allocate.
+pub fn setgid(gid: libc::gid_t) -> SysResult {
+    let g = gid as usize;
+    call(libc::SYS_setresgid, [g, g, g, 0, 0, 0]).map(drop)
+}
+
+/// setresuid(uid, uid, uid). Async-signal-safe: does not allocate.
+pub fn setuid(uid: libc::uid_t) -> SysResult {
+    let u = uid as usize;
+    call(libc::SYS_setresuid, [u, u, u, 0, 0, 0]).map(drop)
+}
+
+/// dup3(2). Async-signal-safe: does not allocate.
+pub fn dup3(old: RawFd, new: RawFd, flags: i32) -> SysResult {
+    call(libc::SYS_dup3, [old as usize, new as usize, flags as usize, 0, 0, 0]).map(drop)
+}
+
+/// fcntl(2) with an integer argument. Async-signal-safe: does not allocate.
+pub fn fcntl(fd: RawFd, cmd: i32, arg: i32) -> SysResult<i32> {
+    call(libc::SYS_fcntl, [fd as usize, cmd as usize, arg as usize, 0, 0, 0]).map(|r| r as i32)
+}
+
+/// close_range(2) (Linux 5.9; CLOSE_RANGE_CLOEXEC 5.11). Async-signal-safe: does not allocate.
+pub fn close_range(first: u32, last: u32, flags: u32) -> SysResult {
+    let args = [first as usize, last as usize, flags as usize, 0, 0, 0];
+    call(libc::SYS_close_range, args).map(drop)
+}
+
+/// Brings the loopback interface up in the current network namespace.
+/// Async-signal-safe: does not allocate.
+pub fn loopback_up() -> SysResult {
+    let domain = libc::AF_INET as usize;
+    let kind = (libc::SOCK_DGRAM | libc::SOCK_CLOEXEC) as usize;
+    let sock = call(libc::SYS_socket, [domain, kind, 0, 0, 0, 0])? as RawFd;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    let req_ptr = &mut req as *mut libc::ifreq as usize;
+    let result = call(libc::SYS_ioctl, [sock as usize, libc::SIOCSIFFLAGS as usize, req_ptr, 0, 0, 0]);
+    let _ = close(sock);
+    result.map(drop)
+}
+
+/// The kernel's `struct sigaction` for rt_sigaction on x86_64 and aarch64.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Resets every signal's disposition to the default and unblocks all signals.
+/// The child inherited the parent's handlers, which point into memory it shares with the
+/// parent, so none of them may run here. Async-signal-safe: does not allocate.
+pub fn reset_signals() -> SysResult {
+    let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    for sig in 1..=64usize {
+        if sig == libc::SIGKILL as usize || sig == libc::SIGSTOP as usize {
+            continue;
+        }
+        let args = [sig, &dfl as *const KernelSigaction as usize, 0, 8, 0, 0];
+        call(libc::SYS_rt_sigaction, args)?;
+    }
+    Ok(())
+}
+
+/// Unblocks every signal. Async-signal-safe: does not allocate.
+pub fn unblock_signals() -> SysResult {
+    let empty: u64 = 0;
+    let args = [libc::SIG_SETMASK as usize, &empty as *const u64 as usize, 0, 8, 0, 0];
+    call(libc::SYS_rt_sigprocmask, args).map(drop)
+}
+
+/// execve(2); returns only on failure. Async-signal-safe: does not allocate.
+pub fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> Errno {
+    let args = [ptr(path), argv.as_ptr() as usize, envp.as_ptr() as usize, 0, 0, 0];
+    match call(libc::SYS_execve, args) {
+        Err(errno) => errno,
+        Ok(_) => Errno::UnknownErrno,
+    }
+}

@@ -1,0 +1,44 @@
+//! Waiting for and signalling the sandbox's first process, from the **parent**.
+//!
+//! # Safety
+//! The `unsafe` blocks are FFI calls that libc and nix do not wrap with rusage or pidfds.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::unistd::Pid;
+
+/// wait4(2): blocks until `pid` exits (or, with `nohang`, returns `None` if it has not).
+/// Returns the raw wait status and the process's resource usage.
+pub fn wait4(pid: Pid, nohang: bool) -> io::Result<Option<(i32, libc::rusage)>> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data; all-zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let options = if nohang { libc::WNOHANG } else { 0 };
+    loop {
+        // SAFETY: `status` and `usage` are valid for writes for the duration of the call.
+        let ret = unsafe { libc::wait4(pid.as_raw(), &mut status, options, &mut usage) };
+        match ret {
+            0 => return Ok(None),
+            r if r > 0 => return Ok(Some((status, usage))),
+            _ => {
+                let err = io::Error::last_os_error();
+                if err.raw_os_error() != Some(libc::EINTR) {
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+/// pidfd_send_signal(2): signals the process behind `pidfd`, which can never be a recycled pid.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    let null = std::ptr::null::<libc::siginfo_t>();
+    // SAFETY: a NULL siginfo is allowed (the kernel fills in SI_USER) and flags must be 0.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, null, 0) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
