@@ -3,27 +3,51 @@
 use nix::errno::Errno;
 
 use crate::config::Config;
-use crate::plan::{Op, Origin};
+use crate::plan::{Op, Origin, NEW_ROOT, OLD_ROOT};
 use crate::prepare::Prepared;
 use crate::report::{Record, Step};
 
 /// The object a failed step was working on, and a hint where the host is the likely cause.
-pub(crate) fn describe(rec: &Record, config: &Config, p: &Prepared) -> (Option<String>, Option<&'static str>) {
+pub(crate) fn describe(
+    rec: &Record,
+    config: &Config,
+    p: &Prepared,
+) -> (Option<String>, Option<&'static str>) {
     let index = usize::from(rec.index);
     match rec.step {
         Step::Mount => match config.plan.get(index) {
-            Some(planned) => (Some(mount_object(&planned.origin, &planned.op)), mount_hint(&planned.op, rec.errno)),
+            Some(planned) => (
+                Some(mount_object(&planned.origin, &planned.op)),
+                mount_hint(&planned.op, rec.errno),
+            ),
             None => (Some(format!("#{index}")), None),
         },
         Step::Rlimit => match config.rlimits.get(index) {
             Some(r) => {
-                let hint = (rec.errno == Errno::EPERM).then_some("raising a hard limit needs CAP_SYS_RESOURCE on the host");
-                (Some(format!("#{index} {} soft={} hard={}", r.resource.name(), r.soft, r.hard)), hint)
+                let hint = (rec.errno == Errno::EPERM)
+                    .then_some("raising a hard limit needs CAP_SYS_RESOURCE on the host");
+                (
+                    Some(format!(
+                        "#{index} {} soft={} hard={}",
+                        r.resource.name(),
+                        r.soft,
+                        r.hard
+                    )),
+                    hint,
+                )
             }
             None => (Some(format!("#{index}")), None),
         },
-        Step::Exec => (p.candidates.get(index).map(|c| c.to_string_lossy().into_owned()), None),
-        Step::Chdir => (p.cwd.as_ref().map(|c| c.to_string_lossy().into_owned()), None),
+        Step::Exec => (
+            p.candidates
+                .get(index)
+                .map(|c| c.to_string_lossy().into_owned()),
+            None,
+        ),
+        Step::Chdir => (
+            p.cwd.as_ref().map(|c| c.to_string_lossy().into_owned()),
+            None,
+        ),
         Step::Uid | Step::Gid | Step::Groups => (None, id_hint(rec.errno)),
         Step::Unshare | Step::TimeOffsets => (None, time_hint(rec.errno, config)),
         Step::Loopback => (Some("lo".into()), None),
@@ -42,8 +66,9 @@ fn mount_object(origin: &Origin, op: &Op) -> String {
     format!("{what}, at {}", op_text(op))
 }
 
+/// The operation in the user's terms: paths inside the sandbox, or on the host for sources.
 fn op_text(op: &Op) -> String {
-    let s = |c: &std::ffi::CString| c.to_string_lossy().into_owned();
+    let s = |c: &std::ffi::CString| user_path(&c.to_string_lossy());
     match op {
         Op::MakePrivate => "making / private".into(),
         Op::Tmpfs { target, .. } => format!("tmpfs on {}", s(target)),
@@ -57,6 +82,20 @@ fn op_text(op: &Op) -> String {
         Op::PivotToStaging { new_root, .. } => format!("pivot_root into {}", s(new_root)),
         Op::EnterNewRoot { .. } => "pivot_root into the new root".into(),
     }
+}
+
+/// Strips the staging prefixes: `/newroot/x` is `/x` inside, `/oldroot/x` is `/x` on the host.
+fn user_path(staged: &str) -> String {
+    for prefix in [NEW_ROOT, OLD_ROOT] {
+        if let Some(rest) = staged.strip_prefix(prefix) {
+            return if rest.is_empty() {
+                "/".to_string()
+            } else {
+                rest.to_string()
+            };
+        }
+    }
+    staged.to_string()
 }
 
 fn mount_hint(op: &Op, errno: Errno) -> Option<&'static str> {
@@ -86,7 +125,27 @@ fn time_hint(errno: Errno, config: &Config) -> Option<&'static str> {
     let time = config.namespaces.contains(crate::Namespaces::TIME);
     match errno {
         Errno::EINVAL if time => Some("time namespaces need Linux 5.6 or later"),
-        Errno::EPERM | Errno::EACCES if time => Some("time offsets need CAP_SYS_TIME in the sandbox's user namespace"),
+        Errno::EPERM | Errno::EACCES if time => {
+            Some("time offsets need CAP_SYS_TIME in the sandbox's user namespace")
+        }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_paths_are_shown_as_the_user_wrote_them() {
+        assert_eq!(user_path("/newroot/usr/x"), "/usr/x");
+        assert_eq!(user_path("/oldroot/data"), "/data");
+        assert_eq!(user_path("/newroot"), "/");
+        assert_eq!(user_path("/tmp"), "/tmp");
+        let op = Op::Bind {
+            source: c"/oldroot/data".into(),
+            target: c"/newroot/mnt".into(),
+        };
+        assert_eq!(op_text(&op), "bind /data -> /mnt");
     }
 }

@@ -58,7 +58,10 @@ impl Resource {
             Resource::SigPending => libc::RLIMIT_SIGPENDING,
             Resource::Stack => libc::RLIMIT_STACK,
         };
-        raw as u32
+        // The constants are u32 on glibc but i32 on musl.
+        #[allow(clippy::unnecessary_cast)]
+        let raw = raw as u32;
+        raw
     }
 
     /// The kernel's name, as in `prlimit --list`.

@@ -1,0 +1,85 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use isobox::{Command, Error, Namespaces, Output, Sandbox, SpawnError};
+
+/// The namespaces most tests use: everything an unprivileged caller can create.
+pub fn full() -> Namespaces {
+    Namespaces::USER | Namespaces::PID | Namespaces::MOUNT | Namespaces::UTS | Namespaces::IPC
+}
+
+/// Returns true if the test may go on. When `ok` is false the test is skipped with `why`
+/// printed, unless ISOBOX_REQUIRE_PRIVILEGES=1 (as in CI), which turns the skip into a failure.
+pub fn require(ok: bool, why: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if std::env::var("ISOBOX_REQUIRE_PRIVILEGES").as_deref() == Ok("1") {
+        panic!("ISOBOX_REQUIRE_PRIVILEGES=1, but this test cannot run: {why}");
+    }
+    eprintln!("skipped: {why}");
+    false
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Root on the host: for tests that need it.
+pub fn require_root() -> bool {
+    require(is_root(), "needs root on the host")
+}
+
+/// Whether this process may create a user namespace at all.
+pub fn require_userns() -> bool {
+    let sandbox = Sandbox::builder()
+        .namespaces(Namespaces::USER)
+        .build()
+        .expect("valid");
+    let works = match sandbox.status(&Command::new("/bin/true")) {
+        Ok(report) => report.success(),
+        Err(Error::Spawn(SpawnError::Clone { .. })) => false,
+        Err(e) => panic!("unexpected error probing user namespaces: {e}"),
+    };
+    require(works, "user namespaces are not available to this user")
+}
+
+/// Runs `sh -c script` in `sandbox`, asserts success, and returns stdout as a string.
+pub fn sh(sandbox: &Sandbox, script: &str) -> String {
+    let out = sh_output(sandbox, script);
+    assert!(
+        out.report.success(),
+        "script failed: {script}\nstatus: {:?}\nstderr: {}",
+        out.report,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+pub fn sh_output(sandbox: &Sandbox, script: &str) -> Output {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", script]);
+    sandbox
+        .output(&cmd)
+        .unwrap_or_else(|e| panic!("spawning `{script}`: {e}"))
+}
+
+/// A sandbox with the common namespaces and the given builder tweaks.
+pub fn sandbox(tweak: impl FnOnce(&mut isobox::SandboxBuilder)) -> Sandbox {
+    let mut b = Sandbox::builder();
+    b.namespaces(full());
+    tweak(&mut b);
+    b.build().expect("valid sandbox")
+}
+
+/// True if `pid` no longer exists or is a zombie nobody will reap soon.
+pub fn is_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .map(|rest| rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+    }
+}

@@ -1,0 +1,385 @@
+//! Isolation is real: hostname, pids, id maps, the root, read-only binds, the network.
+mod common;
+
+use std::path::Path;
+
+use common::{require_root, require_userns, sandbox, sh};
+use isobox::{Mount, Namespaces, Resource, TimeOffsets, UserMapping, DEFAULT_ROOT_DIRS};
+
+#[test]
+fn rootless_hostname_and_domainname_are_the_sandboxes_and_the_hosts_unchanged() {
+    if !require_userns() {
+        return;
+    }
+    let host_before = nix::unistd::gethostname().unwrap();
+    let sb = sandbox(|b| {
+        b.hostname("isobox-test").domainname("isobox.example");
+    });
+    let out = sh(&sb, "hostname; cat /proc/sys/kernel/domainname");
+    assert_eq!(out, "isobox-test\nisobox.example\n");
+    assert_eq!(nix::unistd::gethostname().unwrap(), host_before);
+}
+
+#[test]
+fn rootless_program_is_pid_1_and_sees_only_its_own_processes() {
+    if !require_userns() {
+        return;
+    }
+    let out = sh(&sandbox(|_| {}), "echo $$; ls /proc | grep -E '^[0-9]+$'");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("1"));
+    let pids: Vec<u32> = lines.map(|l| l.parse().unwrap()).collect();
+    // The shell (1) and the processes of its pipeline, nothing of the host.
+    assert!(pids.contains(&1), "{pids:?}");
+    assert!(pids.len() <= 3 && pids.iter().all(|p| *p <= 3), "{pids:?}");
+}
+
+#[test]
+fn rootless_uid_map_shows_the_callers_id_as_root() {
+    if !require_userns() {
+        return;
+    }
+    let out = sh(
+        &sandbox(|_| {}),
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g",
+    );
+    let fields: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let (uid, gid) = (
+        nix::unistd::geteuid().to_string(),
+        nix::unistd::getegid().to_string(),
+    );
+    assert_eq!(fields[0], ["0", uid.as_str(), "1"]);
+    assert_eq!(fields[1], ["0", gid.as_str(), "1"]);
+    assert_eq!(fields[2], ["0"]);
+    assert_eq!(fields[3], ["0"]);
+}
+
+#[test]
+fn a_chosen_single_mapping_and_uid_inside_are_applied() {
+    if !require_root() {
+        return;
+    }
+    let mapping = UserMapping::Ranges {
+        uids: vec![
+            isobox::IdRange {
+                inside: 0,
+                outside: 0,
+                count: 1,
+            },
+            isobox::IdRange {
+                inside: 1000,
+                outside: 100_000,
+                count: 10,
+            },
+        ],
+        gids: vec![
+            isobox::IdRange {
+                inside: 0,
+                outside: 0,
+                count: 1,
+            },
+            isobox::IdRange {
+                inside: 1000,
+                outside: 100_000,
+                count: 10,
+            },
+        ],
+    };
+    let sb = sandbox(|b| {
+        b.user_mapping(mapping);
+    });
+    let mut cmd = isobox::Command::new("/bin/sh");
+    cmd.args(["-c", "cat /proc/self/uid_map; id -u; id -g; id -G"])
+        .uid(1003)
+        .gid(1004)
+        .groups(&[1005]);
+    let out = sb.output(&cmd).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", "1"]
+    );
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["1000", "100000", "10"]
+    );
+    assert_eq!(
+        &lines[2..],
+        ["1003", "1004", "1004 1005"],
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rootless_subordinate_ids_are_mapped_through_newuidmap() {
+    if !require_userns() {
+        return;
+    }
+    let helpers =
+        Path::new("/usr/bin/newuidmap").exists() && Path::new("/usr/bin/newgidmap").exists();
+    if !common::require(
+        helpers,
+        "newuidmap/newgidmap are not installed (package uidmap)",
+    ) {
+        return;
+    }
+    let sb = match isobox::Sandbox::builder()
+        .namespaces(common::full())
+        .user_mapping(UserMapping::Subordinate)
+        .build()
+    {
+        Ok(sb) => sb,
+        Err(e) => {
+            common::require(false, &format!("this user has no subordinate ids: {e}"));
+            return;
+        }
+    };
+    let out = sh(&sb, "cat /proc/self/uid_map");
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        ["0", nix::unistd::geteuid().to_string().as_str(), "1"]
+    );
+    assert!(
+        lines.len() >= 2 && lines[1][0] == "1",
+        "a subordinate range follows: {out}"
+    );
+}
+
+#[test]
+fn rootless_the_old_root_is_gone_and_dotdot_stays_at_the_root() {
+    if !require_userns() {
+        return;
+    }
+    let out = sh(
+        &sandbox(|_| {}),
+        "cd /; cd ..; pwd; ls -a / | sort | tr '\\n' ' '; ls /oldroot /newroot 2>&1 | wc -l",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "/");
+    for dir in ["usr", "etc", "proc", "dev", "tmp"] {
+        assert!(
+            lines[1].split(' ').any(|d| d == dir),
+            "{dir} in {}",
+            lines[1]
+        );
+    }
+    for host_only in ["root", "home", "work", "var", "oldroot", "newroot"] {
+        assert!(
+            !lines[1].split(' ').any(|d| d == host_only),
+            "{host_only} leaked: {}",
+            lines[1]
+        );
+    }
+}
+
+/// A rootfs directory that borrows the host's system directories the way the default root does.
+fn host_like_rootfs(dir: &Path) -> Vec<Mount> {
+    let mut mounts = Vec::new();
+    for entry in DEFAULT_ROOT_DIRS {
+        let host = Path::new(entry);
+        let inside = dir.join(&entry[1..]);
+        if let Ok(target) = std::fs::read_link(host) {
+            std::os::unix::fs::symlink(target, inside).unwrap();
+        } else if host.is_dir() {
+            mounts.push(Mount::bind_ro(host, host));
+        }
+    }
+    mounts
+}
+
+#[test]
+fn rootless_rootfs_pivots_into_the_directory() {
+    if !require_userns() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("marker"), "inside the rootfs\n").unwrap();
+    let mounts = host_like_rootfs(dir.path());
+    let sb = sandbox(|b| {
+        b.rootfs(dir.path());
+        for m in mounts {
+            b.mount(m);
+        }
+    });
+    let out = sh(&sb, "cat /marker; cd /..; pwd; ls /");
+    assert!(out.starts_with("inside the rootfs\n/\n"), "{out}");
+    let host_tmp_marker = dir
+        .path()
+        .strip_prefix("/")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(!out.contains(&host_tmp_marker), "{out}");
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        files.contains(&"usr".into()),
+        "mount points are created in the rootfs: {files:?}"
+    );
+}
+
+#[test]
+fn rootless_a_readonly_bind_cannot_be_written_and_a_writable_one_can() {
+    if !require_userns() {
+        return;
+    }
+    let ro = tempfile::tempdir().unwrap();
+    let rw = tempfile::tempdir().unwrap();
+    for d in [&ro, &rw] {
+        std::fs::set_permissions(
+            d.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
+    }
+    let sb = sandbox(|b| {
+        b.mount(Mount::bind_ro(ro.path(), "/ro"))
+            .mount(Mount::bind(rw.path(), "/rw"));
+    });
+    let out = sh(
+        &sb,
+        "touch /ro/x 2>&1 | grep -c 'Read-only file system'; echo hi > /rw/y && echo wrote",
+    );
+    assert_eq!(out, "1\nwrote\n");
+    assert_eq!(
+        std::fs::read_to_string(rw.path().join("y")).unwrap(),
+        "hi\n"
+    );
+    assert!(!ro.path().join("x").exists());
+}
+
+#[test]
+fn a_readonly_bind_holds_for_submounts_too() {
+    if !require_root() {
+        return;
+    }
+    // Mount a tmpfs below the source in a mount namespace of this thread only, so the host
+    // never sees it; the sandbox spawned from this thread inherits that namespace.
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir(src.path().join("sub")).unwrap();
+    let path = src.path().to_path_buf();
+    let out = std::thread::spawn(move || {
+        use nix::mount::{mount, MsFlags};
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS | nix::sched::CloneFlags::CLONE_FS)
+            .unwrap();
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .unwrap();
+        mount(
+            Some("tmpfs"),
+            &path.join("sub"),
+            Some("tmpfs"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+        let sb = sandbox(|b| {
+            b.mount(Mount::bind_ro(&path, "/ro"));
+        });
+        sh(
+            &sb,
+            "grep -c ' /ro/sub ' /proc/self/mountinfo; touch /ro/sub/x 2>&1 | grep -c 'Read-only'",
+        )
+    })
+    .join()
+    .unwrap();
+    assert_eq!(out, "1\n1\n", "the submount is there and read-only");
+}
+
+#[test]
+fn rootless_readonly_root_cannot_be_written() {
+    if !require_userns() {
+        return;
+    }
+    let sb = sandbox(|b| {
+        b.readonly_root(true);
+    });
+    let out = sh(
+        &sb,
+        "mkdir /newdir 2>&1 | grep -c 'Read-only'; echo ok > /tmp/f && cat /tmp/f",
+    );
+    assert_eq!(out, "1\nok\n");
+}
+
+#[test]
+fn rootless_a_net_namespace_has_only_loopback_and_it_is_up() {
+    if !require_userns() {
+        return;
+    }
+    let sb = sandbox(|b| {
+        b.namespaces(common::full() | Namespaces::NET);
+    });
+    let out = sh(&sb, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; cat /proc/net/if_inet6 2>/dev/null | wc -l");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "lo", "{out}");
+    assert_eq!(lines.len(), 2, "only lo: {out}");
+    let flags = sh(
+        &sb,
+        "cat /proc/net/route >/dev/null; ip -o link show lo 2>/dev/null || echo UP-by-sysfs",
+    );
+    assert!(flags.contains("UP"), "{flags}");
+}
+
+#[test]
+fn rootless_rlimits_environment_and_working_directory() {
+    if !require_userns() {
+        return;
+    }
+    let sb = sandbox(|b| {
+        b.rlimit(Resource::NoFile, 64, 64)
+            .rlimit(Resource::Core, 0, 0);
+    });
+    assert_eq!(sh(&sb, "ulimit -n; ulimit -c"), "64\n0\n");
+    let mut cmd = isobox::Command::new("env");
+    cmd.current_dir("/tmp").env("ISOBOX_X", "1");
+    let out = sb.output(&cmd).unwrap();
+    let env = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(env, format!("ISOBOX_X=1\nPATH={}\n", isobox::DEFAULT_PATH));
+    let mut cmd = isobox::Command::new("pwd");
+    cmd.current_dir("/tmp");
+    assert_eq!(sb.output(&cmd).unwrap().stdout, b"/tmp\n");
+}
+
+#[test]
+fn rootless_time_namespace_offsets_the_boot_clock() {
+    if !require_userns() {
+        return;
+    }
+    let day_ns = 86_400_000_000_000;
+    let sb = sandbox(|b| {
+        b.namespaces(common::full() | Namespaces::TIME)
+            .time_offsets(TimeOffsets {
+                monotonic_ns: day_ns,
+                boottime_ns: day_ns,
+            });
+    });
+    let uptime: f64 = sh(&sb, "cut -d' ' -f1 /proc/uptime")
+        .trim()
+        .parse()
+        .unwrap();
+    let host: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(uptime >= host + 86_000.0, "inside {uptime}, host {host}");
+}
