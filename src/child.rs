@@ -283,34 +283,21 @@ fn cloexec_from_3() -> Result<(), Errno> {
 }
 
 /// Tries each candidate path like execvp: a missing file moves on to the next, EACCES is
-/// remembered, anything else stops. Returns the record to report.
+/// remembered (and reported if nothing better turns up), anything else stops.
 fn exec(p: &ChildPlan<'_>) -> Record {
-    let mut failure = Record {
+    let record = |index: usize, errno| Record {
         step: Step::Exec,
-        index: 0,
-        errno: Errno::ENOENT,
+        index: index as u16,
+        errno,
     };
-    let mut saw_eacces = false;
+    let mut not_found = record(0, Errno::ENOENT);
+    let mut denied = None;
     for (index, path) in p.candidates.iter().enumerate() {
-        let errno = sys::execve(path, p.argv, p.envp);
-        match errno {
-            Errno::ENOENT | Errno::ENOTDIR => {}
-            Errno::EACCES => saw_eacces = true,
-            _ => {
-                return Record {
-                    step: Step::Exec,
-                    index: index as u16,
-                    errno,
-                }
-            }
-        }
-        if !saw_eacces || errno == Errno::EACCES {
-            failure = Record {
-                step: Step::Exec,
-                index: index as u16,
-                errno,
-            };
+        match sys::execve(path, p.argv, p.envp) {
+            Errno::ENOENT | Errno::ENOTDIR => not_found = record(index, Errno::ENOENT),
+            Errno::EACCES => denied = denied.or(Some(record(index, Errno::EACCES))),
+            errno => return record(index, errno),
         }
     }
-    failure
+    denied.unwrap_or(not_found)
 }

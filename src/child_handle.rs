@@ -17,7 +17,7 @@ use crate::Error;
 pub struct ExitReport {
     /// Exit code or terminating signal, as std reports it.
     pub status: ExitStatus,
-    /// From the end of spawn's clone to the reaping of the process.
+    /// From just before the clone to the reaping of the process.
     pub wall_time: Duration,
     /// getrusage figures of the process and its waited-for descendants.
     pub usage: ResourceUsage,

@@ -37,6 +37,13 @@ pub(crate) fn build(b: &SandboxBuilder) -> Result<Config, ConfigError> {
     if b.time_offsets.is_some() {
         need(ns, Namespaces::TIME, "time offsets", "TIME")?;
     }
+    if ns.contains(Namespaces::TIME) {
+        check_kernel(
+            "a time namespace",
+            crate::kernel::TIME_NAMESPACE_AT_EXEC,
+            crate::kernel::version(),
+        )?;
+    }
     if b.user_mapping != UserMapping::Current {
         need(ns, Namespaces::USER, "a user mapping", "USER")?;
     }
@@ -72,6 +79,21 @@ fn need(
         Ok(())
     } else {
         Err(ConfigError::NeedsNamespace { what, namespace })
+    }
+}
+
+fn check_kernel(
+    feature: &'static str,
+    needs: (u32, u32),
+    found: Option<(u32, u32)>,
+) -> Result<(), ConfigError> {
+    match found {
+        Some(v) if v >= needs => Ok(()),
+        _ => Err(ConfigError::KernelTooOld {
+            feature,
+            needs,
+            found,
+        }),
     }
 }
 

@@ -150,3 +150,14 @@ fn without_a_mount_namespace_there_is_no_plan() {
     let config = build(&builder(Namespaces::USER | Namespaces::MOUNT)).unwrap();
     assert!(!config.plan.is_empty());
 }
+
+#[test]
+fn features_newer_than_the_kernel_are_refused() {
+    assert!(check_kernel("x", (6, 2), Some((6, 18))).is_ok());
+    let err = check_kernel("a time namespace", (6, 2), Some((6, 1))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "a time namespace needs Linux 6.2 or later; this kernel is 6.1"
+    );
+    assert!(check_kernel("x", (6, 2), None).is_err());
+}

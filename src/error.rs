@@ -81,6 +81,12 @@ pub enum ConfigError {
     NoStagingDirectory,
     #[error("descriptor {fd} is passed to the sandbox twice")]
     DuplicateFd { fd: i32 },
+    #[error("{feature} needs Linux {}.{} or later; this kernel is {}", needs.0, needs.1, found.map_or("of unknown version".to_string(), |(a, b)| format!("{a}.{b}")))]
+    KernelTooOld {
+        feature: &'static str,
+        needs: (u32, u32),
+        found: Option<(u32, u32)>,
+    },
     #[error("the program name is empty")]
     EmptyProgram,
 }

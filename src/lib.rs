@@ -37,6 +37,7 @@ mod config;
 mod describe;
 mod error;
 mod idmap;
+mod kernel;
 mod mount;
 mod namespaces;
 mod plan;

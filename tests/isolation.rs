@@ -358,18 +358,38 @@ fn rootless_rlimits_environment_and_working_directory() {
 }
 
 #[test]
-fn rootless_time_namespace_offsets_the_boot_clock() {
+fn rootless_time_namespace_offsets_the_boot_clock_or_is_refused_on_old_kernels() {
     if !require_userns() {
         return;
     }
     let day_ns = 86_400_000_000_000;
-    let sb = sandbox(|b| {
-        b.namespaces(common::full() | Namespaces::TIME)
-            .time_offsets(TimeOffsets {
-                monotonic_ns: day_ns,
-                boottime_ns: day_ns,
-            });
-    });
+    let mut b = isobox::Sandbox::builder();
+    b.namespaces(common::full() | Namespaces::TIME)
+        .time_offsets(TimeOffsets {
+            monotonic_ns: day_ns,
+            boottime_ns: day_ns,
+        });
+    let release = nix::sys::utsname::uname()
+        .unwrap()
+        .release()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut version = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    if (version.next().unwrap(), version.next().unwrap()) < (6, 2) {
+        let err = b.build().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                isobox::Error::Config(isobox::ConfigError::KernelTooOld { .. })
+            ),
+            "{err}"
+        );
+        return;
+    }
+    let sb = b.build().unwrap();
     let uptime: f64 = sh(&sb, "cut -d' ' -f1 /proc/uptime")
         .trim()
         .parse()
@@ -382,4 +402,69 @@ fn rootless_time_namespace_offsets_the_boot_clock() {
         .parse()
         .unwrap();
     assert!(uptime >= host + 86_000.0, "inside {uptime}, host {host}");
+}
+
+#[test]
+fn rootless_every_namespace_asked_for_is_new_and_the_rest_are_shared() {
+    if !require_userns() {
+        return;
+    }
+    let names = ["user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time"];
+    let host: Vec<String> = names
+        .iter()
+        .map(|n| {
+            std::fs::read_link(format!("/proc/self/ns/{n}"))
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    let script: String = names
+        .iter()
+        .map(|n| format!("readlink /proc/self/ns/{n}; "))
+        .collect();
+    let modern = nix::sys::utsname::uname()
+        .unwrap()
+        .release()
+        .to_str()
+        .unwrap()
+        >= "6.2";
+    let wanted = if modern {
+        Namespaces::all()
+    } else {
+        Namespaces::all() - Namespaces::TIME
+    };
+    let all = sandbox(|b| {
+        b.namespaces(wanted);
+    });
+    let inside = sh(&all, &script);
+    for (name, (h, i)) in names.iter().zip(host.iter().zip(inside.lines())) {
+        if *name != "time" || modern {
+            assert_ne!(h, i, "{name} namespace is the host's");
+        }
+    }
+    let some = sandbox(|_| {});
+    let inside = sh(&some, &script);
+    let shared: Vec<&str> = names
+        .iter()
+        .zip(host.iter().zip(inside.lines()))
+        .filter(|(_, (h, i))| h == i)
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(shared, ["net", "cgroup", "time"]);
+}
+
+#[test]
+fn rootless_a_cgroup_namespace_shows_the_sandboxes_cgroup_as_the_root() {
+    if !require_userns() {
+        return;
+    }
+    let sb = sandbox(|b| {
+        b.namespaces(common::full() | Namespaces::CGROUP);
+    });
+    let out = sh(&sb, "cat /proc/self/cgroup");
+    assert!(!out.is_empty());
+    for line in out.lines() {
+        assert!(line.ends_with(":/"), "{out}");
+    }
 }

@@ -83,3 +83,13 @@ pub fn is_gone(pid: u32) -> bool {
             .unwrap_or(false),
     }
 }
+
+/// Whether the running kernel is at least `major.minor`.
+pub fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let uts = nix::sys::utsname::uname().unwrap();
+    let release = uts.release().to_str().unwrap();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+}
