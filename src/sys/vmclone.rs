@@ -67,7 +67,9 @@ struct ChildStart<'a, T> {
 /// Clones a child that runs `child(arg)` with namespace `flags`, runs `prepare(pid)` in the
 /// parent while the child waits for the go byte, releases it if `prepare` succeeded, and waits
 /// until the child has exec'd or exited. The child must close its copy of `go_write`, read one
-/// byte from the go pipe, and exit if it reads EOF.
+/// byte from the go pipe, and exit if it reads EOF. `child` runs in memory shared with every
+/// thread of the parent: it must be async-signal-safe (no allocation, locks or unwinding) and
+/// make its system calls through [`super::child`], which leaves `errno` alone.
 pub fn spawn_shared<T: Sync, E>(
     flags: libc::c_int,
     want_pidfd: bool,
