@@ -40,7 +40,10 @@ impl ExitReport {
 pub struct ResourceUsage {
     pub user_time: Duration,
     pub system_time: Duration,
-    /// Peak resident set size in bytes.
+    /// Peak resident set size in bytes, as wait4 reports it. Linux charges the address space
+    /// a process had before exec to it, and isobox's child shares the parent's until exec, so
+    /// this is at least the parent's own peak at spawn time: it measures the program only when
+    /// the program is larger than its parent.
     pub max_rss_bytes: u64,
     pub minor_faults: u64,
     pub major_faults: u64,
@@ -166,6 +169,10 @@ impl Child {
     }
 
     /// Sends `signal` to the sandbox's first process (through the pidfd where there is one).
+    ///
+    /// With a pid namespace that process is pid 1 of the sandbox, and the kernel delivers it
+    /// only signals it has a handler for (SIGKILL and SIGSTOP always): a program that does not
+    /// handle SIGTERM ignores it there, as in any container without an init.
     pub fn signal(&mut self, signal: i32) -> Result<(), Error> {
         if self.report.is_some() {
             return Ok(());

@@ -105,8 +105,21 @@ fn maps_inside_checks_coverage() {
 
 #[test]
 fn a_missing_helper_says_which_package_provides_it() {
-    let ranges = [IdRange { inside: 0, outside: 1000, count: 1 }];
+    let ranges = [IdRange {
+        inside: 0,
+        outside: 1000,
+        count: 1,
+    }];
     let err = run_helper("isobox-no-such-newuidmap", Pid::from_raw(1), &ranges).unwrap_err();
-    assert!(matches!(err, SpawnError::IdMapHelperMissing { helper: "isobox-no-such-newuidmap", .. }));
-    assert!(err.to_string().contains("install the uidmap package"), "{err}");
+    assert!(matches!(
+        err,
+        SpawnError::IdMapHelperMissing {
+            helper: "isobox-no-such-newuidmap",
+            ..
+        }
+    ));
+    assert!(
+        err.to_string().contains("install the uidmap package"),
+        "{err}"
+    );
 }
