@@ -20,11 +20,6 @@ fn main() {
 
 #[test]
 fn rootless_example_setup_error() {
-    let Err(Error::Setup(e)) = run() else {
-        panic!("expected a setup error")
-    };
-    assert!(
-        e.to_string().contains("mount #0 (tmpfs /usr/scratch)"),
-        "{e}"
-    );
+    let Err(Error::Setup(e)) = run() else { panic!("expected a setup error") };
+    assert!(e.to_string().contains("mount #0 (tmpfs /usr/scratch)"), "{e}");
 }

@@ -91,11 +91,7 @@ impl SandboxBuilder {
     /// Sets a resource limit in the sandbox before exec. Raising a hard limit needs
     /// CAP_SYS_RESOURCE on the host.
     pub fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self {
-        self.rlimits.push(Rlimit {
-            resource,
-            soft,
-            hard,
-        });
+        self.rlimits.push(Rlimit { resource, soft, hard });
         self
     }
 
@@ -128,8 +124,6 @@ impl SandboxBuilder {
 
     /// Validates the configuration and prepares everything the child will need.
     pub fn build(&self) -> Result<Sandbox, Error> {
-        config::build(self)
-            .map(Sandbox::from_config)
-            .map_err(Error::from)
+        config::build(self).map(Sandbox::from_config).map_err(Error::from)
     }
 }

@@ -65,18 +65,8 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::TimeOffsets, write_time_offsets(p))?;
     run_mount_plan(p.mounts)?;
     at(Step::Hostname, p.hostname.map_or(Ok(()), sys::sethostname))?;
-    at(
-        Step::Domainname,
-        p.domainname.map_or(Ok(()), sys::setdomainname),
-    )?;
-    at(
-        Step::Loopback,
-        if p.loopback {
-            sys::loopback_up()
-        } else {
-            Ok(())
-        },
-    )?;
+    at(Step::Domainname, p.domainname.map_or(Ok(()), sys::setdomainname))?;
+    at(Step::Loopback, if p.loopback { sys::loopback_up() } else { Ok(()) })?;
     set_rlimits(p.rlimits)?;
     at(Step::Groups, p.groups.map_or(Ok(()), sys::setgroups))?;
     at(Step::Gid, p.gid.map_or(Ok(()), sys::setgid))?;
@@ -84,19 +74,12 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::NoNewPrivs, set_no_new_privs(p))?;
     at(Step::Fds, arrange_fds(p))?;
     at(Step::Chdir, p.cwd.map_or(Ok(()), sys::chdir))?;
-    at(
-        Step::Signals,
-        sys::reset_signals().and_then(|()| sys::unblock_signals()),
-    )?;
+    at(Step::Signals, sys::reset_signals().and_then(|()| sys::unblock_signals()))?;
     Err(exec(p))
 }
 
 fn at(step: Step, result: Result<(), Errno>) -> Result<(), Record> {
-    result.map_err(|errno| Record {
-        step,
-        index: 0,
-        errno,
-    })
+    result.map_err(|errno| Record { step, index: 0, errno })
 }
 
 /// Closes the parent's ends of the control pipes, so a dead parent reads as EOF on `go`.
@@ -133,11 +116,7 @@ fn write_time_offsets(p: &ChildPlan<'_>) -> Result<(), Errno> {
     let Some(text) = p.time_offsets else {
         return Ok(());
     };
-    let fd = sys::open(
-        c"/proc/self/timens_offsets",
-        libc::O_WRONLY | libc::O_CLOEXEC,
-        0,
-    )?;
+    let fd = sys::open(c"/proc/self/timens_offsets", libc::O_WRONLY | libc::O_CLOEXEC, 0)?;
     let written = sys::write(fd, text.to_bytes());
     sys::close(fd)?;
     written.map(drop)
@@ -145,11 +124,7 @@ fn write_time_offsets(p: &ChildPlan<'_>) -> Result<(), Errno> {
 
 fn run_mount_plan(ops: &[PlannedOp]) -> Result<(), Record> {
     for (index, planned) in ops.iter().enumerate() {
-        apply(&planned.op).map_err(|errno| Record {
-            step: Step::Mount,
-            index: index as u16,
-            errno,
-        })?;
+        apply(&planned.op).map_err(|errno| Record { step: Step::Mount, index: index as u16, errno })?;
     }
     Ok(())
 }
@@ -160,42 +135,16 @@ fn apply(op: &Op) -> Result<(), Errno> {
     let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
     match op {
         Op::MakePrivate => sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None),
-        Op::Tmpfs { target, data } => sys::mount(
-            Some(c"tmpfs"),
-            target,
-            Some(c"tmpfs"),
-            nosuid_nodev,
-            Some(data),
-        ),
+        Op::Tmpfs { target, data } => sys::mount(Some(c"tmpfs"), target, Some(c"tmpfs"), nosuid_nodev, Some(data)),
         Op::Mkdir { path } => existing_ok(sys::mkdir(path, 0o755)),
         Op::Touch { path } => touch(path),
         Op::Symlink { target, link } => existing_ok(sys::symlink(target, link)),
-        Op::Bind { source, target } => sys::mount(
-            Some(source),
-            target,
-            None,
-            libc::MS_BIND | libc::MS_REC,
-            None,
-        ),
-        Op::ReadOnly { target, recursive } => {
-            sys::mount_setattr(target, *recursive, MOUNT_ATTR_RDONLY)
-        }
-        Op::Proc { target } => sys::mount(
-            Some(c"proc"),
-            target,
-            Some(c"proc"),
-            nosuid_nodev | libc::MS_NOEXEC,
-            None,
-        ),
+        Op::Bind { source, target } => sys::mount(Some(source), target, None, libc::MS_BIND | libc::MS_REC, None),
+        Op::ReadOnly { target, recursive } => sys::mount_setattr(target, *recursive, MOUNT_ATTR_RDONLY),
+        Op::Proc { target } => sys::mount(Some(c"proc"), target, Some(c"proc"), nosuid_nodev | libc::MS_NOEXEC, None),
         Op::Devpts { target } => {
             let data = c"newinstance,ptmxmode=0666,mode=0620";
-            sys::mount(
-                Some(c"devpts"),
-                target,
-                Some(c"devpts"),
-                libc::MS_NOSUID | libc::MS_NOEXEC,
-                Some(data),
-            )
+            sys::mount(Some(c"devpts"), target, Some(c"devpts"), libc::MS_NOSUID | libc::MS_NOEXEC, Some(data))
         }
         Op::PivotToStaging { new_root, put_old } => {
             sys::pivot_root(new_root, put_old)?;
@@ -222,11 +171,7 @@ fn existing_ok(result: Result<(), Errno>) -> Result<(), Errno> {
 }
 
 fn touch(path: &CStr) -> Result<(), Errno> {
-    let fd = sys::open(
-        path,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-        0o644,
-    )?;
+    let fd = sys::open(path, libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644)?;
     sys::close(fd)
 }
 
@@ -285,11 +230,7 @@ fn cloexec_from_3() -> Result<(), Errno> {
 /// Tries each candidate path like execvp: a missing file moves on to the next, EACCES is
 /// remembered (and reported if nothing better turns up), anything else stops.
 fn exec(p: &ChildPlan<'_>) -> Record {
-    let record = |index: usize, errno| Record {
-        step: Step::Exec,
-        index: index as u16,
-        errno,
-    };
+    let record = |index: usize, errno| Record { step: Step::Exec, index: index as u16, errno };
     let mut not_found = record(0, Errno::ENOENT);
     let mut denied = None;
     for (index, path) in p.candidates.iter().enumerate() {

@@ -53,9 +53,7 @@ pub struct ResourceUsage {
 
 impl ResourceUsage {
     fn from_rusage(r: &libc::rusage) -> ResourceUsage {
-        let time = |t: libc::timeval| {
-            Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000))
-        };
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000));
         ResourceUsage {
             user_time: time(r.ru_utime),
             system_time: time(r.ru_stime),
@@ -93,12 +91,7 @@ pub struct Child {
 }
 
 impl Child {
-    pub(crate) fn new(
-        pid: Pid,
-        pidfd: Option<OwnedFd>,
-        ends: &mut [Option<OwnedFd>; 3],
-        started: Instant,
-    ) -> Child {
+    pub(crate) fn new(pid: Pid, pidfd: Option<OwnedFd>, ends: &mut [Option<OwnedFd>; 3], started: Instant) -> Child {
         Child {
             pid,
             pidfd,
@@ -124,8 +117,7 @@ impl Child {
     /// Waits for the program to exit (closing its stdin first, as std does).
     pub fn wait(&mut self) -> Result<ExitReport, Error> {
         drop(self.stdin.take());
-        self.reap(false)
-            .map(|r| r.expect("a blocking wait4 returns a status"))
+        self.reap(false).map(|r| r.expect("a blocking wait4 returns a status"))
     }
 
     /// Returns the exit report if the program has exited, without blocking.
@@ -154,10 +146,7 @@ impl Child {
             Some(fd) => {
                 let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
                 let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-                let _ = nix::poll::poll(
-                    &mut fds,
-                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-                );
+                let _ = nix::poll::poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX));
             }
             None => std::thread::sleep(left.min(Duration::from_millis(5))),
         }
@@ -179,18 +168,14 @@ impl Child {
         }
         let sent = match &self.pidfd {
             Some(fd) => sys::pidfd_send_signal(fd.as_fd(), signal),
-            None => {
-                nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::try_from(signal).ok())
-                    .map_err(std::io::Error::from)
-            }
+            None => nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::try_from(signal).ok())
+                .map_err(std::io::Error::from),
         };
         // ESRCH: exited but not yet reaped; not an error, as in std.
         match sent {
-            Err(e) if e.raw_os_error() != Some(libc::ESRCH) => Err(Error::Signal {
-                pid: self.pid.as_raw(),
-                signal,
-                source: e,
-            }),
+            Err(e) if e.raw_os_error() != Some(libc::ESRCH) => {
+                Err(Error::Signal { pid: self.pid.as_raw(), signal, source: e })
+            }
             _ => Ok(()),
         }
     }
@@ -209,28 +194,18 @@ impl Child {
             out.read_to_end(&mut stdout).map_err(Error::Output)?;
         }
         let stderr = match stderr {
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Ok(Vec::new()))
-                .map_err(Error::Output)?,
+            Some(t) => t.join().unwrap_or_else(|_| Ok(Vec::new())).map_err(Error::Output)?,
             None => Vec::new(),
         };
         let report = self.wait()?;
-        Ok(Output {
-            report,
-            stdout,
-            stderr,
-        })
+        Ok(Output { report, stdout, stderr })
     }
 
     fn reap(&mut self, nohang: bool) -> Result<Option<ExitReport>, Error> {
         if let Some(report) = self.report {
             return Ok(Some(report));
         }
-        let waited = sys::wait4(self.pid, nohang).map_err(|source| Error::Wait {
-            pid: self.pid.as_raw(),
-            source,
-        })?;
+        let waited = sys::wait4(self.pid, nohang).map_err(|source| Error::Wait { pid: self.pid.as_raw(), source })?;
         let Some((status, usage)) = waited else {
             return Ok(None);
         };

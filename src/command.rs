@@ -99,16 +99,12 @@ impl Command {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
         self
     }
 
     pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
-        self.env.insert(
-            key.as_ref().to_os_string(),
-            Some(value.as_ref().to_os_string()),
-        );
+        self.env.insert(key.as_ref().to_os_string(), Some(value.as_ref().to_os_string()));
         self
     }
 
@@ -211,9 +207,7 @@ impl Command {
         } else if self.env_cleared {
             BTreeMap::new()
         } else {
-            [(OsString::from("PATH"), OsString::from(DEFAULT_PATH))]
-                .into_iter()
-                .collect()
+            [(OsString::from("PATH"), OsString::from(DEFAULT_PATH))].into_iter().collect()
         };
         for (k, v) in &self.env {
             match v {
@@ -240,10 +234,7 @@ mod tests {
     fn set_remove_clear_and_inherit() {
         let mut cmd = Command::new("x");
         cmd.env("A", "1").env_remove("PATH");
-        assert_eq!(
-            cmd.resolved_env().into_iter().collect::<Vec<_>>(),
-            vec![("A".into(), "1".into())]
-        );
+        assert_eq!(cmd.resolved_env().into_iter().collect::<Vec<_>>(), vec![("A".into(), "1".into())]);
         cmd.env_clear();
         assert!(cmd.resolved_env().is_empty());
         std::env::set_var("ISOBOX_TEST_INHERITED", "yes");

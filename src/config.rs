@@ -38,20 +38,14 @@ pub(crate) fn build(b: &SandboxBuilder) -> Result<Config, ConfigError> {
         need(ns, Namespaces::TIME, "time offsets", "TIME")?;
     }
     if ns.contains(Namespaces::TIME) {
-        check_kernel(
-            "a time namespace",
-            crate::kernel::TIME_NAMESPACE_AT_EXEC,
-            crate::kernel::version(),
-        )?;
+        check_kernel("a time namespace", crate::kernel::TIME_NAMESPACE_AT_EXEC, crate::kernel::version())?;
     }
     if b.user_mapping != UserMapping::Current {
         need(ns, Namespaces::USER, "a user mapping", "USER")?;
     }
     let caller = Caller::current();
     let maps = if ns.contains(Namespaces::USER) {
-        Some(idmap::prepare(&b.user_mapping, &caller, &|f| {
-            std::fs::read_to_string(f)
-        })?)
+        Some(idmap::prepare(&b.user_mapping, &caller, &|f| std::fs::read_to_string(f))?)
     } else {
         None
     };
@@ -69,12 +63,7 @@ pub(crate) fn build(b: &SandboxBuilder) -> Result<Config, ConfigError> {
     })
 }
 
-fn need(
-    ns: Namespaces,
-    want: Namespaces,
-    what: &'static str,
-    namespace: &'static str,
-) -> Result<(), ConfigError> {
+fn need(ns: Namespaces, want: Namespaces, what: &'static str, namespace: &'static str) -> Result<(), ConfigError> {
     if ns.contains(want) {
         Ok(())
     } else {
@@ -82,18 +71,10 @@ fn need(
     }
 }
 
-fn check_kernel(
-    feature: &'static str,
-    needs: (u32, u32),
-    found: Option<(u32, u32)>,
-) -> Result<(), ConfigError> {
+fn check_kernel(feature: &'static str, needs: (u32, u32), found: Option<(u32, u32)>) -> Result<(), ConfigError> {
     match found {
         Some(v) if v >= needs => Ok(()),
-        _ => Err(ConfigError::KernelTooOld {
-            feature,
-            needs,
-            found,
-        }),
+        _ => Err(ConfigError::KernelTooOld { feature, needs, found }),
     }
 }
 
@@ -103,10 +84,7 @@ fn check_uts(b: &SandboxBuilder, ns: Namespaces) -> Result<(), ConfigError> {
             need(ns, Namespaces::UTS, what, "UTS")?;
             no_nul(what, name)?;
             if name.len() > 64 {
-                return Err(ConfigError::NameTooLong {
-                    what,
-                    len: name.len(),
-                });
+                return Err(ConfigError::NameTooLong { what, len: name.len() });
             }
         }
     }
@@ -139,18 +117,13 @@ pub(crate) fn absolute(what: &'static str, path: &Path) -> Result<(), ConfigErro
     if path.is_absolute() {
         Ok(())
     } else {
-        Err(ConfigError::RelativePath {
-            what,
-            path: path.to_path_buf(),
-        })
+        Err(ConfigError::RelativePath { what, path: path.to_path_buf() })
     }
 }
 
 pub(crate) fn no_nul(what: &str, s: &OsStr) -> Result<(), ConfigError> {
     if s.as_bytes().contains(&0) {
-        Err(ConfigError::NulByte {
-            what: what.to_string(),
-        })
+        Err(ConfigError::NulByte { what: what.to_string() })
     } else {
         Ok(())
     }
@@ -158,28 +131,17 @@ pub(crate) fn no_nul(what: &str, s: &OsStr) -> Result<(), ConfigError> {
 
 fn check_dir(what: &'static str, path: &Path) -> Result<(), ConfigError> {
     absolute(what, path)?;
-    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Path {
-        what,
-        path: path.into(),
-        source,
-    })?;
+    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Path { what, path: path.into(), source })?;
     if meta.is_dir() {
         Ok(())
     } else {
-        Err(ConfigError::NotADirectory {
-            what,
-            path: path.into(),
-        })
+        Err(ConfigError::NotADirectory { what, path: path.into() })
     }
 }
 
 fn check_rlimits(rlimits: &[Rlimit]) -> Result<(), ConfigError> {
     match rlimits.iter().find(|r| r.soft > r.hard) {
-        Some(r) => Err(ConfigError::Rlimit {
-            resource: r.resource.name(),
-            soft: r.soft,
-            hard: r.hard,
-        }),
+        Some(r) => Err(ConfigError::Rlimit { resource: r.resource.name(), soft: r.soft, hard: r.hard }),
         None => Ok(()),
     }
 }
@@ -188,11 +150,8 @@ fn mount_plan(b: &SandboxBuilder, ns: Namespaces) -> Result<Vec<PlannedOp>, Conf
     if !ns.contains(Namespaces::MOUNT) {
         return Ok(Vec::new());
     }
-    let staging = ["/tmp", "/mnt", "/run"]
-        .iter()
-        .map(Path::new)
-        .find(|p| p.is_dir())
-        .ok_or(ConfigError::NoStagingDirectory)?;
+    let staging =
+        ["/tmp", "/mnt", "/run"].iter().map(Path::new).find(|p| p.is_dir()).ok_or(ConfigError::NoStagingDirectory)?;
     let input = PlanInput {
         staging,
         rootfs: b.rootfs.as_deref(),
@@ -205,13 +164,8 @@ fn mount_plan(b: &SandboxBuilder, ns: Namespaces) -> Result<Vec<PlannedOp>, Conf
 
 /// The timens_offsets text; the kernel wants non-negative nanoseconds below one second.
 fn offsets_text(t: TimeOffsets) -> CString {
-    let line = |clock: &str, ns: i64| {
-        format!(
-            "{clock} {} {}\n",
-            ns.div_euclid(1_000_000_000),
-            ns.rem_euclid(1_000_000_000)
-        )
-    };
+    let line =
+        |clock: &str, ns: i64| format!("{clock} {} {}\n", ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
     let text = line("monotonic", t.monotonic_ns) + &line("boottime", t.boottime_ns);
     CString::new(text).unwrap_or_default()
 }

@@ -15,15 +15,8 @@ fn err(b: &SandboxBuilder) -> ConfigError {
 fn hostname_needs_uts_and_at_most_64_bytes() {
     let mut b = builder(Namespaces::USER);
     b.hostname("box");
-    assert!(matches!(
-        err(&b),
-        ConfigError::NeedsNamespace {
-            namespace: "UTS",
-            ..
-        }
-    ));
-    b.namespaces(Namespaces::USER | Namespaces::UTS)
-        .hostname("x".repeat(65));
+    assert!(matches!(err(&b), ConfigError::NeedsNamespace { namespace: "UTS", .. }));
+    b.namespaces(Namespaces::USER | Namespaces::UTS).hostname("x".repeat(65));
     assert!(matches!(err(&b), ConfigError::NameTooLong { len: 65, .. }));
     b.hostname("a\0b");
     assert!(matches!(err(&b), ConfigError::NulByte { .. }));
@@ -35,31 +28,13 @@ fn hostname_needs_uts_and_at_most_64_bytes() {
 fn mounts_and_rootfs_need_a_mount_namespace() {
     let mut b = builder(Namespaces::USER);
     b.mount(Mount::tmpfs("/tmp"));
-    assert!(matches!(
-        err(&b),
-        ConfigError::NeedsNamespace {
-            namespace: "MOUNT",
-            ..
-        }
-    ));
+    assert!(matches!(err(&b), ConfigError::NeedsNamespace { namespace: "MOUNT", .. }));
     let mut b = builder(Namespaces::USER);
     b.rootfs("/");
-    assert!(matches!(
-        err(&b),
-        ConfigError::NeedsNamespace {
-            namespace: "MOUNT",
-            ..
-        }
-    ));
+    assert!(matches!(err(&b), ConfigError::NeedsNamespace { namespace: "MOUNT", .. }));
     let mut b = builder(Namespaces::USER);
     b.readonly_root(true);
-    assert!(matches!(
-        err(&b),
-        ConfigError::NeedsNamespace {
-            namespace: "MOUNT",
-            ..
-        }
-    ));
+    assert!(matches!(err(&b), ConfigError::NeedsNamespace { namespace: "MOUNT", .. }));
 }
 
 #[test]
@@ -67,22 +42,10 @@ fn paths_must_be_absolute_and_rootfs_an_existing_directory() {
     let ns = Namespaces::USER | Namespaces::MOUNT;
     let mut b = builder(ns);
     b.mount(Mount::tmpfs("tmp"));
-    assert!(matches!(
-        err(&b),
-        ConfigError::RelativePath {
-            what: "mount target",
-            ..
-        }
-    ));
+    assert!(matches!(err(&b), ConfigError::RelativePath { what: "mount target", .. }));
     let mut b = builder(ns);
     b.mount(Mount::bind("data", "/data"));
-    assert!(matches!(
-        err(&b),
-        ConfigError::RelativePath {
-            what: "bind source",
-            ..
-        }
-    ));
+    assert!(matches!(err(&b), ConfigError::RelativePath { what: "bind source", .. }));
     let mut b = builder(ns);
     b.rootfs("/definitely/not/here");
     assert!(matches!(err(&b), ConfigError::Path { what: "rootfs", .. }));
@@ -96,51 +59,23 @@ fn paths_must_be_absolute_and_rootfs_an_existing_directory() {
 fn rlimit_soft_above_hard_is_rejected() {
     let mut b = builder(Namespaces::empty());
     b.rlimit(Resource::NoFile, 10, 5);
-    assert!(matches!(
-        err(&b),
-        ConfigError::Rlimit {
-            resource: "RLIMIT_NOFILE",
-            soft: 10,
-            hard: 5
-        }
-    ));
+    assert!(matches!(err(&b), ConfigError::Rlimit { resource: "RLIMIT_NOFILE", soft: 10, hard: 5 }));
 }
 
 #[test]
 fn time_offsets_need_a_time_namespace_and_are_normalised() {
     let mut b = builder(Namespaces::USER);
-    b.time_offsets(TimeOffsets {
-        monotonic_ns: 1,
-        boottime_ns: 0,
-    });
-    assert!(matches!(
-        err(&b),
-        ConfigError::NeedsNamespace {
-            namespace: "TIME",
-            ..
-        }
-    ));
-    let text = offsets_text(TimeOffsets {
-        monotonic_ns: -1_500_000_000,
-        boottime_ns: 86_400_000_000_000,
-    });
-    assert_eq!(
-        text.to_str().unwrap(),
-        "monotonic -2 500000000\nboottime 86400 0\n"
-    );
+    b.time_offsets(TimeOffsets { monotonic_ns: 1, boottime_ns: 0 });
+    assert!(matches!(err(&b), ConfigError::NeedsNamespace { namespace: "TIME", .. }));
+    let text = offsets_text(TimeOffsets { monotonic_ns: -1_500_000_000, boottime_ns: 86_400_000_000_000 });
+    assert_eq!(text.to_str().unwrap(), "monotonic -2 500000000\nboottime 86400 0\n");
 }
 
 #[test]
 fn a_user_mapping_needs_a_user_namespace() {
     let mut b = builder(Namespaces::PID);
     b.user_mapping(UserMapping::Subordinate);
-    assert!(matches!(
-        err(&b),
-        ConfigError::NeedsNamespace {
-            namespace: "USER",
-            ..
-        }
-    ));
+    assert!(matches!(err(&b), ConfigError::NeedsNamespace { namespace: "USER", .. }));
 }
 
 #[test]
@@ -155,9 +90,6 @@ fn without_a_mount_namespace_there_is_no_plan() {
 fn features_newer_than_the_kernel_are_refused() {
     assert!(check_kernel("x", (6, 2), Some((6, 18))).is_ok());
     let err = check_kernel("a time namespace", (6, 2), Some((6, 1))).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "a time namespace needs Linux 6.2 or later; this kernel is 6.1"
-    );
+    assert_eq!(err.to_string(), "a time namespace needs Linux 6.2 or later; this kernel is 6.1");
     assert!(check_kernel("x", (6, 2), None).is_err());
 }

@@ -8,46 +8,23 @@ use crate::prepare::Prepared;
 use crate::report::{Record, Step};
 
 /// The object a failed step was working on, and a hint where the host is the likely cause.
-pub(crate) fn describe(
-    rec: &Record,
-    config: &Config,
-    p: &Prepared,
-) -> (Option<String>, Option<&'static str>) {
+pub(crate) fn describe(rec: &Record, config: &Config, p: &Prepared) -> (Option<String>, Option<&'static str>) {
     let index = usize::from(rec.index);
     match rec.step {
         Step::Mount => match config.plan.get(index) {
-            Some(planned) => (
-                Some(mount_object(&planned.origin, &planned.op)),
-                mount_hint(&planned.op, rec.errno),
-            ),
+            Some(planned) => (Some(mount_object(&planned.origin, &planned.op)), mount_hint(&planned.op, rec.errno)),
             None => (Some(format!("#{index}")), None),
         },
         Step::Rlimit => match config.rlimits.get(index) {
             Some(r) => {
-                let hint = (rec.errno == Errno::EPERM)
-                    .then_some("raising a hard limit needs CAP_SYS_RESOURCE on the host");
-                (
-                    Some(format!(
-                        "#{index} {} soft={} hard={}",
-                        r.resource.name(),
-                        r.soft,
-                        r.hard
-                    )),
-                    hint,
-                )
+                let hint =
+                    (rec.errno == Errno::EPERM).then_some("raising a hard limit needs CAP_SYS_RESOURCE on the host");
+                (Some(format!("#{index} {} soft={} hard={}", r.resource.name(), r.soft, r.hard)), hint)
             }
             None => (Some(format!("#{index}")), None),
         },
-        Step::Exec => (
-            p.candidates
-                .get(index)
-                .map(|c| c.to_string_lossy().into_owned()),
-            None,
-        ),
-        Step::Chdir => (
-            p.cwd.as_ref().map(|c| c.to_string_lossy().into_owned()),
-            None,
-        ),
+        Step::Exec => (p.candidates.get(index).map(|c| c.to_string_lossy().into_owned()), None),
+        Step::Chdir => (p.cwd.as_ref().map(|c| c.to_string_lossy().into_owned()), None),
         Step::Uid | Step::Gid | Step::Groups => (None, id_hint(rec.errno)),
         Step::Unshare | Step::TimeOffsets => (None, time_hint(rec.errno, config)),
         Step::Loopback => (Some("lo".into()), None),
@@ -88,11 +65,7 @@ fn op_text(op: &Op) -> String {
 fn user_path(staged: &str) -> String {
     for prefix in [NEW_ROOT, OLD_ROOT] {
         if let Some(rest) = staged.strip_prefix(prefix) {
-            return if rest.is_empty() {
-                "/".to_string()
-            } else {
-                rest.to_string()
-            };
+            return if rest.is_empty() { "/".to_string() } else { rest.to_string() };
         }
     }
     staged.to_string()
@@ -125,9 +98,7 @@ fn time_hint(errno: Errno, config: &Config) -> Option<&'static str> {
     let time = config.namespaces.contains(crate::Namespaces::TIME);
     match errno {
         Errno::EINVAL if time => Some("time namespaces need Linux 5.6 or later"),
-        Errno::EPERM | Errno::EACCES if time => {
-            Some("time offsets need CAP_SYS_TIME in the sandbox's user namespace")
-        }
+        Errno::EPERM | Errno::EACCES if time => Some("time offsets need CAP_SYS_TIME in the sandbox's user namespace"),
         _ => None,
     }
 }
@@ -142,10 +113,7 @@ mod tests {
         assert_eq!(user_path("/oldroot/data"), "/data");
         assert_eq!(user_path("/newroot"), "/");
         assert_eq!(user_path("/tmp"), "/tmp");
-        let op = Op::Bind {
-            source: c"/oldroot/data".into(),
-            target: c"/newroot/mnt".into(),
-        };
+        let op = Op::Bind { source: c"/oldroot/data".into(), target: c"/newroot/mnt".into() };
         assert_eq!(op_text(&op), "bind /data -> /mnt");
     }
 }

@@ -25,11 +25,7 @@ pub enum Error {
     #[error("waiting for sandbox process {pid}: {source}")]
     Wait { pid: i32, source: io::Error },
     #[error("sending signal {signal} to sandbox process {pid}: {source}")]
-    Signal {
-        pid: i32,
-        signal: i32,
-        source: io::Error,
-    },
+    Signal { pid: i32, signal: i32, source: io::Error },
     #[error("reading the sandbox's piped output: {0}")]
     Output(#[source] io::Error),
 }
@@ -40,10 +36,7 @@ pub enum Error {
 #[non_exhaustive]
 pub enum ConfigError {
     #[error("{what} needs Namespaces::{namespace}")]
-    NeedsNamespace {
-        what: &'static str,
-        namespace: &'static str,
-    },
+    NeedsNamespace { what: &'static str, namespace: &'static str },
     #[error("{what} must be an absolute path, got {path:?}")]
     RelativePath { what: &'static str, path: PathBuf },
     #[error("{what} contains a NUL byte")]
@@ -51,42 +44,23 @@ pub enum ConfigError {
     #[error("{what} is {len} bytes; the kernel allows at most 64")]
     NameTooLong { what: &'static str, len: usize },
     #[error("{what} {path:?} is not usable: {source}")]
-    Path {
-        what: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    Path { what: &'static str, path: PathBuf, source: io::Error },
     #[error("{what} {path:?} is not a directory")]
     NotADirectory { what: &'static str, path: PathBuf },
     #[error("rlimit {resource}: soft limit {soft} is above hard limit {hard}")]
-    Rlimit {
-        resource: &'static str,
-        soft: u64,
-        hard: u64,
-    },
+    Rlimit { resource: &'static str, soft: u64, hard: u64 },
     #[error("{kind} {id} inside the sandbox is not covered by the user namespace's {kind} map")]
     UnmappedId { kind: &'static str, id: u32 },
     #[error("subordinate ids for {user}: {reason} (add a line to {file}, e.g. with usermod --add-subuids)")]
-    SubordinateIds {
-        user: String,
-        file: &'static str,
-        reason: String,
-    },
+    SubordinateIds { user: String, file: &'static str, reason: String },
     #[error("{what}: {reason}")]
-    IdMap {
-        what: &'static str,
-        reason: &'static str,
-    },
+    IdMap { what: &'static str, reason: &'static str },
     #[error("no directory to stage the new root in: none of /tmp, /mnt, /run exists on the host")]
     NoStagingDirectory,
     #[error("descriptor {fd} is passed to the sandbox twice")]
     DuplicateFd { fd: i32 },
     #[error("{feature} needs Linux {}.{} or later; this kernel is {}", needs.0, needs.1, found.map_or("of unknown version".to_string(), |(a, b)| format!("{a}.{b}")))]
-    KernelTooOld {
-        feature: &'static str,
-        needs: (u32, u32),
-        found: Option<(u32, u32)>,
-    },
+    KernelTooOld { feature: &'static str, needs: (u32, u32), found: Option<(u32, u32)> },
     #[error("the program name is empty")]
     EmptyProgram,
 }
@@ -96,33 +70,15 @@ pub enum ConfigError {
 #[non_exhaustive]
 pub enum SpawnError {
     #[error("creating the sandbox process with namespaces {namespaces:?}: {errno}{}", hint_suffix(*hint))]
-    Clone {
-        namespaces: Namespaces,
-        errno: Errno,
-        hint: Option<&'static str>,
-    },
+    Clone { namespaces: Namespaces, errno: Errno, hint: Option<&'static str> },
     #[error("writing {file:?}: {source}{}", hint_suffix(*hint))]
-    IdMap {
-        file: PathBuf,
-        source: io::Error,
-        hint: Option<&'static str>,
-    },
+    IdMap { file: PathBuf, source: io::Error, hint: Option<&'static str> },
     #[error("running {helper} for subordinate ids: {source} (install the uidmap package, which provides newuidmap and newgidmap)")]
-    IdMapHelperMissing {
-        helper: &'static str,
-        source: io::Error,
-    },
+    IdMapHelperMissing { helper: &'static str, source: io::Error },
     #[error("{helper} failed ({status}): {stderr}")]
-    IdMapHelperFailed {
-        helper: &'static str,
-        status: std::process::ExitStatus,
-        stderr: String,
-    },
+    IdMapHelperFailed { helper: &'static str, status: std::process::ExitStatus, stderr: String },
     #[error("{what}: {source}")]
-    Io {
-        what: &'static str,
-        source: io::Error,
-    },
+    Io { what: &'static str, source: io::Error },
     #[error("the sandbox process sent a malformed setup report ({len} bytes)")]
     MalformedReport { len: usize },
 }
@@ -155,11 +111,7 @@ impl SpawnError {
 }
 
 /// The hint for a failed clone, from the errno and the namespaces asked for.
-pub(crate) fn clone_hint(
-    errno: Errno,
-    namespaces: Namespaces,
-    is_root: bool,
-) -> Option<&'static str> {
+pub(crate) fn clone_hint(errno: Errno, namespaces: Namespaces, is_root: bool) -> Option<&'static str> {
     let user = namespaces.contains(Namespaces::USER);
     match errno {
         Errno::EPERM | Errno::EACCES if user => Some(
@@ -170,16 +122,14 @@ pub(crate) fn clone_hint(
              allowing userns for this program; inside a container, the runtime's seccomp profile \
              may also block it",
         ),
-        Errno::EPERM if !is_root => Some(
-            "namespaces other than USER need CAP_SYS_ADMIN: add Namespaces::USER or run as root",
-        ),
+        Errno::EPERM if !is_root => {
+            Some("namespaces other than USER need CAP_SYS_ADMIN: add Namespaces::USER or run as root")
+        }
         Errno::ENOSPC => Some(
             "a namespace limit was reached: raise /proc/sys/user/max_*_namespaces \
              (e.g. `sysctl -w user.max_user_namespaces=15000`)",
         ),
-        Errno::EINVAL if namespaces.contains(Namespaces::TIME) => {
-            Some("time namespaces need Linux 5.6 or later")
-        }
+        Errno::EINVAL if namespaces.contains(Namespaces::TIME) => Some("time namespaces need Linux 5.6 or later"),
         _ => None,
     }
 }
@@ -197,10 +147,7 @@ mod tests {
             hint: Some("check it"),
         };
         let text = e.to_string();
-        assert!(
-            text.contains("mount #2 (bind /data -> /mnt): EACCES"),
-            "{text}"
-        );
+        assert!(text.contains("mount #2 (bind /data -> /mnt): EACCES"), "{text}");
         assert!(text.ends_with("Hint: check it"), "{text}");
     }
 
@@ -210,9 +157,7 @@ mod tests {
         assert!(hint.contains("kernel.unprivileged_userns_clone"));
         assert!(hint.contains("user.max_user_namespaces"));
         assert!(hint.contains("apparmor_restrict_unprivileged_userns"));
-        assert!(clone_hint(Errno::EPERM, Namespaces::PID, false)
-            .unwrap()
-            .contains("Namespaces::USER"));
+        assert!(clone_hint(Errno::EPERM, Namespaces::PID, false).unwrap().contains("Namespaces::USER"));
         assert_eq!(clone_hint(Errno::EPERM, Namespaces::PID, true), None);
     }
 }

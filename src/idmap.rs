@@ -15,6 +15,12 @@ pub struct IdRange {
     pub count: u32,
 }
 
+impl IdRange {
+    pub const fn new(inside: u32, outside: u32, count: u32) -> IdRange {
+        IdRange { inside, outside, count }
+    }
+}
+
 /// How user and group ids inside a user namespace relate to the host's.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -24,20 +30,12 @@ pub enum UserMapping {
     #[default]
     Current,
     /// One uid and one gid. Mapping ids other than the caller's own needs root.
-    Single {
-        inside_uid: u32,
-        outside_uid: u32,
-        inside_gid: u32,
-        outside_gid: u32,
-    },
+    Single { inside_uid: u32, outside_uid: u32, inside_gid: u32, outside_gid: u32 },
     /// The caller as 0, then the caller's subordinate ids from /etc/subuid and /etc/subgid from
     /// 1 upwards, written by the setuid helpers newuidmap and newgidmap (package uidmap).
     Subordinate,
     /// Any ranges, written directly: needs CAP_SETUID and CAP_SETGID on the host (root).
-    Ranges {
-        uids: Vec<IdRange>,
-        gids: Vec<IdRange>,
-    },
+    Ranges { uids: Vec<IdRange>, gids: Vec<IdRange> },
 }
 
 /// The maps as they will be written, decided at `build()`.
@@ -67,15 +65,8 @@ pub(crate) struct Caller {
 impl Caller {
     pub fn current() -> Caller {
         let uid = Uid::effective();
-        let name = nix::unistd::User::from_uid(uid)
-            .ok()
-            .flatten()
-            .map(|u| u.name);
-        Caller {
-            uid: uid.as_raw(),
-            gid: Gid::effective().as_raw(),
-            name,
-        }
+        let name = nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name);
+        Caller { uid: uid.as_raw(), gid: Gid::effective().as_raw(), name }
     }
 
     pub fn is_root(&self) -> bool {
@@ -89,28 +80,13 @@ pub(crate) fn prepare(
     caller: &Caller,
     read_file: &dyn Fn(&str) -> std::io::Result<String>,
 ) -> Result<PreparedMaps, ConfigError> {
-    let own = |inside, outside| {
-        vec![IdRange {
-            inside,
-            outside,
-            count: 1,
-        }]
-    };
-    let direct = MapWriter::Direct {
-        deny_setgroups: !caller.is_root(),
-    };
+    let own = |inside, outside| vec![IdRange { inside, outside, count: 1 }];
+    let direct = MapWriter::Direct { deny_setgroups: !caller.is_root() };
     let (uids, gids, writer) = match mapping {
         UserMapping::Current => (own(0, caller.uid), own(0, caller.gid), direct),
-        UserMapping::Single {
-            inside_uid,
-            outside_uid,
-            inside_gid,
-            outside_gid,
-        } => (
-            own(*inside_uid, *outside_uid),
-            own(*inside_gid, *outside_gid),
-            direct,
-        ),
+        UserMapping::Single { inside_uid, outside_uid, inside_gid, outside_gid } => {
+            (own(*inside_uid, *outside_uid), own(*inside_gid, *outside_gid), direct)
+        }
         UserMapping::Ranges { uids, gids } => (uids.clone(), gids.clone(), direct),
         UserMapping::Subordinate => {
             let uids = subordinate(caller, caller.uid, "/etc/subuid", read_file)?;
@@ -126,19 +102,10 @@ pub(crate) fn prepare(
 
 fn check_ranges(what: &'static str, ranges: &[IdRange]) -> Result<(), ConfigError> {
     if ranges.is_empty() || ranges.len() > 340 {
-        return Err(ConfigError::IdMap {
-            what,
-            reason: "needs between 1 and 340 ranges",
-        });
+        return Err(ConfigError::IdMap { what, reason: "needs between 1 and 340 ranges" });
     }
-    if ranges
-        .iter()
-        .any(|r| r.count == 0 || r.inside.checked_add(r.count).is_none())
-    {
-        return Err(ConfigError::IdMap {
-            what,
-            reason: "a range is empty or runs past u32::MAX",
-        });
+    if ranges.iter().any(|r| r.count == 0 || r.inside.checked_add(r.count).is_none()) {
+        return Err(ConfigError::IdMap { what, reason: "a range is empty or runs past u32::MAX" });
     }
     Ok(())
 }
@@ -150,31 +117,14 @@ fn subordinate(
     file: &'static str,
     read_file: &dyn Fn(&str) -> std::io::Result<String>,
 ) -> Result<Vec<IdRange>, ConfigError> {
-    let user = caller
-        .name
-        .clone()
-        .unwrap_or_else(|| caller.uid.to_string());
-    let fail = |reason: String| ConfigError::SubordinateIds {
-        user: user.clone(),
-        file,
-        reason,
-    };
+    let user = caller.name.clone().unwrap_or_else(|| caller.uid.to_string());
+    let fail = |reason: String| ConfigError::SubordinateIds { user: user.clone(), file, reason };
     let text = read_file(file).map_err(|e| fail(format!("cannot read {file}: {e}")))?;
-    let mut ranges = vec![IdRange {
-        inside: 0,
-        outside: own_id,
-        count: 1,
-    }];
+    let mut ranges = vec![IdRange { inside: 0, outside: own_id, count: 1 }];
     let mut next_inside = 1u32;
     for (start, count) in parse_subids(&text, caller.name.as_deref(), caller.uid) {
-        ranges.push(IdRange {
-            inside: next_inside,
-            outside: start,
-            count,
-        });
-        next_inside = next_inside
-            .checked_add(count)
-            .ok_or_else(|| fail("ranges overflow".into()))?;
+        ranges.push(IdRange { inside: next_inside, outside: start, count });
+        next_inside = next_inside.checked_add(count).ok_or_else(|| fail("ranges overflow".into()))?;
     }
     if ranges.len() == 1 {
         return Err(fail(format!("no entry in {file}")));
@@ -198,17 +148,12 @@ pub(crate) fn parse_subids(text: &str, name: Option<&str>, uid: u32) -> Vec<(u32
 
 /// The text of a uid_map or gid_map file.
 pub(crate) fn map_text(ranges: &[IdRange]) -> String {
-    ranges
-        .iter()
-        .map(|r| format!("{} {} {}\n", r.inside, r.outside, r.count))
-        .collect()
+    ranges.iter().map(|r| format!("{} {} {}\n", r.inside, r.outside, r.count)).collect()
 }
 
 /// Whether `id` inside is covered by `ranges`.
 pub(crate) fn maps_inside(ranges: &[IdRange], id: u32) -> bool {
-    ranges
-        .iter()
-        .any(|r| id >= r.inside && id - r.inside < r.count)
+    ranges.iter().any(|r| id >= r.inside && id - r.inside < r.count)
 }
 
 const DENIED_HINT: &str = "mapping ids other than your own needs root (CAP_SETUID/CAP_SETGID); \
@@ -243,22 +188,12 @@ fn run_helper(helper: &'static str, pid: Pid, ranges: &[IdRange]) -> Result<(), 
     let mut cmd = HostCommand::new(helper);
     cmd.arg(pid.to_string());
     for r in ranges {
-        cmd.args([
-            r.inside.to_string(),
-            r.outside.to_string(),
-            r.count.to_string(),
-        ]);
+        cmd.args([r.inside.to_string(), r.outside.to_string(), r.count.to_string()]);
     }
-    let out = cmd
-        .output()
-        .map_err(|source| SpawnError::IdMapHelperMissing { helper, source })?;
+    let out = cmd.output().map_err(|source| SpawnError::IdMapHelperMissing { helper, source })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err(SpawnError::IdMapHelperFailed {
-            helper,
-            status: out.status,
-            stderr,
-        });
+        return Err(SpawnError::IdMapHelperFailed { helper, status: out.status, stderr });
     }
     Ok(())
 }

@@ -1,11 +1,7 @@
 use super::*;
 
 fn caller(uid: u32, name: &str) -> Caller {
-    Caller {
-        uid,
-        gid: uid + 1,
-        name: Some(name.into()),
-    }
+    Caller { uid, gid: uid + 1, name: Some(name.into()) }
 }
 
 fn no_files(_: &str) -> std::io::Result<String> {
@@ -17,19 +13,9 @@ fn current_maps_the_caller_to_root_and_denies_setgroups_when_unprivileged() {
     let maps = prepare(&UserMapping::Current, &caller(1000, "ann"), &no_files).unwrap();
     assert_eq!(map_text(&maps.uids), "0 1000 1\n");
     assert_eq!(map_text(&maps.gids), "0 1001 1\n");
-    assert_eq!(
-        maps.writer,
-        MapWriter::Direct {
-            deny_setgroups: true
-        }
-    );
+    assert_eq!(maps.writer, MapWriter::Direct { deny_setgroups: true });
     let root = prepare(&UserMapping::Current, &caller(0, "root"), &no_files).unwrap();
-    assert_eq!(
-        root.writer,
-        MapWriter::Direct {
-            deny_setgroups: false
-        }
-    );
+    assert_eq!(root.writer, MapWriter::Direct { deny_setgroups: false });
 }
 
 #[test]
@@ -41,10 +27,7 @@ fn subordinate_stacks_ranges_after_the_caller() {
         })
     };
     let maps = prepare(&UserMapping::Subordinate, &caller(1000, "ann"), &files).unwrap();
-    assert_eq!(
-        map_text(&maps.uids),
-        "0 1000 1\n1 100000 65536\n65537 300000 10\n"
-    );
+    assert_eq!(map_text(&maps.uids), "0 1000 1\n1 100000 65536\n65537 300000 10\n");
     assert_eq!(map_text(&maps.gids), "0 1001 1\n1 200000 5\n");
     assert_eq!(maps.writer, MapWriter::Helpers);
 }
@@ -54,49 +37,21 @@ fn subordinate_without_an_entry_names_the_file() {
     let files = |_: &str| -> std::io::Result<String> { Ok("bob:1:2\n".into()) };
     let err = prepare(&UserMapping::Subordinate, &caller(1000, "ann"), &files).unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("ann") && text.contains("/etc/subuid"),
-        "{text}"
-    );
+    assert!(text.contains("ann") && text.contains("/etc/subuid"), "{text}");
 }
 
 #[test]
 fn empty_or_overflowing_ranges_are_rejected() {
-    let bad = UserMapping::Ranges {
-        uids: vec![IdRange {
-            inside: 0,
-            outside: 0,
-            count: 0,
-        }],
-        gids: vec![],
-    };
+    let bad = UserMapping::Ranges { uids: vec![IdRange { inside: 0, outside: 0, count: 0 }], gids: vec![] };
     assert!(prepare(&bad, &caller(0, "root"), &no_files).is_err());
-    let over = IdRange {
-        inside: u32::MAX,
-        outside: 0,
-        count: 2,
-    };
-    let bad = UserMapping::Ranges {
-        uids: vec![over],
-        gids: vec![over],
-    };
+    let over = IdRange { inside: u32::MAX, outside: 0, count: 2 };
+    let bad = UserMapping::Ranges { uids: vec![over], gids: vec![over] };
     assert!(prepare(&bad, &caller(0, "root"), &no_files).is_err());
 }
 
 #[test]
 fn maps_inside_checks_coverage() {
-    let ranges = [
-        IdRange {
-            inside: 0,
-            outside: 1000,
-            count: 1,
-        },
-        IdRange {
-            inside: 10,
-            outside: 5,
-            count: 5,
-        },
-    ];
+    let ranges = [IdRange { inside: 0, outside: 1000, count: 1 }, IdRange { inside: 10, outside: 5, count: 5 }];
     assert!(maps_inside(&ranges, 0));
     assert!(maps_inside(&ranges, 14));
     assert!(!maps_inside(&ranges, 15));
@@ -105,21 +60,8 @@ fn maps_inside_checks_coverage() {
 
 #[test]
 fn a_missing_helper_says_which_package_provides_it() {
-    let ranges = [IdRange {
-        inside: 0,
-        outside: 1000,
-        count: 1,
-    }];
+    let ranges = [IdRange { inside: 0, outside: 1000, count: 1 }];
     let err = run_helper("isobox-no-such-newuidmap", Pid::from_raw(1), &ranges).unwrap_err();
-    assert!(matches!(
-        err,
-        SpawnError::IdMapHelperMissing {
-            helper: "isobox-no-such-newuidmap",
-            ..
-        }
-    ));
-    assert!(
-        err.to_string().contains("install the uidmap package"),
-        "{err}"
-    );
+    assert!(matches!(err, SpawnError::IdMapHelperMissing { helper: "isobox-no-such-newuidmap", .. }));
+    assert!(err.to_string().contains("install the uidmap package"), "{err}");
 }

@@ -14,7 +14,10 @@ pub struct Mount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MountKind {
     /// A recursive bind of a host path; `readonly` holds for every submount too.
-    Bind { source: PathBuf, readonly: bool },
+    Bind {
+        source: PathBuf,
+        readonly: bool,
+    },
     Tmpfs {
         size: Option<u64>,
         mode: Option<u32>,
@@ -39,30 +42,18 @@ impl Mount {
 
     fn bind_with(source: impl AsRef<Path>, target: impl AsRef<Path>, readonly: bool) -> Mount {
         let source = source.as_ref().to_path_buf();
-        Mount {
-            kind: MountKind::Bind { source, readonly },
-            target: target.as_ref().to_path_buf(),
-        }
+        Mount { kind: MountKind::Bind { source, readonly }, target: target.as_ref().to_path_buf() }
     }
 
     /// A fresh tmpfs at `target` (by default mode 0755 and the kernel's default size, half of RAM).
     pub fn tmpfs(target: impl AsRef<Path>) -> Mount {
-        Mount {
-            kind: MountKind::Tmpfs {
-                size: None,
-                mode: None,
-            },
-            target: target.as_ref().to_path_buf(),
-        }
+        Mount { kind: MountKind::Tmpfs { size: None, mode: None }, target: target.as_ref().to_path_buf() }
     }
 
     /// A fresh procfs at `target`, showing the sandbox's own processes when it has a pid
     /// namespace.
     pub fn proc(target: impl AsRef<Path>) -> Mount {
-        Mount {
-            kind: MountKind::Proc,
-            target: target.as_ref().to_path_buf(),
-        }
+        Mount { kind: MountKind::Proc, target: target.as_ref().to_path_buf() }
     }
 
     /// A minimal /dev at `target`: a tmpfs holding the host's null, zero, full, random, urandom
@@ -70,10 +61,7 @@ impl Mount {
     /// instance at `pts` with `ptmx` pointing into it, a tmpfs at `shm`, and the `fd`, `stdin`,
     /// `stdout` and `stderr` links into /proc/self.
     pub fn dev(target: impl AsRef<Path>) -> Mount {
-        Mount {
-            kind: MountKind::Dev,
-            target: target.as_ref().to_path_buf(),
-        }
+        Mount { kind: MountKind::Dev, target: target.as_ref().to_path_buf() }
     }
 
     /// Limits a tmpfs to `bytes` (no effect on other kinds).
@@ -102,16 +90,10 @@ impl fmt::Display for Mount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let target = self.target.display();
         match &self.kind {
-            MountKind::Bind {
-                source,
-                readonly: true,
-            } => {
+            MountKind::Bind { source, readonly: true } => {
                 write!(f, "bind {} -> {target} (read-only)", source.display())
             }
-            MountKind::Bind {
-                source,
-                readonly: false,
-            } => write!(f, "bind {} -> {target}", source.display()),
+            MountKind::Bind { source, readonly: false } => write!(f, "bind {} -> {target}", source.display()),
             MountKind::Tmpfs { .. } => write!(f, "tmpfs {target}"),
             MountKind::Proc => write!(f, "proc {target}"),
             MountKind::Dev => write!(f, "dev {target}"),
@@ -126,29 +108,14 @@ mod tests {
     #[test]
     fn size_and_mode_apply_to_tmpfs_only() {
         let t = Mount::tmpfs("/tmp").size(1 << 20).mode(0o1777);
-        assert_eq!(
-            t.kind,
-            MountKind::Tmpfs {
-                size: Some(1 << 20),
-                mode: Some(0o1777)
-            }
-        );
+        assert_eq!(t.kind, MountKind::Tmpfs { size: Some(1 << 20), mode: Some(0o1777) });
         let b = Mount::bind("/a", "/b").size(5);
-        assert_eq!(
-            b.kind,
-            MountKind::Bind {
-                source: "/a".into(),
-                readonly: false
-            }
-        );
+        assert_eq!(b.kind, MountKind::Bind { source: "/a".into(), readonly: false });
     }
 
     #[test]
     fn display_names_kind_source_and_target() {
-        assert_eq!(
-            Mount::bind_ro("/data", "/mnt").to_string(),
-            "bind /data -> /mnt (read-only)"
-        );
+        assert_eq!(Mount::bind_ro("/data", "/mnt").to_string(), "bind /data -> /mnt (read-only)");
         assert_eq!(Mount::proc("/proc").to_string(), "proc /proc");
     }
 }

@@ -39,10 +39,7 @@ impl Namespaces {
             (Namespaces::IPC, libc::CLONE_NEWIPC),
             (Namespaces::NET, libc::CLONE_NEWNET),
         ];
-        table
-            .iter()
-            .filter(|(ns, _)| self.contains(*ns))
-            .fold(0, |acc, (_, flag)| acc | flag)
+        table.iter().filter(|(ns, _)| self.contains(*ns)).fold(0, |acc, (_, flag)| acc | flag)
     }
 
     /// Flags the child passes to unshare after it has been released: the cgroup namespace must
@@ -71,10 +68,7 @@ mod tests {
         assert_eq!(flags & libc::CLONE_NEWCGROUP, 0);
         assert_ne!(flags & libc::CLONE_NEWUSER, 0);
         assert_ne!(flags & libc::CLONE_NEWNET, 0);
-        assert_eq!(
-            ns.unshared_in_child(),
-            libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME
-        );
+        assert_eq!(ns.unshared_in_child(), libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
         assert_eq!(Namespaces::empty().clone_flags(), 0);
     }
 }

@@ -20,9 +20,7 @@ pub(crate) const OLD_ROOT: &str = "/oldroot";
 
 /// The host directories the default root shares read-only, in this order. A directory that
 /// is a symlink on the host (merged /usr) is recreated as the same symlink.
-pub const DEFAULT_ROOT_DIRS: [&str; 8] = [
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
-];
+pub const DEFAULT_ROOT_DIRS: [&str; 8] = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
 
 const DEV_NODES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 const DEV_LINKS: [(&str, &str); 5] = [
@@ -108,10 +106,7 @@ pub(crate) struct PlanInput<'a> {
 }
 
 /// Compiles the mount plan. `probe` answers what a host path is; it is a seam for tests.
-pub(crate) fn build_plan(
-    input: &PlanInput<'_>,
-    probe: &dyn Probe,
-) -> Result<Vec<PlannedOp>, ConfigError> {
+pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Vec<PlannedOp>, ConfigError> {
     let mut plan = Plan::default();
     plan.staging(input.staging);
     match input.rootfs {
@@ -123,15 +118,10 @@ pub(crate) fn build_plan(
     }
     if input.readonly_root {
         plan.origin = Origin::ReadOnlyRoot;
-        plan.push(Op::ReadOnly {
-            target: c(NEW_ROOT),
-            recursive: false,
-        });
+        plan.push(Op::ReadOnly { target: c(NEW_ROOT), recursive: false });
     }
     plan.origin = Origin::Staging;
-    plan.push(Op::EnterNewRoot {
-        new_root: c(NEW_ROOT),
-    });
+    plan.push(Op::EnterNewRoot { new_root: c(NEW_ROOT) });
     Ok(plan.ops)
 }
 
@@ -142,60 +132,35 @@ struct Plan {
 
 impl Default for Plan {
     fn default() -> Self {
-        Plan {
-            ops: Vec::new(),
-            origin: Origin::Staging,
-        }
+        Plan { ops: Vec::new(), origin: Origin::Staging }
     }
 }
 
 impl Plan {
     fn push(&mut self, op: Op) {
-        self.ops.push(PlannedOp {
-            op,
-            origin: self.origin.clone(),
-        });
+        self.ops.push(PlannedOp { op, origin: self.origin.clone() });
     }
 
     fn staging(&mut self, staging: &Path) {
         self.push(Op::MakePrivate);
-        self.push(Op::Tmpfs {
-            target: cpath(staging),
-            data: c("mode=0755"),
-        });
-        self.push(Op::Mkdir {
-            path: cpath(&staging.join(&NEW_ROOT[1..])),
-        });
-        self.push(Op::Mkdir {
-            path: cpath(&staging.join(&OLD_ROOT[1..])),
-        });
+        self.push(Op::Tmpfs { target: cpath(staging), data: c("mode=0755") });
+        self.push(Op::Mkdir { path: cpath(&staging.join(&NEW_ROOT[1..])) });
+        self.push(Op::Mkdir { path: cpath(&staging.join(&OLD_ROOT[1..])) });
         let put_old = cpath(&staging.join(&OLD_ROOT[1..]));
-        self.push(Op::PivotToStaging {
-            new_root: cpath(staging),
-            put_old,
-        });
+        self.push(Op::PivotToStaging { new_root: cpath(staging), put_old });
     }
 
     fn rootfs(&mut self, rootfs: &Path) {
         self.origin = Origin::Rootfs(rootfs.to_path_buf());
-        self.push(Op::Bind {
-            source: host(rootfs),
-            target: c(NEW_ROOT),
-        });
+        self.push(Op::Bind { source: host(rootfs), target: c(NEW_ROOT) });
     }
 
     fn default_root(&mut self, pid_namespace: bool, probe: &dyn Probe) {
         self.origin = Origin::DefaultRoot;
-        self.push(Op::Tmpfs {
-            target: c(NEW_ROOT),
-            data: c("mode=0755"),
-        });
+        self.push(Op::Tmpfs { target: c(NEW_ROOT), data: c("mode=0755") });
         for dir in DEFAULT_ROOT_DIRS {
             match probe.probe(Path::new(dir), false) {
-                HostPath::Symlink(to) => self.push(Op::Symlink {
-                    target: cpath(&to),
-                    link: inside(Path::new(dir)),
-                }),
+                HostPath::Symlink(to) => self.push(Op::Symlink { target: cpath(&to), link: inside(Path::new(dir)) }),
                 HostPath::Dir => self.bind_dir(Path::new(dir), Path::new(dir), true),
                 HostPath::File | HostPath::Missing => {}
             }
@@ -207,16 +172,8 @@ impl Plan {
         self.mount_tmpfs(Path::new("/tmp"), "mode=1777".to_string());
     }
 
-    fn user_mount(
-        &mut self,
-        index: usize,
-        mount: &Mount,
-        probe: &dyn Probe,
-    ) -> Result<(), ConfigError> {
-        self.origin = Origin::UserMount {
-            index,
-            mount: mount.clone(),
-        };
+    fn user_mount(&mut self, index: usize, mount: &Mount, probe: &dyn Probe) -> Result<(), ConfigError> {
+        self.origin = Origin::UserMount { index, mount: mount.clone() };
         self.mkdir_parents(&mount.target);
         match &mount.kind {
             MountKind::Bind { source, readonly } => match probe.probe(source, true) {
@@ -224,16 +181,10 @@ impl Plan {
                 HostPath::File => self.bind_file(source, &mount.target, *readonly),
                 HostPath::Missing | HostPath::Symlink(_) => {
                     let err = std::io::Error::from_raw_os_error(libc::ENOENT);
-                    return Err(ConfigError::Path {
-                        what: "bind source",
-                        path: source.clone(),
-                        source: err,
-                    });
+                    return Err(ConfigError::Path { what: "bind source", path: source.clone(), source: err });
                 }
             },
-            MountKind::Tmpfs { size, mode } => {
-                self.mount_tmpfs(&mount.target, tmpfs_data(*size, *mode))
-            }
+            MountKind::Tmpfs { size, mode } => self.mount_tmpfs(&mount.target, tmpfs_data(*size, *mode)),
             MountKind::Proc => self.mount_proc(&mount.target),
             MountKind::Dev => self.mount_dev(&mount.target),
         }
@@ -242,62 +193,38 @@ impl Plan {
 
     fn mkdir_parents(&mut self, target: &Path) {
         let mut path = PathBuf::from("/");
-        let parents: Vec<_> = target
-            .components()
-            .filter(|c| matches!(c, Component::Normal(_)))
-            .collect();
+        let parents: Vec<_> = target.components().filter(|c| matches!(c, Component::Normal(_))).collect();
         for part in parents.iter().take(parents.len().saturating_sub(1)) {
             path.push(part);
-            self.push(Op::Mkdir {
-                path: inside(&path),
-            });
+            self.push(Op::Mkdir { path: inside(&path) });
         }
     }
 
     fn bind_dir(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Mkdir {
-            path: inside(target),
-        });
+        self.push(Op::Mkdir { path: inside(target) });
         self.bind(source, target, readonly);
     }
 
     fn bind_file(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Touch {
-            path: inside(target),
-        });
+        self.push(Op::Touch { path: inside(target) });
         self.bind(source, target, readonly);
     }
 
     fn bind(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Bind {
-            source: host(source),
-            target: inside(target),
-        });
+        self.push(Op::Bind { source: host(source), target: inside(target) });
         if readonly {
-            self.push(Op::ReadOnly {
-                target: inside(target),
-                recursive: true,
-            });
+            self.push(Op::ReadOnly { target: inside(target), recursive: true });
         }
     }
 
     fn mount_tmpfs(&mut self, target: &Path, data: String) {
-        self.push(Op::Mkdir {
-            path: inside(target),
-        });
-        self.push(Op::Tmpfs {
-            target: inside(target),
-            data: c(&data),
-        });
+        self.push(Op::Mkdir { path: inside(target) });
+        self.push(Op::Tmpfs { target: inside(target), data: c(&data) });
     }
 
     fn mount_proc(&mut self, target: &Path) {
-        self.push(Op::Mkdir {
-            path: inside(target),
-        });
-        self.push(Op::Proc {
-            target: inside(target),
-        });
+        self.push(Op::Mkdir { path: inside(target) });
+        self.push(Op::Proc { target: inside(target) });
     }
 
     fn mount_dev(&mut self, target: &Path) {
@@ -305,17 +232,10 @@ impl Plan {
         for node in DEV_NODES {
             self.bind_file(&Path::new("/dev").join(node), &target.join(node), false);
         }
-        self.push(Op::Mkdir {
-            path: inside(&target.join("pts")),
-        });
-        self.push(Op::Devpts {
-            target: inside(&target.join("pts")),
-        });
+        self.push(Op::Mkdir { path: inside(&target.join("pts")) });
+        self.push(Op::Devpts { target: inside(&target.join("pts")) });
         for (name, to) in DEV_LINKS {
-            self.push(Op::Symlink {
-                target: c(to),
-                link: inside(&target.join(name)),
-            });
+            self.push(Op::Symlink { target: c(to), link: inside(&target.join(name)) });
         }
         self.mount_tmpfs(&target.join("shm"), "mode=1777".to_string());
     }

@@ -12,12 +12,7 @@ impl FakeHost {
         m.insert("/etc", HostPath::Dir);
         m.insert("/data", HostPath::Dir);
         m.insert("/data/file", HostPath::File);
-        for (dir, to) in [
-            ("/bin", "usr/bin"),
-            ("/sbin", "usr/sbin"),
-            ("/lib", "usr/lib"),
-            ("/lib64", "usr/lib64"),
-        ] {
+        for (dir, to) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")] {
             m.insert(dir, HostPath::Symlink(to.into()));
         }
         FakeHost(m)
@@ -26,21 +21,12 @@ impl FakeHost {
 
 impl Probe for FakeHost {
     fn probe(&self, path: &Path, _follow: bool) -> HostPath {
-        self.0
-            .get(path.to_str().unwrap())
-            .cloned()
-            .unwrap_or(HostPath::Missing)
+        self.0.get(path.to_str().unwrap()).cloned().unwrap_or(HostPath::Missing)
     }
 }
 
 fn input<'a>(rootfs: Option<&'a Path>, mounts: &'a [Mount]) -> PlanInput<'a> {
-    PlanInput {
-        staging: Path::new("/tmp"),
-        rootfs,
-        mounts,
-        readonly_root: false,
-        pid_namespace: true,
-    }
+    PlanInput { staging: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true }
 }
 
 fn ops(plan: &[PlannedOp]) -> Vec<&Op> {
@@ -53,78 +39,27 @@ fn cs(s: &str) -> CString {
 
 #[test]
 fn staging_comes_first_and_entering_the_new_root_last() {
-    let plan = build_plan(
-        &input(Some(Path::new("/srv/root")), &[]),
-        &FakeHost::merged_usr(),
-    )
-    .unwrap();
+    let plan = build_plan(&input(Some(Path::new("/srv/root")), &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
     assert_eq!(ops[0], &Op::MakePrivate);
-    assert_eq!(
-        ops[1],
-        &Op::Tmpfs {
-            target: cs("/tmp"),
-            data: cs("mode=0755")
-        }
-    );
-    assert_eq!(
-        ops[4],
-        &Op::PivotToStaging {
-            new_root: cs("/tmp"),
-            put_old: cs("/tmp/oldroot")
-        }
-    );
-    assert_eq!(
-        ops[5],
-        &Op::Bind {
-            source: cs("/oldroot/srv/root"),
-            target: cs("/newroot")
-        }
-    );
-    assert_eq!(
-        ops.last().unwrap(),
-        &&Op::EnterNewRoot {
-            new_root: cs("/newroot")
-        }
-    );
+    assert_eq!(ops[1], &Op::Tmpfs { target: cs("/tmp"), data: cs("mode=0755") });
+    assert_eq!(ops[4], &Op::PivotToStaging { new_root: cs("/tmp"), put_old: cs("/tmp/oldroot") });
+    assert_eq!(ops[5], &Op::Bind { source: cs("/oldroot/srv/root"), target: cs("/newroot") });
+    assert_eq!(ops.last().unwrap(), &&Op::EnterNewRoot { new_root: cs("/newroot") });
 }
 
 #[test]
 fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
-    let bind_usr = Op::Bind {
-        source: cs("/oldroot/usr"),
-        target: cs("/newroot/usr"),
-    };
-    let pos = ops
-        .iter()
-        .position(|op| **op == bind_usr)
-        .expect("usr is bound");
-    assert_eq!(
-        ops[pos + 1],
-        &Op::ReadOnly {
-            target: cs("/newroot/usr"),
-            recursive: true
-        }
-    );
-    assert!(ops.contains(&&Op::Symlink {
-        target: cs("usr/bin"),
-        link: cs("/newroot/bin")
-    }));
-    assert!(!ops.iter().any(
-        |op| matches!(op, Op::Mkdir { path } if path.to_bytes().starts_with(b"/newroot/lib32"))
-    ));
-    assert!(ops.contains(&&Op::Proc {
-        target: cs("/newroot/proc")
-    }));
-    assert!(ops.contains(&&Op::Devpts {
-        target: cs("/newroot/dev/pts")
-    }));
-    assert!(ops.contains(&&Op::Tmpfs {
-        target: cs("/newroot/tmp"),
-        data: cs("mode=1777")
-    }));
+    let bind_usr = Op::Bind { source: cs("/oldroot/usr"), target: cs("/newroot/usr") };
+    let pos = ops.iter().position(|op| **op == bind_usr).expect("usr is bound");
+    assert_eq!(ops[pos + 1], &Op::ReadOnly { target: cs("/newroot/usr"), recursive: true });
+    assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: cs("/newroot/bin") }));
+    assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.to_bytes().starts_with(b"/newroot/lib32"))));
+    assert!(ops.contains(&&Op::Proc { target: cs("/newroot/proc") }));
+    assert!(ops.contains(&&Op::Devpts { target: cs("/newroot/dev/pts") }));
+    assert!(ops.contains(&&Op::Tmpfs { target: cs("/newroot/tmp"), data: cs("mode=1777") }));
 }
 
 #[test]
@@ -137,82 +72,37 @@ fn default_root_has_no_proc_without_a_pid_namespace() {
 
 #[test]
 fn user_mounts_follow_in_order_with_parents_created() {
-    let mounts = [
-        Mount::bind_ro("/data", "/mnt/a/data"),
-        Mount::tmpfs("/scratch").size(4096).mode(0o700),
-    ];
-    let plan = build_plan(
-        &input(Some(Path::new("/r")), &mounts),
-        &FakeHost::merged_usr(),
-    )
-    .unwrap();
-    let user: Vec<_> = plan
-        .iter()
-        .filter(|p| matches!(p.origin, Origin::UserMount { .. }))
-        .map(|p| &p.op)
-        .collect();
+    let mounts = [Mount::bind_ro("/data", "/mnt/a/data"), Mount::tmpfs("/scratch").size(4096).mode(0o700)];
+    let plan = build_plan(&input(Some(Path::new("/r")), &mounts), &FakeHost::merged_usr()).unwrap();
+    let user: Vec<_> = plan.iter().filter(|p| matches!(p.origin, Origin::UserMount { .. })).map(|p| &p.op).collect();
     assert_eq!(
         user,
         vec![
-            &Op::Mkdir {
-                path: cs("/newroot/mnt")
-            },
-            &Op::Mkdir {
-                path: cs("/newroot/mnt/a")
-            },
-            &Op::Mkdir {
-                path: cs("/newroot/mnt/a/data")
-            },
-            &Op::Bind {
-                source: cs("/oldroot/data"),
-                target: cs("/newroot/mnt/a/data")
-            },
-            &Op::ReadOnly {
-                target: cs("/newroot/mnt/a/data"),
-                recursive: true
-            },
-            &Op::Mkdir {
-                path: cs("/newroot/scratch")
-            },
-            &Op::Tmpfs {
-                target: cs("/newroot/scratch"),
-                data: cs("mode=0700,size=4096")
-            },
+            &Op::Mkdir { path: cs("/newroot/mnt") },
+            &Op::Mkdir { path: cs("/newroot/mnt/a") },
+            &Op::Mkdir { path: cs("/newroot/mnt/a/data") },
+            &Op::Bind { source: cs("/oldroot/data"), target: cs("/newroot/mnt/a/data") },
+            &Op::ReadOnly { target: cs("/newroot/mnt/a/data"), recursive: true },
+            &Op::Mkdir { path: cs("/newroot/scratch") },
+            &Op::Tmpfs { target: cs("/newroot/scratch"), data: cs("mode=0700,size=4096") },
         ]
     );
-    let second = plan
-        .iter()
-        .find(|p| matches!(p.origin, Origin::UserMount { index: 1, .. }));
+    let second = plan.iter().find(|p| matches!(p.origin, Origin::UserMount { index: 1, .. }));
     assert!(second.is_some());
 }
 
 #[test]
 fn a_file_source_gets_a_file_mount_point() {
     let mounts = [Mount::bind("/data/file", "/etc/x")];
-    let plan = build_plan(
-        &input(Some(Path::new("/r")), &mounts),
-        &FakeHost::merged_usr(),
-    )
-    .unwrap();
-    assert!(ops(&plan).contains(&&Op::Touch {
-        path: cs("/newroot/etc/x")
-    }));
+    let plan = build_plan(&input(Some(Path::new("/r")), &mounts), &FakeHost::merged_usr()).unwrap();
+    assert!(ops(&plan).contains(&&Op::Touch { path: cs("/newroot/etc/x") }));
 }
 
 #[test]
 fn a_missing_bind_source_is_a_config_error() {
     let mounts = [Mount::bind("/nope", "/x")];
     let err = build_plan(&input(None, &mounts), &FakeHost::merged_usr()).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ConfigError::Path {
-                what: "bind source",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, ConfigError::Path { what: "bind source", .. }), "{err}");
 }
 
 #[test]
@@ -222,12 +112,6 @@ fn readonly_root_is_applied_after_the_user_mounts() {
     inp.readonly_root = true;
     let plan = build_plan(&inp, &FakeHost::merged_usr()).unwrap();
     let n = plan.len();
-    assert_eq!(
-        plan[n - 2].op,
-        Op::ReadOnly {
-            target: cs("/newroot"),
-            recursive: false
-        }
-    );
+    assert_eq!(plan[n - 2].op, Op::ReadOnly { target: cs("/newroot"), recursive: false });
     assert_eq!(plan[n - 2].origin, Origin::ReadOnlyRoot);
 }

@@ -31,16 +31,10 @@ pub(crate) enum DefaultStdio {
 }
 
 impl StdioDefaults {
-    pub const SPAWN: StdioDefaults = StdioDefaults {
-        stdin: DefaultStdio::Inherit,
-        stdout: DefaultStdio::Inherit,
-        stderr: DefaultStdio::Inherit,
-    };
-    pub const OUTPUT: StdioDefaults = StdioDefaults {
-        stdin: DefaultStdio::Null,
-        stdout: DefaultStdio::Piped,
-        stderr: DefaultStdio::Piped,
-    };
+    pub const SPAWN: StdioDefaults =
+        StdioDefaults { stdin: DefaultStdio::Inherit, stdout: DefaultStdio::Inherit, stderr: DefaultStdio::Inherit };
+    pub const OUTPUT: StdioDefaults =
+        StdioDefaults { stdin: DefaultStdio::Null, stdout: DefaultStdio::Piped, stderr: DefaultStdio::Piped };
 }
 
 /// The ids the child switches to.
@@ -66,11 +60,7 @@ pub(crate) struct Prepared {
     pub parent_ends: [Option<OwnedFd>; 3],
 }
 
-pub(crate) fn prepare(
-    cmd: &Command,
-    config: &Config,
-    defaults: StdioDefaults,
-) -> Result<Prepared, Error> {
+pub(crate) fn prepare(cmd: &Command, config: &Config, defaults: StdioDefaults) -> Result<Prepared, Error> {
     let (argv, envp, candidates) = exec_arrays(cmd)?;
     let cwd = working_dir(cmd, config)?;
     let ids = ids_inside(cmd, config)?;
@@ -91,9 +81,7 @@ pub(crate) fn prepare(
 
 fn cstring(what: &str, s: &OsStr) -> Result<CString, ConfigError> {
     config::no_nul(what, s)?;
-    CString::new(s.as_bytes()).map_err(|_| ConfigError::NulByte {
-        what: what.to_string(),
-    })
+    CString::new(s.as_bytes()).map_err(|_| ConfigError::NulByte { what: what.to_string() })
 }
 
 fn exec_arrays(cmd: &Command) -> Result<(CStrArray, CStrArray, Vec<CString>), ConfigError> {
@@ -149,15 +137,8 @@ fn working_dir(cmd: &Command, config: &Config) -> Result<Option<CString>, Config
 fn ids_inside(cmd: &Command, config: &Config) -> Result<Ids, ConfigError> {
     let Some(maps) = &config.maps else {
         let switching = cmd.uid.is_some() || cmd.gid.is_some();
-        let groups = cmd
-            .groups
-            .clone()
-            .or_else(|| (switching && config.caller.is_root()).then(Vec::new));
-        return Ok(Ids {
-            uid: cmd.uid,
-            gid: cmd.gid,
-            groups,
-        });
+        let groups = cmd.groups.clone().or_else(|| (switching && config.caller.is_root()).then(Vec::new));
+        return Ok(Ids { uid: cmd.uid, gid: cmd.gid, groups });
     };
     let (uid, gid) = (cmd.uid.unwrap_or(0), cmd.gid.unwrap_or(0));
     let unmapped = |kind, id| ConfigError::UnmappedId { kind, id };
@@ -169,10 +150,7 @@ fn ids_inside(cmd: &Command, config: &Config) -> Result<Ids, ConfigError> {
             return Err(unmapped("gid", gid));
         }
     }
-    let setgroups_denied = maps.writer
-        == (MapWriter::Direct {
-            deny_setgroups: true,
-        });
+    let setgroups_denied = maps.writer == (MapWriter::Direct { deny_setgroups: true });
     let groups = match (&cmd.groups, setgroups_denied) {
         (Some(_), true) => {
             return Err(ConfigError::IdMap {
@@ -185,19 +163,11 @@ fn ids_inside(cmd: &Command, config: &Config) -> Result<Ids, ConfigError> {
         (None, false) if matches!(maps.writer, MapWriter::Direct { .. }) => Some(Vec::new()),
         (None, _) => None,
     };
-    Ok(Ids {
-        uid: Some(uid),
-        gid: Some(gid),
-        groups,
-    })
+    Ok(Ids { uid: Some(uid), gid: Some(gid), groups })
 }
 
 fn stdio(cmd: &Command, defaults: StdioDefaults, p: &mut Prepared) -> Result<(), SpawnError> {
-    let streams = [
-        (&cmd.stdin, defaults.stdin),
-        (&cmd.stdout, defaults.stdout),
-        (&cmd.stderr, defaults.stderr),
-    ];
+    let streams = [(&cmd.stdin, defaults.stdin), (&cmd.stdout, defaults.stdout), (&cmd.stderr, defaults.stderr)];
     for (fd, (given, default)) in streams.into_iter().enumerate() {
         let target = fd as RawFd;
         match (given, default) {
@@ -214,16 +184,9 @@ fn stdio(cmd: &Command, defaults: StdioDefaults, p: &mut Prepared) -> Result<(),
                 p.child_ends.push(null);
             }
             (Some(Stdio::Piped), _) | (None, DefaultStdio::Piped) => {
-                let (read, write) =
-                    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::Io {
-                        what: "creating a stdio pipe",
-                        source: e.into(),
-                    })?;
-                let (child, parent) = if fd == 0 {
-                    (read, write)
-                } else {
-                    (write, read)
-                };
+                let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+                    .map_err(|e| SpawnError::Io { what: "creating a stdio pipe", source: e.into() })?;
+                let (child, parent) = if fd == 0 { (read, write) } else { (write, read) };
                 p.fd_moves.push((child.as_raw_fd(), target));
                 p.child_ends.push(child);
                 p.parent_ends[fd] = Some(parent);

@@ -23,15 +23,11 @@ pub(crate) struct HostProbe;
 
 impl Probe for HostProbe {
     fn probe(&self, path: &Path, follow: bool) -> HostPath {
-        let meta = if follow {
-            std::fs::metadata(path)
-        } else {
-            std::fs::symlink_metadata(path)
-        };
+        let meta = if follow { std::fs::metadata(path) } else { std::fs::symlink_metadata(path) };
         match meta {
-            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(path)
-                .map(HostPath::Symlink)
-                .unwrap_or(HostPath::Missing),
+            Ok(m) if m.file_type().is_symlink() => {
+                std::fs::read_link(path).map(HostPath::Symlink).unwrap_or(HostPath::Missing)
+            }
             Ok(m) if m.is_dir() => HostPath::Dir,
             Ok(_) => HostPath::File,
             Err(_) => HostPath::Missing,
@@ -54,9 +50,6 @@ mod tests {
         assert_eq!(HostProbe.probe(&file, false), HostPath::File);
         assert_eq!(HostProbe.probe(&link, false), HostPath::Symlink("f".into()));
         assert_eq!(HostProbe.probe(&link, true), HostPath::File);
-        assert_eq!(
-            HostProbe.probe(&dir.path().join("nope"), true),
-            HostPath::Missing
-        );
+        assert_eq!(HostProbe.probe(&dir.path().join("nope"), true), HostPath::Missing);
     }
 }

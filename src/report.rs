@@ -95,17 +95,12 @@ impl Record {
             return None;
         }
         let u16_at = |i: usize| u16::from_ne_bytes([bytes[i], bytes[i + 1]]);
-        let u32_at =
-            |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let u32_at = |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
         if u32_at(8) != MAGIC {
             return None;
         }
         let step = *STEPS.iter().find(|s| **s as u16 == u16_at(0))?;
-        Some(Record {
-            step,
-            index: u16_at(2),
-            errno: Errno::from_raw(u32_at(4) as i32),
-        })
+        Some(Record { step, index: u16_at(2), errno: Errno::from_raw(u32_at(4) as i32) })
     }
 }
 
@@ -141,23 +136,14 @@ mod tests {
     #[test]
     fn every_step_round_trips() {
         for (i, step) in STEPS.iter().enumerate() {
-            let rec = Record {
-                step: *step,
-                index: i as u16,
-                errno: Errno::EACCES,
-            };
+            let rec = Record { step: *step, index: i as u16, errno: Errno::EACCES };
             assert_eq!(Record::decode(&rec.encode()), Some(rec));
         }
     }
 
     #[test]
     fn wrong_length_or_magic_is_rejected() {
-        let rec = Record {
-            step: Step::Mount,
-            index: 2,
-            errno: Errno::ENOENT,
-        }
-        .encode();
+        let rec = Record { step: Step::Mount, index: 2, errno: Errno::ENOENT }.encode();
         assert_eq!(Record::decode(&rec[..11]), None);
         let mut bad = rec;
         bad[9] ^= 0xff;

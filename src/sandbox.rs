@@ -47,8 +47,7 @@ impl Sandbox {
     /// Runs `cmd` to completion, collecting its output (stdout and stderr piped and stdin null
     /// unless the command sets them).
     pub fn output(&self, cmd: &Command) -> Result<Output, Error> {
-        self.spawn_with(cmd, StdioDefaults::OUTPUT)?
-            .wait_with_output()
+        self.spawn_with(cmd, StdioDefaults::OUTPUT)?.wait_with_output()
     }
 
     /// Runs `cmd` to completion (stdio inherited unless set) and returns its exit report.
@@ -62,18 +61,11 @@ impl Sandbox {
         let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd());
         let flags = self.config.namespaces.clone_flags();
         let started = Instant::now();
-        let spawned = vmclone::spawn_shared(flags, true, &plan, child::main, pipes, |pid| {
-            self.place(pid)
-        })
-        .map_err(|failure| self.spawn_failure(failure))?;
+        let spawned = vmclone::spawn_shared(flags, true, &plan, child::main, pipes, |pid| self.place(pid))
+            .map_err(|failure| self.spawn_failure(failure))?;
         drop(go_read);
         prepared.child_ends.clear(); // the child has its copies (or is gone)
-        let child = Child::new(
-            spawned.pid,
-            spawned.pidfd,
-            &mut prepared.parent_ends,
-            started,
-        );
+        let child = Child::new(spawned.pid, spawned.pidfd, &mut prepared.parent_ends, started);
         spawned.prepared?;
         if spawned.report.is_empty() {
             return Ok(child);
@@ -90,26 +82,11 @@ impl Sandbox {
         }
     }
 
-    fn child_plan<'a>(
-        &'a self,
-        p: &'a Prepared,
-        pipes: &ControlPipes,
-        go_read: RawFd,
-    ) -> ChildPlan<'a> {
+    fn child_plan<'a>(&'a self, p: &'a Prepared, pipes: &ControlPipes, go_read: RawFd) -> ChildPlan<'a> {
         let c = &self.config;
-        let control = [
-            go_read,
-            pipes.go_write.as_raw_fd(),
-            pipes.report_read.as_raw_fd(),
-            pipes.report_write.as_raw_fd(),
-        ];
-        let highest = p
-            .fd_moves
-            .iter()
-            .flat_map(|(s, d)| [*s, *d])
-            .chain(control)
-            .max()
-            .unwrap_or(2);
+        let control =
+            [go_read, pipes.go_write.as_raw_fd(), pipes.report_read.as_raw_fd(), pipes.report_write.as_raw_fd()];
+        let highest = p.fd_moves.iter().flat_map(|(s, d)| [*s, *d]).chain(control).max().unwrap_or(2);
         ChildPlan {
             go_read,
             go_write: pipes.go_write.as_raw_fd(),
@@ -142,17 +119,10 @@ impl Sandbox {
             SpawnFailure::Clone(e) => {
                 let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0));
                 let hint = clone_hint(errno, ns, self.config.caller.is_root());
-                SpawnError::Clone {
-                    namespaces: ns,
-                    errno,
-                    hint,
-                }
-                .into()
+                SpawnError::Clone { namespaces: ns, errno, hint }.into()
             }
             SpawnFailure::Stack(e) => SpawnError::io("mapping the child's stack")(e).into(),
-            SpawnFailure::Control(e) => {
-                SpawnError::io("talking to the child over its control pipes")(e).into()
-            }
+            SpawnFailure::Control(e) => SpawnError::io("talking to the child over its control pipes")(e).into(),
         }
     }
 
@@ -160,44 +130,20 @@ impl Sandbox {
         let Some(rec) = Record::decode(report) else {
             return SpawnError::MalformedReport { len: report.len() }.into();
         };
-        if rec.step == Step::Exec
-            && matches!(
-                rec.errno,
-                nix::errno::Errno::ENOENT | nix::errno::Errno::ENOTDIR
-            )
-        {
-            let searched = p
-                .candidates
-                .iter()
-                .map(|c| c.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let program = p
-                .argv
-                .iter()
-                .next()
-                .map(|a| a.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        if rec.step == Step::Exec && matches!(rec.errno, nix::errno::Errno::ENOENT | nix::errno::Errno::ENOTDIR) {
+            let searched = p.candidates.iter().map(|c| c.to_string_lossy()).collect::<Vec<_>>().join(", ");
+            let program = p.argv.iter().next().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
             return Error::ProgramNotFound { program, searched };
         }
         let (object, hint) = crate::describe::describe(&rec, &self.config, p);
-        SetupError {
-            step: rec.step,
-            object,
-            errno: rec.errno,
-            hint,
-        }
-        .into()
+        SetupError { step: rec.step, object, errno: rec.errno, hint }.into()
     }
 }
 
 /// The go and report pipes, close-on-exec. The report pipe's write end is moved above every
 /// descriptor target so that arranging the child's descriptors cannot overwrite it.
 fn control_pipes(p: &Prepared) -> Result<(ControlPipes, OwnedFd), SpawnError> {
-    let pipe = || {
-        nix::unistd::pipe2(OFlag::O_CLOEXEC)
-            .map_err(|e| SpawnError::io("creating a control pipe")(e.into()))
-    };
+    let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::io("creating a control pipe")(e.into()));
     let (go_read, go_write) = pipe()?;
     let (report_read, mut report_write) = pipe()?;
     let top_target = p.fd_moves.iter().map(|(_, dst)| *dst).max().unwrap_or(2);
@@ -205,12 +151,5 @@ fn control_pipes(p: &Prepared) -> Result<(ControlPipes, OwnedFd), SpawnError> {
         report_write = crate::sys::fd::dup_at_or_above(report_write.as_fd(), top_target + 1)
             .map_err(SpawnError::io("moving the report pipe"))?;
     }
-    Ok((
-        ControlPipes {
-            go_write,
-            report_read,
-            report_write,
-        },
-        go_read,
-    ))
+    Ok((ControlPipes { go_write, report_read, report_write }, go_read))
 }

@@ -6,72 +6,19 @@ use isobox::{Command, ConfigError, Error, Mount, Namespaces, Resource, Sandbox, 
 
 #[test]
 fn invalid_configurations_fail_at_build_with_typed_errors() {
-    let err = Sandbox::builder()
-        .namespaces(Namespaces::USER)
-        .hostname("x")
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config(ConfigError::NeedsNamespace {
-                namespace: "UTS",
-                ..
-            })
-        ),
-        "{err}"
-    );
-    let err = Sandbox::builder()
-        .namespaces(Namespaces::USER)
-        .mount(Mount::tmpfs("/t"))
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config(ConfigError::NeedsNamespace {
-                namespace: "MOUNT",
-                ..
-            })
-        ),
-        "{err}"
-    );
-    let err = Sandbox::builder()
-        .namespaces(common::full())
-        .rootfs("relative/dir")
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config(ConfigError::RelativePath { what: "rootfs", .. })
-        ),
-        "{err}"
-    );
-    let err = Sandbox::builder()
-        .namespaces(common::full())
-        .rootfs("/no/such/rootfs")
-        .build()
-        .unwrap_err();
+    let err = Sandbox::builder().namespaces(Namespaces::USER).hostname("x").build().unwrap_err();
+    assert!(matches!(err, Error::Config(ConfigError::NeedsNamespace { namespace: "UTS", .. })), "{err}");
+    let err = Sandbox::builder().namespaces(Namespaces::USER).mount(Mount::tmpfs("/t")).build().unwrap_err();
+    assert!(matches!(err, Error::Config(ConfigError::NeedsNamespace { namespace: "MOUNT", .. })), "{err}");
+    let err = Sandbox::builder().namespaces(common::full()).rootfs("relative/dir").build().unwrap_err();
+    assert!(matches!(err, Error::Config(ConfigError::RelativePath { what: "rootfs", .. })), "{err}");
+    let err = Sandbox::builder().namespaces(common::full()).rootfs("/no/such/rootfs").build().unwrap_err();
     assert!(err.to_string().contains("/no/such/rootfs"), "{err}");
-    let err = Sandbox::builder()
-        .namespaces(common::full() | Namespaces::UTS)
-        .hostname("h".repeat(65))
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Config(ConfigError::NameTooLong { len: 65, .. })),
-        "{err}"
-    );
-    let err = Sandbox::builder()
-        .namespaces(common::full())
-        .mount(Mount::bind("/a\0b", "/x"))
-        .build()
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Config(ConfigError::NulByte { .. })),
-        "{err}"
-    );
+    let err =
+        Sandbox::builder().namespaces(common::full() | Namespaces::UTS).hostname("h".repeat(65)).build().unwrap_err();
+    assert!(matches!(err, Error::Config(ConfigError::NameTooLong { len: 65, .. })), "{err}");
+    let err = Sandbox::builder().namespaces(common::full()).mount(Mount::bind("/a\0b", "/x")).build().unwrap_err();
+    assert!(matches!(err, Error::Config(ConfigError::NulByte { .. })), "{err}");
 }
 
 #[test]
@@ -83,15 +30,9 @@ fn rootless_a_missing_program_is_an_error_from_spawn_not_exit_127() {
     for program in ["isobox-no-such-program", "/usr/bin/isobox-no-such-program"] {
         let err = sb.spawn(&Command::new(program)).unwrap_err();
         match &err {
-            Error::ProgramNotFound {
-                program: p,
-                searched,
-            } => {
+            Error::ProgramNotFound { program: p, searched } => {
                 assert_eq!(p, program);
-                assert!(
-                    searched.contains("/usr/bin/isobox-no-such-program"),
-                    "{searched}"
-                );
+                assert!(searched.contains("/usr/bin/isobox-no-such-program"), "{searched}");
             }
             other => panic!("expected ProgramNotFound, got {other}"),
         }
@@ -105,25 +46,17 @@ fn rootless_a_failing_mount_names_the_mount_its_index_and_the_errno() {
     }
     // /usr is bound read-only by the default root, so a mount point below it cannot be made.
     let sb = sandbox(|b| {
-        b.mount(Mount::tmpfs("/scratch"))
-            .mount(Mount::tmpfs("/usr/isobox-no-such-dir"));
+        b.mount(Mount::tmpfs("/scratch")).mount(Mount::tmpfs("/usr/isobox-no-such-dir"));
     });
     let err = sb.spawn(&Command::new("/bin/true")).unwrap_err();
-    let Error::Setup(setup) = &err else {
-        panic!("expected a setup error, got {err}")
-    };
+    let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
     assert_eq!(setup.step, Step::Mount);
     assert_eq!(setup.errno, nix::errno::Errno::EROFS);
     let object = setup.object.as_deref().unwrap();
-    assert!(
-        object.starts_with("#1 (tmpfs /usr/isobox-no-such-dir)"),
-        "{object}"
-    );
+    assert!(object.starts_with("#1 (tmpfs /usr/isobox-no-such-dir)"), "{object}");
     let text = err.to_string();
     assert!(
-        text.contains(
-            "mount #1 (tmpfs /usr/isobox-no-such-dir), at mkdir /usr/isobox-no-such-dir: EROFS"
-        ),
+        text.contains("mount #1 (tmpfs /usr/isobox-no-such-dir), at mkdir /usr/isobox-no-such-dir: EROFS"),
         "{text}"
     );
 }
@@ -135,29 +68,14 @@ fn rootless_a_failing_rlimit_names_the_limit_and_hints_at_the_capability() {
     }
     // Raising a hard limit needs CAP_SYS_RESOURCE in the initial user namespace, which a
     // sandbox's user namespace never has.
-    let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .unwrap()
-        .1;
+    let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap().1;
     let sb = sandbox(|b| {
-        b.rlimit(Resource::Core, 0, 0)
-            .rlimit(Resource::NoFile, hard + 1, hard + 1);
+        b.rlimit(Resource::Core, 0, 0).rlimit(Resource::NoFile, hard + 1, hard + 1);
     });
     let err = sb.spawn(&Command::new("/bin/true")).unwrap_err();
-    let Error::Setup(setup) = &err else {
-        panic!("expected a setup error, got {err}")
-    };
-    assert_eq!(
-        (setup.step, setup.errno),
-        (Step::Rlimit, nix::errno::Errno::EPERM)
-    );
-    assert!(
-        setup
-            .object
-            .as_deref()
-            .unwrap()
-            .starts_with("#1 RLIMIT_NOFILE"),
-        "{err}"
-    );
+    let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
+    assert_eq!((setup.step, setup.errno), (Step::Rlimit, nix::errno::Errno::EPERM));
+    assert!(setup.object.as_deref().unwrap().starts_with("#1 RLIMIT_NOFILE"), "{err}");
     assert!(setup.hint.unwrap().contains("CAP_SYS_RESOURCE"));
 }
 
@@ -169,22 +87,14 @@ fn rootless_a_missing_working_directory_is_named() {
     let mut cmd = Command::new("/bin/true");
     cmd.current_dir("/isobox-no-such-dir");
     let err = sandbox(|_| {}).spawn(&cmd).unwrap_err();
-    let Error::Setup(setup) = &err else {
-        panic!("expected a setup error, got {err}")
-    };
-    assert_eq!(
-        (setup.step, setup.errno),
-        (Step::Chdir, nix::errno::Errno::ENOENT)
-    );
+    let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
+    assert_eq!((setup.step, setup.errno), (Step::Chdir, nix::errno::Errno::ENOENT));
     assert_eq!(setup.object.as_deref(), Some("/isobox-no-such-dir"));
 }
 
 #[test]
 fn rootless_namespaces_without_a_user_namespace_need_root_and_say_so() {
-    let sb = Sandbox::builder()
-        .namespaces(Namespaces::PID | Namespaces::UTS)
-        .build()
-        .unwrap();
+    let sb = Sandbox::builder().namespaces(Namespaces::PID | Namespaces::UTS).build().unwrap();
     let result = sb.status(&Command::new("/bin/true"));
     if common::is_root() {
         // Root may create them: the same request succeeds.
@@ -192,9 +102,7 @@ fn rootless_namespaces_without_a_user_namespace_need_root_and_say_so() {
         return;
     }
     let err = result.unwrap_err();
-    let Error::Spawn(SpawnError::Clone { errno, hint, .. }) = &err else {
-        panic!("expected a clone error, got {err}")
-    };
+    let Error::Spawn(SpawnError::Clone { errno, hint, .. }) = &err else { panic!("expected a clone error, got {err}") };
     assert_eq!(*errno, nix::errno::Errno::EPERM);
     assert!(hint.unwrap().contains("Namespaces::USER"), "{err}");
 }
@@ -213,6 +121,26 @@ fn rootless_a_failed_spawn_leaves_no_process_behind() {
         assert!(sb.spawn(&Command::new("/bin/true")).is_err());
     }
     assert_eq!(children_of_this_thread(), before);
+}
+
+#[test]
+fn rootless_a_map_the_kernel_refuses_is_an_error_and_the_waiting_child_exits() {
+    if !require_userns() {
+        return;
+    }
+    // Overlapping ranges are refused by the kernel even for root. The child is waiting for the
+    // go byte when the parent gives up; it must see EOF and exit, as it would if the parent
+    // died at that moment.
+    let overlap =
+        vec![isobox::IdRange { inside: 0, outside: 0, count: 2 }, isobox::IdRange { inside: 1, outside: 5, count: 1 }];
+    let mapping = isobox::UserMapping::Ranges { uids: overlap.clone(), gids: overlap };
+    let sb = sandbox(|b| {
+        b.user_mapping(mapping);
+    });
+    let err = sb.spawn(&Command::new("/bin/true")).unwrap_err();
+    let Error::Spawn(SpawnError::IdMap { file, .. }) = &err else { panic!("expected an id map error, got {err}") };
+    assert!(file.ends_with("uid_map") || file.ends_with("setgroups"), "{err}");
+    assert!(children_of_this_thread().is_empty());
 }
 
 /// The children of this thread, zombies included. Other tests run on other threads, and a

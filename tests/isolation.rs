@@ -4,7 +4,7 @@ mod common;
 use std::path::Path;
 
 use common::{require_root, require_userns, sandbox, sh};
-use isobox::{Mount, Namespaces, Resource, TimeOffsets, UserMapping, DEFAULT_ROOT_DIRS};
+use isobox::{IdRange, Mount, Namespaces, Resource, TimeOffsets, UserMapping, DEFAULT_ROOT_DIRS};
 
 #[test]
 fn rootless_hostname_and_domainname_are_the_sandboxes_and_the_hosts_unchanged() {
@@ -39,18 +39,9 @@ fn rootless_uid_map_shows_the_callers_id_as_root() {
     if !require_userns() {
         return;
     }
-    let out = sh(
-        &sandbox(|_| {}),
-        "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g",
-    );
-    let fields: Vec<Vec<&str>> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    let (uid, gid) = (
-        nix::unistd::geteuid().to_string(),
-        nix::unistd::getegid().to_string(),
-    );
+    let out = sh(&sandbox(|_| {}), "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g");
+    let fields: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    let (uid, gid) = (nix::unistd::geteuid().to_string(), nix::unistd::getegid().to_string());
     assert_eq!(fields[0], ["0", uid.as_str(), "1"]);
     assert_eq!(fields[1], ["0", gid.as_str(), "1"]);
     assert_eq!(fields[2], ["0"]);
@@ -62,57 +53,19 @@ fn a_chosen_single_mapping_and_uid_inside_are_applied() {
     if !require_root() {
         return;
     }
-    let mapping = UserMapping::Ranges {
-        uids: vec![
-            isobox::IdRange {
-                inside: 0,
-                outside: 0,
-                count: 1,
-            },
-            isobox::IdRange {
-                inside: 1000,
-                outside: 100_000,
-                count: 10,
-            },
-        ],
-        gids: vec![
-            isobox::IdRange {
-                inside: 0,
-                outside: 0,
-                count: 1,
-            },
-            isobox::IdRange {
-                inside: 1000,
-                outside: 100_000,
-                count: 10,
-            },
-        ],
-    };
+    let ranges = vec![IdRange::new(0, 0, 1), IdRange::new(1000, 100_000, 10)];
+    let mapping = UserMapping::Ranges { uids: ranges.clone(), gids: ranges };
     let sb = sandbox(|b| {
         b.user_mapping(mapping);
     });
     let mut cmd = isobox::Command::new("/bin/sh");
-    cmd.args(["-c", "cat /proc/self/uid_map; id -u; id -g; id -G"])
-        .uid(1003)
-        .gid(1004)
-        .groups(&[1005]);
+    cmd.args(["-c", "cat /proc/self/uid_map; id -u; id -g; id -G"]).uid(1003).gid(1004).groups(&[1005]);
     let out = sb.output(&cmd).unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines[0].split_whitespace().collect::<Vec<_>>(),
-        ["0", "0", "1"]
-    );
-    assert_eq!(
-        lines[1].split_whitespace().collect::<Vec<_>>(),
-        ["1000", "100000", "10"]
-    );
-    assert_eq!(
-        &lines[2..],
-        ["1003", "1004", "1004 1005"],
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["0", "0", "1"]);
+    assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["1000", "100000", "10"]);
+    assert_eq!(&lines[2..], ["1003", "1004", "1004 1005"], "stderr: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -120,18 +73,11 @@ fn rootless_subordinate_ids_are_mapped_through_newuidmap() {
     if !require_userns() {
         return;
     }
-    let helpers =
-        Path::new("/usr/bin/newuidmap").exists() && Path::new("/usr/bin/newgidmap").exists();
-    if !common::require(
-        helpers,
-        "newuidmap/newgidmap are not installed (package uidmap)",
-    ) {
+    let helpers = Path::new("/usr/bin/newuidmap").exists() && Path::new("/usr/bin/newgidmap").exists();
+    if !common::require(helpers, "newuidmap/newgidmap are not installed (package uidmap)") {
         return;
     }
-    let sb = match isobox::Sandbox::builder()
-        .namespaces(common::full())
-        .user_mapping(UserMapping::Subordinate)
-        .build()
+    let sb = match isobox::Sandbox::builder().namespaces(common::full()).user_mapping(UserMapping::Subordinate).build()
     {
         Ok(sb) => sb,
         Err(e) => {
@@ -140,18 +86,9 @@ fn rootless_subordinate_ids_are_mapped_through_newuidmap() {
         }
     };
     let out = sh(&sb, "cat /proc/self/uid_map");
-    let lines: Vec<Vec<&str>> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    assert_eq!(
-        lines[0],
-        ["0", nix::unistd::geteuid().to_string().as_str(), "1"]
-    );
-    assert!(
-        lines.len() >= 2 && lines[1][0] == "1",
-        "a subordinate range follows: {out}"
-    );
+    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines[0], ["0", nix::unistd::geteuid().to_string().as_str(), "1"]);
+    assert!(lines.len() >= 2 && lines[1][0] == "1", "a subordinate range follows: {out}");
 }
 
 #[test]
@@ -159,25 +96,15 @@ fn rootless_the_old_root_is_gone_and_dotdot_stays_at_the_root() {
     if !require_userns() {
         return;
     }
-    let out = sh(
-        &sandbox(|_| {}),
-        "cd /; cd ..; pwd; ls -a / | sort | tr '\\n' ' '; ls /oldroot /newroot 2>&1 | wc -l",
-    );
+    let out =
+        sh(&sandbox(|_| {}), "cd /; cd ..; pwd; ls -a / | sort | tr '\\n' ' '; ls /oldroot /newroot 2>&1 | wc -l");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "/");
     for dir in ["usr", "etc", "proc", "dev", "tmp"] {
-        assert!(
-            lines[1].split(' ').any(|d| d == dir),
-            "{dir} in {}",
-            lines[1]
-        );
+        assert!(lines[1].split(' ').any(|d| d == dir), "{dir} in {}", lines[1]);
     }
     for host_only in ["root", "home", "work", "var", "oldroot", "newroot"] {
-        assert!(
-            !lines[1].split(' ').any(|d| d == host_only),
-            "{host_only} leaked: {}",
-            lines[1]
-        );
+        assert!(!lines[1].split(' ').any(|d| d == host_only), "{host_only} leaked: {}", lines[1]);
     }
 }
 
@@ -212,22 +139,10 @@ fn rootless_rootfs_pivots_into_the_directory() {
     });
     let out = sh(&sb, "cat /marker; cd /..; pwd; ls /");
     assert!(out.starts_with("inside the rootfs\n/\n"), "{out}");
-    let host_tmp_marker = dir
-        .path()
-        .strip_prefix("/")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let host_tmp_marker = dir.path().strip_prefix("/").unwrap().to_str().unwrap().to_string();
     assert!(!out.contains(&host_tmp_marker), "{out}");
-    let files: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(
-        files.contains(&"usr".into()),
-        "mount points are created in the rootfs: {files:?}"
-    );
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(files.contains(&"usr".into()), "mount points are created in the rootfs: {files:?}");
 }
 
 #[test]
@@ -238,25 +153,14 @@ fn rootless_a_readonly_bind_cannot_be_written_and_a_writable_one_can() {
     let ro = tempfile::tempdir().unwrap();
     let rw = tempfile::tempdir().unwrap();
     for d in [&ro, &rw] {
-        std::fs::set_permissions(
-            d.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o777),
-        )
-        .unwrap();
+        std::fs::set_permissions(d.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     }
     let sb = sandbox(|b| {
-        b.mount(Mount::bind_ro(ro.path(), "/ro"))
-            .mount(Mount::bind(rw.path(), "/rw"));
+        b.mount(Mount::bind_ro(ro.path(), "/ro")).mount(Mount::bind(rw.path(), "/rw"));
     });
-    let out = sh(
-        &sb,
-        "touch /ro/x 2>&1 | grep -c 'Read-only file system'; echo hi > /rw/y && echo wrote",
-    );
+    let out = sh(&sb, "touch /ro/x 2>&1 | grep -c 'Read-only file system'; echo hi > /rw/y && echo wrote");
     assert_eq!(out, "1\nwrote\n");
-    assert_eq!(
-        std::fs::read_to_string(rw.path().join("y")).unwrap(),
-        "hi\n"
-    );
+    assert_eq!(std::fs::read_to_string(rw.path().join("y")).unwrap(), "hi\n");
     assert!(!ro.path().join("x").exists());
 }
 
@@ -272,31 +176,13 @@ fn a_readonly_bind_holds_for_submounts_too() {
     let path = src.path().to_path_buf();
     let out = std::thread::spawn(move || {
         use nix::mount::{mount, MsFlags};
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS | nix::sched::CloneFlags::CLONE_FS)
-            .unwrap();
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .unwrap();
-        mount(
-            Some("tmpfs"),
-            &path.join("sub"),
-            Some("tmpfs"),
-            MsFlags::empty(),
-            None::<&str>,
-        )
-        .unwrap();
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS | nix::sched::CloneFlags::CLONE_FS).unwrap();
+        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).unwrap();
+        mount(Some("tmpfs"), &path.join("sub"), Some("tmpfs"), MsFlags::empty(), None::<&str>).unwrap();
         let sb = sandbox(|b| {
             b.mount(Mount::bind_ro(&path, "/ro"));
         });
-        sh(
-            &sb,
-            "grep -c ' /ro/sub ' /proc/self/mountinfo; touch /ro/sub/x 2>&1 | grep -c 'Read-only'",
-        )
+        sh(&sb, "grep -c ' /ro/sub ' /proc/self/mountinfo; touch /ro/sub/x 2>&1 | grep -c 'Read-only'")
     })
     .join()
     .unwrap();
@@ -311,10 +197,7 @@ fn rootless_readonly_root_cannot_be_written() {
     let sb = sandbox(|b| {
         b.readonly_root(true);
     });
-    let out = sh(
-        &sb,
-        "mkdir /newdir 2>&1 | grep -c 'Read-only'; echo ok > /tmp/f && cat /tmp/f",
-    );
+    let out = sh(&sb, "mkdir /newdir 2>&1 | grep -c 'Read-only'; echo ok > /tmp/f && cat /tmp/f");
     assert_eq!(out, "1\nok\n");
 }
 
@@ -330,10 +213,7 @@ fn rootless_a_net_namespace_has_only_loopback_and_it_is_up() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "lo", "{out}");
     assert_eq!(lines.len(), 2, "only lo: {out}");
-    let flags = sh(
-        &sb,
-        "cat /proc/net/route >/dev/null; ip -o link show lo 2>/dev/null || echo UP-by-sysfs",
-    );
+    let flags = sh(&sb, "cat /proc/net/route >/dev/null; ip -o link show lo 2>/dev/null || echo UP-by-sysfs");
     assert!(flags.contains("UP"), "{flags}");
 }
 
@@ -343,8 +223,7 @@ fn rootless_rlimits_environment_and_working_directory() {
         return;
     }
     let sb = sandbox(|b| {
-        b.rlimit(Resource::NoFile, 64, 64)
-            .rlimit(Resource::Core, 0, 0);
+        b.rlimit(Resource::NoFile, 64, 64).rlimit(Resource::Core, 0, 0);
     });
     assert_eq!(sh(&sb, "ulimit -n; ulimit -c"), "64\n0\n");
     let mut cmd = isobox::Command::new("env");
@@ -365,42 +244,17 @@ fn rootless_time_namespace_offsets_the_boot_clock_or_is_refused_on_old_kernels()
     let day_ns = 86_400_000_000_000;
     let mut b = isobox::Sandbox::builder();
     b.namespaces(common::full() | Namespaces::TIME)
-        .time_offsets(TimeOffsets {
-            monotonic_ns: day_ns,
-            boottime_ns: day_ns,
-        });
-    let release = nix::sys::utsname::uname()
-        .unwrap()
-        .release()
-        .to_str()
-        .unwrap()
-        .to_string();
-    let mut version = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().unwrap_or(0));
+        .time_offsets(TimeOffsets { monotonic_ns: day_ns, boottime_ns: day_ns });
+    let release = nix::sys::utsname::uname().unwrap().release().to_str().unwrap().to_string();
+    let mut version = release.split(|c: char| !c.is_ascii_digit()).map(|p| p.parse::<u32>().unwrap_or(0));
     if (version.next().unwrap(), version.next().unwrap()) < (6, 2) {
         let err = b.build().unwrap_err();
-        assert!(
-            matches!(
-                err,
-                isobox::Error::Config(isobox::ConfigError::KernelTooOld { .. })
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, isobox::Error::Config(isobox::ConfigError::KernelTooOld { .. })), "{err}");
         return;
     }
     let sb = b.build().unwrap();
-    let uptime: f64 = sh(&sb, "cut -d' ' -f1 /proc/uptime")
-        .trim()
-        .parse()
-        .unwrap();
-    let host: f64 = std::fs::read_to_string("/proc/uptime")
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let uptime: f64 = sh(&sb, "cut -d' ' -f1 /proc/uptime").trim().parse().unwrap();
+    let host: f64 = std::fs::read_to_string("/proc/uptime").unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!(uptime >= host + 86_000.0, "inside {uptime}, host {host}");
 }
 
@@ -410,30 +264,11 @@ fn rootless_every_namespace_asked_for_is_new_and_the_rest_are_shared() {
         return;
     }
     let names = ["user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time"];
-    let host: Vec<String> = names
-        .iter()
-        .map(|n| {
-            std::fs::read_link(format!("/proc/self/ns/{n}"))
-                .unwrap()
-                .display()
-                .to_string()
-        })
-        .collect();
-    let script: String = names
-        .iter()
-        .map(|n| format!("readlink /proc/self/ns/{n}; "))
-        .collect();
-    let modern = nix::sys::utsname::uname()
-        .unwrap()
-        .release()
-        .to_str()
-        .unwrap()
-        >= "6.2";
-    let wanted = if modern {
-        Namespaces::all()
-    } else {
-        Namespaces::all() - Namespaces::TIME
-    };
+    let host: Vec<String> =
+        names.iter().map(|n| std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap().display().to_string()).collect();
+    let script: String = names.iter().map(|n| format!("readlink /proc/self/ns/{n}; ")).collect();
+    let modern = nix::sys::utsname::uname().unwrap().release().to_str().unwrap() >= "6.2";
+    let wanted = if modern { Namespaces::all() } else { Namespaces::all() - Namespaces::TIME };
     let all = sandbox(|b| {
         b.namespaces(wanted);
     });
@@ -445,12 +280,8 @@ fn rootless_every_namespace_asked_for_is_new_and_the_rest_are_shared() {
     }
     let some = sandbox(|_| {});
     let inside = sh(&some, &script);
-    let shared: Vec<&str> = names
-        .iter()
-        .zip(host.iter().zip(inside.lines()))
-        .filter(|(_, (h, i))| h == i)
-        .map(|(n, _)| *n)
-        .collect();
+    let shared: Vec<&str> =
+        names.iter().zip(host.iter().zip(inside.lines())).filter(|(_, (h, i))| h == i).map(|(n, _)| *n).collect();
     assert_eq!(shared, ["net", "cgroup", "time"]);
 }
 

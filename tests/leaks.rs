@@ -26,11 +26,7 @@ fn rootless_host_mountinfo_is_unchanged_after_100_spawns() {
         assert!(report.success());
     }
     let after = std::fs::read("/proc/self/mountinfo").unwrap();
-    assert!(
-        before == after,
-        "host mount table changed:\n{}",
-        String::from_utf8_lossy(&after)
-    );
+    assert!(before == after, "host mount table changed:\n{}", String::from_utf8_lossy(&after));
 }
 
 #[test]
@@ -39,28 +35,15 @@ fn rootless_only_stdio_and_passed_descriptors_are_open_inside() {
         return;
     }
     // A descriptor without CLOEXEC, as a careless library might leave one.
-    let leaky = nix::fcntl::open(
-        "/dev/null",
-        nix::fcntl::OFlag::O_RDONLY,
-        nix::sys::stat::Mode::empty(),
-    )
-    .unwrap();
+    let leaky = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty()).unwrap();
     let passed: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
     // ls itself opens the directory it lists, at the lowest free number: 3 if nothing leaked.
     let mut cmd = Command::new("ls");
     cmd.args(["-1", "/proc/self/fd/"]).pass_fd(7, passed);
     let out = sandbox(|_| {}).output(&cmd).unwrap();
     nix::unistd::close(leaky).unwrap();
-    let fds: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
-    assert_eq!(
-        fds,
-        ["0", "1", "2", "3", "7"],
-        "leaked descriptor was {leaky}"
-    );
+    let fds: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
+    assert_eq!(fds, ["0", "1", "2", "3", "7"], "leaked descriptor was {leaky}");
 }
 
 #[test]
@@ -77,16 +60,9 @@ fn rootless_passed_descriptors_can_swap_places() {
     let fb: OwnedFd = std::fs::File::open(b.path()).unwrap().into();
     let (ra, rb) = (fa.as_raw_fd(), fb.as_raw_fd());
     let mut cmd = Command::new("/bin/sh");
-    cmd.args(["-c", &format!("cat /proc/self/fd/{ra} /proc/self/fd/{rb}")])
-        .pass_fd(rb, fa)
-        .pass_fd(ra, fb);
+    cmd.args(["-c", &format!("cat /proc/self/fd/{ra} /proc/self/fd/{rb}")]).pass_fd(rb, fa).pass_fd(ra, fb);
     let out = sandbox(|_| {}).output(&cmd).unwrap();
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        "BA",
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "BA", "stderr: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -94,15 +70,28 @@ fn rootless_the_default_root_holds_only_what_is_documented() {
     if !require_userns() {
         return;
     }
-    let out = sh(
-        &sandbox(|_| {}),
-        "ls -A / | tr '\\n' ' '; ls -A /dev | tr '\\n' ' '",
-    );
+    let script = "echo x > /dev/null && head -c 4 /dev/urandom | wc -c; exec 3<>/dev/ptmx; ls /dev/pts | tr '\\n' ' '";
+    let devices = sh(&sandbox(|_| {}), script);
+    assert_eq!(devices, "4\n0 ptmx ", "devices work and devpts is a private instance");
+    let out = sh(&sandbox(|_| {}), "ls -A / | tr '\\n' ' '; ls -A /dev | tr '\\n' ' '");
     let expected_dev = "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ";
     assert!(out.ends_with(expected_dev), "{out}");
     for entry in out.trim_end_matches(expected_dev).split_whitespace() {
-        let allowed = isobox::DEFAULT_ROOT_DIRS.iter().any(|d| &d[1..] == entry)
-            || ["proc", "dev", "tmp"].contains(&entry);
+        let allowed =
+            isobox::DEFAULT_ROOT_DIRS.iter().any(|d| &d[1..] == entry) || ["proc", "dev", "tmp"].contains(&entry);
         assert!(allowed, "unexpected {entry} in the default root: {out}");
     }
+}
+
+#[test]
+fn rootless_stdout_can_go_to_a_file_of_the_callers() {
+    if !require_userns() {
+        return;
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let mut cmd = Command::new("echo");
+    cmd.arg("into the file").stdout(file.reopen().unwrap());
+    let report = sandbox(|_| {}).status(&cmd).unwrap();
+    assert!(report.success());
+    assert_eq!(std::fs::read_to_string(file.path()).unwrap(), "into the file\n");
 }

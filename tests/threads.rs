@@ -34,11 +34,7 @@ fn churn(stop: &AtomicBool, seed: u64) -> u64 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let size = if x % 4 == 0 {
-            (x % (4 << 20)) as usize
-        } else {
-            (x % 4096) as usize
-        };
+        let size = if x % 4 == 0 { (x % (4 << 20)) as usize } else { (x % 4096) as usize };
         let mut buf = vec![x as u8; size + 1];
         buf[size / 2] = buf[0].wrapping_add(1);
         kept.push(black_box(buf));
@@ -98,35 +94,22 @@ where
         (results, rounds)
     });
     for r in rounds {
-        assert!(
-            r.expect("churning thread panicked") > 0,
-            "the churner never ran"
-        );
+        assert!(r.expect("churning thread panicked") > 0, "the churner never ran");
     }
     results
 }
 
-fn join_result(
-    h: std::thread::ScopedJoinHandle<'_, Result<usize, String>>,
-) -> Result<usize, String> {
-    h.join()
-        .unwrap_or_else(|_| Err("spawning thread panicked".into()))
+fn join_result(h: std::thread::ScopedJoinHandle<'_, Result<usize, String>>) -> Result<usize, String> {
+    h.join().unwrap_or_else(|_| Err("spawning thread panicked".into()))
 }
 
 fn check(test: &str, results: Vec<Result<usize, String>>, expected: usize, started: Instant) {
     let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(
-        errors.is_empty(),
-        "{test}: {} threads failed: {errors:#?}",
-        errors.len()
-    );
+    assert!(errors.is_empty(), "{test}: {} threads failed: {errors:#?}", errors.len());
     let total: usize = results.iter().flatten().sum();
     assert_eq!(total, expected, "{test}: successful spawns");
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{test}: {total} spawns in {secs:.2} s ({:.1}/s)",
-        total as f64 / secs
-    );
+    println!("{test}: {total} spawns in {secs:.2} s ({:.1}/s)", total as f64 / secs);
 }
 
 fn spawn_true_n_times(sandbox: &Sandbox, n: usize, thread: usize) -> Result<usize, String> {
@@ -180,16 +163,12 @@ fn run_script(sandbox: &Sandbox, hostname: &str, what: &str) -> Result<(), Strin
     let mut child = sandbox.spawn(&cmd).map_err(|e| format!("{what}: {e}"))?;
     let mut out = String::new();
     let mut stdout = child.stdout.take().expect("piped stdout");
-    stdout
-        .read_to_string(&mut out)
-        .map_err(|e| format!("{what}: reading: {e}"))?;
+    stdout.read_to_string(&mut out).map_err(|e| format!("{what}: reading: {e}"))?;
     let report = finish(child, what)?;
     let expected = format!("{hostname}\nok\n64\nlo\n");
     match report.success() && out == expected {
         true => Ok(()),
-        false => Err(format!(
-            "{what}: {report:?}, output {out:?}, expected {expected:?}"
-        )),
+        false => Err(format!("{what}: {report:?}, output {out:?}, expected {expected:?}")),
     }
 }
 

@@ -75,14 +75,7 @@ pub fn unshare(flags: i32) -> SysResult {
 
 /// openat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
 pub fn open(path: &CStr, flags: i32, mode: u32) -> SysResult<RawFd> {
-    let args = [
-        libc::AT_FDCWD as usize,
-        ptr(path),
-        flags as usize,
-        mode as usize,
-        0,
-        0,
-    ];
+    let args = [libc::AT_FDCWD as usize, ptr(path), flags as usize, mode as usize, 0, 0];
     call(libc::SYS_openat, args).map(|fd| fd as RawFd)
 }
 
@@ -94,14 +87,7 @@ pub fn mount(
     flags: u64,
     data: Option<&CStr>,
 ) -> SysResult {
-    let args = [
-        opt_ptr(source),
-        ptr(target),
-        opt_ptr(fstype),
-        flags as usize,
-        opt_ptr(data),
-        0,
-    ];
+    let args = [opt_ptr(source), ptr(target), opt_ptr(fstype), flags as usize, opt_ptr(data), 0];
     call(libc::SYS_mount, args).map(drop)
 }
 
@@ -129,11 +115,7 @@ pub fn chdir(path: &CStr) -> SysResult {
 
 /// pivot_root(2). Async-signal-safe: does not allocate.
 pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> SysResult {
-    call(
-        libc::SYS_pivot_root,
-        [ptr(new_root), ptr(put_old), 0, 0, 0, 0],
-    )
-    .map(drop)
+    call(libc::SYS_pivot_root, [ptr(new_root), ptr(put_old), 0, 0, 0, 0]).map(drop)
 }
 
 /// The kernel's `struct mount_attr` (linux/mount.h), which libc does not define for us.
@@ -148,17 +130,8 @@ struct MountAttr {
 /// mount_setattr(2) (Linux 5.12): sets `attr_set` on the mount at `path`, and with
 /// `recursive` on every mount below it. Async-signal-safe: does not allocate.
 pub fn mount_setattr(path: &CStr, recursive: bool, attr_set: u64) -> SysResult {
-    let attr = MountAttr {
-        attr_set,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    let flags = if recursive {
-        libc::AT_RECURSIVE as usize
-    } else {
-        0
-    };
+    let attr = MountAttr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    let flags = if recursive { libc::AT_RECURSIVE as usize } else { 0 };
     let args = [
         libc::AT_FDCWD as usize,
         ptr(path),
@@ -172,46 +145,24 @@ pub fn mount_setattr(path: &CStr, recursive: bool, attr_set: u64) -> SysResult {
 
 /// sethostname(2). Async-signal-safe: does not allocate.
 pub fn sethostname(name: &[u8]) -> SysResult {
-    call(
-        libc::SYS_sethostname,
-        [name.as_ptr() as usize, name.len(), 0, 0, 0, 0],
-    )
-    .map(drop)
+    call(libc::SYS_sethostname, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]).map(drop)
 }
 
 /// setdomainname(2). Async-signal-safe: does not allocate.
 pub fn setdomainname(name: &[u8]) -> SysResult {
-    call(
-        libc::SYS_setdomainname,
-        [name.as_ptr() as usize, name.len(), 0, 0, 0, 0],
-    )
-    .map(drop)
+    call(libc::SYS_setdomainname, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]).map(drop)
 }
 
 /// prlimit64(0, resource, new, NULL). Async-signal-safe: does not allocate.
 pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> SysResult {
-    let limit = libc::rlimit64 {
-        rlim_cur: soft,
-        rlim_max: hard,
-    };
-    let args = [
-        0,
-        resource as usize,
-        &limit as *const libc::rlimit64 as usize,
-        0,
-        0,
-        0,
-    ];
+    let limit = libc::rlimit64 { rlim_cur: soft, rlim_max: hard };
+    let args = [0, resource as usize, &limit as *const libc::rlimit64 as usize, 0, 0, 0];
     call(libc::SYS_prlimit64, args).map(drop)
 }
 
 /// setgroups(2). Async-signal-safe: does not allocate.
 pub fn setgroups(groups: &[libc::gid_t]) -> SysResult {
-    call(
-        libc::SYS_setgroups,
-        [groups.len(), groups.as_ptr() as usize, 0, 0, 0, 0],
-    )
-    .map(drop)
+    call(libc::SYS_setgroups, [groups.len(), groups.as_ptr() as usize, 0, 0, 0, 0]).map(drop)
 }
 
 /// setresgid(gid, gid, gid). Async-signal-safe: does not allocate.
@@ -228,20 +179,12 @@ pub fn setuid(uid: libc::uid_t) -> SysResult {
 
 /// dup3(2). Async-signal-safe: does not allocate.
 pub fn dup3(old: RawFd, new: RawFd, flags: i32) -> SysResult {
-    call(
-        libc::SYS_dup3,
-        [old as usize, new as usize, flags as usize, 0, 0, 0],
-    )
-    .map(drop)
+    call(libc::SYS_dup3, [old as usize, new as usize, flags as usize, 0, 0, 0]).map(drop)
 }
 
 /// fcntl(2) with an integer argument. Async-signal-safe: does not allocate.
 pub fn fcntl(fd: RawFd, cmd: i32, arg: i32) -> SysResult<i32> {
-    call(
-        libc::SYS_fcntl,
-        [fd as usize, cmd as usize, arg as usize, 0, 0, 0],
-    )
-    .map(|r| r as i32)
+    call(libc::SYS_fcntl, [fd as usize, cmd as usize, arg as usize, 0, 0, 0]).map(|r| r as i32)
 }
 
 /// close_range(2) (Linux 5.9; CLOSE_RANGE_CLOEXEC 5.11). Async-signal-safe: does not allocate.
@@ -263,10 +206,7 @@ pub fn loopback_up() -> SysResult {
     }
     req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
     let req_ptr = &mut req as *mut libc::ifreq as usize;
-    let result = call(
-        libc::SYS_ioctl,
-        [sock as usize, libc::SIOCSIFFLAGS as usize, req_ptr, 0, 0, 0],
-    );
+    let result = call(libc::SYS_ioctl, [sock as usize, libc::SIOCSIFFLAGS as usize, req_ptr, 0, 0, 0]);
     let _ = close(sock);
     result.map(drop)
 }
@@ -284,12 +224,7 @@ struct KernelSigaction {
 /// The child inherited the parent's handlers, which point into memory it shares with the
 /// parent, so none of them may run here. Async-signal-safe: does not allocate.
 pub fn reset_signals() -> SysResult {
-    let dfl = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
+    let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
     for sig in 1..=64usize {
         if sig == libc::SIGKILL as usize || sig == libc::SIGSTOP as usize {
             continue;
@@ -303,27 +238,13 @@ pub fn reset_signals() -> SysResult {
 /// Unblocks every signal. Async-signal-safe: does not allocate.
 pub fn unblock_signals() -> SysResult {
     let empty: u64 = 0;
-    let args = [
-        libc::SIG_SETMASK as usize,
-        &empty as *const u64 as usize,
-        0,
-        8,
-        0,
-        0,
-    ];
+    let args = [libc::SIG_SETMASK as usize, &empty as *const u64 as usize, 0, 8, 0, 0];
     call(libc::SYS_rt_sigprocmask, args).map(drop)
 }
 
 /// execve(2); returns only on failure. Async-signal-safe: does not allocate.
 pub fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> Errno {
-    let args = [
-        ptr(path),
-        argv.as_ptr() as usize,
-        envp.as_ptr() as usize,
-        0,
-        0,
-        0,
-    ];
+    let args = [ptr(path), argv.as_ptr() as usize, envp.as_ptr() as usize, 0, 0, 0];
     match call(libc::SYS_execve, args) {
         Err(errno) => errno,
         Ok(_) => Errno::UnknownErrno,

@@ -46,23 +46,13 @@ mod tests {
 
     #[test]
     fn pointers_are_null_terminated_and_point_at_the_strings() {
-        let arr = CStrArray::new(vec![
-            CString::new("a").unwrap(),
-            CString::new("bc").unwrap(),
-        ]);
+        let arr = CStrArray::new(vec![CString::new("a").unwrap(), CString::new("bc").unwrap()]);
         assert_eq!(arr.ptrs.len(), 3);
         assert_eq!(arr.ptrs[0], arr.strings[0].as_ptr());
         assert_eq!(arr.ptrs[1], arr.strings[1].as_ptr());
         assert!(arr.ptrs[2].is_null());
         let copy = arr.clone();
-        assert_eq!(
-            copy.iter().collect::<Vec<_>>(),
-            arr.iter().collect::<Vec<_>>()
-        );
-        assert_eq!(
-            copy.ptrs[1],
-            copy.strings[1].as_ptr(),
-            "a clone points at its own strings"
-        );
+        assert_eq!(copy.iter().collect::<Vec<_>>(), arr.iter().collect::<Vec<_>>());
+        assert_eq!(copy.ptrs[1], copy.strings[1].as_ptr(), "a clone points at its own strings");
     }
 }

@@ -35,15 +35,7 @@ pub fn wait4(pid: Pid, nohang: bool) -> io::Result<Option<(i32, libc::rusage)>> 
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
     let null = std::ptr::null::<libc::siginfo_t>();
     // SAFETY: a NULL siginfo is allowed (the kernel fills in SI_USER) and flags must be 0.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            signal,
-            null,
-            0,
-        )
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, null, 0) };
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -80,8 +80,8 @@ pub fn spawn_shared<T: Sync, E>(
 ) -> Result<SharedSpawn<E>, SpawnFailure> {
     let mut stack = Stack::new(STACK_SIZE).map_err(SpawnFailure::Stack)?;
     let start = ChildStart { arg, child };
-    let (pid, pidfd) = clone_with_blocked_signals(flags, want_pidfd, &mut stack, &start)
-        .map_err(SpawnFailure::Clone)?;
+    let (pid, pidfd) =
+        clone_with_blocked_signals(flags, want_pidfd, &mut stack, &start).map_err(SpawnFailure::Clone)?;
     drop(pipes.report_write);
     let reaper = KillUnlessDone(pid);
     let prepared = prepare(pid);
@@ -92,12 +92,7 @@ pub fn spawn_shared<T: Sync, E>(
     let report = read_to_eof(&pipes.report_read).map_err(SpawnFailure::Control)?;
     std::mem::forget(reaper);
     drop(stack); // the child no longer runs on it: the report pipe is at EOF
-    Ok(SharedSpawn {
-        pid,
-        pidfd,
-        prepared,
-        report,
-    })
+    Ok(SharedSpawn { pid, pidfd, prepared, report })
 }
 
 fn send_go(go: &OwnedFd) -> io::Result<()> {
@@ -143,11 +138,7 @@ fn clone_with_blocked_signals<T: Sync>(
     start: &ChildStart<'_, T>,
 ) -> io::Result<(Pid, Option<OwnedFd>)> {
     let mut old = SigSet::empty();
-    nix::sys::signal::pthread_sigmask(
-        SigmaskHow::SIG_SETMASK,
-        Some(&SigSet::all()),
-        Some(&mut old),
-    )?;
+    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), Some(&mut old))?;
     let mut result = raw_clone(flags, want_pidfd, stack, start);
     if want_pidfd && matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL)) {
         // Kernels before 5.2 have no CLONE_PIDFD; the child is then tracked by pid alone.
@@ -164,22 +155,13 @@ fn raw_clone<T: Sync>(
     start: &ChildStart<'_, T>,
 ) -> io::Result<(Pid, Option<OwnedFd>)> {
     let mut pidfd: libc::c_int = -1;
-    let all_flags =
-        flags | libc::CLONE_VM | libc::SIGCHLD | if want_pidfd { libc::CLONE_PIDFD } else { 0 };
+    let all_flags = flags | libc::CLONE_VM | libc::SIGCHLD | if want_pidfd { libc::CLONE_PIDFD } else { 0 };
     let arg = start as *const ChildStart<'_, T> as *mut c_void;
     // SAFETY: `stack.top()` is the top of a live mapping we own that outlives the child's use
     // of it (rule 2 above); `entry::<T>` matches the callback type; `arg` points at `start`,
     // which lives in our caller's frame until the report pipe is at EOF. With CLONE_PIDFD the
     // kernel writes an int to `&mut pidfd`.
-    let pid = unsafe {
-        libc::clone(
-            entry::<T>,
-            stack.top(),
-            all_flags,
-            arg,
-            &mut pidfd as *mut libc::c_int,
-        )
-    };
+    let pid = unsafe { libc::clone(entry::<T>, stack.top(), all_flags, arg, &mut pidfd as *mut libc::c_int) };
     if pid < 0 {
         return Err(io::Error::last_os_error());
     }

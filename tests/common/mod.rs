@@ -32,10 +32,7 @@ pub fn require_root() -> bool {
 
 /// Whether this process may create a user namespace at all.
 pub fn require_userns() -> bool {
-    let sandbox = Sandbox::builder()
-        .namespaces(Namespaces::USER)
-        .build()
-        .expect("valid");
+    let sandbox = Sandbox::builder().namespaces(Namespaces::USER).build().expect("valid");
     let works = match sandbox.status(&Command::new("/bin/true")) {
         Ok(report) => report.success(),
         Err(Error::Spawn(SpawnError::Clone { .. })) => false,
@@ -59,9 +56,7 @@ pub fn sh(sandbox: &Sandbox, script: &str) -> String {
 pub fn sh_output(sandbox: &Sandbox, script: &str) -> Output {
     let mut cmd = Command::new("/bin/sh");
     cmd.args(["-c", script]);
-    sandbox
-        .output(&cmd)
-        .unwrap_or_else(|e| panic!("spawning `{script}`: {e}"))
+    sandbox.output(&cmd).unwrap_or_else(|e| panic!("spawning `{script}`: {e}"))
 }
 
 /// A sandbox with the common namespaces and the given builder tweaks.
@@ -76,11 +71,7 @@ pub fn sandbox(tweak: impl FnOnce(&mut isobox::SandboxBuilder)) -> Sandbox {
 pub fn is_gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .map(|rest| rest.trim_start().starts_with('Z'))
-            .unwrap_or(false),
+        Ok(stat) => stat.rsplit(')').next().map(|rest| rest.trim_start().starts_with('Z')).unwrap_or(false),
     }
 }
 
@@ -88,8 +79,6 @@ pub fn is_gone(pid: u32) -> bool {
 pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     let uts = nix::sys::utsname::uname().unwrap();
     let release = uts.release().to_str().unwrap();
-    let mut parts = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).map(|p| p.parse::<u32>().unwrap_or(0));
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
 }
