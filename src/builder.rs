@@ -3,6 +3,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::cgroup::limits::Limits;
+use crate::cgroup::IoLimit;
 use crate::config;
 use crate::{Error, Mount, Namespaces, Resource, Rlimit, Sandbox, UserMapping};
 
@@ -20,6 +22,8 @@ pub struct SandboxBuilder {
     pub(crate) time_offsets: Option<TimeOffsets>,
     pub(crate) die_with_parent: bool,
     pub(crate) no_new_privs: bool,
+    pub(crate) limits: Limits,
+    pub(crate) cgroup_parent: Option<PathBuf>,
 }
 
 /// Clock offsets for a time namespace: CLOCK_MONOTONIC and CLOCK_BOOTTIME inside read this
@@ -44,6 +48,8 @@ impl Default for SandboxBuilder {
             time_offsets: None,
             die_with_parent: true,
             no_new_privs: true,
+            limits: Limits::default(),
+            cgroup_parent: None,
         }
     }
 }
@@ -119,6 +125,77 @@ impl SandboxBuilder {
     /// (default: on).
     pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
         self.no_new_privs = on;
+        self
+    }
+
+    /// Caps memory use at `bytes` (v2 `memory.max`, v1 `memory.limit_in_bytes`); beyond it the
+    /// kernel reclaims, then OOM-kills inside the sandbox.
+    pub fn memory_max(&mut self, bytes: u64) -> &mut Self {
+        self.limits.memory_max = Some(bytes);
+        self
+    }
+
+    /// Throttles memory use above `bytes` (v2 `memory.high` only: spawn fails on v1).
+    pub fn memory_high(&mut self, bytes: u64) -> &mut Self {
+        self.limits.memory_high = Some(bytes);
+        self
+    }
+
+    /// Caps memory plus swap at `bytes` in total (needs `memory_max`; v2 `memory.swap.max` gets
+    /// the difference, v1 `memory.memsw.limit_in_bytes` the total).
+    pub fn memory_swap_max(&mut self, bytes: u64) -> &mut Self {
+        self.limits.memory_swap_max = Some(bytes);
+        self
+    }
+
+    /// Caps CPU time at `cpus` CPUs' worth (0.5 = half of one CPU; at least 0.01), enforced
+    /// per 100 ms period.
+    pub fn cpu_max(&mut self, cpus: f64) -> &mut Self {
+        self.limits.cpu_max = Some(cpus);
+        self
+    }
+
+    /// Relative CPU weight, 1–10000 (default 100) against sibling cgroups.
+    pub fn cpu_weight(&mut self, weight: u32) -> &mut Self {
+        self.limits.cpu_weight = Some(weight);
+        self
+    }
+
+    /// The CPUs the sandbox may run on, in the kernel's list form ("0-1,3").
+    pub fn cpuset_cpus(&mut self, cpus: impl Into<String>) -> &mut Self {
+        self.limits.cpuset_cpus = Some(cpus.into());
+        self
+    }
+
+    /// The memory nodes the sandbox may allocate from ("0").
+    pub fn cpuset_mems(&mut self, mems: impl Into<String>) -> &mut Self {
+        self.limits.cpuset_mems = Some(mems.into());
+        self
+    }
+
+    /// Caps the number of processes and threads in the sandbox.
+    pub fn pids_max(&mut self, max: u64) -> &mut Self {
+        self.limits.pids_max = Some(max);
+        self
+    }
+
+    /// Relative IO weight, 1–10000 (v2 `io.weight`; v1 `blkio.weight` needs CFQ or BFQ).
+    pub fn io_weight(&mut self, weight: u32) -> &mut Self {
+        self.limits.io_weight = Some(weight);
+        self
+    }
+
+    /// Caps read/write bytes or operations per second on one block device.
+    pub fn io_limit(&mut self, limit: IoLimit) -> &mut Self {
+        self.limits.io.push(limit);
+        self
+    }
+
+    /// The cgroup (a path from the hierarchy root, like "/isobox") below which each sandbox
+    /// gets its own cgroup. Default: "/isobox" for root; for other users, on cgroup v2, the
+    /// cgroup they are in, which they must own (delegation).
+    pub fn cgroup_parent(&mut self, cgroup: impl AsRef<Path>) -> &mut Self {
+        self.cgroup_parent = Some(cgroup.as_ref().to_path_buf());
         self
     }
 

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::unistd::Pid;
 
+use crate::cgroup::group::Cgroup;
+use crate::cgroup::CgroupStats;
 use crate::sys::process as sys;
 use crate::Error;
 
@@ -21,6 +23,8 @@ pub struct ExitReport {
     pub wall_time: Duration,
     /// getrusage figures of the process and its waited-for descendants.
     pub usage: ResourceUsage,
+    /// What the whole sandbox used, from its cgroup (when limits gave it one).
+    pub cgroup: Option<CgroupStats>,
 }
 
 impl ExitReport {
@@ -85,18 +89,26 @@ pub struct Child {
     pidfd: Option<OwnedFd>,
     started: Instant,
     report: Option<ExitReport>,
+    cgroup: Option<Cgroup>,
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
     pub stderr: Option<ChildStderr>,
 }
 
 impl Child {
-    pub(crate) fn new(pid: Pid, pidfd: Option<OwnedFd>, ends: &mut [Option<OwnedFd>; 3], started: Instant) -> Child {
+    pub(crate) fn new(
+        pid: Pid,
+        pidfd: Option<OwnedFd>,
+        ends: &mut [Option<OwnedFd>; 3],
+        started: Instant,
+        cgroup: Option<Cgroup>,
+    ) -> Child {
         Child {
             pid,
             pidfd,
             started,
             report: None,
+            cgroup,
             stdin: ends[0].take().map(ChildStdin::from),
             stdout: ends[1].take().map(ChildStdout::from),
             stderr: ends[2].take().map(ChildStderr::from),
@@ -152,9 +164,18 @@ impl Child {
         }
     }
 
-    /// Kills the sandbox with SIGKILL. Does nothing if it has already been reaped.
+    /// Kills the sandbox with SIGKILL: its first process and, when it has a cgroup, every
+    /// process in it. Does nothing if it has already been reaped.
     pub fn kill(&mut self) -> Result<(), Error> {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill_all();
+        }
         self.signal(libc::SIGKILL)
+    }
+
+    /// What the sandbox uses right now, from its cgroup (`None` without limits).
+    pub fn cgroup_stats(&self) -> Option<CgroupStats> {
+        self.cgroup.as_ref().map(crate::cgroup::stats::read)
     }
 
     /// Sends `signal` to the sandbox's first process (through the pidfd where there is one).
@@ -209,13 +230,16 @@ impl Child {
         let Some((status, usage)) = waited else {
             return Ok(None);
         };
-        let report = ExitReport {
-            status: ExitStatus::from_raw(status),
-            wall_time: self.started.elapsed(),
-            usage: ResourceUsage::from_rusage(&usage),
-        };
+        let wall_time = self.started.elapsed();
+        let cgroup = self.cgroup.as_ref().map(crate::cgroup::stats::read);
+        let usage = ResourceUsage::from_rusage(&usage);
+        let report = ExitReport { status: ExitStatus::from_raw(status), wall_time, usage, cgroup };
         self.report = Some(report);
         self.pidfd = None;
+        if let Some(mut cgroup) = self.cgroup.take() {
+            // Whatever the first process left behind dies with the cgroup.
+            cgroup.remove()?;
+        }
         Ok(Some(report))
     }
 }

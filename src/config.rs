@@ -6,6 +6,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::builder::{SandboxBuilder, TimeOffsets};
+use crate::cgroup::group::CgroupPlan;
+use crate::cgroup::layout::Layout;
+use crate::cgroup::limits::HostCpus;
 use crate::error::ConfigError;
 use crate::idmap::{self, Caller, PreparedMaps};
 use crate::plan::{self, PlanInput, PlannedOp};
@@ -27,6 +30,8 @@ pub(crate) struct Config {
     pub die_with_parent: bool,
     pub no_new_privs: bool,
     pub caller: Caller,
+    /// Limits, the layout and the chosen parent; `None` when no limit was asked for.
+    pub cgroup: Option<CgroupPlan>,
 }
 
 pub(crate) fn build(b: &SandboxBuilder) -> Result<Config, ConfigError> {
@@ -60,6 +65,7 @@ pub(crate) fn build(b: &SandboxBuilder) -> Result<Config, ConfigError> {
         die_with_parent: b.die_with_parent,
         no_new_privs: b.no_new_privs,
         caller,
+        cgroup: cgroup_plan(b)?,
     })
 }
 
@@ -160,6 +166,20 @@ fn mount_plan(b: &SandboxBuilder, ns: Namespaces) -> Result<Vec<PlannedOp>, Conf
         pid_namespace: ns.contains(Namespaces::PID),
     };
     plan::build_plan(&input, &HostProbe)
+}
+
+/// Validates the limits and reads the host's cgroup layout; the parent is chosen at spawn.
+fn cgroup_plan(b: &SandboxBuilder) -> Result<Option<CgroupPlan>, ConfigError> {
+    if b.limits.is_empty() {
+        return Ok(None);
+    }
+    let settings = b.limits.settings(&HostCpus::read())?;
+    if let Some(parent) = &b.cgroup_parent {
+        absolute("cgroup parent", parent)?;
+    }
+    let layout = Layout::detect().map_err(|e| ConfigError::Limit { what: "cgroup layout", reason: e.to_string() })?;
+    let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
+    Ok(Some(CgroupPlan { layout, parent: b.cgroup_parent.clone(), settings, page_size }))
 }
 
 /// The timens_offsets text; the kernel wants non-negative nanoseconds below one second.

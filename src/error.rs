@@ -19,6 +19,8 @@ pub enum Error {
     Spawn(#[from] SpawnError),
     #[error(transparent)]
     Setup(#[from] SetupError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
     /// The program is not in the sandbox (no file at its path, or in no PATH directory).
     #[error("program {program:?} not found inside the sandbox (looked at: {searched})")]
     ProgramNotFound { program: String, searched: String },
@@ -61,6 +63,8 @@ pub enum ConfigError {
     DuplicateFd { fd: i32 },
     #[error("{feature} needs Linux {}.{} or later; this kernel is {}", needs.0, needs.1, found.map_or("of unknown version".to_string(), |(a, b)| format!("{a}.{b}")))]
     KernelTooOld { feature: &'static str, needs: (u32, u32), found: Option<(u32, u32)> },
+    #[error("invalid {what}: {reason}")]
+    Limit { what: &'static str, reason: String },
     #[error("the program name is empty")]
     EmptyProgram,
 }
@@ -81,6 +85,32 @@ pub enum SpawnError {
     Io { what: &'static str, source: io::Error },
     #[error("the sandbox process sent a malformed setup report ({len} bytes)")]
     MalformedReport { len: usize },
+}
+
+/// A cgroup that could not be set up, enforced, read or removed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CgroupError {
+    #[error("cgroup controller {controller} is not available to {parent:?} on this host ({hint})")]
+    ControllerMissing { controller: &'static str, parent: PathBuf, hint: &'static str },
+    #[error("{limit} cannot be enforced on cgroup {version}: {reason}")]
+    Unsupported { limit: &'static str, version: &'static str, reason: &'static str },
+    #[error("no cgroup to put sandboxes in: {reason}. Hint: {hint}")]
+    NoDelegation { reason: String, hint: &'static str },
+    #[error("creating cgroup {path:?}: {source}{}", hint_suffix(*hint))]
+    Create { path: PathBuf, source: io::Error, hint: Option<&'static str> },
+    #[error("{limit}: writing {value:?} to {path:?}: {source}{}", hint_suffix(*hint))]
+    Write { limit: &'static str, path: PathBuf, value: String, source: io::Error, hint: Option<&'static str> },
+    #[error(
+        "{limit}: wrote {value:?} to {path:?} but it reads back {read:?}: the kernel did not take the limit as asked"
+    )]
+    ReadBack { limit: &'static str, path: PathBuf, value: String, read: Option<String> },
+    #[error("moving the sandbox into {path:?}: {source}")]
+    Place { path: PathBuf, source: io::Error },
+    #[error("removing cgroup {path:?}: {source}")]
+    Remove { path: PathBuf, source: io::Error },
+    #[error("reading the cgroup layout from /proc/self/mountinfo: {0}")]
+    Layout(#[source] io::Error),
 }
 
 /// A failure inside the child before exec, reported over the CLOEXEC pipe.

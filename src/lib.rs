@@ -30,6 +30,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod builder;
+mod cgroup;
 mod child;
 mod child_handle;
 mod command;
@@ -49,9 +50,10 @@ mod sandbox;
 mod sys;
 
 pub use builder::{SandboxBuilder, TimeOffsets};
+pub use cgroup::{CgroupStats, CpuList, IoLimit};
 pub use child_handle::{Child, ExitReport, Output, ResourceUsage};
 pub use command::{Command, Stdio, DEFAULT_PATH};
-pub use error::{ConfigError, Error, SetupError, SpawnError};
+pub use error::{CgroupError, ConfigError, Error, SetupError, SpawnError};
 pub use idmap::{IdRange, UserMapping};
 pub use mount::Mount;
 pub use namespaces::Namespaces;

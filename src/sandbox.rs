@@ -1,11 +1,13 @@
 //! `Sandbox::spawn` (**parent**): one screen from a prepared command to a running `Child`.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
+use crate::cgroup::{self, group::Cgroup};
 use crate::child::{self, ChildPlan};
 use crate::child_handle::{Child, Output};
 use crate::config::Config;
@@ -14,6 +16,9 @@ use crate::prepare::{self, Prepared, StdioDefaults};
 use crate::report::{Record, Step};
 use crate::sys::vmclone::{self, ControlPipes, SpawnFailure};
 use crate::{idmap, Command, Error, ExitReport, Namespaces, SandboxBuilder};
+
+/// Numbers each sandbox cgroup this process creates, for unique names.
+static NEXT_CGROUP: AtomicU64 = AtomicU64::new(0);
 
 /// A validated, immutable sandbox configuration. Spawn from it as often as you like, from
 /// any number of threads.
@@ -57,15 +62,19 @@ impl Sandbox {
 
     fn spawn_with(&self, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
         let mut prepared = prepare::prepare(cmd, &self.config, defaults)?;
+        let cgroup = self.create_cgroup()?;
+        let cgroup_fd = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
         let (pipes, go_read) = control_pipes(&prepared)?;
         let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd());
         let flags = self.config.namespaces.clone_flags();
         let started = Instant::now();
-        let spawned = vmclone::spawn_shared(flags, true, &plan, child::main, pipes, |pid| self.place(pid))
-            .map_err(|failure| self.spawn_failure(failure))?;
+        let place = |pid, born_in_cgroup| self.place(pid, born_in_cgroup, cgroup.as_ref());
+        let spawned =
+            vmclone::spawn_shared(flags, true, &plan, child::main, pipes, cgroup_fd.as_ref().map(|f| f.as_fd()), place)
+                .map_err(|failure| self.spawn_failure(failure))?;
         drop(go_read);
         prepared.child_ends.clear(); // the child has its copies (or is gone)
-        let child = Child::new(spawned.pid, spawned.pidfd, &mut prepared.parent_ends, started);
+        let child = Child::new(spawned.pid, spawned.pidfd, &mut prepared.parent_ends, started, cgroup);
         spawned.prepared?;
         if spawned.report.is_empty() {
             return Ok(child);
@@ -74,12 +83,30 @@ impl Sandbox {
         Err(self.setup_failure(&spawned.report, &prepared))
     }
 
-    /// The parent's part while the child waits: id maps (and, later, cgroup placement).
-    fn place(&self, pid: Pid) -> Result<(), SpawnError> {
-        match &self.config.maps {
-            Some(maps) => idmap::write_maps(maps, pid),
-            None => Ok(()),
+    /// The sandbox's own cgroup with every limit written and read back, if any was asked for.
+    fn create_cgroup(&self) -> Result<Option<Cgroup>, Error> {
+        let Some(plan) = &self.config.cgroup else { return Ok(None) };
+        let is_root = self.config.caller.is_root();
+        let own = if plan.parent.is_none() && !is_root {
+            std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let parent = cgroup::parent::resolve(plan.parent.as_deref(), &plan.layout, is_root, &own)?;
+        let name = format!("isobox-{}-{}", std::process::id(), NEXT_CGROUP.fetch_add(1, Ordering::Relaxed));
+        Ok(Some(Cgroup::create(plan, &parent, &name)?))
+    }
+
+    /// The parent's part while the child waits: into its cgroup first (unless it was born
+    /// there), so nothing of the sandbox ever runs outside it; then the id maps.
+    fn place(&self, pid: Pid, born_in_cgroup: bool, cgroup: Option<&Cgroup>) -> Result<(), Error> {
+        if let Some(cgroup) = cgroup {
+            cgroup.add(pid.as_raw(), born_in_cgroup)?;
         }
+        if let Some(maps) = &self.config.maps {
+            idmap::write_maps(maps, pid)?;
+        }
+        Ok(())
     }
 
     fn child_plan<'a>(&'a self, p: &'a Prepared, pipes: &ControlPipes, go_read: RawFd) -> ChildPlan<'a> {

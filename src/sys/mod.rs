@@ -1,12 +1,14 @@
 //! The only place in isobox with `unsafe` code: thin wrappers over system calls.
 //!
 //! - [`raw`] and [`child`]: errno-free system calls for the **child** between clone and exec.
-//! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound.
+//! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
+//!   [`clone3`]: the stack-switching clone3 call it prefers.
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
 #![allow(unsafe_code)]
 
 pub mod child;
+pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
 pub mod process;

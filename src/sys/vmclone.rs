@@ -17,12 +17,15 @@
 
 use std::ffi::c_void;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
+
+use super::clone3::{clone3_raw, CloneArgs};
+use super::raw;
 
 const STACK_SIZE: usize = 256 * 1024;
 
@@ -64,8 +67,9 @@ struct ChildStart<'a, T> {
     child: fn(&T) -> !,
 }
 
-/// Clones a child that runs `child(arg)` with namespace `flags`, runs `prepare(pid)` in the
-/// parent while the child waits for the go byte, releases it if `prepare` succeeded, and waits
+/// Clones a child that runs `child(arg)` with namespace `flags` (born in `cgroup` where the
+/// kernel has CLONE_INTO_CGROUP), runs `prepare(pid, born_in_cgroup)` in the parent while the
+/// child waits for the go byte, releases it if `prepare` succeeded, and waits
 /// until the child has exec'd or exited. The child must close its copy of `go_write`, read one
 /// byte from the go pipe, and exit if it reads EOF. `child` runs in memory shared with every
 /// thread of the parent: it must be async-signal-safe (no allocation, locks or unwinding) and
@@ -76,15 +80,17 @@ pub fn spawn_shared<T: Sync, E>(
     arg: &T,
     child: fn(&T) -> !,
     pipes: ControlPipes,
-    prepare: impl FnOnce(Pid) -> Result<(), E>,
+    cgroup: Option<BorrowedFd<'_>>,
+    prepare: impl FnOnce(Pid, bool) -> Result<(), E>,
 ) -> Result<SharedSpawn<E>, SpawnFailure> {
     let mut stack = Stack::new(STACK_SIZE).map_err(SpawnFailure::Stack)?;
     let start = ChildStart { arg, child };
-    let (pid, pidfd) =
-        clone_with_blocked_signals(flags, want_pidfd, &mut stack, &start).map_err(SpawnFailure::Clone)?;
+    let request = Request { flags, want_pidfd, cgroup };
+    let cloned = clone_with_blocked_signals(&request, &mut stack, &start).map_err(SpawnFailure::Clone)?;
+    let (pid, pidfd) = (cloned.pid, cloned.pidfd);
     drop(pipes.report_write);
     let reaper = KillUnlessDone(pid);
-    let prepared = prepare(pid);
+    let prepared = prepare(pid, cloned.in_cgroup);
     if prepared.is_ok() {
         send_go(&pipes.go_write).map_err(SpawnFailure::Control)?;
     }
@@ -131,29 +137,107 @@ impl Drop for KillUnlessDone {
     }
 }
 
-fn clone_with_blocked_signals<T: Sync>(
+/// What to clone.
+struct Request<'a> {
     flags: libc::c_int,
     want_pidfd: bool,
+    cgroup: Option<BorrowedFd<'a>>,
+}
+
+struct Cloned {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+    /// The child was born in the requested cgroup.
+    in_cgroup: bool,
+}
+
+fn clone_with_blocked_signals<T: Sync>(
+    req: &Request<'_>,
     stack: &mut Stack,
     start: &ChildStart<'_, T>,
-) -> io::Result<(Pid, Option<OwnedFd>)> {
+) -> io::Result<Cloned> {
     let mut old = SigSet::empty();
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), Some(&mut old))?;
-    let mut result = raw_clone(flags, want_pidfd, stack, start);
-    if want_pidfd && matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL)) {
-        // Kernels before 5.2 have no CLONE_PIDFD; the child is then tracked by pid alone.
-        result = raw_clone(flags, false, stack, start);
-    }
+    let result = clone_best(req, stack, start);
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None)?;
     result
 }
 
-fn raw_clone<T: Sync>(
+/// clone3 into the cgroup; on kernels without it (ENOSYS before 5.3, E2BIG for the cgroup
+/// field before 5.7) clone3 without the cgroup, then the legacy clone.
+fn clone_best<T: Sync>(req: &Request<'_>, stack: &mut Stack, start: &ChildStart<'_, T>) -> io::Result<Cloned> {
+    let too_old = |e: &io::Error| matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::E2BIG));
+    if let Some(cgroup) = req.cgroup {
+        match clone3(req, Some(cgroup), stack, start) {
+            Err(e) if too_old(&e) => {}
+            other => return other,
+        }
+    }
+    match clone3(req, None, stack, start) {
+        Err(e) if too_old(&e) => legacy_clone(req, stack, start),
+        other => other,
+    }
+}
+
+fn clone3<T: Sync>(
+    req: &Request<'_>,
+    cgroup: Option<BorrowedFd<'_>>,
+    stack: &mut Stack,
+    start: &ChildStart<'_, T>,
+) -> io::Result<Cloned> {
+    let mut pidfd: libc::c_int = -1;
+    let mut flags = req.flags as u64 | libc::CLONE_VM as u64;
+    if req.want_pidfd {
+        flags |= libc::CLONE_PIDFD as u64;
+    }
+    if cgroup.is_some() {
+        flags |= CLONE_INTO_CGROUP;
+    }
+    let args = CloneArgs {
+        flags,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: stack.base as u64,
+        stack_size: stack.len as u64,
+        cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
+        ..CloneArgs::default()
+    };
+    let arg = start as *const ChildStart<'_, T> as *mut c_void;
+    // SAFETY: `args` describes the whole of our stack mapping (its guard page included, which
+    // stays PROT_NONE below the usable part); `entry::<T>` and `arg` follow rule 2 above.
+    let ret = unsafe { clone3_raw(&args, entry::<T>, arg) };
+    let pid = raw::check(ret).map_err(|errno| io::Error::from_raw_os_error(errno as i32))?;
+    Ok(Cloned {
+        pid: Pid::from_raw(pid as i32),
+        pidfd: owned_pidfd(req.want_pidfd, pidfd),
+        in_cgroup: cgroup.is_some(),
+    })
+}
+
+/// CLONE_INTO_CGROUP (linux/sched.h), which libc does not define on every target.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+fn owned_pidfd(wanted: bool, fd: libc::c_int) -> Option<OwnedFd> {
+    // SAFETY: the kernel just created this descriptor for us and nothing else owns it.
+    (wanted && fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The clone(2) of kernels before 5.3, through glibc's stack-switching wrapper.
+fn legacy_clone<T: Sync>(req: &Request<'_>, stack: &mut Stack, start: &ChildStart<'_, T>) -> io::Result<Cloned> {
+    let mut result = legacy_clone_once(req.flags, req.want_pidfd, stack, start);
+    if req.want_pidfd && matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL)) {
+        // Kernels before 5.2 have no CLONE_PIDFD; the child is then tracked by pid alone.
+        result = legacy_clone_once(req.flags, false, stack, start);
+    }
+    result
+}
+
+fn legacy_clone_once<T: Sync>(
     flags: libc::c_int,
     want_pidfd: bool,
     stack: &mut Stack,
     start: &ChildStart<'_, T>,
-) -> io::Result<(Pid, Option<OwnedFd>)> {
+) -> io::Result<Cloned> {
     let mut pidfd: libc::c_int = -1;
     let all_flags = flags | libc::CLONE_VM | libc::SIGCHLD | if want_pidfd { libc::CLONE_PIDFD } else { 0 };
     let arg = start as *const ChildStart<'_, T> as *mut c_void;
@@ -165,9 +249,7 @@ fn raw_clone<T: Sync>(
     if pid < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: the kernel just created this descriptor for us and nothing else owns it.
-    let pidfd = (want_pidfd && pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
-    Ok((Pid::from_raw(pid), pidfd))
+    Ok(Cloned { pid: Pid::from_raw(pid), pidfd: owned_pidfd(want_pidfd, pidfd), in_cgroup: false })
 }
 
 extern "C" fn entry<T: Sync>(arg: *mut c_void) -> libc::c_int {

@@ -1,0 +1,127 @@
+//! Small cgroupfs file operations against a directory passed in (**parent**), so they can be
+//! tested on a temporary directory.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::settings::{matches, FileWrite};
+
+/// What went wrong writing one file.
+#[derive(Debug)]
+pub(crate) enum WriteFailure {
+    Write(io::Error),
+    /// Written, but reading back shows something else (`None`: could not be read).
+    ReadBack(Option<String>),
+}
+
+/// Writes `w.value` to `dir/w.file` in a single write, then reads it back and checks it.
+pub(crate) fn write_checked(dir: &Path, w: &FileWrite) -> Result<(), (PathBuf, WriteFailure)> {
+    let path = dir.join(w.file);
+    write_file(&path, &w.value).map_err(|e| (path.clone(), WriteFailure::Write(e)))?;
+    match std::fs::read_to_string(&path) {
+        Ok(text) if matches(&w.expect, &text) => Ok(()),
+        Ok(text) => Err((path, WriteFailure::ReadBack(Some(text.trim().to_string())))),
+        Err(_) => Err((path, WriteFailure::ReadBack(None))),
+    }
+}
+
+/// One write(2) of `value` to an existing file (cgroupfs parses each write on its own).
+pub(crate) fn write_file(path: &Path, value: &str) -> io::Result<()> {
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    let written = file.write(value.as_bytes())?;
+    if written != value.len() {
+        return Err(io::Error::new(io::ErrorKind::WriteZero, "short write to a cgroup file"));
+    }
+    Ok(())
+}
+
+/// The pids listed in `dir/cgroup.procs`.
+pub(crate) fn procs(dir: &Path) -> Vec<i32> {
+    let text = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+    text.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+}
+
+/// rmdir with backoff: a cgroup stays busy for a moment after its last process is reaped.
+/// `before_retry` runs before each retry (to kill stragglers). A missing directory is fine.
+pub(crate) fn remove_dir(dir: &Path, mut before_retry: impl FnMut()) -> io::Result<()> {
+    let mut delay = Duration::from_micros(200);
+    let mut waited = Duration::ZERO;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && waited < Duration::from_secs(5) => {
+                before_retry();
+                std::thread::sleep(delay);
+                waited += delay;
+                delay = (delay * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The value of `key` in a flat keyed file ("key value" per line: memory.events, cpu.stat).
+pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+/// A single-number file; "max" reads as `None`.
+pub(crate) fn number(dir: &Path, file: &str) -> Option<u64> {
+    std::fs::read_to_string(dir.join(file)).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup::settings::Expect;
+
+    #[test]
+    fn write_checked_reports_a_readback_that_differs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pids.max"), "").unwrap();
+        let ok = FileWrite { file: "pids.max", value: "8".into(), expect: Expect::Exact("8".into()) };
+        write_checked(dir.path(), &ok).unwrap();
+        let rounded = FileWrite { file: "pids.max", value: "9".into(), expect: Expect::Exact("10".into()) };
+        match write_checked(dir.path(), &rounded) {
+            Err((path, WriteFailure::ReadBack(Some(read)))) => {
+                assert!(path.ends_with("pids.max"));
+                assert_eq!(read, "9");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn writing_a_missing_file_fails_instead_of_creating_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = FileWrite { file: "memory.high", value: "1".into(), expect: Expect::Exact("1".into()) };
+        assert!(
+            matches!(write_checked(dir.path(), &w), Err((_, WriteFailure::Write(e))) if e.kind() == io::ErrorKind::NotFound)
+        );
+        assert!(!dir.path().join("memory.high").exists());
+    }
+
+    #[test]
+    fn keyed_files_and_procs_parse() {
+        assert_eq!(keyed("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n", "oom_kill"), Some(2));
+        assert_eq!(keyed("usage_usec 10\n", "user_usec"), None);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cgroup.procs"), "12\n34\n").unwrap();
+        assert_eq!(procs(dir.path()), [12, 34]);
+    }
+
+    #[test]
+    fn removing_a_missing_dir_is_fine_and_a_present_one_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("g");
+        std::fs::create_dir(&sub).unwrap();
+        remove_dir(&sub, || {}).unwrap();
+        assert!(!sub.exists());
+        remove_dir(&sub, || {}).unwrap();
+    }
+}

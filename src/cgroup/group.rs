@@ -1,0 +1,350 @@
+//! One sandbox's cgroup: created with its limits before the clone, removed after the last
+//! process is gone (**parent**).
+
+use std::collections::BTreeSet;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::fs::{self, WriteFailure};
+use super::layout::{dir_of, Hierarchy, Layout, Place};
+use super::settings::{Controller, FileWrite, Setting};
+use crate::error::CgroupError;
+
+/// Everything needed to create a sandbox's cgroup, prepared at `build()`.
+#[derive(Debug, Clone)]
+pub(crate) struct CgroupPlan {
+    pub layout: Layout,
+    /// The cgroup (path from the hierarchy root) each sandbox's cgroup is created in, if the
+    /// user chose one (see `parent::resolve`).
+    pub parent: Option<PathBuf>,
+    pub settings: Vec<Setting>,
+    pub page_size: u64,
+}
+
+/// Which cgroup version a directory belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    V1,
+    V2,
+}
+
+/// One directory of the sandbox's cgroup, in one hierarchy.
+#[derive(Debug)]
+pub(crate) struct Dir {
+    pub path: PathBuf,
+    pub version: Version,
+    pub controllers: Vec<Controller>,
+}
+
+/// A sandbox's cgroup. Dropping it kills whatever still runs in it and removes its
+/// directories.
+#[derive(Debug)]
+pub(crate) struct Cgroup {
+    pub dirs: Vec<Dir>,
+}
+
+/// Controllers read for the exit report when the host has them; not an error when missing.
+const FOR_STATS: [Controller; 3] = [Controller::Memory, Controller::Pids, Controller::CpuAcct];
+
+const MISSING_HINT: &str = "on cgroup v2 the parent's cgroup.subtree_control must offer it (delegation); \
+     on v1 the controller's hierarchy must be mounted under /sys/fs/cgroup";
+
+impl Cgroup {
+    /// Creates `name` under the plan's parent in every hierarchy it needs and applies each
+    /// limit, read back. On error, whatever was created is removed again.
+    pub fn create(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Cgroup, CgroupError> {
+        let wanted = wanted_controllers(plan, parent)?;
+        let mut cgroup = Cgroup { dirs: Vec::new() };
+        for (hierarchy, version, controllers) in group_by_hierarchy(&plan.layout, &wanted) {
+            let parent = dir_of(hierarchy, parent);
+            prepare_parent(&parent, version, &controllers)?;
+            sweep_once(&parent);
+            let path = parent.join(name);
+            std::fs::create_dir(&path).map_err(|source| create_error(&path, source))?;
+            cgroup.dirs.push(Dir { path, version, controllers });
+        }
+        cgroup.inherit_v1_cpuset(plan)?;
+        for setting in &plan.settings {
+            cgroup.apply(setting, plan.page_size)?;
+        }
+        Ok(cgroup)
+    }
+
+    fn dir_for(&self, controller: Controller) -> Option<&Dir> {
+        self.dirs.iter().find(|d| d.controllers.contains(&controller))
+    }
+
+    fn apply(&self, setting: &Setting, page: u64) -> Result<(), CgroupError> {
+        let limit = setting.name();
+        let controller = setting.controller();
+        let dir = self.dir_for(controller).ok_or(CgroupError::ControllerMissing {
+            controller: controller.v2_name(),
+            parent: PathBuf::new(),
+            hint: MISSING_HINT,
+        })?;
+        let writes = match dir.version {
+            Version::V2 => setting.v2_writes(page),
+            Version::V1 => setting.v1_writes(page).ok_or(CgroupError::Unsupported {
+                limit,
+                version: "v1",
+                reason: "cgroup v1 has no such file; it needs cgroup v2",
+            })?,
+        };
+        for w in &writes {
+            fs::write_checked(&dir.path, w).map_err(|(path, failure)| write_error(limit, path, w, failure))?;
+        }
+        Ok(())
+    }
+
+    /// A v1 cpuset cgroup admits no task until cpus and mems are set: copy the parent's where
+    /// the sandbox does not choose its own.
+    fn inherit_v1_cpuset(&self, plan: &CgroupPlan) -> Result<(), CgroupError> {
+        let Some(dir) =
+            self.dirs.iter().find(|d| d.version == Version::V1 && d.controllers.contains(&Controller::Cpuset))
+        else {
+            return Ok(());
+        };
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let chosen = plan.settings.iter().any(|s| {
+                matches!((s, file), (Setting::CpusetCpus(_), "cpuset.cpus") | (Setting::CpusetMems(_), "cpuset.mems"))
+            });
+            if !chosen {
+                copy_from_parent(&dir.path, file)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves `pid` into every directory (v2 too, unless `skip_v2`: the clone put it there).
+    pub fn add(&self, pid: i32, skip_v2: bool) -> Result<(), CgroupError> {
+        for dir in self.dirs.iter().filter(|d| !(skip_v2 && d.version == Version::V2)) {
+            let path = dir.path.join("cgroup.procs");
+            fs::write_file(&path, &pid.to_string()).map_err(|source| CgroupError::Place { path, source })?;
+        }
+        Ok(())
+    }
+
+    /// An fd of the v2 directory, for clone3's CLONE_INTO_CGROUP; only on a pure v2 host, where
+    /// the clone alone places the child everywhere.
+    pub fn v2_dir_fd(&self) -> Option<OwnedFd> {
+        if self.dirs.len() != 1 || self.dirs[0].version != Version::V2 {
+            return None;
+        }
+        std::fs::File::open(&self.dirs[0].path).ok().map(OwnedFd::from)
+    }
+
+    /// SIGKILLs every process in the cgroup: cgroup.kill on v2 (Linux 5.14), else each pid.
+    pub fn kill_all(&self) {
+        for dir in &self.dirs {
+            if dir.version == Version::V2 && fs::write_file(&dir.path.join("cgroup.kill"), "1").is_ok() {
+                continue;
+            }
+            for pid in fs::procs(&dir.path) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+
+    /// Kills what is left and removes every directory, retrying while the kernel still holds
+    /// them busy.
+    pub fn remove(&mut self) -> Result<(), CgroupError> {
+        self.kill_all();
+        while let Some(dir) = self.dirs.pop() {
+            let path = dir.path;
+            let kill = || {
+                for pid in fs::procs(&path) {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                }
+            };
+            fs::remove_dir(&path, kill).map_err(|source| CgroupError::Remove { path: path.clone(), source })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = self.remove();
+    }
+}
+
+/// The controllers the limits need (each must exist), plus those read for the report.
+fn wanted_controllers(plan: &CgroupPlan, parent: &Path) -> Result<BTreeSet<Controller>, CgroupError> {
+    let mut wanted = BTreeSet::new();
+    for setting in &plan.settings {
+        let controller = setting.controller();
+        if plan.layout.place(controller).is_none() {
+            return Err(CgroupError::ControllerMissing {
+                controller: controller.v2_name(),
+                parent: parent.to_path_buf(),
+                hint: MISSING_HINT,
+            });
+        }
+        wanted.insert(controller);
+    }
+    wanted.extend(FOR_STATS.iter().filter(|c| plan.layout.place(**c).is_some()));
+    Ok(wanted)
+}
+
+/// Groups controllers by the hierarchy that holds them (v1 may co-mount several).
+fn group_by_hierarchy<'a>(
+    layout: &'a Layout,
+    wanted: &BTreeSet<Controller>,
+) -> Vec<(&'a Hierarchy, Version, Vec<Controller>)> {
+    let mut groups: Vec<(&Hierarchy, Version, Vec<Controller>)> = Vec::new();
+    for controller in wanted {
+        let (h, version) = match layout.place(*controller) {
+            Some(Place::V1(h)) => (h, Version::V1),
+            Some(Place::V2(h)) => (h, Version::V2),
+            None => continue,
+        };
+        match groups.iter_mut().find(|(g, _, _)| g.mount == h.mount) {
+            Some((_, _, list)) => list.push(*controller),
+            None => groups.push((h, version, vec![*controller])),
+        }
+    }
+    groups
+}
+
+/// Removes, once per parent and process, the empty cgroups left by isobox processes that died
+/// without cleaning up (killed with SIGKILL, say). Names are `isobox-<pid>-<n>`; a cgroup whose
+/// creator is alive, or that still holds processes, is left alone.
+fn sweep_once(parent: &Path) {
+    static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut swept = SWEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if swept.iter().any(|p| p == parent) {
+        return;
+    }
+    swept.push(parent.to_path_buf());
+    drop(swept);
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        if let Some(pid) = stale_owner(&name.to_string_lossy()) {
+            if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH) {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+}
+
+/// The creator's pid in a sandbox cgroup's name, unless it is this process.
+fn stale_owner(name: &str) -> Option<i32> {
+    let pid: i32 = name.strip_prefix("isobox-")?.split('-').next()?.parse().ok()?;
+    (pid != std::process::id() as i32).then_some(pid)
+}
+
+/// Makes sure the parent exists and, on v2, hands the controllers down to its children.
+fn prepare_parent(parent: &Path, version: Version, controllers: &[Controller]) -> Result<(), CgroupError> {
+    if !parent.is_dir() {
+        create_ancestors(parent, version)?;
+    }
+    if version == Version::V2 {
+        enable_v2_controllers(parent, controllers)?;
+    }
+    Ok(())
+}
+
+fn create_ancestors(parent: &Path, version: Version) -> Result<(), CgroupError> {
+    let mut missing = Vec::new();
+    let mut at = parent;
+    while !at.is_dir() {
+        missing.push(at.to_path_buf());
+        at = at.parent().unwrap_or(Path::new("/"));
+    }
+    for dir in missing.iter().rev() {
+        match std::fs::create_dir(dir) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(create_error(dir, e)),
+            _ => {}
+        }
+        if version == Version::V1 && dir.join("cpuset.cpus").exists() {
+            copy_from_parent(dir, "cpuset.cpus")?;
+            copy_from_parent(dir, "cpuset.mems")?;
+        }
+    }
+    Ok(())
+}
+
+/// Enables `controllers` in the subtree_control of `parent` and of each ancestor up to the
+/// hierarchy root, where they are not on yet.
+fn enable_v2_controllers(parent: &Path, controllers: &[Controller]) -> Result<(), CgroupError> {
+    let mut chain: Vec<&Path> = parent.ancestors().take_while(|p| p.join("cgroup.controllers").exists()).collect();
+    chain.reverse();
+    for dir in chain {
+        let path = dir.join("cgroup.subtree_control");
+        let enabled = std::fs::read_to_string(&path).unwrap_or_default();
+        for c in controllers.iter().map(|c| c.v2_name()) {
+            if enabled.split_whitespace().any(|e| e == c) {
+                continue;
+            }
+            let value = format!("+{c}");
+            fs::write_file(&path, &value).map_err(|source| {
+                let hint = Some(
+                    "a v2 cgroup can hand controllers to children only while it has no processes of its own \
+                     (and the caller must own it): choose an empty, delegated cgroup_parent",
+                );
+                CgroupError::Write { limit: "enabling a controller", path: path.clone(), value, source, hint }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_from_parent(dir: &Path, file: &'static str) -> Result<(), CgroupError> {
+    let parent = dir.parent().unwrap_or(dir).join(file);
+    let value = std::fs::read_to_string(&parent).unwrap_or_default().trim().to_string();
+    let path = dir.join(file);
+    fs::write_file(&path, &value).map_err(|source| CgroupError::Write {
+        limit: "cpuset inherited from the parent",
+        path,
+        value,
+        source,
+        hint: None,
+    })
+}
+
+fn create_error(path: &Path, source: io::Error) -> CgroupError {
+    let hint = matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
+        .then_some("creating cgroups needs root or a delegated subtree the caller owns (set cgroup_parent to it)");
+    CgroupError::Create { path: path.to_path_buf(), source, hint }
+}
+
+fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: WriteFailure) -> CgroupError {
+    match failure {
+        WriteFailure::Write(source) => {
+            let hint = match source.raw_os_error() {
+                Some(libc::ENOENT) => Some("the controller's file is missing: the kernel lacks this feature (for memory+swap on v1, boot with swapaccount=1; for io weight, a CFQ/BFQ scheduler)"),
+                Some(libc::EINVAL) => Some("the kernel rejected the value"),
+                Some(libc::EACCES | libc::EPERM) => Some("the caller does not own this cgroup"),
+                _ => None,
+            };
+            CgroupError::Write { limit, path, value: w.value.clone(), source, hint }
+        }
+        WriteFailure::ReadBack(read) => CgroupError::ReadBack { limit, path, value: w.value.clone(), read },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroup::layout::Hierarchy;
+
+    #[test]
+    fn stale_names_give_their_creators_pid_but_never_ours() {
+        assert_eq!(stale_owner("isobox-123-7"), Some(123));
+        assert_eq!(stale_owner(&format!("isobox-{}-0", std::process::id())), None);
+        assert_eq!(stale_owner("isobox-test-1"), None);
+        assert_eq!(stale_owner("memory.max"), None);
+    }
+
+    #[test]
+    fn a_limit_whose_controller_is_missing_fails_naming_it() {
+        let v1 =
+            Hierarchy { mount: "/nonexistent/memory".into(), root: "/".into(), controllers: vec!["memory".into()] };
+        let layout = Layout { unified: None, unified_controllers: vec![], v1: vec![v1] };
+        let plan = CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096 };
+        let err = Cgroup::create(&plan, Path::new("/isobox"), "x").unwrap_err();
+        assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
+    }
+}

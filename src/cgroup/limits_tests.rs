@@ -1,0 +1,61 @@
+use super::*;
+
+fn host() -> HostCpus {
+    HostCpus { cpus: CpuList::parse("0-1").unwrap(), mems: CpuList::parse("0").unwrap() }
+}
+
+fn err(limits: Limits) -> String {
+    limits.settings(&host()).unwrap_err().to_string()
+}
+
+#[test]
+fn zero_memory_nan_or_negative_cpu_are_rejected() {
+    assert!(err(Limits { memory_max: Some(0), ..Default::default() }).contains("memory max"));
+    assert!(err(Limits { cpu_max: Some(f64::NAN), ..Default::default() }).contains("cpu max"));
+    assert!(err(Limits { cpu_max: Some(-0.5), ..Default::default() }).contains("cpu max"));
+    assert!(err(Limits { cpu_max: Some(f64::INFINITY), ..Default::default() }).contains("cpu max"));
+    assert!(err(Limits { pids_max: Some(0), ..Default::default() }).contains("pids max"));
+    assert!(err(Limits { cpu_weight: Some(0), ..Default::default() }).contains("cpu weight"));
+}
+
+#[test]
+fn cpusets_outside_the_host_are_rejected() {
+    assert!(err(Limits { cpuset_cpus: Some("0-7".into()), ..Default::default() }).contains("outside"));
+    assert!(err(Limits { cpuset_mems: Some("1".into()), ..Default::default() }).contains("outside"));
+    assert!(err(Limits { cpuset_cpus: Some("x".into()), ..Default::default() }).contains("parse"));
+    let ok = Limits { cpuset_cpus: Some("1".into()), ..Default::default() }.settings(&host()).unwrap();
+    assert_eq!(ok, vec![Setting::CpusetCpus(CpuList::parse("1").unwrap())]);
+}
+
+#[test]
+fn unknown_io_devices_are_rejected() {
+    let limits = Limits { io: vec![IoLimit::new("/dev/isobox-no-such-disk").read_bps(1)], ..Default::default() };
+    assert!(err(limits).contains("/dev/isobox-no-such-disk"));
+    let limits = Limits { io: vec![IoLimit::new("/dev/null").read_bps(1)], ..Default::default() };
+    assert!(err(limits).contains("not a block device"));
+}
+
+#[test]
+fn swap_needs_memory_max_and_settings_keep_their_order() {
+    assert!(err(Limits { memory_swap_max: Some(10), ..Default::default() }).contains("needs memory_max"));
+    assert!(err(Limits { memory_max: Some(20), memory_swap_max: Some(10), ..Default::default() }).contains("below"));
+    let limits = Limits {
+        memory_max: Some(1 << 20),
+        memory_swap_max: Some(2 << 20),
+        cpu_max: Some(0.5),
+        pids_max: Some(8),
+        cpuset_cpus: Some("0".into()),
+        ..Default::default()
+    };
+    let settings = limits.settings(&host()).unwrap();
+    assert_eq!(
+        settings,
+        vec![
+            Setting::CpusetCpus(CpuList::parse("0").unwrap()),
+            Setting::MemoryMax(1 << 20),
+            Setting::MemorySwapTotal { total: 2 << 20, memory: 1 << 20 },
+            Setting::CpuMax { quota_us: 50_000, period_us: 100_000 },
+            Setting::PidsMax(8),
+        ]
+    );
+}

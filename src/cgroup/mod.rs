@@ -1,0 +1,23 @@
+//! isobox's own cgroupfs layer for v1, v2 and hybrid hosts (**parent** only).
+//!
+//! - [`layout`]: which hierarchy holds which controller, from /proc/self/mountinfo.
+//! - [`limits`] → [`settings`]: what the user asked for, validated, and the files that carry
+//!   it on each version (the table is in `settings`).
+//! - [`group`]: one sandbox's cgroup: created and limited (each write read back) before the
+//!   clone, killed and removed after.
+//! - [`stats`]: what the sandbox used.
+//! - [`parent`]: where sandboxes' cgroups go.
+
+mod cpulist;
+mod fs;
+pub(crate) mod group;
+pub(crate) mod layout;
+pub(crate) mod limits;
+pub(crate) mod parent;
+pub(crate) mod settings;
+pub(crate) mod stats;
+
+pub use cpulist::CpuList;
+pub use limits::IoLimit;
+pub(crate) use settings::Controller;
+pub use stats::CgroupStats;

@@ -1,0 +1,217 @@
+//! Validated limits and the cgroupfs files that carry them on v1 and v2 (**parent**).
+//!
+//! | limit | cgroup v2 | cgroup v1 |
+//! | --- | --- | --- |
+//! | memory max | `memory.max` | `memory.limit_in_bytes` |
+//! | memory high | `memory.high` | none (spawn fails) |
+//! | memory+swap | `memory.swap.max` = total − memory max | `memory.memsw.limit_in_bytes` = total |
+//! | cpu max (fraction) | `cpu.max` = "quota 100000" | `cpu.cfs_period_us` = 100000, `cpu.cfs_quota_us` = quota |
+//! | cpu weight 1–10000 | `cpu.weight` | `cpu.shares` = weight × 1024 / 100 |
+//! | cpuset cpus, mems | `cpuset.cpus`, `cpuset.mems` | the same files |
+//! | pids max | `pids.max` | `pids.max` |
+//! | io weight 1–10000 | `io.weight` = "default W" | `blkio.weight` = W / 10, clamped to 10–1000 (CFQ/BFQ only) |
+//! | io read/write bps, iops | `io.max` = "MAJ:MIN rbps= wbps= riops= wiops=" | `blkio.throttle.{read,write}_{bps,iops}_device` |
+
+use std::path::PathBuf;
+
+use super::cpulist::CpuList;
+
+/// A controller isobox may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Controller {
+    Cpuset,
+    Memory,
+    Cpu,
+    /// v1 only: CPU usage figures (on v2, `cpu.stat` is always there).
+    CpuAcct,
+    Pids,
+    Io,
+}
+
+impl Controller {
+    pub fn v1_name(self) -> &'static str {
+        match self {
+            Controller::Cpuset => "cpuset",
+            Controller::Memory => "memory",
+            Controller::Cpu => "cpu",
+            Controller::CpuAcct => "cpuacct",
+            Controller::Pids => "pids",
+            Controller::Io => "blkio",
+        }
+    }
+
+    pub fn v2_name(self) -> &'static str {
+        match self {
+            Controller::Io => "io",
+            Controller::CpuAcct => "cpu",
+            other => other.v1_name(),
+        }
+    }
+}
+
+/// Caps on one block device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IoMax {
+    pub path: PathBuf,
+    pub device: (u32, u32),
+    pub rbps: Option<u64>,
+    pub wbps: Option<u64>,
+    pub riops: Option<u64>,
+    pub wiops: Option<u64>,
+}
+
+/// One validated limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Setting {
+    CpusetCpus(CpuList),
+    CpusetMems(CpuList),
+    MemoryMax(u64),
+    MemoryHigh(u64),
+    MemorySwapTotal { total: u64, memory: u64 },
+    CpuMax { quota_us: u64, period_us: u64 },
+    CpuWeight(u32),
+    PidsMax(u64),
+    IoWeight(u32),
+    IoMax(IoMax),
+}
+
+/// What reading a file back must show for the write to count as applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// The same text, give or take surrounding whitespace.
+    Exact(String),
+    /// A byte count the kernel keeps in pages: the value rounded down to the page size.
+    Bytes(u64),
+    /// The same set, however the kernel prints it.
+    List(CpuList),
+    /// The device's line holds these `key=value` pairs (v2 io.max) or this value (v1 throttle).
+    DeviceLine { device: (u32, u32), fields: Vec<String> },
+}
+
+/// One file write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileWrite {
+    pub file: &'static str,
+    pub value: String,
+    pub expect: Expect,
+}
+
+fn write(file: &'static str, value: impl ToString, expect: Expect) -> FileWrite {
+    FileWrite { file, value: value.to_string(), expect }
+}
+
+fn exact(file: &'static str, value: impl ToString) -> FileWrite {
+    let value = value.to_string();
+    FileWrite { file, expect: Expect::Exact(value.clone()), value }
+}
+
+impl Setting {
+    pub fn controller(&self) -> Controller {
+        match self {
+            Setting::CpusetCpus(_) | Setting::CpusetMems(_) => Controller::Cpuset,
+            Setting::MemoryMax(_) | Setting::MemoryHigh(_) | Setting::MemorySwapTotal { .. } => Controller::Memory,
+            Setting::CpuMax { .. } | Setting::CpuWeight(_) => Controller::Cpu,
+            Setting::PidsMax(_) => Controller::Pids,
+            Setting::IoWeight(_) | Setting::IoMax(_) => Controller::Io,
+        }
+    }
+
+    /// A short name for errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Setting::CpusetCpus(_) => "cpuset cpus",
+            Setting::CpusetMems(_) => "cpuset mems",
+            Setting::MemoryMax(_) => "memory max",
+            Setting::MemoryHigh(_) => "memory high",
+            Setting::MemorySwapTotal { .. } => "memory+swap max",
+            Setting::CpuMax { .. } => "cpu max",
+            Setting::CpuWeight(_) => "cpu weight",
+            Setting::PidsMax(_) => "pids max",
+            Setting::IoWeight(_) => "io weight",
+            Setting::IoMax(_) => "io limit",
+        }
+    }
+
+    /// The writes for cgroup v2, in order.
+    pub fn v2_writes(&self, page: u64) -> Vec<FileWrite> {
+        let pages = |n: u64| Expect::Bytes(n / page * page);
+        match self {
+            Setting::CpusetCpus(l) => vec![write("cpuset.cpus", l, Expect::List(l.clone()))],
+            Setting::CpusetMems(l) => vec![write("cpuset.mems", l, Expect::List(l.clone()))],
+            Setting::MemoryMax(n) => vec![write("memory.max", n, pages(*n))],
+            Setting::MemoryHigh(n) => vec![write("memory.high", n, pages(*n))],
+            Setting::MemorySwapTotal { total, memory } => {
+                vec![write("memory.swap.max", total - memory, pages(total - memory))]
+            }
+            Setting::CpuMax { quota_us, period_us } => vec![exact("cpu.max", format!("{quota_us} {period_us}"))],
+            Setting::CpuWeight(w) => vec![exact("cpu.weight", w)],
+            Setting::PidsMax(n) => vec![exact("pids.max", n)],
+            Setting::IoWeight(w) => vec![exact("io.weight", format!("default {w}"))],
+            Setting::IoMax(io) => {
+                let (maj, min) = io.device;
+                let pairs = [("rbps", io.rbps), ("wbps", io.wbps), ("riops", io.riops), ("wiops", io.wiops)];
+                let fields: Vec<String> = pairs.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
+                let value = format!("{maj}:{min} {}", fields.join(" "));
+                vec![write("io.max", value, Expect::DeviceLine { device: io.device, fields })]
+            }
+        }
+    }
+
+    /// The writes for cgroup v1, in order; `None` where v1 has no such limit.
+    pub fn v1_writes(&self, page: u64) -> Option<Vec<FileWrite>> {
+        let pages = |n: u64| Expect::Bytes(n / page * page);
+        Some(match self {
+            Setting::CpusetCpus(l) => vec![write("cpuset.cpus", l, Expect::List(l.clone()))],
+            Setting::CpusetMems(l) => vec![write("cpuset.mems", l, Expect::List(l.clone()))],
+            Setting::MemoryMax(n) => vec![write("memory.limit_in_bytes", n, pages(*n))],
+            Setting::MemoryHigh(_) => return None,
+            Setting::MemorySwapTotal { total, .. } => vec![write("memory.memsw.limit_in_bytes", total, pages(*total))],
+            Setting::CpuMax { quota_us, period_us } => {
+                vec![exact("cpu.cfs_period_us", period_us), exact("cpu.cfs_quota_us", quota_us)]
+            }
+            Setting::CpuWeight(w) => vec![exact("cpu.shares", (u64::from(*w) * 1024 / 100).clamp(2, 262_144))],
+            Setting::PidsMax(n) => vec![exact("pids.max", n)],
+            Setting::IoWeight(w) => vec![exact("blkio.weight", (w / 10).clamp(10, 1000))],
+            Setting::IoMax(io) => v1_throttle(io),
+        })
+    }
+}
+
+fn v1_throttle(io: &IoMax) -> Vec<FileWrite> {
+    let (maj, min) = io.device;
+    let files = [
+        ("blkio.throttle.read_bps_device", io.rbps),
+        ("blkio.throttle.write_bps_device", io.wbps),
+        ("blkio.throttle.read_iops_device", io.riops),
+        ("blkio.throttle.write_iops_device", io.wiops),
+    ];
+    files
+        .iter()
+        .filter_map(|(file, v)| {
+            let v = (*v)?;
+            let expect = Expect::DeviceLine { device: io.device, fields: vec![v.to_string()] };
+            Some(write(file, format!("{maj}:{min} {v}"), expect))
+        })
+        .collect()
+}
+
+/// Whether `readback` shows what `expect` asks for.
+pub(crate) fn matches(expect: &Expect, readback: &str) -> bool {
+    let text = readback.trim();
+    match expect {
+        Expect::Exact(value) => text == value,
+        Expect::Bytes(n) => text.parse::<u64>().ok() == Some(*n),
+        Expect::List(list) => CpuList::parse(text).as_ref() == Some(list),
+        Expect::DeviceLine { device: (maj, min), fields } => {
+            let prefix = format!("{maj}:{min} ");
+            text.lines().filter_map(|l| l.strip_prefix(&prefix)).any(|rest| {
+                let have: Vec<&str> = rest.split_whitespace().collect();
+                fields.iter().all(|f| have.contains(&f.as_str()))
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

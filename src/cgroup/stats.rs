@@ -1,0 +1,146 @@
+//! What a sandbox's cgroup used (**parent**), read from v1 or v2 files.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::fs::{keyed, number};
+use super::group::{Cgroup, Dir, Version};
+use super::settings::Controller;
+
+/// Figures from the sandbox's cgroup: every process of the sandbox, not only the first.
+/// A figure is `None` where the host does not provide it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CgroupStats {
+    /// Peak memory use (v2 `memory.peak`, v1 `memory.max_usage_in_bytes`).
+    pub memory_peak_bytes: Option<u64>,
+    pub memory_current_bytes: Option<u64>,
+    /// Processes killed by the OOM killer in this cgroup (v2 `memory.events`, v1
+    /// `memory.oom_control`).
+    pub oom_kills: Option<u64>,
+    /// Times memory use hit the limit (v2 `memory.events` max, v1 `memory.failcnt`).
+    pub memory_limit_hits: Option<u64>,
+    pub cpu_user: Option<Duration>,
+    pub cpu_system: Option<Duration>,
+    /// CFS periods in which the CPU quota throttled the sandbox.
+    pub cpu_throttled_periods: Option<u64>,
+    pub pids_current: Option<u64>,
+    /// Highest number of processes at once (v2 `pids.peak`, Linux 6.1+; v1 has none).
+    pub pids_peak: Option<u64>,
+    /// Forks refused by the pids limit (`pids.events` max).
+    pub pids_limit_hits: Option<u64>,
+}
+
+impl CgroupStats {
+    /// Whether any limit was reached: an OOM kill, memory at its max, a refused fork, or CPU
+    /// throttling.
+    pub fn limit_hit(&self) -> bool {
+        [self.oom_kills, self.memory_limit_hits, self.pids_limit_hits, self.cpu_throttled_periods]
+            .iter()
+            .any(|n| n.unwrap_or(0) > 0)
+    }
+}
+
+/// Reads the figures of every directory of `cgroup`.
+pub(crate) fn read(cgroup: &Cgroup) -> CgroupStats {
+    let mut stats = CgroupStats::default();
+    for dir in &cgroup.dirs {
+        match dir.version {
+            Version::V2 => read_v2(&dir.path, &mut stats),
+            Version::V1 => read_v1(dir, &mut stats),
+        }
+    }
+    stats
+}
+
+fn read_file(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
+}
+
+fn read_v2(dir: &Path, s: &mut CgroupStats) {
+    s.memory_peak_bytes = number(dir, "memory.peak");
+    s.memory_current_bytes = number(dir, "memory.current");
+    let events = read_file(dir, "memory.events");
+    s.oom_kills = keyed(&events, "oom_kill");
+    s.memory_limit_hits = keyed(&events, "max");
+    let cpu = read_file(dir, "cpu.stat");
+    s.cpu_user = keyed(&cpu, "user_usec").map(Duration::from_micros);
+    s.cpu_system = keyed(&cpu, "system_usec").map(Duration::from_micros);
+    s.cpu_throttled_periods = keyed(&cpu, "nr_throttled");
+    s.pids_current = number(dir, "pids.current");
+    s.pids_peak = number(dir, "pids.peak");
+    s.pids_limit_hits = keyed(&read_file(dir, "pids.events"), "max");
+}
+
+fn read_v1(dir: &Dir, s: &mut CgroupStats) {
+    let path = dir.path.as_path();
+    for controller in &dir.controllers {
+        match controller {
+            Controller::Memory => {
+                s.memory_peak_bytes = number(path, "memory.max_usage_in_bytes");
+                s.memory_current_bytes = number(path, "memory.usage_in_bytes");
+                s.oom_kills = keyed(&read_file(path, "memory.oom_control"), "oom_kill");
+                s.memory_limit_hits = number(path, "memory.failcnt");
+            }
+            Controller::CpuAcct => {
+                s.cpu_user = number(path, "cpuacct.usage_user").map(Duration::from_nanos);
+                s.cpu_system = number(path, "cpuacct.usage_sys").map(Duration::from_nanos);
+            }
+            Controller::Cpu => s.cpu_throttled_periods = keyed(&read_file(path, "cpu.stat"), "nr_throttled"),
+            Controller::Pids => {
+                s.pids_current = number(path, "pids.current");
+                s.pids_limit_hits = keyed(&read_file(path, "pids.events"), "max");
+            }
+            Controller::Cpuset | Controller::Io => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn v2_figures_come_from_memory_events_cpu_stat_and_pids() {
+        let dir = fake(&[
+            ("memory.peak", "1048576\n"),
+            ("memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n"),
+            ("cpu.stat", "usage_usec 300\nuser_usec 200\nsystem_usec 100\nnr_throttled 4\n"),
+            ("pids.events", "max 2\n"),
+        ]);
+        let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V2, controllers: vec![] }] };
+        let s = read(&cg);
+        std::mem::forget(cg); // not a real cgroup: nothing to remove
+        assert_eq!(s.memory_peak_bytes, Some(1 << 20));
+        assert_eq!((s.oom_kills, s.memory_limit_hits, s.pids_limit_hits), (Some(1), Some(7), Some(2)));
+        assert_eq!(s.cpu_user, Some(Duration::from_micros(200)));
+        assert_eq!(s.cpu_throttled_periods, Some(4));
+        assert!(s.limit_hit());
+    }
+
+    #[test]
+    fn v1_figures_come_from_each_controllers_files() {
+        let dir = fake(&[
+            ("memory.max_usage_in_bytes", "4096\n"),
+            ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"),
+            ("memory.failcnt", "0\n"),
+            ("cpuacct.usage_user", "5000\n"),
+        ]);
+        let controllers = vec![Controller::Memory, Controller::CpuAcct];
+        let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V1, controllers }] };
+        let s = read(&cg);
+        std::mem::forget(cg);
+        assert_eq!((s.memory_peak_bytes, s.oom_kills), (Some(4096), Some(3)));
+        assert_eq!(s.cpu_user, Some(Duration::from_nanos(5000)));
+        assert_eq!(s.pids_current, None);
+        assert!(s.limit_hit());
+        assert!(!CgroupStats::default().limit_hit());
+    }
+}
