@@ -251,3 +251,20 @@ fn invalid_limits_fail_at_build() {
     let mut b = Sandbox::builder();
     assert!(matches!(err(b.cpuset_cpus("0-4096")), Error::Config(_)));
 }
+
+#[test]
+fn rootless_limits_need_root_or_a_delegated_cgroup_and_say_so() {
+    let sb = Sandbox::builder().namespaces(Namespaces::USER).pids_max(8).build().unwrap();
+    let result = sb.status(&Command::new("/bin/true"));
+    if common::is_root() {
+        // Root gets the default parent, /isobox.
+        assert!(result.unwrap().cgroup.is_some());
+        return;
+    }
+    match result {
+        Err(Error::Cgroup(e @ (CgroupError::NoDelegation { .. } | CgroupError::Create { .. }))) => {
+            assert!(e.to_string().contains("delegat"), "{e}");
+        }
+        other => panic!("expected a delegation error, got {other:?}"),
+    }
+}
