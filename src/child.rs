@@ -138,6 +138,7 @@ fn apply(op: &Op) -> Result<(), Errno> {
         Op::Tmpfs { target, data } => sys::mount(Some(c"tmpfs"), target, Some(c"tmpfs"), nosuid_nodev, Some(data)),
         Op::Mkdir { path } => existing_ok(sys::mkdir(path, 0o755)),
         Op::Touch { path } => touch(path),
+        Op::Chmod { path, mode } => sys::chmod(path, *mode),
         Op::Symlink { target, link } => existing_ok(sys::symlink(target, link)),
         Op::Bind { source, target } => sys::mount(Some(source), target, None, libc::MS_BIND | libc::MS_REC, None),
         Op::ReadOnly { target, recursive } => sys::mount_setattr(target, *recursive, MOUNT_ATTR_RDONLY),
@@ -145,10 +146,6 @@ fn apply(op: &Op) -> Result<(), Errno> {
         Op::Devpts { target } => {
             let data = c"newinstance,ptmxmode=0666,mode=0620";
             sys::mount(Some(c"devpts"), target, Some(c"devpts"), libc::MS_NOSUID | libc::MS_NOEXEC, Some(data))
-        }
-        Op::PivotToStaging { new_root, put_old } => {
-            sys::pivot_root(new_root, put_old)?;
-            sys::chdir(c"/")
         }
         Op::EnterNewRoot { new_root } => enter_new_root(new_root),
     }

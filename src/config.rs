@@ -11,7 +11,7 @@ use crate::cgroup::layout::Layout;
 use crate::cgroup::limits::HostCpus;
 use crate::error::ConfigError;
 use crate::idmap::{self, Caller, PreparedMaps};
-use crate::plan::{self, PlanInput, PlannedOp};
+use crate::plan::{self, MountPlan, PlanInput};
 use crate::probe::HostProbe;
 use crate::{Namespaces, Rlimit, UserMapping};
 
@@ -20,7 +20,7 @@ use crate::{Namespaces, Rlimit, UserMapping};
 pub(crate) struct Config {
     pub namespaces: Namespaces,
     /// The mount plan; empty without a mount namespace.
-    pub plan: Vec<PlannedOp>,
+    pub plan: MountPlan,
     pub hostname: Option<Vec<u8>>,
     pub domainname: Option<Vec<u8>>,
     pub rlimits: Vec<Rlimit>,
@@ -152,14 +152,16 @@ fn check_rlimits(rlimits: &[Rlimit]) -> Result<(), ConfigError> {
     }
 }
 
-fn mount_plan(b: &SandboxBuilder, ns: Namespaces) -> Result<Vec<PlannedOp>, ConfigError> {
+fn mount_plan(b: &SandboxBuilder, ns: Namespaces) -> Result<MountPlan, ConfigError> {
     if !ns.contains(Namespaces::MOUNT) {
-        return Ok(Vec::new());
+        return Ok(MountPlan::default());
     }
-    let staging =
-        ["/tmp", "/mnt", "/run"].iter().map(Path::new).find(|p| p.is_dir()).ok_or(ConfigError::NoStagingDirectory)?;
+    let default_root_at = match &b.rootfs {
+        Some(rootfs) => rootfs.clone(),
+        None => plan::default_root_mount_point(&b.mounts, &|p| p.is_dir()).ok_or(ConfigError::NoStagingDirectory)?,
+    };
     let input = PlanInput {
-        staging,
+        default_root_at: &default_root_at,
         rootfs: b.rootfs.as_deref(),
         mounts: &b.mounts,
         readonly_root: b.readonly_root,

@@ -81,9 +81,9 @@ fn a_user_mapping_needs_a_user_namespace() {
 #[test]
 fn without_a_mount_namespace_there_is_no_plan() {
     let config = build(&builder(Namespaces::USER | Namespaces::PID)).unwrap();
-    assert!(config.plan.is_empty());
+    assert!(config.plan.ops.is_empty());
     let config = build(&builder(Namespaces::USER | Namespaces::MOUNT)).unwrap();
-    assert!(!config.plan.is_empty());
+    assert!(!config.plan.ops.is_empty());
 }
 
 #[test]

@@ -3,7 +3,9 @@
 use nix::errno::Errno;
 
 use crate::config::Config;
-use crate::plan::{Op, Origin, NEW_ROOT, OLD_ROOT};
+use std::path::Path;
+
+use crate::plan::{Op, Origin};
 use crate::prepare::Prepared;
 use crate::report::{Record, Step};
 
@@ -11,8 +13,11 @@ use crate::report::{Record, Step};
 pub(crate) fn describe(rec: &Record, config: &Config, p: &Prepared) -> (Option<String>, Option<&'static str>) {
     let index = usize::from(rec.index);
     match rec.step {
-        Step::Mount => match config.plan.get(index) {
-            Some(planned) => (Some(mount_object(&planned.origin, &planned.op)), mount_hint(&planned.op, rec.errno)),
+        Step::Mount => match config.plan.ops.get(index) {
+            Some(planned) => {
+                let object = mount_object(&planned.origin, &planned.op, &config.plan.root);
+                (Some(object), mount_hint(&planned.op, rec.errno))
+            }
             None => (Some(format!("#{index}")), None),
         },
         Step::Rlimit => match config.rlimits.get(index) {
@@ -32,43 +37,42 @@ pub(crate) fn describe(rec: &Record, config: &Config, p: &Prepared) -> (Option<S
     }
 }
 
-fn mount_object(origin: &Origin, op: &Op) -> String {
+fn mount_object(origin: &Origin, op: &Op, root: &Path) -> String {
     let what = match origin {
-        Origin::Staging => "staging the new root".to_string(),
+        Origin::Root => "entering the new root".to_string(),
         Origin::DefaultRoot => "building the default root".to_string(),
         Origin::Rootfs(path) => format!("binding rootfs {}", path.display()),
         Origin::UserMount { index, mount } => format!("#{index} ({mount})"),
         Origin::ReadOnlyRoot => "making the root read-only".to_string(),
     };
-    format!("{what}, at {}", op_text(op))
+    format!("{what}, at {}", op_text(op, root))
 }
 
-/// The operation in the user's terms: paths inside the sandbox, or on the host for sources.
-fn op_text(op: &Op) -> String {
-    let s = |c: &std::ffi::CString| user_path(&c.to_string_lossy());
+/// The operation in the user's terms: targets as paths inside the sandbox, sources as host paths.
+fn op_text(op: &Op, root: &Path) -> String {
+    let s = |c: &std::ffi::CString| inside_path(&c.to_string_lossy(), root);
+    let host = |c: &std::ffi::CString| c.to_string_lossy().into_owned();
     match op {
         Op::MakePrivate => "making / private".into(),
         Op::Tmpfs { target, .. } => format!("tmpfs on {}", s(target)),
         Op::Mkdir { path } => format!("mkdir {}", s(path)),
         Op::Touch { path } => format!("creating file {}", s(path)),
-        Op::Symlink { target, link } => format!("symlink {} -> {}", s(link), s(target)),
-        Op::Bind { source, target } => format!("bind {} -> {}", s(source), s(target)),
+        Op::Chmod { path, mode } => format!("chmod {mode:o} {}", s(path)),
+        Op::Symlink { target, link } => format!("symlink {} -> {}", s(link), host(target)),
+        Op::Bind { source, target } => format!("bind {} -> {}", host(source), s(target)),
         Op::ReadOnly { target, .. } => format!("read-only {}", s(target)),
         Op::Proc { target } => format!("proc on {}", s(target)),
         Op::Devpts { target } => format!("devpts on {}", s(target)),
-        Op::PivotToStaging { new_root, .. } => format!("pivot_root into {}", s(new_root)),
         Op::EnterNewRoot { .. } => "pivot_root into the new root".into(),
     }
 }
 
-/// Strips the staging prefixes: `/newroot/x` is `/x` inside, `/oldroot/x` is `/x` on the host.
-fn user_path(staged: &str) -> String {
-    for prefix in [NEW_ROOT, OLD_ROOT] {
-        if let Some(rest) = staged.strip_prefix(prefix) {
-            return if rest.is_empty() { "/".to_string() } else { rest.to_string() };
-        }
+/// A path under the new root as the sandbox will see it: `<root>/x` is `/x`.
+fn inside_path(staged: &str, root: &Path) -> String {
+    match Path::new(staged).strip_prefix(root) {
+        Ok(rest) => format!("/{}", rest.display()),
+        Err(_) => staged.to_string(),
     }
-    staged.to_string()
 }
 
 fn mount_hint(op: &Op, errno: Errno) -> Option<&'static str> {
@@ -81,7 +85,7 @@ fn mount_hint(op: &Op, errno: Errno) -> Option<&'static str> {
             "a security module (AppArmor, SELinux) or missing search permission on the path may deny this; \
              unprivileged callers cannot reach directories they could not reach outside",
         ),
-        (Op::PivotToStaging { .. } | Op::EnterNewRoot { .. }, Errno::EINVAL) => {
+        (Op::EnterNewRoot { .. }, Errno::EINVAL) => {
             Some("pivot_root fails when the host root is the initramfs (rootfs); boot with a real root filesystem")
         }
         _ => None,
@@ -108,12 +112,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staged_paths_are_shown_as_the_user_wrote_them() {
-        assert_eq!(user_path("/newroot/usr/x"), "/usr/x");
-        assert_eq!(user_path("/oldroot/data"), "/data");
-        assert_eq!(user_path("/newroot"), "/");
-        assert_eq!(user_path("/tmp"), "/tmp");
-        let op = Op::Bind { source: c"/oldroot/data".into(), target: c"/newroot/mnt".into() };
-        assert_eq!(op_text(&op), "bind /data -> /mnt");
+    fn paths_are_shown_as_the_user_wrote_them() {
+        let root = Path::new("/tmp");
+        assert_eq!(inside_path("/tmp/usr/x", root), "/usr/x");
+        assert_eq!(inside_path("/tmp", root), "/");
+        assert_eq!(inside_path("/elsewhere", root), "/elsewhere");
+        let op = Op::Bind { source: c"/tmp/data".into(), target: c"/tmp/mnt".into() };
+        assert_eq!(op_text(&op, root), "bind /tmp/data -> /mnt");
     }
 }

@@ -57,7 +57,7 @@ pub enum ConfigError {
     SubordinateIds { user: String, file: &'static str, reason: String },
     #[error("{what}: {reason}")]
     IdMap { what: &'static str, reason: &'static str },
-    #[error("no directory to stage the new root in: none of /tmp, /mnt, /run exists on the host")]
+    #[error("no host directory to mount the default root over: each of /tmp, /mnt, /run, /var/tmp, /srv, /opt is missing or holds a bind source")]
     NoStagingDirectory,
     #[error("descriptor {fd} is passed to the sandbox twice")]
     DuplicateFd { fd: i32 },

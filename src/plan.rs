@@ -1,11 +1,10 @@
 //! The mount plan: the user's root and mounts compiled into a flat list of operations
 //! (**parent**; the child runs them in order, see `child::run_mount_plan`).
 //!
-//! The child mounts a staging tmpfs over a host directory (normally /tmp) and pivots into it,
-//! so the host root sits at `/oldroot` and the new root is built at `/newroot`. Bind sources
-//! are then read through `/oldroot`, where nothing the plan mounts can hide them (a source
-//! under the host's /tmp stays reachable). At the end the child pivots into `/newroot` and
-//! detaches the staging root with the host's root below it.
+//! In the child's private mount namespace the new root is built in place: a `rootfs` is bound
+//! onto itself, the default root is a tmpfs mounted over a host directory that holds no bind
+//! source (so no source is hidden). Mounts go below it, sources are read at their host paths,
+//! and at the end the child pivots into it and detaches the host's root with everything below.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -15,8 +14,8 @@ use crate::error::ConfigError;
 use crate::mount::{Mount, MountKind};
 use crate::probe::{HostPath, Probe};
 
-pub(crate) const NEW_ROOT: &str = "/newroot";
-pub(crate) const OLD_ROOT: &str = "/oldroot";
+/// Host directories the default root's tmpfs may be mounted over, in order of preference.
+pub(crate) const DEFAULT_ROOT_MOUNT_POINTS: [&str; 6] = ["/tmp", "/mnt", "/run", "/var/tmp", "/srv", "/opt"];
 
 /// The host directories the default root shares read-only, in this order. A directory that
 /// is a symlink on the host (merged /usr) is recreated as the same symlink.
@@ -44,6 +43,11 @@ pub(crate) enum Op {
     Mkdir {
         path: CString,
     },
+    /// chmod, for modes a umask would strip (like /dev/shm's sticky 1777).
+    Chmod {
+        path: CString,
+        mode: u32,
+    },
     /// Creates an empty file to bind a file onto; an existing one is fine.
     Touch {
         path: CString,
@@ -67,11 +71,6 @@ pub(crate) enum Op {
     Devpts {
         target: CString,
     },
-    /// pivot_root(new_root, put_old) into the staging tmpfs.
-    PivotToStaging {
-        new_root: CString,
-        put_old: CString,
-    },
     /// chdir(new_root); pivot_root(".", "."); detach the old root; chdir("/").
     EnterNewRoot {
         new_root: CString,
@@ -82,10 +81,14 @@ pub(crate) enum Op {
 /// staging path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Origin {
-    Staging,
+    /// Making mounts private, and entering the new root.
+    Root,
     DefaultRoot,
     Rootfs(PathBuf),
-    UserMount { index: usize, mount: Mount },
+    UserMount {
+        index: usize,
+        mount: Mount,
+    },
     ReadOnlyRoot,
 }
 
@@ -95,9 +98,18 @@ pub(crate) struct PlannedOp {
     pub origin: Origin,
 }
 
+/// The compiled plan: where the new root is built, and the operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MountPlan {
+    /// The host path the new root is assembled at (the rootfs, or the default root's tmpfs).
+    pub root: PathBuf,
+    pub ops: Vec<PlannedOp>,
+}
+
 /// What the plan is built from (already validated: absolute paths, no NUL bytes).
 pub(crate) struct PlanInput<'a> {
-    pub staging: &'a Path,
+    /// Where the default root's tmpfs goes (see [`default_root_mount_point`]).
+    pub default_root_at: &'a Path,
     pub rootfs: Option<&'a Path>,
     pub mounts: &'a [Mount],
     pub readonly_root: bool,
@@ -106,9 +118,10 @@ pub(crate) struct PlanInput<'a> {
 }
 
 /// Compiles the mount plan. `probe` answers what a host path is; it is a seam for tests.
-pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Vec<PlannedOp>, ConfigError> {
-    let mut plan = Plan::default();
-    plan.staging(input.staging);
+pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<MountPlan, ConfigError> {
+    let root = input.rootfs.unwrap_or(input.default_root_at).to_path_buf();
+    let mut plan = Plan { ops: Vec::new(), origin: Origin::Root, root };
+    plan.push(Op::MakePrivate);
     match input.rootfs {
         Some(rootfs) => plan.rootfs(rootfs),
         None => plan.default_root(input.pid_namespace, probe),
@@ -118,49 +131,60 @@ pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Vec
     }
     if input.readonly_root {
         plan.origin = Origin::ReadOnlyRoot;
-        plan.push(Op::ReadOnly { target: c(NEW_ROOT), recursive: false });
+        plan.push(Op::ReadOnly { target: cpath(&plan.root), recursive: false });
     }
-    plan.origin = Origin::Staging;
-    plan.push(Op::EnterNewRoot { new_root: c(NEW_ROOT) });
-    Ok(plan.ops)
+    plan.origin = Origin::Root;
+    plan.push(Op::EnterNewRoot { new_root: cpath(&plan.root) });
+    Ok(MountPlan { root: plan.root, ops: plan.ops })
+}
+
+/// The first candidate directory that exists and has no bind source at or below it, so the
+/// default root's tmpfs hides none of them.
+pub(crate) fn default_root_mount_point(mounts: &[Mount], is_dir: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
+    let sources: Vec<&Path> = mounts
+        .iter()
+        .filter_map(|m| match &m.kind {
+            MountKind::Bind { source, .. } => Some(source.as_path()),
+            _ => None,
+        })
+        .collect();
+    DEFAULT_ROOT_MOUNT_POINTS
+        .iter()
+        .map(Path::new)
+        .find(|candidate| is_dir(candidate) && !sources.iter().any(|s| s.starts_with(candidate)))
+        .map(Path::to_path_buf)
 }
 
 struct Plan {
     ops: Vec<PlannedOp>,
     origin: Origin,
-}
-
-impl Default for Plan {
-    fn default() -> Self {
-        Plan { ops: Vec::new(), origin: Origin::Staging }
-    }
+    root: PathBuf,
 }
 
 impl Plan {
+    /// A path inside the new root, as the child sees it before entering it.
+    fn inside(&self, path: &Path) -> CString {
+        cpath(&self.root.join(path.strip_prefix("/").unwrap_or(path)))
+    }
+
     fn push(&mut self, op: Op) {
         self.ops.push(PlannedOp { op, origin: self.origin.clone() });
     }
 
-    fn staging(&mut self, staging: &Path) {
-        self.push(Op::MakePrivate);
-        self.push(Op::Tmpfs { target: cpath(staging), data: c("mode=0755") });
-        self.push(Op::Mkdir { path: cpath(&staging.join(&NEW_ROOT[1..])) });
-        self.push(Op::Mkdir { path: cpath(&staging.join(&OLD_ROOT[1..])) });
-        let put_old = cpath(&staging.join(&OLD_ROOT[1..]));
-        self.push(Op::PivotToStaging { new_root: cpath(staging), put_old });
-    }
-
     fn rootfs(&mut self, rootfs: &Path) {
         self.origin = Origin::Rootfs(rootfs.to_path_buf());
-        self.push(Op::Bind { source: host(rootfs), target: c(NEW_ROOT) });
+        self.push(Op::Bind { source: cpath(rootfs), target: cpath(rootfs) });
     }
 
     fn default_root(&mut self, pid_namespace: bool, probe: &dyn Probe) {
         self.origin = Origin::DefaultRoot;
-        self.push(Op::Tmpfs { target: c(NEW_ROOT), data: c("mode=0755") });
+        self.push(Op::Tmpfs { target: cpath(&self.root), data: c("mode=0755") });
         for dir in DEFAULT_ROOT_DIRS {
             match probe.probe(Path::new(dir), false) {
-                HostPath::Symlink(to) => self.push(Op::Symlink { target: cpath(&to), link: inside(Path::new(dir)) }),
+                HostPath::Symlink(to) => {
+                    let link = self.inside(Path::new(dir));
+                    self.push(Op::Symlink { target: cpath(&to), link })
+                }
                 HostPath::Dir => self.bind_dir(Path::new(dir), Path::new(dir), true),
                 HostPath::File | HostPath::Missing => {}
             }
@@ -196,35 +220,35 @@ impl Plan {
         let parents: Vec<_> = target.components().filter(|c| matches!(c, Component::Normal(_))).collect();
         for part in parents.iter().take(parents.len().saturating_sub(1)) {
             path.push(part);
-            self.push(Op::Mkdir { path: inside(&path) });
+            self.push(Op::Mkdir { path: self.inside(&path) });
         }
     }
 
     fn bind_dir(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Mkdir { path: inside(target) });
+        self.push(Op::Mkdir { path: self.inside(target) });
         self.bind(source, target, readonly);
     }
 
     fn bind_file(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Touch { path: inside(target) });
+        self.push(Op::Touch { path: self.inside(target) });
         self.bind(source, target, readonly);
     }
 
     fn bind(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Bind { source: host(source), target: inside(target) });
+        self.push(Op::Bind { source: cpath(source), target: self.inside(target) });
         if readonly {
-            self.push(Op::ReadOnly { target: inside(target), recursive: true });
+            self.push(Op::ReadOnly { target: self.inside(target), recursive: true });
         }
     }
 
     fn mount_tmpfs(&mut self, target: &Path, data: String) {
-        self.push(Op::Mkdir { path: inside(target) });
-        self.push(Op::Tmpfs { target: inside(target), data: c(&data) });
+        self.push(Op::Mkdir { path: self.inside(target) });
+        self.push(Op::Tmpfs { target: self.inside(target), data: c(&data) });
     }
 
     fn mount_proc(&mut self, target: &Path) {
-        self.push(Op::Mkdir { path: inside(target) });
-        self.push(Op::Proc { target: inside(target) });
+        self.push(Op::Mkdir { path: self.inside(target) });
+        self.push(Op::Proc { target: self.inside(target) });
     }
 
     fn mount_dev(&mut self, target: &Path) {
@@ -232,12 +256,15 @@ impl Plan {
         for node in DEV_NODES {
             self.bind_file(&Path::new("/dev").join(node), &target.join(node), false);
         }
-        self.push(Op::Mkdir { path: inside(&target.join("pts")) });
-        self.push(Op::Devpts { target: inside(&target.join("pts")) });
+        self.push(Op::Mkdir { path: self.inside(&target.join("pts")) });
+        self.push(Op::Devpts { target: self.inside(&target.join("pts")) });
         for (name, to) in DEV_LINKS {
-            self.push(Op::Symlink { target: c(to), link: inside(&target.join(name)) });
+            self.push(Op::Symlink { target: c(to), link: self.inside(&target.join(name)) });
         }
-        self.mount_tmpfs(&target.join("shm"), "mode=1777".to_string());
+        // A directory of /dev's own tmpfs serves POSIX shared memory as well as a mount would.
+        let shm = self.inside(&target.join("shm"));
+        self.push(Op::Mkdir { path: shm.clone() });
+        self.push(Op::Chmod { path: shm, mode: 0o1777 });
     }
 }
 
@@ -247,16 +274,6 @@ fn tmpfs_data(size: Option<u64>, mode: Option<u32>) -> String {
         data.push_str(&format!(",size={size}"));
     }
     data
-}
-
-/// A path inside the new root, as the child sees it before the final pivot.
-fn inside(path: &Path) -> CString {
-    cpath(&Path::new(NEW_ROOT).join(path.strip_prefix("/").unwrap_or(path)))
-}
-
-/// A host path, as the child sees it through the old root.
-fn host(path: &Path) -> CString {
-    cpath(&Path::new(OLD_ROOT).join(path.strip_prefix("/").unwrap_or(path)))
 }
 
 fn cpath(path: &Path) -> CString {

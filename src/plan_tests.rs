@@ -26,11 +26,11 @@ impl Probe for FakeHost {
 }
 
 fn input<'a>(rootfs: Option<&'a Path>, mounts: &'a [Mount]) -> PlanInput<'a> {
-    PlanInput { staging: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true }
+    PlanInput { default_root_at: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true }
 }
 
-fn ops(plan: &[PlannedOp]) -> Vec<&Op> {
-    plan.iter().map(|p| &p.op).collect()
+fn ops(plan: &MountPlan) -> Vec<&Op> {
+    plan.ops.iter().map(|p| &p.op).collect()
 }
 
 fn cs(s: &str) -> CString {
@@ -38,28 +38,37 @@ fn cs(s: &str) -> CString {
 }
 
 #[test]
-fn staging_comes_first_and_entering_the_new_root_last() {
+fn a_rootfs_is_bound_onto_itself_and_entered_last() {
     let plan = build_plan(&input(Some(Path::new("/srv/root")), &[]), &FakeHost::merged_usr()).unwrap();
+    assert_eq!(plan.root, Path::new("/srv/root"));
     let ops = ops(&plan);
     assert_eq!(ops[0], &Op::MakePrivate);
-    assert_eq!(ops[1], &Op::Tmpfs { target: cs("/tmp"), data: cs("mode=0755") });
-    assert_eq!(ops[4], &Op::PivotToStaging { new_root: cs("/tmp"), put_old: cs("/tmp/oldroot") });
-    assert_eq!(ops[5], &Op::Bind { source: cs("/oldroot/srv/root"), target: cs("/newroot") });
-    assert_eq!(ops.last().unwrap(), &&Op::EnterNewRoot { new_root: cs("/newroot") });
+    assert_eq!(ops[1], &Op::Bind { source: cs("/srv/root"), target: cs("/srv/root") });
+    assert_eq!(ops.last().unwrap(), &&Op::EnterNewRoot { new_root: cs("/srv/root") });
+}
+
+#[test]
+fn the_default_root_avoids_directories_holding_bind_sources() {
+    let is_dir = |p: &Path| p != Path::new("/run");
+    assert_eq!(default_root_mount_point(&[], &is_dir), Some("/tmp".into()));
+    let mounts = [Mount::bind("/tmp/x", "/x"), Mount::bind("/mnt", "/m")];
+    assert_eq!(default_root_mount_point(&mounts, &is_dir), Some("/var/tmp".into()));
+    assert_eq!(default_root_mount_point(&[], &|_| false), None);
 }
 
 #[test]
 fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
-    let bind_usr = Op::Bind { source: cs("/oldroot/usr"), target: cs("/newroot/usr") };
+    assert_eq!(ops[1], &Op::Tmpfs { target: cs("/tmp"), data: cs("mode=0755") });
+    let bind_usr = Op::Bind { source: cs("/usr"), target: cs("/tmp/usr") };
     let pos = ops.iter().position(|op| **op == bind_usr).expect("usr is bound");
-    assert_eq!(ops[pos + 1], &Op::ReadOnly { target: cs("/newroot/usr"), recursive: true });
-    assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: cs("/newroot/bin") }));
-    assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.to_bytes().starts_with(b"/newroot/lib32"))));
-    assert!(ops.contains(&&Op::Proc { target: cs("/newroot/proc") }));
-    assert!(ops.contains(&&Op::Devpts { target: cs("/newroot/dev/pts") }));
-    assert!(ops.contains(&&Op::Tmpfs { target: cs("/newroot/tmp"), data: cs("mode=1777") }));
+    assert_eq!(ops[pos + 1], &Op::ReadOnly { target: cs("/tmp/usr"), recursive: true });
+    assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: cs("/tmp/bin") }));
+    assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.to_bytes().starts_with(b"/tmp/lib32"))));
+    assert!(ops.contains(&&Op::Proc { target: cs("/tmp/proc") }));
+    assert!(ops.contains(&&Op::Devpts { target: cs("/tmp/dev/pts") }));
+    assert!(ops.contains(&&Op::Tmpfs { target: cs("/tmp/tmp"), data: cs("mode=1777") }));
 }
 
 #[test]
@@ -67,27 +76,28 @@ fn default_root_has_no_proc_without_a_pid_namespace() {
     let mut inp = input(None, &[]);
     inp.pid_namespace = false;
     let plan = build_plan(&inp, &FakeHost::merged_usr()).unwrap();
-    assert!(!plan.iter().any(|p| matches!(p.op, Op::Proc { .. })));
+    assert!(!plan.ops.iter().any(|p| matches!(p.op, Op::Proc { .. })));
 }
 
 #[test]
 fn user_mounts_follow_in_order_with_parents_created() {
     let mounts = [Mount::bind_ro("/data", "/mnt/a/data"), Mount::tmpfs("/scratch").size(4096).mode(0o700)];
     let plan = build_plan(&input(Some(Path::new("/r")), &mounts), &FakeHost::merged_usr()).unwrap();
-    let user: Vec<_> = plan.iter().filter(|p| matches!(p.origin, Origin::UserMount { .. })).map(|p| &p.op).collect();
+    let user: Vec<_> =
+        plan.ops.iter().filter(|p| matches!(p.origin, Origin::UserMount { .. })).map(|p| &p.op).collect();
     assert_eq!(
         user,
         vec![
-            &Op::Mkdir { path: cs("/newroot/mnt") },
-            &Op::Mkdir { path: cs("/newroot/mnt/a") },
-            &Op::Mkdir { path: cs("/newroot/mnt/a/data") },
-            &Op::Bind { source: cs("/oldroot/data"), target: cs("/newroot/mnt/a/data") },
-            &Op::ReadOnly { target: cs("/newroot/mnt/a/data"), recursive: true },
-            &Op::Mkdir { path: cs("/newroot/scratch") },
-            &Op::Tmpfs { target: cs("/newroot/scratch"), data: cs("mode=0700,size=4096") },
+            &Op::Mkdir { path: cs("/r/mnt") },
+            &Op::Mkdir { path: cs("/r/mnt/a") },
+            &Op::Mkdir { path: cs("/r/mnt/a/data") },
+            &Op::Bind { source: cs("/data"), target: cs("/r/mnt/a/data") },
+            &Op::ReadOnly { target: cs("/r/mnt/a/data"), recursive: true },
+            &Op::Mkdir { path: cs("/r/scratch") },
+            &Op::Tmpfs { target: cs("/r/scratch"), data: cs("mode=0700,size=4096") },
         ]
     );
-    let second = plan.iter().find(|p| matches!(p.origin, Origin::UserMount { index: 1, .. }));
+    let second = plan.ops.iter().find(|p| matches!(p.origin, Origin::UserMount { index: 1, .. }));
     assert!(second.is_some());
 }
 
@@ -95,7 +105,7 @@ fn user_mounts_follow_in_order_with_parents_created() {
 fn a_file_source_gets_a_file_mount_point() {
     let mounts = [Mount::bind("/data/file", "/etc/x")];
     let plan = build_plan(&input(Some(Path::new("/r")), &mounts), &FakeHost::merged_usr()).unwrap();
-    assert!(ops(&plan).contains(&&Op::Touch { path: cs("/newroot/etc/x") }));
+    assert!(ops(&plan).contains(&&Op::Touch { path: cs("/r/etc/x") }));
 }
 
 #[test]
@@ -111,7 +121,7 @@ fn readonly_root_is_applied_after_the_user_mounts() {
     let mut inp = input(None, &mounts);
     inp.readonly_root = true;
     let plan = build_plan(&inp, &FakeHost::merged_usr()).unwrap();
-    let n = plan.len();
-    assert_eq!(plan[n - 2].op, Op::ReadOnly { target: cs("/newroot"), recursive: false });
-    assert_eq!(plan[n - 2].origin, Origin::ReadOnlyRoot);
+    let n = plan.ops.len();
+    assert_eq!(plan.ops[n - 2].op, Op::ReadOnly { target: cs("/tmp"), recursive: false });
+    assert_eq!(plan.ops[n - 2].origin, Origin::ReadOnlyRoot);
 }

@@ -129,7 +129,7 @@ fn working_dir(cmd: &Command, config: &Config) -> Result<Option<CString>, Config
             config::absolute("working directory", dir)?;
             Ok(Some(cstring("working directory", dir.as_os_str())?))
         }
-        None if !config.plan.is_empty() => Ok(Some(c"/".to_owned())),
+        None if !config.plan.ops.is_empty() => Ok(Some(c"/".to_owned())),
         None => Ok(None),
     }
 }

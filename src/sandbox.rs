@@ -122,7 +122,7 @@ impl Sandbox {
             die_with_parent: c.die_with_parent,
             unshare_flags: c.namespaces.unshared_in_child(),
             time_offsets: c.time_offsets.as_deref(),
-            mounts: &c.plan,
+            mounts: &c.plan.ops,
             hostname: c.hostname.as_deref(),
             domainname: c.domainname.as_deref(),
             loopback: c.namespaces.contains(Namespaces::NET),

@@ -59,10 +59,8 @@ impl Cgroup {
         let mut cgroup = Cgroup { dirs: Vec::new() };
         for (hierarchy, version, controllers) in group_by_hierarchy(&plan.layout, &wanted) {
             let parent = dir_of(hierarchy, parent);
-            prepare_parent(&parent, version, &controllers)?;
-            sweep_once(&parent);
             let path = parent.join(name);
-            std::fs::create_dir(&path).map_err(|source| create_error(&path, source))?;
+            create_below(&parent, &path, version, &controllers)?;
             cgroup.dirs.push(Dir { path, version, controllers });
         }
         cgroup.inherit_v1_cpuset(plan)?;
@@ -141,26 +139,39 @@ impl Cgroup {
             if dir.version == Version::V2 && fs::write_file(&dir.path.join("cgroup.kill"), "1").is_ok() {
                 continue;
             }
-            for pid in fs::procs(&dir.path) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
+            kill_listed(&dir.path);
         }
     }
 
     /// Kills what is left and removes every directory, retrying while the kernel still holds
-    /// them busy.
+    /// them busy. After `wait` nothing is normally left (a pid namespace ends with its pid 1),
+    /// so each rmdir is tried first and processes are only killed in a cgroup that is busy.
     pub fn remove(&mut self) -> Result<(), CgroupError> {
+        self.dirs.retain(|d| !removed_now(&d.path));
+        if self.dirs.is_empty() {
+            return Ok(());
+        }
         self.kill_all();
         while let Some(dir) = self.dirs.pop() {
             let path = dir.path;
-            let kill = || {
-                for pid in fs::procs(&path) {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-                }
-            };
+            let kill = || kill_listed(&path);
             fs::remove_dir(&path, kill).map_err(|source| CgroupError::Remove { path: path.clone(), source })?;
         }
         Ok(())
+    }
+}
+
+fn removed_now(dir: &Path) -> bool {
+    match std::fs::remove_dir(dir) {
+        Ok(()) => true,
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    }
+}
+
+/// SIGKILLs every process listed in `dir/cgroup.procs`.
+fn kill_listed(dir: &Path) {
+    for pid in fs::procs(dir) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
     }
 }
 
@@ -208,17 +219,34 @@ fn group_by_hierarchy<'a>(
     groups
 }
 
-/// Removes, once per parent and process, the empty cgroups left by isobox processes that died
-/// without cleaning up (killed with SIGKILL, say). Names are `isobox-<pid>-<n>`; a cgroup whose
-/// creator is alive, or that still holds processes, is left alone.
-fn sweep_once(parent: &Path) {
-    static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-    let mut swept = SWEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if swept.iter().any(|p| p == parent) {
-        return;
+/// Creates the sandbox's directory `path` below `parent`. The first time this process uses a
+/// parent (or when it has vanished since), the parent is prepared first: created, given the
+/// controllers on v2, and swept of cgroups left by isobox processes that died without cleaning
+/// up. Later spawns skip straight to the mkdir.
+fn create_below(parent: &Path, path: &Path, version: Version, controllers: &[Controller]) -> Result<(), CgroupError> {
+    static PREPARED: Mutex<Vec<(PathBuf, Vec<Controller>)>> = Mutex::new(Vec::new());
+    let known = |list: &Vec<(PathBuf, Vec<Controller>)>| list.iter().any(|(p, c)| p == parent && c == controllers);
+    let lock = || PREPARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if known(&lock()) {
+        match std::fs::create_dir(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => lock().retain(|(p, _)| p != parent),
+            other => return other.map_err(|source| create_error(path, source)),
+        }
     }
-    swept.push(parent.to_path_buf());
-    drop(swept);
+    prepare_parent(parent, version, controllers)?;
+    sweep(parent);
+    std::fs::create_dir(path).map_err(|source| create_error(path, source))?;
+    let mut list = lock();
+    if !known(&list) {
+        list.push((parent.to_path_buf(), controllers.to_vec()));
+    }
+    Ok(())
+}
+
+/// Removes the empty cgroups left by isobox processes that died without cleaning up (killed
+/// with SIGKILL, say). Names are `isobox-<pid>-<n>`; a cgroup whose creator is alive, or that
+/// still holds processes, is left alone.
+fn sweep(parent: &Path) {
     for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
         let name = entry.file_name();
         if let Some(pid) = stale_owner(&name.to_string_lossy()) {

@@ -102,6 +102,12 @@ pub fn mkdir(path: &CStr, mode: u32) -> SysResult {
     call(libc::SYS_mkdirat, args).map(drop)
 }
 
+/// fchmodat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
+pub fn chmod(path: &CStr, mode: u32) -> SysResult {
+    let args = [libc::AT_FDCWD as usize, ptr(path), mode as usize, 0, 0, 0];
+    call(libc::SYS_fchmodat, args).map(drop)
+}
+
 /// symlinkat(target, AT_FDCWD, link). Async-signal-safe: does not allocate.
 pub fn symlink(target: &CStr, link: &CStr) -> SysResult {
     let args = [ptr(target), libc::AT_FDCWD as usize, ptr(link), 0, 0, 0];

@@ -18,6 +18,7 @@
 use std::ffi::c_void;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
@@ -83,7 +84,7 @@ pub fn spawn_shared<T: Sync, E>(
     cgroup: Option<BorrowedFd<'_>>,
     prepare: impl FnOnce(Pid, bool) -> Result<(), E>,
 ) -> Result<SharedSpawn<E>, SpawnFailure> {
-    let mut stack = Stack::new(STACK_SIZE).map_err(SpawnFailure::Stack)?;
+    let mut stack = Stack::take().map_err(SpawnFailure::Stack)?;
     let start = ChildStart { arg, child };
     let request = Request { flags, want_pidfd, cgroup };
     let cloned = clone_with_blocked_signals(&request, &mut stack, &start).map_err(SpawnFailure::Clone)?;
@@ -97,7 +98,7 @@ pub fn spawn_shared<T: Sync, E>(
     drop(pipes.go_write);
     let report = read_to_eof(&pipes.report_read).map_err(SpawnFailure::Control)?;
     std::mem::forget(reaper);
-    drop(stack); // the child no longer runs on it: the report pipe is at EOF
+    stack.give_back(); // the child no longer runs on it: the report pipe is at EOF
     Ok(SharedSpawn { pid, pidfd, prepared, report })
 }
 
@@ -265,7 +266,31 @@ struct Stack {
     len: usize,
 }
 
+// SAFETY: a Stack is an anonymous mapping owned by one value at a time; moving it between
+// threads is moving a pointer to memory nobody else uses.
+unsafe impl Send for Stack {}
+
+/// Stacks kept for reuse: mapping and unmapping one per spawn costs system calls, page faults
+/// and, in a multi-threaded parent, TLB shootdowns on every CPU.
+static SPARE_STACKS: Mutex<Vec<Stack>> = Mutex::new(Vec::new());
+const MAX_SPARE_STACKS: usize = 8;
+
 impl Stack {
+    /// A spare stack, or a new one.
+    fn take() -> io::Result<Stack> {
+        let spare = SPARE_STACKS.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        spare.map_or_else(|| Stack::new(STACK_SIZE), Ok)
+    }
+
+    /// Keeps the stack for the next spawn (or unmaps it if enough are kept). Only for a stack
+    /// no child runs on any more.
+    fn give_back(self) {
+        let mut spare = SPARE_STACKS.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < MAX_SPARE_STACKS {
+            spare.push(self);
+        }
+    }
+
     fn new(size: usize) -> io::Result<Stack> {
         let guard = page_size();
         let len = size + guard;

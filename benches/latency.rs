@@ -1,0 +1,74 @@
+//! Spawn latency percentiles (p50, p90, p99) for each sandbox variant against
+//! `std::process::Command`, one spawn → exec → wait at a time. `cargo bench --bench latency`.
+//! The variants take turns (one spawn of each per round), so a slow moment of the machine
+//! weighs on all of them alike. Prints a Markdown table; BENCHMARKS.md keeps the one from the
+//! last run on the reference machine.
+mod support;
+
+use std::process::Stdio as StdStdio;
+use std::time::{Duration, Instant};
+
+use isobox::{Command, Stdio};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Times `n` rounds; in each round every closure runs once, in turn. Returns sorted times.
+fn measure_interleaved(n: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<Duration>> {
+    for _ in 0..n / 10 {
+        runs.iter_mut().for_each(|run| run()); // warm-up
+    }
+    let mut times = vec![Vec::with_capacity(n); runs.len()];
+    for _ in 0..n {
+        for (run, t) in runs.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            run();
+            t.push(start.elapsed());
+        }
+    }
+    times.iter_mut().for_each(|t| t.sort());
+    times
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0}", d.as_secs_f64() * 1e6)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // cargo test --benches asks for a listing
+    }
+    let n: usize = std::env::var("ISOBOX_LATENCY_SPAWNS").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+    let fixture = support::Fixture::new();
+    let tiny = fixture.tiny();
+    let variants = support::variants(&fixture);
+    let commands: Vec<Command> = variants
+        .iter()
+        .map(|(_, _, program)| {
+            let mut cmd = Command::new(program);
+            cmd.stdout(Stdio::null());
+            cmd
+        })
+        .collect();
+    let mut runs: Vec<Box<dyn FnMut()>> = vec![Box::new(|| {
+        let status = std::process::Command::new(&tiny).stdout(StdStdio::null()).status().unwrap();
+        assert!(status.success());
+    })];
+    for ((_, sandbox, _), cmd) in variants.iter().zip(&commands) {
+        runs.push(Box::new(move || assert!(sandbox.status(cmd).unwrap().success())));
+    }
+    let times = measure_interleaved(n, &mut runs);
+    drop(runs);
+    let base_p50 = percentile(&times[0], 0.5);
+    println!("{n} rounds; times in µs; ratio = p50 / p50 of std::process::Command\n");
+    println!("| variant | p50 | p90 | p99 | ratio |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let names = std::iter::once("std::process::Command").chain(variants.iter().map(|(name, _, _)| *name));
+    for (name, t) in names.zip(&times) {
+        let p50 = percentile(t, 0.5);
+        let ratio = p50.as_secs_f64() / base_p50.as_secs_f64();
+        println!("| {name} | {} | {} | {} | {ratio:.2} |", us(p50), us(percentile(t, 0.9)), us(percentile(t, 0.99)));
+    }
+    support::cleanup_cgroup_parent();
+}

@@ -1,0 +1,108 @@
+//! What the benches share: the tiny program, the prepared root and the sandbox variants.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use isobox::{Mount, Namespaces, Sandbox, SandboxBuilder};
+
+/// A static program that writes one byte to stdout and exits: as little work as a program can
+/// do, so the figures are the spawn's own.
+const TINY_C: &str = "#include <unistd.h>\nint main(void) { return write(1, \"x\", 1) == 1 ? 0 : 1; }\n";
+
+/// A prepared root holding only `/tiny`, `/proc` and `/dev` mount points.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// Builds the tiny program with the C compiler (`cc -static`).
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let src = dir.path().join("tiny.c");
+        std::fs::write(&src, TINY_C).unwrap();
+        let status = std::process::Command::new("cc")
+            .args(["-static", "-O2", "-o"])
+            .arg(dir.path().join("tiny"))
+            .arg(&src)
+            .status()
+            .expect("the benches need a C compiler (cc) and a static libc (libc6-dev)");
+        assert!(status.success(), "cc -static failed");
+        for d in ["proc", "dev"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        Fixture { dir }
+    }
+
+    /// The program's host path.
+    pub fn tiny(&self) -> PathBuf {
+        self.dir.path().join("tiny")
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A cgroup parent for the benches, removed at the end (with `cleanup_cgroup_parent`).
+pub const CGROUP_PARENT: &str = "/isobox-bench";
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn bare(f: &Fixture, ns: Namespaces) -> SandboxBuilder {
+    let mut b = Sandbox::builder();
+    b.namespaces(ns);
+    if ns.contains(Namespaces::MOUNT) {
+        b.rootfs(f.root());
+    }
+    b
+}
+
+/// The sandbox variants, named after what each adds, with the program path to run in each.
+pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
+    let host = f.tiny();
+    let inside = PathBuf::from("/tiny");
+    let five = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT | Namespaces::UTS | Namespaces::IPC;
+    let full = |b: &mut SandboxBuilder| {
+        b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev")).hostname("bench");
+    };
+    let cgroup = |b: &mut SandboxBuilder| {
+        b.memory_max(256 << 20).pids_max(64).cgroup_parent(CGROUP_PARENT);
+    };
+    let mut out = vec![
+        ("none", bare(f, Namespaces::empty()).build().unwrap(), host.clone()),
+        ("user", bare(f, Namespaces::USER).build().unwrap(), host),
+        ("user+pid+mount+uts+ipc", bare(f, five).build().unwrap(), inside.clone()),
+    ];
+    let mut b = bare(f, five);
+    b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev"));
+    out.push(("+proc+dev", b.build().unwrap(), inside.clone()));
+    let mut b = bare(f, five);
+    full(&mut b);
+    out.push(("+hostname (full, no net)", b.build().unwrap(), inside.clone()));
+    let mut b = bare(f, five | Namespaces::NET);
+    full(&mut b);
+    out.push(("+net", b.build().unwrap(), inside.clone()));
+    if is_root() {
+        let mut b = bare(f, five);
+        full(&mut b);
+        cgroup(&mut b);
+        out.push(("+cgroup (memory, pids)", b.build().unwrap(), inside.clone()));
+        let mut b = bare(f, five | Namespaces::NET);
+        full(&mut b);
+        cgroup(&mut b);
+        out.push(("all (+net +cgroup)", b.build().unwrap(), inside));
+    } else {
+        eprintln!("not root: the cgroup variants are left out");
+    }
+    out
+}
+
+/// Removes the benches' cgroup parent from every hierarchy.
+pub fn cleanup_cgroup_parent() {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for mount in info.lines().filter(|l| l.contains(" - cgroup")).filter_map(|l| l.split(' ').nth(4)) {
+        let _ = std::fs::remove_dir(Path::new(mount).join(&CGROUP_PARENT[1..]));
+    }
+}
