@@ -26,8 +26,13 @@ pub(crate) struct ChildPlan<'a> {
     pub report_read: RawFd,
     pub report_write: RawFd,
     pub die_with_parent: bool,
-    /// CLONE_NEWCGROUP / CLONE_NEWTIME, entered after release.
-    pub unshare_flags: i32,
+    /// CLONE_NEWTIME or 0, unshared right after release.
+    pub unshare_time: i32,
+    /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
+    pub unshare_cgroup: i32,
+    /// The parent places the child in its cgroup while it sets up (cgroup v1): wait for a
+    /// second go byte before entering the cgroup namespace.
+    pub second_release: bool,
     pub time_offsets: Option<&'a CStr>,
     pub mounts: &'a [PlannedOp],
     pub hostname: Option<&'a [u8]>,
@@ -60,14 +65,16 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::WaitGo, close_parent_ends(p))?;
     at(Step::DeathSignal, set_death_signal(p))?;
-    at(Step::WaitGo, wait_go(p))?;
-    at(Step::Unshare, unshare_late(p))?;
+    at(Step::WaitGo, wait_go(p, !p.second_release))?;
+    at(Step::Unshare, unshare(p.unshare_time))?;
     at(Step::TimeOffsets, write_time_offsets(p))?;
     run_mount_plan(p.mounts)?;
     at(Step::Hostname, p.hostname.map_or(Ok(()), sys::sethostname))?;
     at(Step::Domainname, p.domainname.map_or(Ok(()), sys::setdomainname))?;
     at(Step::Loopback, if p.loopback { sys::loopback_up() } else { Ok(()) })?;
     set_rlimits(p.rlimits)?;
+    at(Step::WaitGo, if p.second_release { wait_go(p, true) } else { Ok(()) })?;
+    at(Step::Unshare, unshare(p.unshare_cgroup))?;
     at(Step::Groups, p.groups.map_or(Ok(()), sys::setgroups))?;
     at(Step::Gid, p.gid.map_or(Ok(()), sys::setgid))?;
     at(Step::Uid, p.uid.map_or(Ok(()), sys::setuid))?;
@@ -96,17 +103,19 @@ fn set_death_signal(p: &ChildPlan<'_>) -> Result<(), Errno> {
     Ok(())
 }
 
-fn wait_go(p: &ChildPlan<'_>) -> Result<(), Errno> {
+/// Waits for one go byte; EOF means the parent is gone or gave up. `last` closes the pipe.
+fn wait_go(p: &ChildPlan<'_>, last: bool) -> Result<(), Errno> {
     let mut byte = [0u8; 1];
     match sys::read(p.go_read, &mut byte)? {
-        1 => sys::close(p.go_read),
-        _ => Err(Errno::EPIPE), // the parent is gone or gave up: nothing to do
+        1 if last => sys::close(p.go_read),
+        1 => Ok(()),
+        _ => Err(Errno::EPIPE),
     }
 }
 
-fn unshare_late(p: &ChildPlan<'_>) -> Result<(), Errno> {
-    if p.unshare_flags != 0 {
-        sys::unshare(p.unshare_flags)?;
+fn unshare(flag: i32) -> Result<(), Errno> {
+    if flag != 0 {
+        sys::unshare(flag)?;
     }
     Ok(())
 }

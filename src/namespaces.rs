@@ -29,7 +29,7 @@ bitflags! {
 
 impl Namespaces {
     /// The flags passed to clone: every namespace that can be entered at birth. Cgroup and
-    /// time namespaces are unshared by the child later (see [`Namespaces::unshared_in_child`]).
+    /// time namespaces are unshared by the child later (see [`Namespaces::time_flag`]).
     pub(crate) fn clone_flags(self) -> libc::c_int {
         let table = [
             (Namespaces::USER, libc::CLONE_NEWUSER),
@@ -42,18 +42,24 @@ impl Namespaces {
         table.iter().filter(|(ns, _)| self.contains(*ns)).fold(0, |acc, (_, flag)| acc | flag)
     }
 
-    /// Flags the child passes to unshare after it has been released: the cgroup namespace must
-    /// be rooted at the cgroup the parent put it in, and a time namespace's offsets must be
-    /// written before any process enters it.
-    pub(crate) fn unshared_in_child(self) -> libc::c_int {
-        let mut flags = 0;
-        if self.contains(Namespaces::CGROUP) {
-            flags |= libc::CLONE_NEWCGROUP;
-        }
+    /// The flag the child unshares right after release: a time namespace's offsets must be
+    /// written before any process is in it, and the program enters it at exec.
+    pub(crate) fn time_flag(self) -> libc::c_int {
         if self.contains(Namespaces::TIME) {
-            flags |= libc::CLONE_NEWTIME;
+            libc::CLONE_NEWTIME
+        } else {
+            0
         }
-        flags
+    }
+
+    /// The flag the child unshares once it is in its cgroup, so the namespace's root is the
+    /// sandbox's own cgroup.
+    pub(crate) fn cgroup_flag(self) -> libc::c_int {
+        if self.contains(Namespaces::CGROUP) {
+            libc::CLONE_NEWCGROUP
+        } else {
+            0
+        }
     }
 }
 
@@ -68,7 +74,8 @@ mod tests {
         assert_eq!(flags & libc::CLONE_NEWCGROUP, 0);
         assert_ne!(flags & libc::CLONE_NEWUSER, 0);
         assert_ne!(flags & libc::CLONE_NEWNET, 0);
-        assert_eq!(ns.unshared_in_child(), libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
+        assert_eq!((ns.time_flag(), ns.cgroup_flag()), (libc::CLONE_NEWTIME, libc::CLONE_NEWCGROUP));
+        assert_eq!((Namespaces::USER.time_flag(), Namespaces::USER.cgroup_flag()), (0, 0));
         assert_eq!(Namespaces::empty().clone_flags(), 0);
     }
 }

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::{clone_hint, SetupError, SpawnError};
 use crate::prepare::{self, Prepared, StdioDefaults};
 use crate::report::{Record, Step};
-use crate::sys::vmclone::{self, ControlPipes, SpawnFailure};
+use crate::sys::vmclone::{self, ControlPipes, ParentSteps, SpawnFailure};
 use crate::{idmap, Command, Error, ExitReport, Namespaces, SandboxBuilder};
 
 /// Numbers each sandbox cgroup this process creates, for unique names.
@@ -62,18 +62,29 @@ impl Sandbox {
 
     fn spawn_with(&self, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
         let mut prepared = prepare::prepare(cmd, &self.config, defaults)?;
-        let cgroup = self.create_cgroup()?;
-        let cgroup_fd = cgroup.as_ref().and_then(Cgroup::v2_dir_fd);
+        // On cgroup v2 the child is born in its cgroup, which must exist first. On v1 the cgroup
+        // is made, and the child moved in, while the child sets itself up: a v1 move waits for
+        // an RCU grace period in the kernel, and this overlaps it with the child's own work.
+        let late = self.config.cgroup.as_ref().is_some_and(|c| !c.layout.is_pure_v2());
+        let early = if late { None } else { self.create_cgroup()? };
+        let cgroup_fd = early.as_ref().and_then(Cgroup::v2_dir_fd);
         let (pipes, go_read) = control_pipes(&prepared)?;
-        let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd());
+        let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd(), late);
         let flags = self.config.namespaces.clone_flags();
         let started = Instant::now();
-        let place = |pid, born_in_cgroup| self.place(pid, born_in_cgroup, cgroup.as_ref());
-        let spawned =
-            vmclone::spawn_shared(flags, true, &plan, child::main, pipes, cgroup_fd.as_ref().map(|f| f.as_fd()), place)
-                .map_err(|failure| self.spawn_failure(failure))?;
+        let mut late_cgroup = None;
+        let spawned = {
+            let mut before = |pid, born_in_cgroup| self.place(pid, born_in_cgroup, early.as_ref());
+            let mut during = |pid: Pid| self.create_and_enter(pid).map(|cg| late_cgroup = cg);
+            let during: Option<&mut dyn FnMut(Pid) -> Result<(), Error>> = if late { Some(&mut during) } else { None };
+            let steps = ParentSteps { before_release: &mut before, while_running: during };
+            let cgroup_fd = cgroup_fd.as_ref().map(|f| f.as_fd());
+            vmclone::spawn_shared(flags, true, &plan, child::main, pipes, cgroup_fd, steps)
+                .map_err(|failure| self.spawn_failure(failure))?
+        };
         drop(go_read);
         prepared.child_ends.clear(); // the child has its copies (or is gone)
+        let cgroup = early.or(late_cgroup);
         let child = Child::new(spawned.pid, spawned.pidfd, &mut prepared.parent_ends, started, cgroup);
         spawned.prepared?;
         if spawned.report.is_empty() {
@@ -81,6 +92,15 @@ impl Sandbox {
         }
         drop(child); // reaps the child, which has exited after writing its report
         Err(self.setup_failure(&spawned.report, &prepared))
+    }
+
+    /// Creates the cgroup and moves `pid` into it (the cgroup v1 path).
+    fn create_and_enter(&self, pid: Pid) -> Result<Option<Cgroup>, Error> {
+        let cgroup = self.create_cgroup()?;
+        if let Some(cgroup) = &cgroup {
+            cgroup.add(pid.as_raw(), false)?;
+        }
+        Ok(cgroup)
     }
 
     /// The sandbox's own cgroup with every limit written and read back, if any was asked for.
@@ -109,7 +129,13 @@ impl Sandbox {
         Ok(())
     }
 
-    fn child_plan<'a>(&'a self, p: &'a Prepared, pipes: &ControlPipes, go_read: RawFd) -> ChildPlan<'a> {
+    fn child_plan<'a>(
+        &'a self,
+        p: &'a Prepared,
+        pipes: &ControlPipes,
+        go_read: RawFd,
+        second_release: bool,
+    ) -> ChildPlan<'a> {
         let c = &self.config;
         let control =
             [go_read, pipes.go_write.as_raw_fd(), pipes.report_read.as_raw_fd(), pipes.report_write.as_raw_fd()];
@@ -120,7 +146,9 @@ impl Sandbox {
             report_read: pipes.report_read.as_raw_fd(),
             report_write: pipes.report_write.as_raw_fd(),
             die_with_parent: c.die_with_parent,
-            unshare_flags: c.namespaces.unshared_in_child(),
+            unshare_time: c.namespaces.time_flag(),
+            unshare_cgroup: c.namespaces.cgroup_flag(),
+            second_release,
             time_offsets: c.time_offsets.as_deref(),
             mounts: &c.plan.ops,
             hostname: c.hostname.as_deref(),

@@ -52,6 +52,14 @@ pub enum SpawnFailure {
     Control(io::Error),
 }
 
+/// The parent's work on a cloned child: `before_release(pid, born_in_cgroup)` runs while the
+/// child waits for its first go byte; `while_running(pid)`, if given, runs while the child
+/// sets itself up, and the child waits for a second go byte before it goes on to exec.
+pub struct ParentSteps<'a, E> {
+    pub before_release: &'a mut dyn FnMut(Pid, bool) -> Result<(), E>,
+    pub while_running: Option<&'a mut dyn FnMut(Pid) -> Result<(), E>>,
+}
+
 /// The pipe ends [`spawn_shared`] takes over.
 #[derive(Debug)]
 pub struct ControlPipes {
@@ -69,10 +77,10 @@ struct ChildStart<'a, T> {
 }
 
 /// Clones a child that runs `child(arg)` with namespace `flags` (born in `cgroup` where the
-/// kernel has CLONE_INTO_CGROUP), runs `prepare(pid, born_in_cgroup)` in the parent while the
-/// child waits for the go byte, releases it if `prepare` succeeded, and waits
-/// until the child has exec'd or exited. The child must close its copy of `go_write`, read one
-/// byte from the go pipe, and exit if it reads EOF. `child` runs in memory shared with every
+/// kernel has CLONE_INTO_CGROUP), runs the parent's `steps`, releasing the child with one go
+/// byte after each that succeeds, and waits until the child has exec'd or exited. The child
+/// must close its copy of `go_write`, read a byte from the go pipe at each release point, and
+/// exit if it reads EOF (a step failed, or the parent died). `child` runs in memory shared with every
 /// thread of the parent: it must be async-signal-safe (no allocation, locks or unwinding) and
 /// make its system calls through [`super::child`], which leaves `errno` alone.
 pub fn spawn_shared<T: Sync, E>(
@@ -82,7 +90,7 @@ pub fn spawn_shared<T: Sync, E>(
     child: fn(&T) -> !,
     pipes: ControlPipes,
     cgroup: Option<BorrowedFd<'_>>,
-    prepare: impl FnOnce(Pid, bool) -> Result<(), E>,
+    steps: ParentSteps<'_, E>,
 ) -> Result<SharedSpawn<E>, SpawnFailure> {
     let mut stack = Stack::take().map_err(SpawnFailure::Stack)?;
     let start = ChildStart { arg, child };
@@ -91,9 +99,15 @@ pub fn spawn_shared<T: Sync, E>(
     let (pid, pidfd) = (cloned.pid, cloned.pidfd);
     drop(pipes.report_write);
     let reaper = KillUnlessDone(pid);
-    let prepared = prepare(pid, cloned.in_cgroup);
+    let mut prepared = (steps.before_release)(pid, cloned.in_cgroup);
     if prepared.is_ok() {
         send_go(&pipes.go_write).map_err(SpawnFailure::Control)?;
+        if let Some(second) = steps.while_running {
+            prepared = second(pid);
+            if prepared.is_ok() {
+                send_go(&pipes.go_write).map_err(SpawnFailure::Control)?;
+            }
+        }
     }
     drop(pipes.go_write);
     let report = read_to_eof(&pipes.report_read).map_err(SpawnFailure::Control)?;
