@@ -102,6 +102,13 @@ pub fn mkdir(path: &CStr, mode: u32) -> SysResult {
     call(libc::SYS_mkdirat, args).map(drop)
 }
 
+/// mknodat(AT_FDCWD, path, S_IFREG | mode, 0): an empty regular file. Async-signal-safe: does
+/// not allocate.
+pub fn mknod_regular(path: &CStr, mode: u32) -> SysResult {
+    let args = [libc::AT_FDCWD as usize, ptr(path), (libc::S_IFREG | mode) as usize, 0, 0, 0];
+    call(libc::SYS_mknodat, args).map(drop)
+}
+
 /// fchmodat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
 pub fn chmod(path: &CStr, mode: u32) -> SysResult {
     let args = [libc::AT_FDCWD as usize, ptr(path), mode as usize, 0, 0, 0];
