@@ -46,6 +46,20 @@ fn spawn_wait(c: &mut Criterion) {
     support::cleanup_cgroup_parent();
 }
 
+/// Times `iters` spawns until the program's first byte arrives; waiting for exit is not timed.
+fn time_to_first_byte<R: Read, W: FnOnce()>(iters: u64, mut spawn: impl FnMut() -> (R, W)) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        let (mut out, wait) = spawn();
+        let mut byte = [0u8; 1];
+        out.read_exact(&mut byte).unwrap();
+        total += start.elapsed();
+        wait();
+    }
+    total
+}
+
 /// Time until the program runs: it writes a byte, and the clock stops when the byte arrives.
 fn spawn_running(c: &mut Criterion) {
     let fixture = support::Fixture::new();
@@ -53,16 +67,11 @@ fn spawn_running(c: &mut Criterion) {
     let tiny = fixture.tiny();
     group.bench_function("std::process::Command", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
+            time_to_first_byte(iters, || {
                 let mut child = std::process::Command::new(&tiny).stdout(std::process::Stdio::piped()).spawn().unwrap();
-                let mut byte = [0u8; 1];
-                child.stdout.as_mut().unwrap().read_exact(&mut byte).unwrap();
-                total += start.elapsed();
-                child.wait().unwrap();
-            }
-            total
+                let out = child.stdout.take().unwrap();
+                (out, move || assert!(child.wait().unwrap().success()))
+            })
         })
     });
     let variants = support::variants(&fixture);
@@ -71,16 +80,11 @@ fn spawn_running(c: &mut Criterion) {
     cmd.stdout(Stdio::piped());
     group.bench_function(*name, |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
+            time_to_first_byte(iters, || {
                 let mut child = sandbox.spawn(&cmd).unwrap();
-                let mut byte = [0u8; 1];
-                child.stdout.as_mut().unwrap().read_exact(&mut byte).unwrap();
-                total += start.elapsed();
-                child.wait().unwrap();
-            }
-            total
+                let out = child.stdout.take().unwrap();
+                (out, move || assert!(child.wait().unwrap().success()))
+            })
         })
     });
     group.finish();
