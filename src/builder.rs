@@ -193,7 +193,8 @@ impl SandboxBuilder {
 
     /// The cgroup (a path from the hierarchy root, like "/isobox") below which each sandbox
     /// gets its own cgroup. Default: "/isobox" for root; for other users, on cgroup v2, the
-    /// cgroup they are in, which they must own (delegation).
+    /// cgroup they are in, which they must own (delegation). Setting it gives each sandbox a
+    /// cgroup even without limits, for the exit report's figures and the clean-up.
     pub fn cgroup_parent(&mut self, cgroup: impl AsRef<Path>) -> &mut Self {
         self.cgroup_parent = Some(cgroup.as_ref().to_path_buf());
         self

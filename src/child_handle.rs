@@ -173,6 +173,12 @@ impl Child {
         self.signal(libc::SIGKILL)
     }
 
+    /// The sandbox's cgroup directories, one per hierarchy it uses (empty without a cgroup, or
+    /// once it has been removed after `wait`).
+    pub fn cgroup_dirs(&self) -> Vec<&std::path::Path> {
+        self.cgroup.iter().flat_map(|c| c.dirs.iter().map(|d| d.path.as_path())).collect()
+    }
+
     /// What the sandbox uses right now, from its cgroup (`None` without limits).
     pub fn cgroup_stats(&self) -> Option<CgroupStats> {
         self.cgroup.as_ref().map(crate::cgroup::stats::read)

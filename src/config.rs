@@ -110,6 +110,9 @@ fn check_mount_settings(b: &SandboxBuilder, ns: Namespaces) -> Result<(), Config
     }
     for mount in &b.mounts {
         absolute("mount target", &mount.target)?;
+        if let Some(option) = mount.misapplied {
+            return Err(ConfigError::TmpfsOption { option, mount: mount.to_string() });
+        }
         if let crate::mount::MountKind::Bind { source, .. } = &mount.kind {
             absolute("bind source", source)?;
         }
@@ -172,7 +175,9 @@ fn mount_plan(b: &SandboxBuilder, ns: Namespaces) -> Result<MountPlan, ConfigErr
 
 /// Validates the limits and reads the host's cgroup layout; the parent is chosen at spawn.
 fn cgroup_plan(b: &SandboxBuilder) -> Result<Option<CgroupPlan>, ConfigError> {
-    if b.limits.is_empty() {
+    // A chosen parent gives the sandbox a cgroup even without limits: for its figures and
+    // the clean-up of every process in it.
+    if b.limits.is_empty() && b.cgroup_parent.is_none() {
         return Ok(None);
     }
     let settings = b.limits.settings(&HostCpus::read())?;

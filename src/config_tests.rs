@@ -93,3 +93,10 @@ fn features_newer_than_the_kernel_are_refused() {
     assert_eq!(err.to_string(), "a time namespace needs Linux 6.2 or later; this kernel is 6.1");
     assert!(check_kernel("x", (6, 2), None).is_err());
 }
+
+#[test]
+fn tmpfs_options_on_other_mounts_are_refused() {
+    let mut b = builder(Namespaces::USER | Namespaces::MOUNT);
+    b.mount(Mount::bind("/usr", "/usr").mode(0o700));
+    assert!(matches!(err(&b), ConfigError::TmpfsOption { option: "mode", .. }));
+}

@@ -65,6 +65,8 @@ pub enum ConfigError {
     KernelTooOld { feature: &'static str, needs: (u32, u32), found: Option<(u32, u32)> },
     #[error("invalid {what}: {reason}")]
     Limit { what: &'static str, reason: String },
+    #[error("{option} applies to tmpfs mounts only, not to {mount}")]
+    TmpfsOption { option: &'static str, mount: String },
     #[error("the program name is empty")]
     EmptyProgram,
 }

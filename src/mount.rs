@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub struct Mount {
     pub(crate) kind: MountKind,
     pub(crate) target: PathBuf,
+    /// A tmpfs-only option given to another kind; `build()` refuses it rather than ignore it.
+    pub(crate) misapplied: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,18 +44,22 @@ impl Mount {
 
     fn bind_with(source: impl AsRef<Path>, target: impl AsRef<Path>, readonly: bool) -> Mount {
         let source = source.as_ref().to_path_buf();
-        Mount { kind: MountKind::Bind { source, readonly }, target: target.as_ref().to_path_buf() }
+        Mount { kind: MountKind::Bind { source, readonly }, target: target.as_ref().to_path_buf(), misapplied: None }
     }
 
     /// A fresh tmpfs at `target` (by default mode 0755 and the kernel's default size, half of RAM).
     pub fn tmpfs(target: impl AsRef<Path>) -> Mount {
-        Mount { kind: MountKind::Tmpfs { size: None, mode: None }, target: target.as_ref().to_path_buf() }
+        Mount {
+            kind: MountKind::Tmpfs { size: None, mode: None },
+            target: target.as_ref().to_path_buf(),
+            misapplied: None,
+        }
     }
 
     /// A fresh procfs at `target`, showing the sandbox's own processes when it has a pid
     /// namespace.
     pub fn proc(target: impl AsRef<Path>) -> Mount {
-        Mount { kind: MountKind::Proc, target: target.as_ref().to_path_buf() }
+        Mount { kind: MountKind::Proc, target: target.as_ref().to_path_buf(), misapplied: None }
     }
 
     /// A minimal /dev at `target`: a tmpfs holding the host's null, zero, full, random, urandom
@@ -61,21 +67,23 @@ impl Mount {
     /// instance at `pts` with `ptmx` pointing into it, a tmpfs at `shm`, and the `fd`, `stdin`,
     /// `stdout` and `stderr` links into /proc/self.
     pub fn dev(target: impl AsRef<Path>) -> Mount {
-        Mount { kind: MountKind::Dev, target: target.as_ref().to_path_buf() }
+        Mount { kind: MountKind::Dev, target: target.as_ref().to_path_buf(), misapplied: None }
     }
 
-    /// Limits a tmpfs to `bytes` (no effect on other kinds).
+    /// Limits a tmpfs to `bytes`. On any other kind `build()` fails.
     pub fn size(mut self, bytes: u64) -> Mount {
-        if let MountKind::Tmpfs { size, .. } = &mut self.kind {
-            *size = Some(bytes);
+        match &mut self.kind {
+            MountKind::Tmpfs { size, .. } => *size = Some(bytes),
+            _ => self.misapplied = Some("size"),
         }
         self
     }
 
-    /// Sets the permission bits of a tmpfs's root directory (no effect on other kinds).
+    /// Sets the permission bits of a tmpfs's root directory. On any other kind `build()` fails.
     pub fn mode(mut self, bits: u32) -> Mount {
-        if let MountKind::Tmpfs { mode, .. } = &mut self.kind {
-            *mode = Some(bits);
+        match &mut self.kind {
+            MountKind::Tmpfs { mode, .. } => *mode = Some(bits),
+            _ => self.misapplied = Some("mode"),
         }
         self
     }
@@ -111,6 +119,7 @@ mod tests {
         assert_eq!(t.kind, MountKind::Tmpfs { size: Some(1 << 20), mode: Some(0o1777) });
         let b = Mount::bind("/a", "/b").size(5);
         assert_eq!(b.kind, MountKind::Bind { source: "/a".into(), readonly: false });
+        assert_eq!(b.misapplied, Some("size"));
     }
 
     #[test]

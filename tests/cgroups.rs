@@ -218,15 +218,26 @@ fn a_limit_the_host_cannot_enforce_fails_the_spawn_with_a_typed_error() {
     let parent = TestParent::new("unenforceable");
     // memory.high exists only on v2; io weight needs a scheduler that offers it. Either the
     // limit is in force (written and read back) or the spawn fails naming it: never ignored.
-    for which in ["memory high", "io weight"] {
+    for (which, file, expected) in
+        [("memory high", "memory.high", "67108864"), ("io weight", "io.weight", "default 200")]
+    {
         let mut b = parent.builder(ns());
         match which {
             "memory high" => b.memory_high(64 << 20),
             _ => b.io_weight(200),
         };
         let sb = b.build().unwrap();
-        match sb.status(&Command::new("/bin/true")) {
-            Ok(report) => assert!(report.success() && report.cgroup.is_some()),
+        let mut sleep = Command::new("sleep");
+        sleep.arg("10");
+        match sb.spawn(&sleep) {
+            Ok(mut child) => {
+                // In force: the kernel shows the value in the sandbox's own cgroup.
+                let dir = child.cgroup_dirs().into_iter().find(|d| d.join(file).exists()).expect("the file exists");
+                let shown = std::fs::read_to_string(dir.join(file)).unwrap();
+                assert!(shown.lines().any(|l| l.trim() == expected), "{which}: {file} shows {shown:?}");
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
             Err(Error::Cgroup(e)) => {
                 let text = e.to_string();
                 assert!(text.contains(which) || matches!(e, CgroupError::ControllerMissing { .. }), "{text}");
@@ -297,4 +308,19 @@ fn first_block_device() -> Option<PathBuf> {
         .flatten()
         .map(|e| PathBuf::from("/dev").join(e.file_name()))
         .find(|dev| !dev.to_string_lossy().contains("loop") && dev.exists())
+}
+
+#[test]
+fn a_cgroup_parent_alone_gives_the_sandbox_a_cgroup() {
+    if !require_root() {
+        return;
+    }
+    let parent = TestParent::new("parent-only");
+    let sb = parent.builder(ns()).build().unwrap();
+    let mut child = sb.spawn(&Command::new("/bin/true")).unwrap();
+    assert!(!child.cgroup_dirs().is_empty());
+    let report = child.wait().unwrap();
+    assert!(report.cgroup.is_some());
+    assert!(child.cgroup_dirs().is_empty(), "removed after wait");
+    assert!(parent.leftovers().is_empty());
 }
