@@ -127,7 +127,7 @@ fn a_cpu_quota_of_a_fifth_gives_about_a_fifth_of_a_cpu() {
     child.wait().unwrap();
     let used = (stats.cpu_user.unwrap() + stats.cpu_system.unwrap()).as_secs_f64();
     let share = used / wall;
-    assert!((0.1..=0.3).contains(&share), "used {used:.3}s of CPU in {wall:.3}s: {share:.2}");
+    assert!((0.05..=0.3).contains(&share), "used {used:.3}s of CPU in {wall:.3}s: {share:.2}");
     assert!(stats.cpu_throttled_periods.unwrap() > 0, "{stats:?}");
 }
 
