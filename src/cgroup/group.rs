@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use super::fs::{self, WriteFailure};
 use super::layout::{dir_of, Hierarchy, Layout, Place};
+use super::parent_dirs::{copy_from_parent, create_below};
 use super::settings::{Controller, FileWrite, Setting};
 use crate::error::CgroupError;
 
@@ -219,120 +219,7 @@ fn group_by_hierarchy<'a>(
     groups
 }
 
-/// Creates the sandbox's directory `path` below `parent`. The first time this process uses a
-/// parent (or when it has vanished since), the parent is prepared first: created, given the
-/// controllers on v2, and swept of cgroups left by isobox processes that died without cleaning
-/// up. Later spawns skip straight to the mkdir.
-fn create_below(parent: &Path, path: &Path, version: Version, controllers: &[Controller]) -> Result<(), CgroupError> {
-    static PREPARED: Mutex<Vec<(PathBuf, Vec<Controller>)>> = Mutex::new(Vec::new());
-    let known = |list: &Vec<(PathBuf, Vec<Controller>)>| list.iter().any(|(p, c)| p == parent && c == controllers);
-    let lock = || PREPARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if known(&lock()) {
-        match std::fs::create_dir(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => lock().retain(|(p, _)| p != parent),
-            other => return other.map_err(|source| create_error(path, source)),
-        }
-    }
-    prepare_parent(parent, version, controllers)?;
-    sweep(parent);
-    std::fs::create_dir(path).map_err(|source| create_error(path, source))?;
-    let mut list = lock();
-    if !known(&list) {
-        list.push((parent.to_path_buf(), controllers.to_vec()));
-    }
-    Ok(())
-}
-
-/// Removes the empty cgroups left by isobox processes that died without cleaning up (killed
-/// with SIGKILL, say). Names are `isobox-<pid>-<n>`; a cgroup whose creator is alive, or that
-/// still holds processes, is left alone.
-fn sweep(parent: &Path) {
-    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        if let Some(pid) = stale_owner(&name.to_string_lossy()) {
-            if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH) {
-                let _ = std::fs::remove_dir(entry.path());
-            }
-        }
-    }
-}
-
-/// The creator's pid in a sandbox cgroup's name, unless it is this process.
-fn stale_owner(name: &str) -> Option<i32> {
-    let pid: i32 = name.strip_prefix("isobox-")?.split('-').next()?.parse().ok()?;
-    (pid != std::process::id() as i32).then_some(pid)
-}
-
-/// Makes sure the parent exists and, on v2, hands the controllers down to its children.
-fn prepare_parent(parent: &Path, version: Version, controllers: &[Controller]) -> Result<(), CgroupError> {
-    if !parent.is_dir() {
-        create_ancestors(parent, version)?;
-    }
-    if version == Version::V2 {
-        enable_v2_controllers(parent, controllers)?;
-    }
-    Ok(())
-}
-
-fn create_ancestors(parent: &Path, version: Version) -> Result<(), CgroupError> {
-    let mut missing = Vec::new();
-    let mut at = parent;
-    while !at.is_dir() {
-        missing.push(at.to_path_buf());
-        at = at.parent().unwrap_or(Path::new("/"));
-    }
-    for dir in missing.iter().rev() {
-        match std::fs::create_dir(dir) {
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(create_error(dir, e)),
-            _ => {}
-        }
-        if version == Version::V1 && dir.join("cpuset.cpus").exists() {
-            copy_from_parent(dir, "cpuset.cpus")?;
-            copy_from_parent(dir, "cpuset.mems")?;
-        }
-    }
-    Ok(())
-}
-
-/// Enables `controllers` in the subtree_control of `parent` and of each ancestor up to the
-/// hierarchy root, where they are not on yet.
-fn enable_v2_controllers(parent: &Path, controllers: &[Controller]) -> Result<(), CgroupError> {
-    let mut chain: Vec<&Path> = parent.ancestors().take_while(|p| p.join("cgroup.controllers").exists()).collect();
-    chain.reverse();
-    for dir in chain {
-        let path = dir.join("cgroup.subtree_control");
-        let enabled = std::fs::read_to_string(&path).unwrap_or_default();
-        for c in controllers.iter().map(|c| c.v2_name()) {
-            if enabled.split_whitespace().any(|e| e == c) {
-                continue;
-            }
-            let value = format!("+{c}");
-            fs::write_file(&path, &value).map_err(|source| {
-                let hint = Some(
-                    "a v2 cgroup can hand controllers to children only while it has no processes of its own \
-                     (and the caller must own it): choose an empty, delegated cgroup_parent",
-                );
-                CgroupError::Write { limit: "enabling a controller", path: path.clone(), value, source, hint }
-            })?;
-        }
-    }
-    Ok(())
-}
-
-fn copy_from_parent(dir: &Path, file: &'static str) -> Result<(), CgroupError> {
-    let parent = dir.parent().unwrap_or(dir).join(file);
-    let value = std::fs::read_to_string(&parent).unwrap_or_default().trim().to_string();
-    let path = dir.join(file);
-    fs::write_file(&path, &value).map_err(|source| CgroupError::Write {
-        limit: "cpuset inherited from the parent",
-        path,
-        value,
-        source,
-        hint: None,
-    })
-}
-
-fn create_error(path: &Path, source: io::Error) -> CgroupError {
+pub(crate) fn create_error(path: &Path, source: io::Error) -> CgroupError {
     let hint = matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
         .then_some("creating cgroups needs root or a delegated subtree the caller owns (set cgroup_parent to it)");
     CgroupError::Create { path: path.to_path_buf(), source, hint }
@@ -357,14 +244,6 @@ fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: Write
 mod tests {
     use super::*;
     use crate::cgroup::layout::Hierarchy;
-
-    #[test]
-    fn stale_names_give_their_creators_pid_but_never_ours() {
-        assert_eq!(stale_owner("isobox-123-7"), Some(123));
-        assert_eq!(stale_owner(&format!("isobox-{}-0", std::process::id())), None);
-        assert_eq!(stale_owner("isobox-test-1"), None);
-        assert_eq!(stale_owner("memory.max"), None);
-    }
 
     #[test]
     fn a_limit_whose_controller_is_missing_fails_naming_it() {

@@ -6,7 +6,7 @@
 //! - [`group`]: one sandbox's cgroup: created and limited (each write read back) before the
 //!   clone, killed and removed after.
 //! - [`stats`]: what the sandbox used.
-//! - [`parent`]: where sandboxes' cgroups go.
+//! - [`parent`]: where sandboxes' cgroups go; `parent_dirs`: preparing those parents.
 
 mod cpulist;
 mod fs;
@@ -14,6 +14,7 @@ pub(crate) mod group;
 pub(crate) mod layout;
 pub(crate) mod limits;
 pub(crate) mod parent;
+mod parent_dirs;
 pub(crate) mod settings;
 pub(crate) mod stats;
 

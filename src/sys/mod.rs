@@ -2,7 +2,7 @@
 //!
 //! - [`raw`] and [`child`]: errno-free system calls for the **child** between clone and exec.
 //! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
-//!   [`clone3`]: the stack-switching clone3 call it prefers.
+//!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack.
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
 #![allow(unsafe_code)]
@@ -13,6 +13,7 @@ pub mod cstr_array;
 pub mod fd;
 pub mod process;
 pub mod raw;
+pub mod stack;
 pub mod vmclone;
 
 pub use cstr_array::CStrArray;
