@@ -10,7 +10,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::unistd::Pid;
 
 use crate::cgroup::group::Cgroup;
-use crate::cgroup::CgroupStats;
+use crate::cgroup::{stats, CgroupStats};
 use crate::sys::process as sys;
 use crate::Error;
 
@@ -181,7 +181,7 @@ impl Child {
 
     /// What the sandbox uses right now, from its cgroup (`None` without limits).
     pub fn cgroup_stats(&self) -> Option<CgroupStats> {
-        self.cgroup.as_ref().map(crate::cgroup::stats::read)
+        self.cgroup.as_ref().map(|c| stats::read(c, stats::When::Live))
     }
 
     /// Sends `signal` to the sandbox's first process (through the pidfd where there is one).
@@ -237,7 +237,7 @@ impl Child {
             return Ok(None);
         };
         let wall_time = self.started.elapsed();
-        let cgroup = self.cgroup.as_ref().map(crate::cgroup::stats::read);
+        let cgroup = self.cgroup.as_ref().map(|c| stats::read(c, stats::When::Final));
         let usage = ResourceUsage::from_rusage(&usage);
         let report = ExitReport { status: ExitStatus::from_raw(status), wall_time, usage, cgroup };
         self.report = Some(report);

@@ -13,6 +13,7 @@ use super::settings::Controller;
 pub struct CgroupStats {
     /// Peak memory use (v2 `memory.peak`, v1 `memory.max_usage_in_bytes`).
     pub memory_peak_bytes: Option<u64>,
+    /// Memory in use now (live figures only; `None` in an exit report).
     pub memory_current_bytes: Option<u64>,
     /// Processes killed by the OOM killer in this cgroup (v2 `memory.events`, v1
     /// `memory.oom_control`).
@@ -23,6 +24,7 @@ pub struct CgroupStats {
     pub cpu_system: Option<Duration>,
     /// CFS periods in which the CPU quota throttled the sandbox.
     pub cpu_throttled_periods: Option<u64>,
+    /// Processes now (live figures only; `None` in an exit report).
     pub pids_current: Option<u64>,
     /// Highest number of processes at once (v2 `pids.peak`, Linux 6.1+; v1 has none).
     pub pids_peak: Option<u64>,
@@ -40,8 +42,18 @@ impl CgroupStats {
     }
 }
 
+/// When figures are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum When {
+    /// While the sandbox runs: everything, current use included.
+    Live,
+    /// After the sandbox has exited: current use is over (no processes, and what memory is
+    /// still charged is page cache), so those files are not read.
+    Final,
+}
+
 /// Reads the figures of every directory of `cgroup`.
-pub(crate) fn read(cgroup: &Cgroup) -> CgroupStats {
+pub(crate) fn read(cgroup: &Cgroup, when: When) -> CgroupStats {
     let mut stats = CgroupStats::default();
     for dir in &cgroup.dirs {
         match dir.version {
@@ -49,7 +61,24 @@ pub(crate) fn read(cgroup: &Cgroup) -> CgroupStats {
             Version::V1 => read_v1(dir, &mut stats),
         }
     }
+    if when == When::Live {
+        read_current(cgroup, &mut stats);
+    }
     stats
+}
+
+fn read_current(cgroup: &Cgroup, s: &mut CgroupStats) {
+    for dir in &cgroup.dirs {
+        let path = dir.path.as_path();
+        let has = |c| dir.version == Version::V2 || dir.controllers.contains(&c);
+        if has(Controller::Memory) {
+            let file = if dir.version == Version::V2 { "memory.current" } else { "memory.usage_in_bytes" };
+            s.memory_current_bytes = s.memory_current_bytes.or(number(path, file));
+        }
+        if has(Controller::Pids) {
+            s.pids_current = s.pids_current.or(number(path, "pids.current"));
+        }
+    }
 }
 
 fn read_file(dir: &Path, file: &str) -> String {
@@ -58,7 +87,6 @@ fn read_file(dir: &Path, file: &str) -> String {
 
 fn read_v2(dir: &Path, s: &mut CgroupStats) {
     s.memory_peak_bytes = number(dir, "memory.peak");
-    s.memory_current_bytes = number(dir, "memory.current");
     let events = read_file(dir, "memory.events");
     s.oom_kills = keyed(&events, "oom_kill");
     s.memory_limit_hits = keyed(&events, "max");
@@ -66,7 +94,6 @@ fn read_v2(dir: &Path, s: &mut CgroupStats) {
     s.cpu_user = keyed(&cpu, "user_usec").map(Duration::from_micros);
     s.cpu_system = keyed(&cpu, "system_usec").map(Duration::from_micros);
     s.cpu_throttled_periods = keyed(&cpu, "nr_throttled");
-    s.pids_current = number(dir, "pids.current");
     s.pids_peak = number(dir, "pids.peak");
     s.pids_limit_hits = keyed(&read_file(dir, "pids.events"), "max");
 }
@@ -77,7 +104,6 @@ fn read_v1(dir: &Dir, s: &mut CgroupStats) {
         match controller {
             Controller::Memory => {
                 s.memory_peak_bytes = number(path, "memory.max_usage_in_bytes");
-                s.memory_current_bytes = number(path, "memory.usage_in_bytes");
                 s.oom_kills = keyed(&read_file(path, "memory.oom_control"), "oom_kill");
                 s.memory_limit_hits = number(path, "memory.failcnt");
             }
@@ -87,7 +113,6 @@ fn read_v1(dir: &Dir, s: &mut CgroupStats) {
             }
             Controller::Cpu => s.cpu_throttled_periods = keyed(&read_file(path, "cpu.stat"), "nr_throttled"),
             Controller::Pids => {
-                s.pids_current = number(path, "pids.current");
                 s.pids_limit_hits = keyed(&read_file(path, "pids.events"), "max");
             }
             Controller::Cpuset | Controller::Io => {}
@@ -114,11 +139,14 @@ mod tests {
             ("memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n"),
             ("cpu.stat", "usage_usec 300\nuser_usec 200\nsystem_usec 100\nnr_throttled 4\n"),
             ("pids.events", "max 2\n"),
+            ("pids.current", "3\n"),
         ]);
         let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V2, controllers: vec![] }] };
-        let s = read(&cg);
+        let s = read(&cg, When::Final);
+        let live = read(&cg, When::Live);
         std::mem::forget(cg); // not a real cgroup: nothing to remove
         assert_eq!(s.memory_peak_bytes, Some(1 << 20));
+        assert_eq!((s.pids_current, live.pids_current), (None, Some(3)));
         assert_eq!((s.oom_kills, s.memory_limit_hits, s.pids_limit_hits), (Some(1), Some(7), Some(2)));
         assert_eq!(s.cpu_user, Some(Duration::from_micros(200)));
         assert_eq!(s.cpu_throttled_periods, Some(4));
@@ -135,7 +163,7 @@ mod tests {
         ]);
         let controllers = vec![Controller::Memory, Controller::CpuAcct];
         let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V1, controllers }] };
-        let s = read(&cg);
+        let s = read(&cg, When::Live);
         std::mem::forget(cg);
         assert_eq!((s.memory_peak_bytes, s.oom_kills), (Some(4096), Some(3)));
         assert_eq!(s.cpu_user, Some(Duration::from_nanos(5000)));
