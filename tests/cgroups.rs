@@ -91,7 +91,9 @@ fn a_fork_bomb_never_exceeds_its_pids_limit_and_is_killed_cleanly() {
     // No pid namespace either: killing it must rely on the cgroup, not on pid 1.
     let sb = parent.builder(Namespaces::USER).pids_max(max).build().unwrap();
     let mut cmd = Command::new("/bin/sh");
-    cmd.args(["-c", "f() { f | f & }; f; sleep 1000"]).stderr(isobox::Stdio::null());
+    // The bomb runs in a background subshell; the first process execs sleep, so it needs no
+    // fork of its own and is still there to be killed (a shell that cannot fork exits).
+    cmd.args(["-c", "(f() { f | f & }; f) & exec sleep 1000"]).stderr(isobox::Stdio::null());
     let mut child = sb.spawn(&cmd).unwrap();
     let until = Instant::now() + Duration::from_secs(2);
     let mut highest = 0;
