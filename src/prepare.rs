@@ -80,7 +80,6 @@ pub(crate) fn prepare(cmd: &Command, config: &Config, defaults: StdioDefaults) -
 }
 
 fn cstring(what: &str, s: &OsStr) -> Result<CString, ConfigError> {
-    config::no_nul(what, s)?;
     CString::new(s.as_bytes()).map_err(|_| ConfigError::NulByte { what: what.to_string() })
 }
 

@@ -296,8 +296,26 @@ fn io_limits_on_a_real_block_device_are_applied_or_refused_by_name() {
     let parent = TestParent::new("io");
     let limit = isobox::IoLimit::new(&device).read_bps(8 << 20).write_iops(500);
     let sb = parent.builder(ns()).io_limit(limit).build().unwrap();
-    match sb.status(&Command::new("/bin/true")) {
-        Ok(report) => assert!(report.success() && report.cgroup.is_some()),
+    let mut sleep = Command::new("sleep");
+    sleep.arg("10");
+    let (maj, min) = {
+        use std::os::unix::fs::MetadataExt;
+        let rdev = std::fs::metadata(&device).unwrap().rdev();
+        (libc::major(rdev), libc::minor(rdev))
+    };
+    match sb.spawn(&sleep) {
+        Ok(mut child) => {
+            // In force: the kernel lists the device with the rate, in v2's io.max or v1's file.
+            let (file, wanted) = match child.cgroup_dirs().iter().find(|d| d.join("io.max").exists()) {
+                Some(_) => ("io.max", format!("{maj}:{min} rbps=8388608")),
+                None => ("blkio.throttle.read_bps_device", format!("{maj}:{min} 8388608")),
+            };
+            let dir = child.cgroup_dirs().into_iter().find(|d| d.join(file).exists()).expect("an io cgroup");
+            let shown = std::fs::read_to_string(dir.join(file)).unwrap();
+            assert!(shown.lines().any(|l| l.starts_with(&wanted)), "{file} shows {shown:?}");
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
         Err(Error::Cgroup(e)) => assert!(e.to_string().contains("io"), "{e}"),
         Err(other) => panic!("{other}"),
     }

@@ -161,6 +161,10 @@ impl Limits {
         for limit in &self.io {
             let device = block_device(&limit.device)?;
             let (rbps, wbps, riops, wiops) = (limit.read_bps, limit.write_bps, limit.read_iops, limit.write_iops);
+            if [rbps, wbps, riops, wiops].iter().all(Option::is_none) {
+                let reason = format!("{}: no rate given, so nothing would be limited", limit.device.display());
+                return Err(invalid("io limit", reason));
+            }
             if [rbps, wbps, riops, wiops].contains(&Some(0)) {
                 return Err(invalid("io limit", format!("{}: a rate of 0 would stop all IO", limit.device.display())));
             }

@@ -59,3 +59,15 @@ fn swap_needs_memory_max_and_settings_keep_their_order() {
         ]
     );
 }
+
+#[test]
+fn an_io_limit_without_a_rate_is_rejected() {
+    let disk = std::fs::read_dir("/sys/block")
+        .ok()
+        .and_then(|mut d| d.find_map(|e| e.ok().map(|e| Path::new("/dev").join(e.file_name()))))
+        .filter(|p| p.exists());
+    let device = disk.unwrap_or_else(|| PathBuf::from("/dev/null"));
+    let text = err(Limits { io: vec![IoLimit::new(&device)], ..Default::default() });
+    // A real disk is refused for want of a rate; /dev/null (no disk here) for not being one.
+    assert!(text.contains("no rate given") || text.contains("not a block device"), "{text}");
+}
