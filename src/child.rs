@@ -11,6 +11,7 @@ use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
+use crate::cgroup::join::JoinFile;
 use crate::plan::{Op, PlannedOp};
 use crate::report::{Record, Step};
 use crate::sys::child as sys;
@@ -30,9 +31,10 @@ pub(crate) struct ChildPlan<'a> {
     pub unshare_time: i32,
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,
-    /// The parent places the child in its cgroup while it sets up (cgroup v1): wait for a
-    /// second go byte before entering the cgroup namespace.
+    /// The parent makes the child's cgroup while it sets up (hosts with cgroup v1): wait for a
+    /// second go byte, then join it through these files, before entering the cgroup namespace.
     pub second_release: bool,
+    pub cgroup_join: &'a [JoinFile],
     pub time_offsets: Option<&'a CStr>,
     pub mounts: &'a [PlannedOp],
     pub hostname: Option<&'a [u8]>,
@@ -74,6 +76,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Loopback, if p.loopback { sys::loopback_up() } else { Ok(()) })?;
     set_rlimits(p.rlimits)?;
     at(Step::WaitGo, if p.second_release { wait_go(p, true) } else { Ok(()) })?;
+    join_cgroup(p.cgroup_join)?;
     at(Step::Unshare, unshare(p.unshare_cgroup))?;
     at(Step::Groups, p.groups.map_or(Ok(()), sys::setgroups))?;
     at(Step::Gid, p.gid.map_or(Ok(()), sys::setgid))?;
@@ -125,8 +128,25 @@ fn write_time_offsets(p: &ChildPlan<'_>) -> Result<(), Errno> {
     let Some(text) = p.time_offsets else {
         return Ok(());
     };
-    let fd = sys::open(c"/proc/self/timens_offsets", libc::O_WRONLY | libc::O_CLOEXEC, 0)?;
-    let written = sys::write(fd, text.to_bytes());
+    write_at(libc::AT_FDCWD, c"/proc/self/timens_offsets", text.to_bytes())
+}
+
+/// Writes "0" (this process) to each file: see `cgroup::join` for why the child moves itself.
+fn join_cgroup(files: &[JoinFile]) -> Result<(), Record> {
+    for (index, file) in files.iter().enumerate() {
+        write_at(file.parent_fd(), file.relative(), b"0").map_err(|errno| Record {
+            step: Step::JoinCgroup,
+            index: index as u16,
+            errno,
+        })?;
+    }
+    Ok(())
+}
+
+/// Opens `path` (relative to `dir`) for writing, writes `bytes` once and closes it.
+fn write_at(dir: RawFd, path: &CStr, bytes: &[u8]) -> Result<(), Errno> {
+    let fd = sys::openat(dir, path, libc::O_WRONLY | libc::O_CLOEXEC, 0)?;
+    let written = sys::write(fd, bytes);
     sys::close(fd)?;
     written.map(drop)
 }

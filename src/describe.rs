@@ -2,6 +2,7 @@
 
 use nix::errno::Errno;
 
+use crate::cgroup::join::JoinFile;
 use crate::config::Config;
 use std::path::Path;
 
@@ -10,7 +11,12 @@ use crate::prepare::Prepared;
 use crate::report::{Record, Step};
 
 /// The object a failed step was working on, and a hint where the host is the likely cause.
-pub(crate) fn describe(rec: &Record, config: &Config, p: &Prepared) -> (Option<String>, Option<&'static str>) {
+pub(crate) fn describe(
+    rec: &Record,
+    config: &Config,
+    p: &Prepared,
+    join: &[JoinFile],
+) -> (Option<String>, Option<&'static str>) {
     let index = usize::from(rec.index);
     match rec.step {
         Step::Mount => match config.plan.ops.get(index) {
@@ -33,6 +39,7 @@ pub(crate) fn describe(rec: &Record, config: &Config, p: &Prepared) -> (Option<S
         Step::Uid | Step::Gid | Step::Groups => (None, id_hint(rec.errno)),
         Step::Unshare | Step::TimeOffsets => (None, time_hint(rec.errno, config)),
         Step::Loopback => (Some("lo".into()), None),
+        Step::JoinCgroup => (join.get(index).map(|f| f.path.display().to_string()), join_hint(rec.errno)),
         _ => (None, None),
     }
 }
@@ -92,6 +99,17 @@ fn mount_hint(op: &Op, errno: Errno) -> Option<&'static str> {
     }
 }
 
+fn join_hint(errno: Errno) -> Option<&'static str> {
+    match errno {
+        Errno::EACCES | Errno::EPERM => Some(
+            "the caller must be root or own the cgroup's tasks/cgroup.procs file (a security module may deny it too)",
+        ),
+        Errno::ENOSPC => Some("a v1 cpuset cgroup needs cpuset.cpus and cpuset.mems set before it takes a process"),
+        Errno::ENOENT => Some("the cgroup parent was removed while the sandbox was starting"),
+        _ => None,
+    }
+}
+
 fn id_hint(errno: Errno) -> Option<&'static str> {
     (errno == Errno::EINVAL || errno == Errno::EPERM).then_some(
         "the id must be mapped in the user namespace (see UserMapping), and setgroups is denied without privileges",
@@ -110,6 +128,13 @@ fn time_hint(errno: Errno, config: &Config) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_cgroup_join_gets_a_hint_for_each_likely_cause() {
+        assert!(join_hint(Errno::EACCES).unwrap().contains("own the cgroup"));
+        assert!(join_hint(Errno::ENOSPC).unwrap().contains("cpuset"));
+        assert_eq!(join_hint(Errno::EIO), None);
+    }
 
     #[test]
     fn paths_are_shown_as_the_user_wrote_them() {

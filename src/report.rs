@@ -45,9 +45,11 @@ pub enum Step {
     Chdir,
     /// Executing the program.
     Exec,
+    /// Joining the sandbox's cgroup (the index says which hierarchy's directory).
+    JoinCgroup,
 }
 
-const STEPS: [Step; 17] = [
+const STEPS: [Step; 18] = [
     Step::WaitGo,
     Step::DeathSignal,
     Step::Unshare,
@@ -65,6 +67,7 @@ const STEPS: [Step; 17] = [
     Step::Fds,
     Step::Chdir,
     Step::Exec,
+    Step::JoinCgroup,
 ];
 
 /// A decoded failure record.
@@ -124,6 +127,7 @@ impl std::fmt::Display for Step {
             Step::Fds => "arranging file descriptors",
             Step::Chdir => "changing directory",
             Step::Exec => "exec",
+            Step::JoinCgroup => "joining the sandbox's cgroup",
         };
         f.write_str(name)
     }

@@ -1,13 +1,16 @@
 //! `Sandbox::spawn` (**parent**): one screen from a prepared command to a running `Child`.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
-use crate::cgroup::{self, group::Cgroup};
+use crate::cgroup::group::{Cgroup, CgroupPlan};
+use crate::cgroup::join::{self, JoinFile};
+use crate::cgroup::{self};
 use crate::child::{self, ChildPlan};
 use crate::child_handle::{Child, Output};
 use crate::config::Config;
@@ -19,6 +22,20 @@ use crate::{idmap, Command, Error, ExitReport, Namespaces, SandboxBuilder};
 
 /// Numbers each sandbox cgroup this process creates, for unique names.
 static NEXT_CGROUP: AtomicU64 = AtomicU64::new(0);
+
+/// A sandbox cgroup about to be made: `name` below `parent` in each hierarchy.
+struct CgroupTarget<'a> {
+    plan: &'a CgroupPlan,
+    parent: PathBuf,
+    name: String,
+}
+
+impl CgroupTarget<'_> {
+    /// Makes the cgroup, every limit written and read back.
+    fn create(&self) -> Result<Cgroup, crate::error::CgroupError> {
+        Cgroup::create(self.plan, &self.parent, &self.name)
+    }
+}
 
 /// A validated, immutable sandbox configuration. Spawn from it as often as you like, from
 /// any number of threads.
@@ -62,21 +79,30 @@ impl Sandbox {
 
     fn spawn_with(&self, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
         let mut prepared = prepare::prepare(cmd, &self.config, defaults)?;
-        // On cgroup v2 the child is born in its cgroup, which must exist first. On v1 the cgroup
-        // is made, and the child moved in, while the child sets itself up: a v1 move waits for
-        // an RCU grace period in the kernel, and this overlaps it with the child's own work.
-        let late = self.config.cgroup.as_ref().is_some_and(|c| !c.layout.is_pure_v2());
-        let early = if late { None } else { self.create_cgroup()? };
+        let target = self.cgroup_target()?;
+        // On cgroup v2 the child is born in its cgroup, which must exist first. Elsewhere the
+        // cgroup is made while the child sets itself up, and the child then joins it itself
+        // (`cgroup::join`): the parent moving it would wait for an RCU grace period.
+        let late = target.as_ref().filter(|t| !t.plan.layout.is_pure_v2());
+        let early = match (&target, late) {
+            (Some(t), None) => Some(t.create()?),
+            _ => None,
+        };
+        let join = late.map(|t| join::prepare(t.plan, &t.parent, &t.name)).transpose()?.unwrap_or_default();
         let cgroup_fd = early.as_ref().and_then(Cgroup::v2_dir_fd);
         let (pipes, go_read) = control_pipes(&prepared)?;
-        let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd(), late);
+        let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd(), late.is_some(), &join);
         let flags = self.config.namespaces.clone_flags();
         let started = Instant::now();
         let mut late_cgroup = None;
         let spawned = {
             let mut before = |pid, born_in_cgroup| self.place(pid, born_in_cgroup, early.as_ref());
-            let mut during = |pid: Pid| self.create_and_enter(pid).map(|cg| late_cgroup = cg);
-            let during: Option<&mut dyn FnMut(Pid) -> Result<(), Error>> = if late { Some(&mut during) } else { None };
+            let mut during = |_: Pid| -> Result<(), Error> {
+                late_cgroup = late.map(CgroupTarget::create).transpose()?;
+                Ok(())
+            };
+            let during: Option<&mut dyn FnMut(Pid) -> Result<(), Error>> =
+                if late.is_some() { Some(&mut during) } else { None };
             let steps = ParentSteps { before_release: &mut before, while_running: during };
             let cgroup_fd = cgroup_fd.as_ref().map(|f| f.as_fd());
             vmclone::spawn_shared(flags, true, &plan, child::main, pipes, cgroup_fd, steps)
@@ -91,20 +117,11 @@ impl Sandbox {
             return Ok(child);
         }
         drop(child); // reaps the child, which has exited after writing its report
-        Err(self.setup_failure(&spawned.report, &prepared))
+        Err(self.setup_failure(&spawned.report, &prepared, &join))
     }
 
-    /// Creates the cgroup and moves `pid` into it (the cgroup v1 path).
-    fn create_and_enter(&self, pid: Pid) -> Result<Option<Cgroup>, Error> {
-        let cgroup = self.create_cgroup()?;
-        if let Some(cgroup) = &cgroup {
-            cgroup.add(pid.as_raw(), false)?;
-        }
-        Ok(cgroup)
-    }
-
-    /// The sandbox's own cgroup with every limit written and read back, if any was asked for.
-    fn create_cgroup(&self) -> Result<Option<Cgroup>, Error> {
+    /// Where the sandbox's cgroup goes and its unique name, if any limit was asked for.
+    fn cgroup_target(&self) -> Result<Option<CgroupTarget<'_>>, Error> {
         let Some(plan) = &self.config.cgroup else { return Ok(None) };
         let is_root = self.config.caller.is_root();
         let own = if plan.parent.is_none() && !is_root {
@@ -114,7 +131,7 @@ impl Sandbox {
         };
         let parent = cgroup::parent::resolve(plan.parent.as_deref(), &plan.layout, is_root, &own)?;
         let name = format!("isobox-{}-{}", std::process::id(), NEXT_CGROUP.fetch_add(1, Ordering::Relaxed));
-        Ok(Some(Cgroup::create(plan, &parent, &name)?))
+        Ok(Some(CgroupTarget { plan, parent, name }))
     }
 
     /// The parent's part while the child waits: into its cgroup first (unless it was born
@@ -135,6 +152,7 @@ impl Sandbox {
         pipes: &ControlPipes,
         go_read: RawFd,
         second_release: bool,
+        cgroup_join: &'a [JoinFile],
     ) -> ChildPlan<'a> {
         let c = &self.config;
         let control =
@@ -149,6 +167,7 @@ impl Sandbox {
             unshare_time: c.namespaces.time_flag(),
             unshare_cgroup: c.namespaces.cgroup_flag(),
             second_release,
+            cgroup_join,
             time_offsets: c.time_offsets.as_deref(),
             mounts: &c.plan.ops,
             hostname: c.hostname.as_deref(),
@@ -181,7 +200,7 @@ impl Sandbox {
         }
     }
 
-    fn setup_failure(&self, report: &[u8], p: &Prepared) -> Error {
+    fn setup_failure(&self, report: &[u8], p: &Prepared, join: &[JoinFile]) -> Error {
         let Some(rec) = Record::decode(report) else {
             return SpawnError::MalformedReport { len: report.len() }.into();
         };
@@ -190,7 +209,7 @@ impl Sandbox {
             let program = p.argv.iter().next().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
             return Error::ProgramNotFound { program, searched };
         }
-        let (object, hint) = crate::describe::describe(&rec, &self.config, p);
+        let (object, hint) = crate::describe::describe(&rec, &self.config, p, join);
         SetupError { step: rec.step, object, errno: rec.errno, hint }.into()
     }
 }

@@ -331,6 +331,26 @@ fn first_block_device() -> Option<PathBuf> {
 }
 
 #[test]
+fn the_program_starts_inside_its_cgroup_in_every_hierarchy() {
+    if !require_root() {
+        return;
+    }
+    let parent = TestParent::new("joined");
+    let mut b = parent.builder(ns());
+    b.memory_max(64 << 20).pids_max(16);
+    let sb = b.build().unwrap();
+    let mut cmd = Command::new("/bin/cat");
+    cmd.arg("/proc/self/cgroup");
+    let out = sb.output(&cmd).unwrap();
+    assert!(out.report.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let inside: Vec<&str> = text.lines().filter(|l| l.contains(&format!("{}/isobox-", parent.name))).collect();
+    // One line per hierarchy the sandbox's cgroup was made in, which is every one the parent exists in.
+    assert_eq!(inside.len(), parent.dirs().len(), "/proc/self/cgroup of the program:\n{text}");
+    assert!(!parent.dirs().is_empty());
+}
+
+#[test]
 fn a_cgroup_parent_alone_gives_the_sandbox_a_cgroup() {
     if !require_root() {
         return;

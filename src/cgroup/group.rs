@@ -55,13 +55,10 @@ impl Cgroup {
     /// Creates `name` under the plan's parent in every hierarchy it needs and applies each
     /// limit, read back. On error, whatever was created is removed again.
     pub fn create(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Cgroup, CgroupError> {
-        let wanted = wanted_controllers(plan, parent)?;
         let mut cgroup = Cgroup { dirs: Vec::new() };
-        for (hierarchy, version, controllers) in group_by_hierarchy(&plan.layout, &wanted) {
-            let parent = dir_of(hierarchy, parent);
-            let path = parent.join(name);
-            create_below(&parent, &path, version, &controllers)?;
-            cgroup.dirs.push(Dir { path, version, controllers });
+        for (parent, dir) in planned_dirs(plan, parent, name)? {
+            create_below(&parent, &dir.path, dir.version, &dir.controllers)?;
+            cgroup.dirs.push(dir);
         }
         cgroup.inherit_v1_cpuset(plan)?;
         for setting in &plan.settings {
@@ -179,6 +176,18 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         let _ = self.remove();
     }
+}
+
+/// The sandbox's directory `name` in each hierarchy it needs, with the parent directory it
+/// goes in.
+pub(crate) fn planned_dirs(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Vec<(PathBuf, Dir)>, CgroupError> {
+    let wanted = wanted_controllers(plan, parent)?;
+    let dirs = group_by_hierarchy(&plan.layout, &wanted).into_iter().map(|(hierarchy, version, controllers)| {
+        let parent = dir_of(hierarchy, parent);
+        let path = parent.join(name);
+        (parent, Dir { path, version, controllers })
+    });
+    Ok(dirs.collect())
 }
 
 /// The controllers the limits need (each must exist), plus those read for the report.

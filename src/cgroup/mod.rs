@@ -11,6 +11,7 @@
 mod cpulist;
 mod fs;
 pub(crate) mod group;
+pub(crate) mod join;
 pub(crate) mod layout;
 pub(crate) mod limits;
 pub(crate) mod parent;

@@ -1,14 +1,30 @@
 //! The parents of sandbox cgroups (**parent**): created when missing, given the controllers on
 //! v2, and swept of cgroups left behind, once per parent and process.
 
+use std::fs::OpenOptions;
 use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use super::fs;
 use super::group::{create_error, Version};
 use super::settings::Controller;
 use crate::error::CgroupError;
+
+type PreparedList = Vec<(PathBuf, Vec<Controller>)>;
+
+/// The parents this process has prepared, with the controllers each was prepared for.
+static PREPARED: Mutex<PreparedList> = Mutex::new(Vec::new());
+
+fn prepared() -> MutexGuard<'static, PreparedList> {
+    PREPARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn is_prepared(parent: &Path, controllers: &[Controller]) -> bool {
+    prepared().iter().any(|(p, c)| p == parent && c == controllers)
+}
 
 /// Creates the sandbox's directory `path` below `parent`. The first time this process uses a
 /// parent (or when it has vanished since), the parent is prepared first: created, given the
@@ -20,23 +36,45 @@ pub(crate) fn create_below(
     version: Version,
     controllers: &[Controller],
 ) -> Result<(), CgroupError> {
-    static PREPARED: Mutex<Vec<(PathBuf, Vec<Controller>)>> = Mutex::new(Vec::new());
-    let known = |list: &Vec<(PathBuf, Vec<Controller>)>| list.iter().any(|(p, c)| p == parent && c == controllers);
-    let lock = || PREPARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if known(&lock()) {
-        match std::fs::create_dir(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => lock().retain(|(p, _)| p != parent),
-            other => return other.map_err(|source| create_error(path, source)),
+    once_prepared(parent, version, controllers, || std::fs::create_dir(path))
+        .map_err(|e| e.unwrap_or_else(|source| create_error(path, source)))
+}
+
+/// Opens `parent` (a directory fd for `openat`), preparing it first as `create_below` does.
+pub(crate) fn open_prepared(
+    parent: &Path,
+    version: Version,
+    controllers: &[Controller],
+) -> Result<OwnedFd, CgroupError> {
+    // O_PATH: the fd only anchors lookups (std adds O_CLOEXEC).
+    let open = || OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(parent);
+    once_prepared(parent, version, controllers, || open().map(OwnedFd::from))
+        .map_err(|e| e.unwrap_or_else(|source| create_error(parent, source)))
+}
+
+/// Runs `op` on a prepared `parent`: at once if this process prepared it before (and it is
+/// still there: `op` did not fail with NotFound), else after preparing it. An `Err(Ok(e))`
+/// is a failed preparation, `Err(Err(e))` a failed `op`.
+fn once_prepared<T>(
+    parent: &Path,
+    version: Version,
+    controllers: &[Controller],
+    mut op: impl FnMut() -> io::Result<T>,
+) -> Result<T, Result<CgroupError, io::Error>> {
+    if is_prepared(parent, controllers) {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => prepared().retain(|(p, _)| p != parent),
+            other => return other.map_err(Err),
         }
     }
-    prepare_parent(parent, version, controllers)?;
+    prepare_parent(parent, version, controllers).map_err(Ok)?;
     sweep(parent);
-    std::fs::create_dir(path).map_err(|source| create_error(path, source))?;
-    let mut list = lock();
-    if !known(&list) {
+    let done = op().map_err(Err)?;
+    let mut list = prepared();
+    if !list.iter().any(|(p, c)| p == parent && c == controllers) {
         list.push((parent.to_path_buf(), controllers.to_vec()));
     }
-    Ok(())
+    Ok(done)
 }
 
 /// Removes the empty cgroups left by isobox processes that died without cleaning up (killed

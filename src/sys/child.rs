@@ -73,9 +73,10 @@ pub fn unshare(flags: i32) -> SysResult {
     call(libc::SYS_unshare, [flags as usize, 0, 0, 0, 0, 0]).map(drop)
 }
 
-/// openat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
-pub fn open(path: &CStr, flags: i32, mode: u32) -> SysResult<RawFd> {
-    let args = [libc::AT_FDCWD as usize, ptr(path), flags as usize, mode as usize, 0, 0];
+/// openat(2), `path` relative to the directory `dir` (or AT_FDCWD). Async-signal-safe: does
+/// not allocate.
+pub fn openat(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> SysResult<RawFd> {
+    let args = [dir as usize, ptr(path), flags as usize, mode as usize, 0, 0];
     call(libc::SYS_openat, args).map(|fd| fd as RawFd)
 }
 
