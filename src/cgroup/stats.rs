@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::fs::{keyed, number};
+use super::fs::{keyed, number, read_small};
 use super::group::{Cgroup, Dir, Version};
 use super::settings::Controller;
 
@@ -82,7 +82,7 @@ fn read_current(cgroup: &Cgroup, s: &mut CgroupStats) {
 }
 
 fn read_file(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
+    read_small(&dir.join(file)).unwrap_or_default()
 }
 
 fn read_v2(dir: &Path, s: &mut CgroupStats) {
