@@ -1,7 +1,7 @@
 //! Spawn latency percentiles (p50, p90, p99) for each sandbox variant against
 //! `std::process::Command`, one spawn → exec → wait at a time. `cargo bench --bench latency`.
-//! The variants take turns (one spawn of each per round), so a slow moment of the machine
-//! weighs on all of them alike. Prints a Markdown table; BENCHMARKS.md keeps the one from the
+//! The variants take turns (one spawn of each per round, in a shuffled order), so a slow
+//! moment of the machine weighs on all of them alike. Prints a Markdown table; BENCHMARKS.md keeps the one from the
 //! last run on the reference machine.
 mod support;
 
@@ -14,17 +14,38 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Times `n` rounds; in each round every closure runs once, in turn. Returns sorted times.
+/// xorshift64: a fixed, dependency-free sequence for shuffling the order of each round.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// 0..len in a new random order (Fisher-Yates).
+fn shuffled(len: usize, state: &mut u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    for i in (1..len).rev() {
+        order.swap(i, (next_random(state) % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+/// Times `n` rounds; in each round every closure runs once, in an order shuffled anew each
+/// round: a spawn pays for some of the kernel's deferred tear-down of the one before it (a
+/// network namespace's is the largest), and a fixed order would charge that to whichever
+/// variant comes next. Returns sorted times.
 fn measure_interleaved(n: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<Duration>> {
     for _ in 0..n / 10 {
         runs.iter_mut().for_each(|run| run()); // warm-up
     }
     let mut times = vec![Vec::with_capacity(n); runs.len()];
+    let mut state = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..n {
-        for (run, t) in runs.iter_mut().zip(&mut times) {
+        for i in shuffled(runs.len(), &mut state) {
             let start = Instant::now();
-            run();
-            t.push(start.elapsed());
+            runs[i]();
+            times[i].push(start.elapsed());
         }
     }
     times.iter_mut().for_each(|t| t.sort());
