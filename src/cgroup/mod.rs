@@ -3,8 +3,9 @@
 //! - [`layout`]: which hierarchy holds which controller, from /proc/self/mountinfo.
 //! - [`limits`] → [`settings`]: what the user asked for, validated, and the files that carry
 //!   it on each version (the table is in `settings`).
-//! - [`group`]: one sandbox's cgroup: created and limited (each write read back) before the
-//!   clone, killed and removed after.
+//! - [`group`]: one sandbox's cgroup: created and limited (each write read back), killed and
+//!   removed after. On pure v2 it is made before the clone and the child is born in it; on v1
+//!   and hybrid hosts it is made while the child sets up, and the child joins it ([`join`]).
 //! - [`stats`]: what the sandbox used.
 //! - [`parent`]: where sandboxes' cgroups go; `parent_dirs`: preparing those parents.
 
