@@ -351,6 +351,34 @@ fn the_program_starts_inside_its_cgroup_in_every_hierarchy() {
 }
 
 #[test]
+fn a_v1_cgroup_the_child_cannot_join_is_a_typed_error_naming_the_file() {
+    if !require_root() {
+        return;
+    }
+    let Some(cpuset) = cgroup_mounts().into_iter().find(|m| m.join("cpuset.mems").exists() && m.join("tasks").exists())
+    else {
+        println!("skipped: no cgroup v1 cpuset hierarchy (this test is about joining a v1 cgroup)");
+        return;
+    };
+    // A parent cpuset with memory nodes but no CPUs: the sandbox's cgroup inherits the empty CPU
+    // list, and the kernel refuses to let any task join it (ENOSPC).
+    let parent = TestParent::new("nojoin");
+    let dir = cpuset.join(&parent.name[1..]);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("cpuset.mems"), "0").unwrap();
+    let mut b = parent.builder(ns());
+    b.cpuset_mems("0");
+    let err = b.build().unwrap().spawn(&Command::new("/bin/true")).unwrap_err();
+    let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
+    assert_eq!(setup.step, isobox::Step::JoinCgroup, "{err}");
+    assert_eq!(setup.errno, nix::errno::Errno::ENOSPC, "{err}");
+    let object = setup.object.as_deref().unwrap_or_default();
+    assert!(object.starts_with(&dir.to_string_lossy().into_owned()) && object.ends_with("/tasks"), "{err}");
+    assert!(setup.hint.unwrap_or_default().contains("cpuset"), "{err}");
+    assert!(parent.leftovers().is_empty(), "the sandbox's cgroup was removed");
+}
+
+#[test]
 fn a_cgroup_parent_alone_gives_the_sandbox_a_cgroup() {
     if !require_root() {
         return;
