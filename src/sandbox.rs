@@ -8,9 +8,9 @@ use std::time::Instant;
 use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
+use crate::cgroup;
 use crate::cgroup::group::{Cgroup, CgroupPlan};
 use crate::cgroup::join::{self, JoinFile};
-use crate::cgroup::{self};
 use crate::child::{self, ChildPlan};
 use crate::child_handle::{Child, Output};
 use crate::config::Config;
@@ -28,6 +28,15 @@ struct CgroupTarget<'a> {
     plan: &'a CgroupPlan,
     parent: PathBuf,
     name: String,
+}
+
+/// The sandbox's cgroup as one spawn handles it.
+struct CgroupSteps<'a> {
+    /// Made before the clone (pure cgroup v2).
+    early: Option<Cgroup>,
+    /// Made while the child sets up (cgroup v1 or hybrid); the child joins it through `join`.
+    late: Option<CgroupTarget<'a>>,
+    join: Vec<JoinFile>,
 }
 
 impl CgroupTarget<'_> {
@@ -79,16 +88,7 @@ impl Sandbox {
 
     fn spawn_with(&self, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
         let mut prepared = prepare::prepare(cmd, &self.config, defaults)?;
-        let target = self.cgroup_target()?;
-        // On cgroup v2 the child is born in its cgroup, which must exist first. Elsewhere the
-        // cgroup is made while the child sets itself up, and the child then joins it itself
-        // (`cgroup::join`): the parent moving it would wait for an RCU grace period.
-        let late = target.as_ref().filter(|t| !t.plan.layout.is_pure_v2());
-        let early = match (&target, late) {
-            (Some(t), None) => Some(t.create()?),
-            _ => None,
-        };
-        let join = late.map(|t| join::prepare(t.plan, &t.parent, &t.name)).transpose()?.unwrap_or_default();
+        let CgroupSteps { early, late, join } = self.cgroup_steps()?;
         let cgroup_fd = early.as_ref().and_then(Cgroup::v2_dir_fd);
         let (pipes, go_read) = control_pipes(&prepared)?;
         let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd(), late.is_some(), &join);
@@ -98,7 +98,7 @@ impl Sandbox {
         let spawned = {
             let mut before = |pid, born_in_cgroup| self.place(pid, born_in_cgroup, early.as_ref());
             let mut during = |_: Pid| -> Result<(), Error> {
-                late_cgroup = late.map(CgroupTarget::create).transpose()?;
+                late_cgroup = late.as_ref().map(CgroupTarget::create).transpose()?;
                 Ok(())
             };
             let during: Option<&mut dyn FnMut(Pid) -> Result<(), Error>> =
@@ -118,6 +118,20 @@ impl Sandbox {
         }
         drop(child); // reaps the child, which has exited after writing its report
         Err(self.setup_failure(&spawned.report, &prepared, &join))
+    }
+
+    /// When the sandbox's cgroup is made. On cgroup v2 the child is born in its cgroup, which
+    /// must exist first. Elsewhere it is made while the child sets itself up, and the child
+    /// then joins it itself (`cgroup::join`): the parent moving it would wait for an RCU grace
+    /// period in the kernel.
+    fn cgroup_steps(&self) -> Result<CgroupSteps<'_>, Error> {
+        let none = CgroupSteps { early: None, late: None, join: Vec::new() };
+        let Some(target) = self.cgroup_target()? else { return Ok(none) };
+        if target.plan.layout.is_pure_v2() {
+            return Ok(CgroupSteps { early: Some(target.create()?), ..none });
+        }
+        let join = join::prepare(target.plan, &target.parent, &target.name)?;
+        Ok(CgroupSteps { late: Some(target), join, ..none })
     }
 
     /// Where the sandbox's cgroup goes and its unique name, if any limit was asked for.
