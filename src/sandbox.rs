@@ -9,7 +9,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
 use crate::cgroup;
-use crate::cgroup::group::{Cgroup, CgroupPlan};
+use crate::cgroup::group::{planned_dirs, Cgroup, CgroupPlan, Dir};
 use crate::cgroup::join::{self, JoinFile};
 use crate::child::{self, ChildPlan};
 use crate::child_handle::{Child, Output};
@@ -23,11 +23,10 @@ use crate::{idmap, Command, Error, ExitReport, Namespaces, SandboxBuilder};
 /// Numbers each sandbox cgroup this process creates, for unique names.
 static NEXT_CGROUP: AtomicU64 = AtomicU64::new(0);
 
-/// A sandbox cgroup about to be made: `name` below `parent` in each hierarchy.
+/// A sandbox cgroup about to be made: one directory per hierarchy, each below its parent.
 struct CgroupTarget<'a> {
     plan: &'a CgroupPlan,
-    parent: PathBuf,
-    name: String,
+    planned: Vec<(PathBuf, Dir)>,
 }
 
 /// The sandbox's cgroup as one spawn handles it.
@@ -41,8 +40,8 @@ struct CgroupSteps<'a> {
 
 impl CgroupTarget<'_> {
     /// Makes the cgroup, every limit written and read back.
-    fn create(&self) -> Result<Cgroup, crate::error::CgroupError> {
-        Cgroup::create(self.plan, &self.parent, &self.name)
+    fn create(self) -> Result<Cgroup, crate::error::CgroupError> {
+        Cgroup::create(self.plan, self.planned)
     }
 }
 
@@ -88,21 +87,22 @@ impl Sandbox {
 
     fn spawn_with(&self, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
         let mut prepared = prepare::prepare(cmd, &self.config, defaults)?;
-        let CgroupSteps { early, late, join } = self.cgroup_steps()?;
+        let CgroupSteps { early, mut late, join } = self.cgroup_steps()?;
         let cgroup_fd = early.as_ref().and_then(Cgroup::v2_dir_fd);
         let (pipes, go_read) = control_pipes(&prepared)?;
-        let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd(), late.is_some(), &join);
+        let second_release = late.is_some();
+        let plan = self.child_plan(&prepared, &pipes, go_read.as_raw_fd(), second_release, &join);
         let flags = self.config.namespaces.clone_flags();
         let started = Instant::now();
         let mut late_cgroup = None;
         let spawned = {
             let mut before = |pid, born_in_cgroup| self.place(pid, born_in_cgroup, early.as_ref());
             let mut during = |_: Pid| -> Result<(), Error> {
-                late_cgroup = late.as_ref().map(CgroupTarget::create).transpose()?;
+                late_cgroup = late.take().map(CgroupTarget::create).transpose()?;
                 Ok(())
             };
             let during: Option<&mut dyn FnMut(Pid) -> Result<(), Error>> =
-                if late.is_some() { Some(&mut during) } else { None };
+                if second_release { Some(&mut during) } else { None };
             let steps = ParentSteps { before_release: &mut before, while_running: during };
             let cgroup_fd = cgroup_fd.as_ref().map(|f| f.as_fd());
             vmclone::spawn_shared(flags, true, &plan, child::main, pipes, cgroup_fd, steps)
@@ -130,11 +130,12 @@ impl Sandbox {
         if target.plan.layout.is_pure_v2() {
             return Ok(CgroupSteps { early: Some(target.create()?), ..none });
         }
-        let join = join::prepare(target.plan, &target.parent, &target.name)?;
+        let join = join::prepare(&target.planned)?;
         Ok(CgroupSteps { late: Some(target), join, ..none })
     }
 
-    /// Where the sandbox's cgroup goes and its unique name, if any limit was asked for.
+    /// Where the sandbox's cgroup goes (a unique name in each hierarchy), if any limit was
+    /// asked for.
     fn cgroup_target(&self) -> Result<Option<CgroupTarget<'_>>, Error> {
         let Some(plan) = &self.config.cgroup else { return Ok(None) };
         let is_root = self.config.caller.is_root();
@@ -145,7 +146,8 @@ impl Sandbox {
         };
         let parent = cgroup::parent::resolve(plan.parent.as_deref(), &plan.layout, is_root, &own)?;
         let name = format!("isobox-{}-{}", std::process::id(), NEXT_CGROUP.fetch_add(1, Ordering::Relaxed));
-        Ok(Some(CgroupTarget { plan, parent, name }))
+        let planned = planned_dirs(plan, &parent, &name)?;
+        Ok(Some(CgroupTarget { plan, planned }))
     }
 
     /// The parent's part while the child waits: into its cgroup first (unless it was born

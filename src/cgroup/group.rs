@@ -52,11 +52,11 @@ const MISSING_HINT: &str = "on cgroup v2 the parent's cgroup.subtree_control mus
      on v1 the controller's hierarchy must be mounted under /sys/fs/cgroup";
 
 impl Cgroup {
-    /// Creates `name` under the plan's parent in every hierarchy it needs and applies each
-    /// limit, read back. On error, whatever was created is removed again.
-    pub fn create(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Cgroup, CgroupError> {
+    /// Creates each planned directory (see [`planned_dirs`]) and applies each limit, read
+    /// back. On error, whatever was created is removed again.
+    pub fn create(plan: &CgroupPlan, planned: Vec<(PathBuf, Dir)>) -> Result<Cgroup, CgroupError> {
         let mut cgroup = Cgroup { dirs: Vec::new() };
-        for (parent, dir) in planned_dirs(plan, parent, name)? {
+        for (parent, dir) in planned {
             create_below(&parent, &dir.path, dir.version, &dir.controllers)?;
             cgroup.dirs.push(dir);
         }
@@ -260,7 +260,7 @@ mod tests {
             Hierarchy { mount: "/nonexistent/memory".into(), root: "/".into(), controllers: vec!["memory".into()] };
         let layout = Layout { unified: None, unified_controllers: vec![], v1: vec![v1] };
         let plan = CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096 };
-        let err = Cgroup::create(&plan, Path::new("/isobox"), "x").unwrap_err();
+        let err = planned_dirs(&plan, Path::new("/isobox"), "x").unwrap_err();
         assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
     }
 }

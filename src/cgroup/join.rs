@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::group::{planned_dirs, CgroupPlan, Version};
+use super::group::{Dir, Version};
 use super::parent_dirs::open_prepared;
 use crate::error::CgroupError;
 
@@ -42,18 +42,18 @@ impl JoinFile {
     }
 }
 
-/// Prepares (once per process) and opens each parent directory of the cgroup `name` that
-/// `Cgroup::create` will make, and names the file the child joins through.
-pub(crate) fn prepare(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Vec<JoinFile>, CgroupError> {
+/// Prepares (once per process) and opens the parent directory of each planned directory,
+/// and names the file the child joins through.
+pub(crate) fn prepare(planned: &[(PathBuf, Dir)]) -> Result<Vec<JoinFile>, CgroupError> {
     let mut files = Vec::new();
-    for (parent_dir, dir) in planned_dirs(plan, parent, name)? {
-        let fd = open_prepared(&parent_dir, dir.version, &dir.controllers)?;
+    for (parent_dir, dir) in planned {
+        let fd = open_prepared(parent_dir, dir.version, &dir.controllers)?;
         let file = match dir.version {
             Version::V1 => "tasks",
             Version::V2 => "cgroup.procs",
         };
         let path = dir.path.join(file);
-        let relative = Path::new(name).join(file);
+        let relative = Path::new(dir.path.file_name().unwrap_or_default()).join(file);
         // A cgroup name never holds a NUL: it is "isobox-<pid>-<n>".
         let relative = CString::new(relative.as_os_str().as_bytes()).expect("no NUL in a cgroup name");
         files.push(JoinFile { parent: fd, relative, path });
