@@ -52,6 +52,30 @@ fn measure_interleaved(n: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<
     times
 }
 
+/// Times `n` spawns of each closure in a row, as criterion does. Returns sorted times.
+fn measure_back_to_back(n: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<Duration>> {
+    let mut times = Vec::with_capacity(runs.len());
+    for run in runs.iter_mut() {
+        (0..n / 10).for_each(|_| run()); // warm-up
+        let mut t: Vec<Duration> = (0..n)
+            .map(|_| {
+                let start = Instant::now();
+                run();
+                start.elapsed()
+            })
+            .collect();
+        t.sort();
+        times.push(t);
+    }
+    times
+}
+
+/// `ISOBOX_LATENCY_ONLY`: `;`-separated prefixes of the variant names to keep (all if unset).
+/// `benches/kernel_floor.py` uses it to run the variants its C program also runs.
+fn wanted(name: &str) -> bool {
+    std::env::var("ISOBOX_LATENCY_ONLY").map_or(true, |only| only.split(';').any(|p| name.starts_with(p)))
+}
+
 fn us(d: Duration) -> String {
     format!("{:.0}", d.as_secs_f64() * 1e6)
 }
@@ -63,7 +87,8 @@ fn main() {
     let n: usize = std::env::var("ISOBOX_LATENCY_SPAWNS").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
     let fixture = support::Fixture::new();
     let tiny = fixture.tiny();
-    let variants = support::variants(&fixture);
+    let mut variants = support::variants(&fixture);
+    variants.retain(|(name, _, _)| wanted(name));
     let commands: Vec<Command> = variants
         .iter()
         .map(|(_, _, program)| {
@@ -79,10 +104,12 @@ fn main() {
     for ((_, sandbox, _), cmd) in variants.iter().zip(&commands) {
         runs.push(Box::new(move || assert!(sandbox.status(cmd).unwrap().success())));
     }
-    let times = measure_interleaved(n, &mut runs);
+    let back_to_back = std::env::var("ISOBOX_LATENCY_ORDER").is_ok_and(|o| o == "back-to-back");
+    let times = if back_to_back { measure_back_to_back(n, &mut runs) } else { measure_interleaved(n, &mut runs) };
     drop(runs);
     let base_p50 = percentile(&times[0], 0.5);
-    println!("{n} rounds; times in µs; ratio = p50 / p50 of std::process::Command\n");
+    let order = if back_to_back { "spawns of each variant back to back" } else { "rounds taking turns" };
+    println!("{n} {order}; times in µs; ratio = p50 / p50 of std::process::Command\n");
     println!("| variant | p50 | p90 | p99 | ratio |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     let names = std::iter::once("std::process::Command").chain(variants.iter().map(|(name, _, _)| *name));

@@ -64,8 +64,9 @@ impl Mount {
 
     /// A minimal /dev at `target`: a tmpfs holding the host's null, zero, full, random, urandom
     /// and tty device nodes (bound, as mknod is not allowed in a user namespace), a new devpts
-    /// instance at `pts` with `ptmx` pointing into it, a tmpfs at `shm`, and the `fd`, `stdin`,
-    /// `stdout` and `stderr` links into /proc/self.
+    /// instance at `pts` with `ptmx` pointing into it, a world-writable sticky `shm` directory
+    /// (on the same tmpfs, for POSIX shared memory), and the `fd`, `stdin`, `stdout` and
+    /// `stderr` links into /proc/self.
     pub fn dev(target: impl AsRef<Path>) -> Mount {
         Mount { kind: MountKind::Dev, target: target.as_ref().to_path_buf(), misapplied: None }
     }
