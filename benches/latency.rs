@@ -1,8 +1,9 @@
 //! Spawn latency percentiles (p50, p90, p99) for each sandbox variant against
 //! `std::process::Command`, one spawn → exec → wait at a time. `cargo bench --bench latency`.
 //! The variants take turns (one spawn of each per round, in a shuffled order), so a slow
-//! moment of the machine weighs on all of them alike. Prints a Markdown table; BENCHMARKS.md keeps the one from the
-//! last run on the reference machine.
+//! moment of the machine weighs on all of them alike; `ISOBOX_LATENCY_ORDER=back-to-back` runs
+//! each variant's spawns in a row instead, as criterion does. Prints a Markdown table;
+//! BENCHMARKS.md keeps the ones from the last runs on the reference machine.
 mod support;
 
 use std::process::Stdio as StdStdio;
