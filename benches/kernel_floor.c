@@ -51,6 +51,8 @@ static double now_us(void)
     return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
+/* Also called in the CLONE_VM child: stdio there is safe only because this program has one
+ * thread, so no stdio lock can be held at the clone. */
 static void die(const char *what)
 {
     perror(what);
