@@ -1,5 +1,5 @@
-//! One sandbox's cgroup: created with its limits before the clone, removed after the last
-//! process is gone (**parent**).
+//! One sandbox's cgroup: created with its limits (before the clone on cgroup v2, while the
+//! child sets up elsewhere), removed after the last process is gone (**parent**).
 
 use std::collections::BTreeSet;
 use std::io;
@@ -149,12 +149,17 @@ impl Cgroup {
             return Ok(());
         }
         self.kill_all();
-        while let Some(dir) = self.dirs.pop() {
-            let path = dir.path;
-            let kill = || kill_listed(&path);
-            fs::remove_dir(&path, kill).map_err(|source| CgroupError::Remove { path: path.clone(), source })?;
-        }
-        Ok(())
+        // A directory that cannot be removed stays listed, so a later call (Drop) tries again,
+        // and the others are still removed.
+        let mut first_error = None;
+        self.dirs.retain(|dir| match fs::remove_dir(&dir.path, || kill_listed(&dir.path)) {
+            Ok(()) => false,
+            Err(source) => {
+                first_error.get_or_insert(CgroupError::Remove { path: dir.path.clone(), source });
+                true
+            }
+        });
+        first_error.map_or(Ok(()), Err)
     }
 }
 
@@ -262,5 +267,23 @@ mod tests {
         let plan = CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096 };
         let err = planned_dirs(&plan, Path::new("/isobox"), "x").unwrap_err();
         assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_removed_stays_listed_and_the_others_go() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (stuck, empty) = (tmp.path().join("stuck"), tmp.path().join("empty"));
+        std::fs::create_dir(&stuck).unwrap();
+        std::fs::create_dir(&empty).unwrap();
+        std::fs::write(stuck.join("file"), "").unwrap(); // rmdir fails with ENOTEMPTY
+        let dir = |path: &Path| Dir { path: path.to_path_buf(), version: Version::V1, controllers: vec![] };
+        let mut cgroup = Cgroup { dirs: vec![dir(&stuck), dir(&empty)] };
+        let err = cgroup.remove().unwrap_err();
+        assert!(matches!(&err, CgroupError::Remove { path, .. } if *path == stuck), "{err}");
+        assert!(!empty.exists());
+        assert_eq!(cgroup.dirs.iter().map(|d| d.path.clone()).collect::<Vec<_>>(), [stuck.clone()]);
+        std::fs::remove_file(stuck.join("file")).unwrap();
+        cgroup.remove().unwrap();
+        assert!(!stuck.exists() && cgroup.dirs.is_empty());
     }
 }
