@@ -85,17 +85,19 @@ fn read_file(dir: &Path, file: &str) -> String {
     read_small(&dir.join(file)).unwrap_or_default()
 }
 
+/// Figures already found (in a v1 directory of a hybrid host) are kept: a v2 directory there
+/// lacks the files of controllers that live in v1.
 fn read_v2(dir: &Path, s: &mut CgroupStats) {
-    s.memory_peak_bytes = number(dir, "memory.peak");
+    s.memory_peak_bytes = s.memory_peak_bytes.or(number(dir, "memory.peak"));
     let events = read_file(dir, "memory.events");
-    s.oom_kills = keyed(&events, "oom_kill");
-    s.memory_limit_hits = keyed(&events, "max");
+    s.oom_kills = s.oom_kills.or(keyed(&events, "oom_kill"));
+    s.memory_limit_hits = s.memory_limit_hits.or(keyed(&events, "max"));
     let cpu = read_file(dir, "cpu.stat");
-    s.cpu_user = keyed(&cpu, "user_usec").map(Duration::from_micros);
-    s.cpu_system = keyed(&cpu, "system_usec").map(Duration::from_micros);
-    s.cpu_throttled_periods = keyed(&cpu, "nr_throttled");
-    s.pids_peak = number(dir, "pids.peak");
-    s.pids_limit_hits = keyed(&read_file(dir, "pids.events"), "max");
+    s.cpu_user = s.cpu_user.or(keyed(&cpu, "user_usec").map(Duration::from_micros));
+    s.cpu_system = s.cpu_system.or(keyed(&cpu, "system_usec").map(Duration::from_micros));
+    s.cpu_throttled_periods = s.cpu_throttled_periods.or(keyed(&cpu, "nr_throttled"));
+    s.pids_peak = s.pids_peak.or(number(dir, "pids.peak"));
+    s.pids_limit_hits = s.pids_limit_hits.or(keyed(&read_file(dir, "pids.events"), "max"));
 }
 
 fn read_v1(dir: &Dir, s: &mut CgroupStats) {
@@ -170,5 +172,20 @@ mod tests {
         assert_eq!(s.pids_current, None);
         assert!(s.limit_hit());
         assert!(!CgroupStats::default().limit_hit());
+    }
+
+    #[test]
+    fn a_v2_directory_of_a_hybrid_host_keeps_the_v1_figures() {
+        let v1 = fake(&[("memory.max_usage_in_bytes", "4096\n"), ("memory.oom_control", "oom_kill 3\n")]);
+        let v2 = fake(&[("io.stat", "")]); // io on v2, memory on v1: no memory files here
+        let dirs = vec![
+            Dir { path: v1.path().into(), version: Version::V1, controllers: vec![Controller::Memory] },
+            Dir { path: v2.path().into(), version: Version::V2, controllers: vec![Controller::Io] },
+        ];
+        let cg = Cgroup { dirs };
+        let s = read(&cg, When::Final);
+        std::mem::forget(cg);
+        assert_eq!((s.memory_peak_bytes, s.oom_kills), (Some(4096), Some(3)));
+        assert!(s.limit_hit());
     }
 }
