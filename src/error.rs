@@ -103,10 +103,12 @@ pub enum CgroupError {
     Create { path: PathBuf, source: io::Error, hint: Option<&'static str> },
     #[error("{limit}: writing {value:?} to {path:?}: {source}{}", hint_suffix(*hint))]
     Write { limit: &'static str, path: PathBuf, value: String, source: io::Error, hint: Option<&'static str> },
-    #[error(
-        "{limit}: wrote {value:?} to {path:?} but it reads back {read:?}: the kernel did not take the limit as asked"
-    )]
-    ReadBack { limit: &'static str, path: PathBuf, value: String, read: Option<String> },
+    /// `path` is the file read back: the one written, or where the kernel shows what it
+    /// applied (v2 `cpuset.cpus.effective`).
+    #[error("{limit}: wrote {value:?}, but {path:?} reads {read:?}: the kernel did not take the limit as asked")]
+    ReadBack { limit: &'static str, path: PathBuf, value: String, read: String },
+    #[error("{what}: reading {path:?}: {source}")]
+    Read { what: &'static str, path: PathBuf, source: io::Error },
     #[error("moving the sandbox into {path:?}: {source}")]
     Place { path: PathBuf, source: io::Error },
     #[error("removing cgroup {path:?}: {source}")]

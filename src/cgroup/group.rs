@@ -251,6 +251,7 @@ fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: Write
             CgroupError::Write { limit, path, value: w.value.clone(), source, hint }
         }
         WriteFailure::ReadBack(read) => CgroupError::ReadBack { limit, path, value: w.value.clone(), read },
+        WriteFailure::Read(source) => CgroupError::Read { what: limit, path, source },
     }
 }
 

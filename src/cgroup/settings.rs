@@ -94,15 +94,23 @@ pub(crate) struct FileWrite {
     pub file: &'static str,
     pub value: String,
     pub expect: Expect,
+    /// The file read back to check `expect`: usually `file` itself.
+    pub read_from: &'static str,
 }
 
 fn write(file: &'static str, value: impl ToString, expect: Expect) -> FileWrite {
-    FileWrite { file, value: value.to_string(), expect }
+    FileWrite { file, value: value.to_string(), expect, read_from: file }
 }
 
 fn exact(file: &'static str, value: impl ToString) -> FileWrite {
-    let value = value.to_string();
-    FileWrite { file, expect: Expect::Exact(value.clone()), value }
+    write(file, value.to_string(), Expect::Exact(value.to_string()))
+}
+
+/// v2 echoes any list written to `cpuset.cpus`/`.mems` but applies only what the parent
+/// allows (all of the parent's when nothing is left): the `.effective` file shows what
+/// applies.
+fn v2_cpuset(file: &'static str, effective: &'static str, list: &CpuList) -> FileWrite {
+    FileWrite { read_from: effective, ..write(file, list, Expect::List(list.clone())) }
 }
 
 impl Setting {
@@ -136,8 +144,8 @@ impl Setting {
     pub fn v2_writes(&self, page: u64) -> Vec<FileWrite> {
         let pages = |n: u64| Expect::Bytes(n / page * page);
         match self {
-            Setting::CpusetCpus(l) => vec![write("cpuset.cpus", l, Expect::List(l.clone()))],
-            Setting::CpusetMems(l) => vec![write("cpuset.mems", l, Expect::List(l.clone()))],
+            Setting::CpusetCpus(l) => vec![v2_cpuset("cpuset.cpus", "cpuset.cpus.effective", l)],
+            Setting::CpusetMems(l) => vec![v2_cpuset("cpuset.mems", "cpuset.mems.effective", l)],
             Setting::MemoryMax(n) => vec![write("memory.max", n, pages(*n))],
             Setting::MemoryHigh(n) => vec![write("memory.high", n, pages(*n))],
             Setting::MemorySwapTotal { total, memory } => {
