@@ -282,7 +282,7 @@ mod tests {
         let err = cgroup.remove().unwrap_err();
         assert!(matches!(&err, CgroupError::Remove { path, .. } if *path == stuck), "{err}");
         assert!(!empty.exists());
-        assert_eq!(cgroup.dirs.iter().map(|d| d.path.clone()).collect::<Vec<_>>(), [stuck.clone()]);
+        assert!(cgroup.dirs.len() == 1 && cgroup.dirs[0].path == stuck);
         std::fs::remove_file(stuck.join("file")).unwrap();
         cgroup.remove().unwrap();
         assert!(!stuck.exists() && cgroup.dirs.is_empty());
