@@ -9,7 +9,7 @@
 //! | cpu weight 1–10000 | `cpu.weight` | `cpu.shares` = weight × 1024 / 100 |
 //! | cpuset cpus, mems | `cpuset.cpus`, `cpuset.mems` | the same files |
 //! | pids max | `pids.max` | `pids.max` |
-//! | io weight 1–10000 | `io.weight` = "default W" | `blkio.weight` = W / 10, clamped to 10–1000 (CFQ/BFQ only) |
+//! | io weight 1–10000 | `io.weight` = "default W" | `blkio.weight` = W × 500 / 100, clamped to 10–1000 (CFQ/BFQ only) |
 //! | io read/write bps, iops | `io.max` = "MAJ:MIN rbps= wbps= riops= wiops=" | `blkio.throttle.{read,write}_{bps,iops}_device` |
 
 use std::path::PathBuf;
@@ -179,7 +179,8 @@ impl Setting {
             }
             Setting::CpuWeight(w) => vec![exact("cpu.shares", (u64::from(*w) * 1024 / 100).clamp(2, 262_144))],
             Setting::PidsMax(n) => vec![exact("pids.max", n)],
-            Setting::IoWeight(w) => vec![exact("blkio.weight", (w / 10).clamp(10, 1000))],
+            // Each default maps to the other (100 → 500), as systemd converts them.
+            Setting::IoWeight(w) => vec![exact("blkio.weight", (u64::from(*w) * 500 / 100).clamp(10, 1000))],
             Setting::IoMax(io) => v1_throttle(io),
         })
     }

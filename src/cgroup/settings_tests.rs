@@ -58,3 +58,10 @@ fn cpusets_compare_as_sets() {
     assert!(matches(&w.expect, "0-1\n"));
     assert!(!matches(&w.expect, "0\n"));
 }
+
+#[test]
+fn io_weight_keeps_the_default_on_v1() {
+    let v1 = |w| Setting::IoWeight(w).v1_writes(4096).unwrap()[0].value.clone();
+    assert_eq!((v1(100), v1(1), v1(150), v1(10_000)), ("500".into(), "10".into(), "750".into(), "1000".into()));
+    assert_eq!(Setting::IoWeight(100).v2_writes(4096)[0].value, "default 100");
+}
