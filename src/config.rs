@@ -116,6 +116,11 @@ fn check_mount_settings(b: &SandboxBuilder, ns: Namespaces) -> Result<(), Config
         if let crate::mount::MountKind::Bind { source, .. } = &mount.kind {
             absolute("bind source", source)?;
         }
+        if let crate::mount::MountKind::Tmpfs { size: Some(0), .. } = &mount.kind {
+            // tmpfs reads size=0 as "no limit": a limit asked for would silently not apply.
+            let reason = format!("{mount}: a size of 0 would mean no limit to tmpfs");
+            return Err(ConfigError::Limit { what: "tmpfs size", reason });
+        }
     }
     Ok(())
 }

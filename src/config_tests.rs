@@ -100,3 +100,13 @@ fn tmpfs_options_on_other_mounts_are_refused() {
     b.mount(Mount::bind("/usr", "/usr").mode(0o700));
     assert!(matches!(err(&b), ConfigError::TmpfsOption { option: "mode", .. }));
 }
+
+#[test]
+fn a_tmpfs_of_size_zero_is_refused_not_left_unlimited() {
+    let mut b = builder(Namespaces::USER | Namespaces::MOUNT);
+    b.mount(Mount::tmpfs("/tmp").size(0));
+    assert!(matches!(err(&b), ConfigError::Limit { what: "tmpfs size", .. }));
+    let mut b = builder(Namespaces::USER | Namespaces::MOUNT);
+    b.mount(Mount::tmpfs("/tmp").size(4096));
+    assert!(b.build().is_ok());
+}

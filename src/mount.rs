@@ -71,7 +71,8 @@ impl Mount {
         Mount { kind: MountKind::Dev, target: target.as_ref().to_path_buf(), misapplied: None }
     }
 
-    /// Limits a tmpfs to `bytes`. On any other kind `build()` fails.
+    /// Limits a tmpfs to `bytes` (more than 0: tmpfs reads 0 as no limit, so `build()` refuses
+    /// it). On any other kind `build()` fails.
     pub fn size(mut self, bytes: u64) -> Mount {
         match &mut self.kind {
             MountKind::Tmpfs { size, .. } => *size = Some(bytes),
