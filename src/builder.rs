@@ -192,9 +192,10 @@ impl SandboxBuilder {
     }
 
     /// The cgroup (a path from the hierarchy root, like "/isobox") below which each sandbox
-    /// gets its own cgroup. Default: "/isobox" for root; for other users, on cgroup v2, the
-    /// cgroup they are in, which they must own (delegation). Setting it gives each sandbox a
-    /// cgroup even without limits, for the exit report's figures and the clean-up.
+    /// gets its own cgroup. Default: "/isobox" for root; other users must set it, on cgroup v2,
+    /// to a delegated cgroup they own with no processes of its own (without it, a spawn with
+    /// limits fails with `CgroupError::NoDelegation`). Setting it gives each sandbox a cgroup
+    /// even without limits, for the exit report's figures and the clean-up.
     pub fn cgroup_parent(&mut self, cgroup: impl AsRef<Path>) -> &mut Self {
         self.cgroup_parent = Some(cgroup.as_ref().to_path_buf());
         self

@@ -30,7 +30,8 @@ pub(crate) struct Config {
     pub die_with_parent: bool,
     pub no_new_privs: bool,
     pub caller: Caller,
-    /// Limits, the layout and the chosen parent; `None` when no limit was asked for.
+    /// Limits, the layout and the chosen parent; `None` when neither a limit nor a cgroup parent
+    /// was asked for.
     pub cgroup: Option<CgroupPlan>,
 }
 

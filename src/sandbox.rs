@@ -138,13 +138,7 @@ impl Sandbox {
     /// asked for.
     fn cgroup_target(&self) -> Result<Option<CgroupTarget<'_>>, Error> {
         let Some(plan) = &self.config.cgroup else { return Ok(None) };
-        let is_root = self.config.caller.is_root();
-        let own = if plan.parent.is_none() && !is_root {
-            std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let parent = cgroup::parent::resolve(plan.parent.as_deref(), &plan.layout, is_root, &own)?;
+        let parent = cgroup::parent::resolve(plan.parent.as_deref(), &plan.layout, self.config.caller.is_root())?;
         let name = format!("isobox-{}-{}", std::process::id(), NEXT_CGROUP.fetch_add(1, Ordering::Relaxed));
         let planned = planned_dirs(plan, &parent, &name)?;
         Ok(Some(CgroupTarget { plan, planned }))

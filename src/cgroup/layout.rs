@@ -92,20 +92,6 @@ fn unescape(s: &str) -> String {
     s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
 }
 
-/// This process's cgroup in each hierarchy, from /proc/self/cgroup text: for v2 the `0::` line,
-/// for v1 the line naming the controller.
-pub(crate) fn own_cgroup(proc_self_cgroup: &str, v1_controller: Option<&str>) -> Option<PathBuf> {
-    proc_self_cgroup.lines().find_map(|line| {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-        let ours = match v1_controller {
-            None => controllers.is_empty(),
-            Some(c) => controllers.split(',').any(|x| x == c),
-        };
-        ours.then(|| PathBuf::from(path))
-    })
-}
-
 /// The directory of cgroup `cgroup` (an absolute cgroup path) in hierarchy `h`.
 pub(crate) fn dir_of(h: &Hierarchy, cgroup: &Path) -> PathBuf {
     let relative = cgroup.strip_prefix(&h.root).unwrap_or(cgroup);

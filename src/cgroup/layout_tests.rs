@@ -40,15 +40,6 @@ fn pure_v2_hosts_offer_what_cgroup_controllers_lists() {
 }
 
 #[test]
-fn own_cgroup_reads_the_v2_line_or_the_controllers_line() {
-    let text = "4:memory:/process_api/abc\n2:cpu,cpuacct:/x\n0::/user.slice\n";
-    assert_eq!(own_cgroup(text, None), Some(PathBuf::from("/user.slice")));
-    assert_eq!(own_cgroup(text, Some("memory")), Some(PathBuf::from("/process_api/abc")));
-    assert_eq!(own_cgroup(text, Some("cpuacct")), Some(PathBuf::from("/x")));
-    assert_eq!(own_cgroup(text, Some("pids")), None);
-}
-
-#[test]
 fn dirs_account_for_the_mount_root() {
     let h = Hierarchy { mount: "/sys/fs/cgroup".into(), root: "/ctr".into(), controllers: vec![] };
     assert_eq!(dir_of(&h, Path::new("/ctr/isobox")), Path::new("/sys/fs/cgroup/isobox"));
