@@ -23,7 +23,8 @@ pub struct ExitReport {
     pub wall_time: Duration,
     /// getrusage figures of the process and its waited-for descendants.
     pub usage: ResourceUsage,
-    /// What the whole sandbox used, from its cgroup (when limits gave it one).
+    /// What the whole sandbox used, from its cgroup (`None` when it had none: a cgroup comes
+    /// with any limit or with [`cgroup_parent`](crate::SandboxBuilder::cgroup_parent)).
     pub cgroup: Option<CgroupStats>,
 }
 
@@ -81,8 +82,12 @@ pub struct Output {
 /// A sandbox whose program is running.
 ///
 /// Dropping a `Child` that has not been waited for **kills it with SIGKILL and reaps it**
-/// (unlike `std::process::Child`), so no sandbox outlives its handle. With a pid namespace
-/// that kills every process in the sandbox; without one, only the first process.
+/// (unlike `std::process::Child`), as [`Child::kill`] does: the first process and, when the
+/// sandbox has a cgroup (any limit, or
+/// [`cgroup_parent`](crate::SandboxBuilder::cgroup_parent)), every process in that cgroup,
+/// which is then removed. With a pid namespace, killing the first process (pid 1 there) also
+/// ends every other process in it. Without a pid namespace or a cgroup, only the first
+/// process is killed.
 #[derive(Debug)]
 pub struct Child {
     pid: Pid,
@@ -179,7 +184,9 @@ impl Child {
         self.cgroup.iter().flat_map(|c| c.dirs.iter().map(|d| d.path.as_path())).collect()
     }
 
-    /// What the sandbox uses right now, from its cgroup (`None` without limits).
+    /// What the sandbox uses right now, from its cgroup (`None` without one, or once it has
+    /// been removed after `wait`; a cgroup comes with any limit or with
+    /// [`cgroup_parent`](crate::SandboxBuilder::cgroup_parent)).
     pub fn cgroup_stats(&self) -> Option<CgroupStats> {
         self.cgroup.as_ref().map(|c| stats::read(c, stats::When::Live))
     }

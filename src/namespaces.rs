@@ -21,8 +21,9 @@ bitflags! {
         /// Own view of the cgroup tree, rooted at the sandbox's cgroup. Entered after the child
         /// has been placed in its cgroup.
         const CGROUP = 1 << 6;
-        /// Own CLOCK_MONOTONIC and CLOCK_BOOTTIME offsets (Linux 5.6; applied at exec,
-        /// which needs Linux 5.19 or later).
+        /// Own CLOCK_MONOTONIC and CLOCK_BOOTTIME offsets. Needs Linux 6.2 or later: the
+        /// program enters the namespace at exec only since 6.2, so `build()` refuses older
+        /// kernels.
         const TIME = 1 << 7;
     }
 }

@@ -8,7 +8,12 @@ use nix::errno::Errno;
 const MAGIC: u32 = 0x1503_b0c5;
 pub(crate) const RECORD_LEN: usize = 12;
 
-/// A named step of the child's setup, in the order the child runs them.
+/// A named step of the child's setup.
+///
+/// Listed roughly in the order the child runs them, with two exceptions: `JoinCgroup` runs
+/// right after `Rlimit` (and the second `WaitGo` on hosts where the child joins its cgroup
+/// itself), before `Unshare` of the cgroup namespace and `Groups`; `Signals` runs after `Fds`
+/// and `Chdir`, just before `Exec`. `WaitGo` and `Unshare` each occur at more than one point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
 #[non_exhaustive]

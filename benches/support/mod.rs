@@ -9,16 +9,19 @@ use isobox::{Mount, Namespaces, Sandbox, SandboxBuilder};
 /// do, so the figures are the spawn's own.
 const TINY_C: &str = "#include <unistd.h>\nint main(void) { return write(1, \"x\", 1) == 1 ? 0 : 1; }\n";
 
-/// A prepared root holding only `/tiny`, `/proc` and `/dev` mount points.
+/// A prepared root holding only the `tiny` program and the empty directories `proc` and `dev`
+/// (mount points).
 pub struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    /// Builds the tiny program with the C compiler (`cc -static`).
+    /// Builds the tiny program with the C compiler (`cc -static`), from a source file written
+    /// to a temp directory of its own, outside the root.
     pub fn new() -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let src = dir.path().join("tiny.c");
+        let src_dir = tempfile::tempdir().expect("temp dir");
+        let src = src_dir.path().join("tiny.c");
         std::fs::write(&src, TINY_C).unwrap();
         let status = std::process::Command::new("cc")
             .args(["-static", "-O2", "-o"])
