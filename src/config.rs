@@ -190,7 +190,8 @@ fn cgroup_plan(b: &SandboxBuilder) -> Result<Option<CgroupPlan>, ConfigError> {
     if let Some(parent) = &b.cgroup_parent {
         absolute("cgroup parent", parent)?;
     }
-    let layout = Layout::detect().map_err(|e| ConfigError::Limit { what: "cgroup layout", reason: e.to_string() })?;
+    let layout =
+        Layout::detect().map_err(|(path, source)| ConfigError::Path { what: "cgroup layout file", path, source })?;
     let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
     Ok(Some(CgroupPlan { layout, parent: b.cgroup_parent.clone(), settings, page_size }))
 }

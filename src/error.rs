@@ -113,8 +113,6 @@ pub enum CgroupError {
     Place { path: PathBuf, source: io::Error },
     #[error("removing cgroup {path:?}: {source}")]
     Remove { path: PathBuf, source: io::Error },
-    #[error("reading the cgroup layout from /proc/self/mountinfo: {0}")]
-    Layout(#[source] io::Error),
 }
 
 /// A failure inside the child before exec, reported over the CLOEXEC pipe.

@@ -74,9 +74,9 @@ impl Cgroup {
     fn apply(&self, setting: &Setting, page: u64) -> Result<(), CgroupError> {
         let limit = setting.name();
         let controller = setting.controller();
-        let dir = self.dir_for(controller).ok_or(CgroupError::ControllerMissing {
+        let dir = self.dir_for(controller).ok_or_else(|| CgroupError::ControllerMissing {
             controller: controller.v2_name(),
-            parent: PathBuf::new(),
+            parent: self.dirs.first().and_then(|d| d.path.parent()).map(Path::to_path_buf).unwrap_or_default(),
             hint: MISSING_HINT,
         })?;
         let writes = match dir.version {

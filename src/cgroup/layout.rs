@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::fs::read_small;
 use super::Controller;
 
 /// One mounted hierarchy.
@@ -37,12 +38,12 @@ pub(crate) enum Place<'a> {
 }
 
 impl Layout {
-    /// Reads this host's layout.
-    pub fn detect() -> std::io::Result<Layout> {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
-        let mut layout = parse_mountinfo(&mountinfo);
+    /// Reads this host's layout. A failure names the file that could not be read.
+    pub fn detect() -> Result<Layout, (PathBuf, std::io::Error)> {
+        let read = |path: PathBuf| read_small(&path).map_err(|e| (path, e));
+        let mut layout = parse_mountinfo(&read(PathBuf::from("/proc/self/mountinfo"))?);
         if let Some(unified) = &layout.unified {
-            let text = std::fs::read_to_string(unified.mount.join("cgroup.controllers")).unwrap_or_default();
+            let text = read(unified.mount.join("cgroup.controllers"))?;
             layout.unified_controllers = text.split_whitespace().map(String::from).collect();
         }
         Ok(layout)
@@ -78,13 +79,19 @@ pub(crate) fn parse_mountinfo(text: &str) -> Layout {
             "cgroup" => {
                 let options = theirs.get(2).copied().unwrap_or("");
                 let controllers: Vec<String> =
-                    options.split(',').filter(|o| !matches!(*o, "rw" | "ro")).map(String::from).collect();
+                    options.split(',').filter(|o| !is_mount_option(o)).map(String::from).collect();
                 layout.v1.push(Hierarchy { mount, root, controllers });
             }
             _ => {}
         }
     }
     layout
+}
+
+/// A v1 super option that is not a controller (`name=…` is kept: it marks a named hierarchy).
+fn is_mount_option(option: &str) -> bool {
+    matches!(option, "rw" | "ro" | "none" | "xattr" | "noprefix" | "clone_children" | "cpuset_v2_mode" | "favordynmods")
+        || (option.contains('=') && !option.starts_with("name="))
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.

@@ -52,3 +52,17 @@ fn escaped_mount_points_are_unescaped() {
     let layout = parse_mountinfo("1 2 0:1 / /a\\040b rw - cgroup2 cgroup2 rw\n");
     assert_eq!(layout.unified.unwrap().mount, Path::new("/a b"));
 }
+
+#[test]
+fn mount_options_are_not_taken_for_controllers() {
+    let text = "\
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,release_agent=/x,name=systemd
+41 31 0:38 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,noprefix,clone_children,cpu,cpuacct
+42 31 0:39 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+    let layout = parse_mountinfo(text);
+    assert_eq!(layout.v1[0].controllers, ["name=systemd"]);
+    assert_eq!(layout.v1[1].controllers, ["cpu", "cpuacct"]);
+    // Only a named hierarchy besides cgroup2 (systemd's hybrid tracking): pure v2 for isobox.
+    assert!(parse_mountinfo(&text.lines().filter(|l| !l.contains("/cpu ")).collect::<Vec<_>>().join("\n")).is_pure_v2());
+}

@@ -176,7 +176,11 @@ impl Limits {
 
 /// The major and minor number of a block device path.
 fn block_device(path: &Path) -> Result<(u32, u32), ConfigError> {
-    let meta = std::fs::metadata(path).map_err(|e| invalid("io device", format!("{}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Path {
+        what: "io device",
+        path: path.to_path_buf(),
+        source,
+    })?;
     if !meta.file_type().is_block_device() {
         return Err(invalid("io device", format!("{} is not a block device", path.display())));
     }

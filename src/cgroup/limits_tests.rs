@@ -30,7 +30,12 @@ fn cpusets_outside_the_host_are_rejected() {
 #[test]
 fn unknown_io_devices_are_rejected() {
     let limits = Limits { io: vec![IoLimit::new("/dev/isobox-no-such-disk").read_bps(1)], ..Default::default() };
-    assert!(err(limits).contains("/dev/isobox-no-such-disk"));
+    assert!(err(limits.clone()).contains("/dev/isobox-no-such-disk"));
+    let missing = limits.settings(&host()).unwrap_err();
+    assert!(
+        matches!(&missing, ConfigError::Path { what: "io device", source, .. } if source.raw_os_error() == Some(libc::ENOENT)),
+        "{missing:?}"
+    );
     let limits = Limits { io: vec![IoLimit::new("/dev/null").read_bps(1)], ..Default::default() };
     assert!(err(limits).contains("not a block device"));
 }

@@ -135,8 +135,15 @@ fn enable_v2_controllers(parent: &Path, controllers: &[Controller]) -> Result<()
     chain.reverse();
     for dir in chain {
         let path = dir.join("cgroup.subtree_control");
-        let enabled = std::fs::read_to_string(&path).unwrap_or_default();
-        for c in controllers.iter().map(|c| c.v2_name()) {
+        let enabled = fs::read_small(&path).map_err(|source| CgroupError::Read {
+            what: "enabling a controller",
+            path: path.clone(),
+            source,
+        })?;
+        let mut names: Vec<&str> = controllers.iter().map(|c| c.v2_name()).collect();
+        names.sort_unstable();
+        names.dedup(); // cpu and cpuacct are both v2's cpu
+        for c in names {
             if enabled.split_whitespace().any(|e| e == c) {
                 continue;
             }
@@ -155,20 +162,31 @@ fn enable_v2_controllers(parent: &Path, controllers: &[Controller]) -> Result<()
 
 pub(crate) fn copy_from_parent(dir: &Path, file: &'static str) -> Result<(), CgroupError> {
     let parent = dir.parent().unwrap_or(dir).join(file);
-    let value = std::fs::read_to_string(&parent).unwrap_or_default().trim().to_string();
+    let what = "cpuset inherited from the parent";
+    let value = fs::read_small(&parent)
+        .map_err(|source| CgroupError::Read { what, path: parent.clone(), source })?
+        .trim()
+        .to_string();
     let path = dir.join(file);
-    fs::write_file(&path, &value).map_err(|source| CgroupError::Write {
-        limit: "cpuset inherited from the parent",
-        path,
-        value,
-        source,
-        hint: None,
-    })
+    fs::write_file(&path, &value).map_err(|source| CgroupError::Write { limit: what, path, value, source, hint: None })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parent_cpuset_that_cannot_be_read_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("isobox-1-0");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("cpuset.cpus"), "").unwrap();
+        let err = copy_from_parent(&dir, "cpuset.cpus").unwrap_err();
+        assert!(matches!(&err, CgroupError::Read { path, .. } if *path == tmp.path().join("cpuset.cpus")), "{err}");
+        std::fs::write(tmp.path().join("cpuset.cpus"), "0-1\n").unwrap();
+        copy_from_parent(&dir, "cpuset.cpus").unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("cpuset.cpus")).unwrap(), "0-1");
+    }
 
     #[test]
     fn stale_names_give_their_creators_pid_but_never_ours() {
