@@ -48,7 +48,9 @@ fn delegated_cgroups_work_for_an_unprivileged_caller() {
         delegate(&deleg, &leaf);
     }
     let (bin, _dir) = copy_of_this_binary();
-    let mut helper = std::process::Command::new(&bin)
+    // Killed and reaped if the test fails before waiting for it (dropped before `_cleanup`,
+    // so the cgroup it was placed in is empty by then).
+    let spawned = std::process::Command::new(&bin)
         .args(["helper_unprivileged_caller", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env("ISOBOX_DELEGATED_PARENT", format!("/{name}"))
         .uid(NOBODY)
@@ -58,6 +60,7 @@ fn delegated_cgroups_work_for_an_unprivileged_caller() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut helper = common::KillOnDrop(spawned);
     if v2 {
         std::fs::write(leaf.join("cgroup.procs"), helper.id().to_string()).unwrap();
     }

@@ -96,8 +96,10 @@ fn rootless_the_old_root_is_gone_and_dotdot_stays_at_the_root() {
     if !require_userns() {
         return;
     }
-    let out =
-        sh(&sandbox(|_| {}), "cd /; cd ..; pwd; ls -a / | sort | tr '\\n' ' '; ls /oldroot /newroot 2>&1 | wc -l");
+    // One mount on "/": the host's root, stacked on it by pivot_root(".", "."), was detached.
+    let script =
+        "cd /; cd ..; pwd; ls -a / | sort | tr '\\n' ' '; echo; awk '$5 == \"/\"' /proc/self/mountinfo | wc -l";
+    let out = sh(&sandbox(|_| {}), script);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "/");
     for dir in ["usr", "etc", "proc", "dev", "tmp"] {
@@ -106,6 +108,7 @@ fn rootless_the_old_root_is_gone_and_dotdot_stays_at_the_root() {
     for host_only in ["root", "home", "work", "var", "oldroot", "newroot"] {
         assert!(!lines[1].split(' ').any(|d| d == host_only), "{host_only} leaked: {}", lines[1]);
     }
+    assert_eq!(lines[2..], ["1"], "mounts on /: {out}");
 }
 
 /// A rootfs directory that borrows the host's system directories the way the default root does.
@@ -213,8 +216,18 @@ fn rootless_a_net_namespace_has_only_loopback_and_it_is_up() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "lo", "{out}");
     assert_eq!(lines.len(), 2, "only lo: {out}");
-    let flags = sh(&sb, "cat /proc/net/route >/dev/null; ip -o link show lo 2>/dev/null || echo UP-by-sysfs");
-    assert!(flags.contains("UP"), "{flags}");
+    // The sandbox has no /sys, so ask the kernel through `ip` (iproute2), which must be there.
+    let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].into_iter().find(|p| Path::new(p).exists());
+    let Some(ip) = ip else {
+        common::require(false, "`ip` (iproute2) is not installed");
+        return;
+    };
+    let link = sh(&sb, &format!("{ip} -o link show lo"));
+    // "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 ...": UP among the interface's flags.
+    let flags = link.strip_prefix("1: lo: <").and_then(|rest| rest.split_once('>')).map(|(flags, _)| flags);
+    let flags: Vec<&str> =
+        flags.unwrap_or_else(|| panic!("unexpected `ip link` output: {link:?}")).split(',').collect();
+    assert!(flags.contains(&"UP"), "lo is not up: {link}");
 }
 
 #[test]
@@ -245,17 +258,23 @@ fn rootless_time_namespace_offsets_the_boot_clock_or_is_refused_on_old_kernels()
     let mut b = isobox::Sandbox::builder();
     b.namespaces(common::full() | Namespaces::TIME)
         .time_offsets(TimeOffsets { monotonic_ns: day_ns, boottime_ns: day_ns });
-    let release = nix::sys::utsname::uname().unwrap().release().to_str().unwrap().to_string();
-    let mut version = release.split(|c: char| !c.is_ascii_digit()).map(|p| p.parse::<u32>().unwrap_or(0));
-    if (version.next().unwrap(), version.next().unwrap()) < (6, 2) {
+    if !common::kernel_at_least(6, 2) {
         let err = b.build().unwrap_err();
         assert!(matches!(err, isobox::Error::Config(isobox::ConfigError::KernelTooOld { .. })), "{err}");
         return;
     }
     let sb = b.build().unwrap();
-    let uptime: f64 = sh(&sb, "cut -d' ' -f1 /proc/uptime").trim().parse().unwrap();
+    let out = sh(&sb, "cut -d' ' -f1 /proc/uptime; readlink /proc/self/ns/time; cat /proc/self/timens_offsets");
     let host: f64 = std::fs::read_to_string("/proc/uptime").unwrap().split(' ').next().unwrap().parse().unwrap();
-    assert!(uptime >= host + 86_000.0, "inside {uptime}, host {host}");
+    let lines: Vec<&str> = out.lines().collect();
+    let uptime: f64 = lines[0].parse().unwrap();
+    // Read before the host's: at most the host's plus a day (and /proc/uptime's rounding).
+    assert!(uptime >= host + 86_000.0 && uptime <= host + 86_401.0, "inside {uptime}, host {host}");
+    let host_ns = std::fs::read_link("/proc/self/ns/time").unwrap();
+    assert_ne!(lines[1], host_ns.to_str().unwrap(), "the program runs in a new time namespace: {out}");
+    // Both clocks are offset by exactly one day, as the kernel reports it.
+    let offsets: Vec<Vec<&str>> = lines[2..].iter().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(offsets, [["monotonic", "86400", "0"], ["boottime", "86400", "0"]], "{out}");
 }
 
 #[test]
@@ -267,12 +286,13 @@ fn rootless_every_namespace_asked_for_is_new_and_the_rest_are_shared() {
     let host: Vec<String> =
         names.iter().map(|n| std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap().display().to_string()).collect();
     let script: String = names.iter().map(|n| format!("readlink /proc/self/ns/{n}; ")).collect();
-    let modern = nix::sys::utsname::uname().unwrap().release().to_str().unwrap() >= "6.2";
+    let modern = common::kernel_at_least(6, 2);
     let wanted = if modern { Namespaces::all() } else { Namespaces::all() - Namespaces::TIME };
     let all = sandbox(|b| {
         b.namespaces(wanted);
     });
     let inside = sh(&all, &script);
+    assert_eq!(inside.lines().count(), names.len(), "{inside}");
     for (name, (h, i)) in names.iter().zip(host.iter().zip(inside.lines())) {
         if *name != "time" || modern {
             assert_ne!(h, i, "{name} namespace is the host's");
@@ -280,6 +300,7 @@ fn rootless_every_namespace_asked_for_is_new_and_the_rest_are_shared() {
     }
     let some = sandbox(|_| {});
     let inside = sh(&some, &script);
+    assert_eq!(inside.lines().count(), names.len(), "{inside}");
     let shared: Vec<&str> =
         names.iter().zip(host.iter().zip(inside.lines())).filter(|(_, (h, i))| h == i).map(|(n, _)| *n).collect();
     assert_eq!(shared, ["net", "cgroup", "time"]);
