@@ -1,5 +1,8 @@
 //! Criterion benches: spawn → exec → wait of a tiny static program, by what varies.
 //! `cargo bench --bench spawn`. Group names say what varies; see BENCHMARKS.md for a run.
+// criterion_group! makes a public function without a doc comment.
+#![allow(missing_docs)]
+
 mod support;
 
 use std::io::Read;

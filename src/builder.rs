@@ -1,63 +1,37 @@
-//! `Sandbox::builder()` (**parent**): setters record values and cannot fail; `build()` checks.
+//! `Sandbox::builder()` (**parent**): setters record a [`Spec`] and cannot fail; `build()`
+//! checks it and compiles the plans.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::cgroup::limits::Limits;
-use crate::cgroup::IoLimit;
-use crate::config;
-use crate::{Error, Mount, Namespaces, Resource, Rlimit, Sandbox, UserMapping};
+use crate::build::{self, spec::Spec};
+use crate::cgroup::spec::IoLimit;
+use crate::error::Error;
+use crate::mount::spec::Mount;
+use crate::namespaces::Namespaces;
+use crate::rlimit::spec::{Resource, Rlimit};
+use crate::sandbox::Sandbox;
+use crate::time::spec::TimeOffsets;
+use crate::user::spec::UserMapping;
 
 /// Records a sandbox's configuration; [`SandboxBuilder::build`] validates and prepares it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SandboxBuilder {
-    pub(crate) namespaces: Namespaces,
-    pub(crate) rootfs: Option<PathBuf>,
-    pub(crate) mounts: Vec<Mount>,
-    pub(crate) readonly_root: bool,
-    pub(crate) hostname: Option<OsString>,
-    pub(crate) domainname: Option<OsString>,
-    pub(crate) rlimits: Vec<Rlimit>,
-    pub(crate) user_mapping: UserMapping,
-    pub(crate) time_offsets: Option<TimeOffsets>,
-    pub(crate) die_with_parent: bool,
-    pub(crate) no_new_privs: bool,
-    pub(crate) limits: Limits,
-    pub(crate) cgroup_parent: Option<PathBuf>,
+    pub(crate) spec: Spec,
 }
 
-/// Clock offsets for a time namespace: CLOCK_MONOTONIC and CLOCK_BOOTTIME inside read this
-/// many nanoseconds more (or, negative, less) than outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TimeOffsets {
-    pub monotonic_ns: i64,
-    pub boottime_ns: i64,
-}
-
-impl Default for SandboxBuilder {
-    fn default() -> Self {
-        SandboxBuilder {
-            namespaces: Namespaces::empty(),
-            rootfs: None,
-            mounts: Vec::new(),
-            readonly_root: false,
-            hostname: None,
-            domainname: None,
-            rlimits: Vec::new(),
-            user_mapping: UserMapping::Current,
-            time_offsets: None,
-            die_with_parent: true,
-            no_new_privs: true,
-            limits: Limits::default(),
-            cgroup_parent: None,
-        }
+impl Sandbox {
+    /// Starts a configuration: no namespaces, no mounts, the defaults listed on each setter.
+    #[must_use]
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
     }
 }
 
 impl SandboxBuilder {
     /// The namespaces to create (default: none).
     pub fn namespaces(&mut self, namespaces: Namespaces) -> &mut Self {
-        self.namespaces = namespaces;
+        self.spec.namespaces = namespaces;
         self
     }
 
@@ -65,51 +39,51 @@ impl SandboxBuilder {
     /// stays reachable. Without it, and with a mount namespace, the sandbox gets the default
     /// root described in the crate docs. Needs `Namespaces::MOUNT`.
     pub fn rootfs(&mut self, dir: impl AsRef<Path>) -> &mut Self {
-        self.rootfs = Some(dir.as_ref().to_path_buf());
+        self.spec.mount.rootfs = Some(dir.as_ref().to_path_buf());
         self
     }
 
     /// Adds a mount, applied after the root is set up, in the order added.
     pub fn mount(&mut self, mount: Mount) -> &mut Self {
-        self.mounts.push(mount);
+        self.spec.mount.mounts.push(mount);
         self
     }
 
     /// Makes the root mount itself read-only once every mount is in place (mounts below it
     /// keep their own mode).
     pub fn readonly_root(&mut self, readonly: bool) -> &mut Self {
-        self.readonly_root = readonly;
+        self.spec.mount.readonly_root = readonly;
         self
     }
 
     /// The hostname inside (needs `Namespaces::UTS`; at most 64 bytes).
     pub fn hostname(&mut self, name: impl Into<OsString>) -> &mut Self {
-        self.hostname = Some(name.into());
+        self.spec.hostname = Some(name.into());
         self
     }
 
     /// The NIS domain name inside (needs `Namespaces::UTS`; at most 64 bytes).
     pub fn domainname(&mut self, name: impl Into<OsString>) -> &mut Self {
-        self.domainname = Some(name.into());
+        self.spec.domainname = Some(name.into());
         self
     }
 
     /// Sets a resource limit in the sandbox before exec. Raising a hard limit needs
     /// CAP_SYS_RESOURCE on the host.
     pub fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self {
-        self.rlimits.push(Rlimit { resource, soft, hard });
+        self.spec.rlimits.push(Rlimit { resource, soft, hard });
         self
     }
 
     /// How ids inside the user namespace map to the host's (default [`UserMapping::Current`]).
     pub fn user_mapping(&mut self, mapping: UserMapping) -> &mut Self {
-        self.user_mapping = mapping;
+        self.spec.user_mapping = mapping;
         self
     }
 
     /// Clock offsets for the time namespace (needs `Namespaces::TIME`).
     pub fn time_offsets(&mut self, offsets: TimeOffsets) -> &mut Self {
-        self.time_offsets = Some(offsets);
+        self.spec.time_offsets = Some(offsets);
         self
     }
 
@@ -117,77 +91,77 @@ impl SandboxBuilder {
     /// Linux ties the parent-death signal to the spawning *thread*: spawn from a thread that
     /// lives as long as the sandbox should, or turn this off.
     pub fn die_with_parent(&mut self, on: bool) -> &mut Self {
-        self.die_with_parent = on;
+        self.spec.die_with_parent = on;
         self
     }
 
     /// Set no_new_privs so that setuid binaries and file capabilities grant nothing inside
     /// (default: on).
     pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
-        self.no_new_privs = on;
+        self.spec.no_new_privs = on;
         self
     }
 
     /// Caps memory use at `bytes` (v2 `memory.max`, v1 `memory.limit_in_bytes`); beyond it the
     /// kernel reclaims, then OOM-kills inside the sandbox.
     pub fn memory_max(&mut self, bytes: u64) -> &mut Self {
-        self.limits.memory_max = Some(bytes);
+        self.spec.limits.memory_max = Some(bytes);
         self
     }
 
     /// Throttles memory use above `bytes` (v2 `memory.high` only: spawn fails on v1).
     pub fn memory_high(&mut self, bytes: u64) -> &mut Self {
-        self.limits.memory_high = Some(bytes);
+        self.spec.limits.memory_high = Some(bytes);
         self
     }
 
     /// Caps memory plus swap at `bytes` in total (needs `memory_max`; v2 `memory.swap.max` gets
     /// the difference, v1 `memory.memsw.limit_in_bytes` the total).
     pub fn memory_swap_max(&mut self, bytes: u64) -> &mut Self {
-        self.limits.memory_swap_max = Some(bytes);
+        self.spec.limits.memory_swap_max = Some(bytes);
         self
     }
 
     /// Caps CPU time at `cpus` CPUs' worth (0.5 = half of one CPU; at least 0.01), enforced
     /// per 100 ms period.
     pub fn cpu_max(&mut self, cpus: f64) -> &mut Self {
-        self.limits.cpu_max = Some(cpus);
+        self.spec.limits.cpu_max = Some(cpus);
         self
     }
 
     /// Relative CPU weight, 1–10000 (default 100) against sibling cgroups.
     pub fn cpu_weight(&mut self, weight: u32) -> &mut Self {
-        self.limits.cpu_weight = Some(weight);
+        self.spec.limits.cpu_weight = Some(weight);
         self
     }
 
     /// The CPUs the sandbox may run on, in the kernel's list form ("0-1,3").
     pub fn cpuset_cpus(&mut self, cpus: impl Into<String>) -> &mut Self {
-        self.limits.cpuset_cpus = Some(cpus.into());
+        self.spec.limits.cpuset_cpus = Some(cpus.into());
         self
     }
 
     /// The memory nodes the sandbox may allocate from ("0").
     pub fn cpuset_mems(&mut self, mems: impl Into<String>) -> &mut Self {
-        self.limits.cpuset_mems = Some(mems.into());
+        self.spec.limits.cpuset_mems = Some(mems.into());
         self
     }
 
     /// Caps the number of processes and threads in the sandbox.
     pub fn pids_max(&mut self, max: u64) -> &mut Self {
-        self.limits.pids_max = Some(max);
+        self.spec.limits.pids_max = Some(max);
         self
     }
 
     /// Relative IO weight, 1–10000 (v2 `io.weight`; v1 `blkio.weight` needs CFQ or BFQ).
     pub fn io_weight(&mut self, weight: u32) -> &mut Self {
-        self.limits.io_weight = Some(weight);
+        self.spec.limits.io_weight = Some(weight);
         self
     }
 
     /// Caps read/write bytes or operations per second on one block device.
     pub fn io_limit(&mut self, limit: IoLimit) -> &mut Self {
-        self.limits.io.push(limit);
+        self.spec.limits.io.push(limit);
         self
     }
 
@@ -197,12 +171,12 @@ impl SandboxBuilder {
     /// limits fails with `CgroupError::NoDelegation`). Setting it gives each sandbox a cgroup
     /// even without limits, for the exit report's figures and the clean-up.
     pub fn cgroup_parent(&mut self, cgroup: impl AsRef<Path>) -> &mut Self {
-        self.cgroup_parent = Some(cgroup.as_ref().to_path_buf());
+        self.spec.cgroup_parent = Some(cgroup.as_ref().to_path_buf());
         self
     }
 
     /// Validates the configuration and prepares everything the child will need.
     pub fn build(&self) -> Result<Sandbox, Error> {
-        config::build(self).map(Sandbox::from_config).map_err(Error::from)
+        Ok(Sandbox::from_plan(build::build(&self.spec)?))
     }
 }

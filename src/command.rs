@@ -25,12 +25,18 @@ pub enum Stdio {
 }
 
 impl Stdio {
+    /// The parent's own stream.
+    #[must_use]
     pub fn inherit() -> Stdio {
         Stdio::Inherit
     }
+    /// /dev/null.
+    #[must_use]
     pub fn null() -> Stdio {
         Stdio::Null
     }
+    /// A new pipe, available on the `Child`.
+    #[must_use]
     pub fn piped() -> Stdio {
         Stdio::Piped
     }
@@ -71,6 +77,7 @@ pub struct Command {
 
 impl Command {
     /// A program by path, or by name looked up in the sandbox's PATH at spawn.
+    #[must_use]
     pub fn new(program: impl AsRef<OsStr>) -> Command {
         Command {
             program: program.as_ref().to_os_string(),
@@ -89,11 +96,13 @@ impl Command {
         }
     }
 
+    /// Adds one argument.
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
         self.args.push(arg.as_ref().to_os_string());
         self
     }
 
+    /// Adds arguments.
     pub fn args<I, S>(&mut self, args: I) -> &mut Command
     where
         I: IntoIterator<Item = S>,
@@ -103,11 +112,13 @@ impl Command {
         self
     }
 
+    /// Sets an environment variable.
     pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
         self.env.insert(key.as_ref().to_os_string(), Some(value.as_ref().to_os_string()));
         self
     }
 
+    /// Sets environment variables.
     pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
     where
         I: IntoIterator<Item = (K, V)>,
@@ -120,6 +131,7 @@ impl Command {
         self
     }
 
+    /// Removes an environment variable (the default PATH or an inherited one too).
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
         self.env.insert(key.as_ref().to_os_string(), None);
         self
@@ -192,10 +204,13 @@ impl Command {
         self
     }
 
+    /// The program, as given to [`Command::new`].
+    #[must_use]
     pub fn get_program(&self) -> &OsStr {
         &self.program
     }
 
+    /// The arguments, without the program.
     pub fn get_args(&self) -> impl Iterator<Item = &OsStr> {
         self.args.iter().map(|a| a.as_os_str())
     }

@@ -1,5 +1,6 @@
 //! isobox: run a Linux process in namespaces of its own, with its own root filesystem,
-//! hostname and id maps, from a builder that validates everything before the first spawn.
+//! hostname, id maps and cgroup limits, from a builder that validates everything before the
+//! first spawn.
 //!
 //! ```no_run
 //! use isobox::{Command, Mount, Namespaces, Sandbox};
@@ -12,6 +13,7 @@
 //! let mut cmd = Command::new("hostname");
 //! let out = sandbox.output(&cmd)?;
 //! assert_eq!(out.stdout, b"box\n");
+//! println!("{}", out.report); // exited with 0 after 1.2 ms (0.6 ms CPU)
 //! # Ok::<(), isobox::Error>(())
 //! ```
 //!
@@ -29,35 +31,45 @@
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod build;
 mod builder;
 mod cgroup;
 mod child;
-mod child_handle;
 mod command;
-mod config;
-mod describe;
 mod error;
-mod idmap;
+mod hint;
 mod kernel;
 mod mount;
 mod namespaces;
-mod plan;
-mod prepare;
-mod probe;
-mod report;
+mod net;
 mod rlimit;
 mod sandbox;
+mod signal;
+mod spawn;
 mod sys;
+mod time;
+mod user;
+mod uts;
+mod validate;
 
-pub use builder::{SandboxBuilder, TimeOffsets};
-pub use cgroup::{CgroupStats, CpuList, IoLimit};
-pub use child_handle::{Child, ExitReport, Output, ResourceUsage};
+pub use builder::SandboxBuilder;
+pub use cgroup::cpulist::CpuList;
+pub use cgroup::error::{CgroupError, LimitError, NoDelegationReason};
+pub use cgroup::spec::IoLimit;
+pub use cgroup::stats::CgroupStats;
+pub use child::setup_error::{SetupError, SetupObject};
+pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
-pub use error::{CgroupError, ConfigError, Error, SetupError, SpawnError};
-pub use idmap::{IdRange, UserMapping};
-pub use mount::Mount;
+pub use error::{ConfigError, Error, SpawnError};
+pub use mount::default_root::DEFAULT_ROOT_DIRS;
+pub use mount::describe::MountAction;
+pub use mount::ops::MountPart;
+pub use mount::spec::Mount;
 pub use namespaces::Namespaces;
-pub use plan::DEFAULT_ROOT_DIRS;
-pub use report::Step;
-pub use rlimit::{Resource, Rlimit};
+pub use rlimit::spec::{Resource, Rlimit};
 pub use sandbox::Sandbox;
+pub use signal::Signal;
+pub use spawn::exit_report::{ExitReport, Output, ResourceUsage};
+pub use spawn::handle::Child;
+pub use time::spec::TimeOffsets;
+pub use user::spec::{IdRange, UserMapping};

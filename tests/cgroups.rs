@@ -385,8 +385,8 @@ fn a_v1_cgroup_the_child_cannot_join_is_a_typed_error_naming_the_file() {
     let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
     assert_eq!(setup.step, isobox::Step::JoinCgroup, "{err}");
     assert_eq!(setup.errno, nix::errno::Errno::ENOSPC, "{err}");
-    let object = setup.object.as_deref().unwrap_or_default();
-    assert!(object.starts_with(&dir.to_string_lossy().into_owned()) && object.ends_with("/tasks"), "{err}");
+    let Some(isobox::SetupObject::Path(file)) = &setup.object else { panic!("expected the join file: {err}") };
+    assert!(file.starts_with(&dir) && file.ends_with("tasks"), "{err}");
     assert!(setup.hint.unwrap_or_default().contains("cpuset"), "{err}");
     assert!(parent.leftovers().is_empty(), "the sandbox's cgroup was removed");
 }

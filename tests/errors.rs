@@ -2,14 +2,19 @@
 mod common;
 
 use common::{require_userns, sandbox};
-use isobox::{Command, ConfigError, Error, Mount, Namespaces, Resource, Sandbox, SpawnError, Step};
+use std::path::PathBuf;
+
+use isobox::{
+    Command, ConfigError, Error, Mount, MountAction, MountPart, Namespaces, Resource, Sandbox, SetupObject, SpawnError,
+    Step,
+};
 
 #[test]
 fn invalid_configurations_fail_at_build_with_typed_errors() {
     let err = Sandbox::builder().namespaces(Namespaces::USER).hostname("x").build().unwrap_err();
-    assert!(matches!(err, Error::Config(ConfigError::NeedsNamespace { namespace: "UTS", .. })), "{err}");
+    assert!(matches!(err, Error::Config(ConfigError::NeedsNamespace { namespace: Namespaces::UTS, .. })), "{err}");
     let err = Sandbox::builder().namespaces(Namespaces::USER).mount(Mount::tmpfs("/t")).build().unwrap_err();
-    assert!(matches!(err, Error::Config(ConfigError::NeedsNamespace { namespace: "MOUNT", .. })), "{err}");
+    assert!(matches!(err, Error::Config(ConfigError::NeedsNamespace { namespace: Namespaces::MOUNT, .. })), "{err}");
     let err = Sandbox::builder().namespaces(common::full()).rootfs("relative/dir").build().unwrap_err();
     assert!(matches!(err, Error::Config(ConfigError::RelativePath { what: "rootfs", .. })), "{err}");
     let err = Sandbox::builder().namespaces(common::full()).rootfs("/no/such/rootfs").build().unwrap_err();
@@ -32,7 +37,9 @@ fn rootless_a_missing_program_is_an_error_from_spawn_not_exit_127() {
         match &err {
             Error::ProgramNotFound { program: p, searched } => {
                 assert_eq!(p, program);
-                assert!(searched.contains("/usr/bin/isobox-no-such-program"), "{searched}");
+                let wanted = PathBuf::from("/usr/bin/isobox-no-such-program");
+                assert!(searched.contains(&wanted), "{searched:?}");
+                assert!(err.to_string().contains("/usr/bin/isobox-no-such-program"), "{err}");
             }
             other => panic!("expected ProgramNotFound, got {other}"),
         }
@@ -52,8 +59,13 @@ fn rootless_a_failing_mount_names_the_mount_its_index_and_the_errno() {
     let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
     assert_eq!(setup.step, Step::Mount);
     assert_eq!(setup.errno, nix::errno::Errno::EROFS);
-    let object = setup.object.as_deref().unwrap();
-    assert!(object.starts_with("#1 (tmpfs /usr/isobox-no-such-dir)"), "{object}");
+    let object = setup.object.as_ref().unwrap();
+    assert!(object.to_string().starts_with("#1 (tmpfs /usr/isobox-no-such-dir)"), "{object}");
+    let SetupObject::Mount { part: MountPart::UserMount { index, mount }, action } = object else {
+        panic!("expected a user mount, got {object:?}")
+    };
+    assert_eq!((*index, mount), (1, &Mount::tmpfs("/usr/isobox-no-such-dir")));
+    assert_eq!(action, &MountAction::Mkdir { path: "/usr/isobox-no-such-dir".into() });
     let text = err.to_string();
     assert!(
         text.contains("mount #1 (tmpfs /usr/isobox-no-such-dir), at mkdir /usr/isobox-no-such-dir: EROFS"),
@@ -75,7 +87,12 @@ fn rootless_a_failing_rlimit_names_the_limit_and_hints_at_the_capability() {
     let err = sb.spawn(&Command::new("/bin/true")).unwrap_err();
     let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
     assert_eq!((setup.step, setup.errno), (Step::Rlimit, nix::errno::Errno::EPERM));
-    assert!(setup.object.as_deref().unwrap().starts_with("#1 RLIMIT_NOFILE"), "{err}");
+    let object = setup.object.as_ref().unwrap();
+    assert!(object.to_string().starts_with("#1 RLIMIT_NOFILE"), "{err}");
+    assert!(
+        matches!(object, SetupObject::Rlimit { index: 1, rlimit } if rlimit.resource == Resource::NoFile),
+        "{object:?}"
+    );
     assert!(setup.hint.unwrap().contains("CAP_SYS_RESOURCE"));
 }
 
@@ -89,7 +106,8 @@ fn rootless_a_missing_working_directory_is_named() {
     let err = sandbox(|_| {}).spawn(&cmd).unwrap_err();
     let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
     assert_eq!((setup.step, setup.errno), (Step::Chdir, nix::errno::Errno::ENOENT));
-    assert_eq!(setup.object.as_deref(), Some("/isobox-no-such-dir"));
+    assert_eq!(setup.object, Some(SetupObject::Path("/isobox-no-such-dir".into())));
+    assert!(err.to_string().contains("changing directory /isobox-no-such-dir: ENOENT"), "{err}");
 }
 
 #[test]
@@ -131,8 +149,7 @@ fn rootless_a_map_the_kernel_refuses_is_an_error_and_the_waiting_child_exits() {
     // Overlapping ranges are refused by the kernel even for root. The child is waiting for the
     // go byte when the parent gives up; it must see EOF and exit, as it would if the parent
     // died at that moment.
-    let overlap =
-        vec![isobox::IdRange { inside: 0, outside: 0, count: 2 }, isobox::IdRange { inside: 1, outside: 5, count: 1 }];
+    let overlap = vec![isobox::IdRange::new(0, 0, 2), isobox::IdRange::new(1, 5, 1)];
     let mapping = isobox::UserMapping::Ranges { uids: overlap.clone(), gids: overlap };
     let sb = sandbox(|b| {
         b.user_mapping(mapping);

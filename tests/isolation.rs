@@ -256,8 +256,7 @@ fn rootless_time_namespace_offsets_the_boot_clock_or_is_refused_on_old_kernels()
     }
     let day_ns = 86_400_000_000_000;
     let mut b = isobox::Sandbox::builder();
-    b.namespaces(common::full() | Namespaces::TIME)
-        .time_offsets(TimeOffsets { monotonic_ns: day_ns, boottime_ns: day_ns });
+    b.namespaces(common::full() | Namespaces::TIME).time_offsets(TimeOffsets::new(day_ns, day_ns));
     if !common::kernel_at_least(6, 2) {
         let err = b.build().unwrap_err();
         assert!(matches!(err, isobox::Error::Config(isobox::ConfigError::KernelTooOld { .. })), "{err}");

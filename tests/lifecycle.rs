@@ -71,7 +71,7 @@ fn rootless_kill_and_signal() {
     assert_eq!(report.code(), None, "{report:?}");
     assert!(!report.success());
     child.kill().expect("kill after wait is a no-op");
-    child.signal(libc::SIGTERM).expect("signal after wait");
+    child.signal(isobox::Signal::TERM).expect("signal after wait");
     assert_eq!(child.wait().expect("second wait"), report);
 }
 

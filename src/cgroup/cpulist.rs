@@ -9,6 +9,7 @@ pub struct CpuList(pub(crate) BTreeSet<u32>);
 
 impl CpuList {
     /// Parses "0-3,8"; `None` on anything malformed. Whitespace around it is ignored.
+    #[must_use]
     pub fn parse(text: &str) -> Option<CpuList> {
         let mut set = BTreeSet::new();
         let text = text.trim();
@@ -31,14 +32,20 @@ impl CpuList {
         Some(CpuList(set))
     }
 
+    /// Whether every number here is also in `other`.
+    #[must_use]
     pub fn is_subset(&self, other: &CpuList) -> bool {
         self.0.is_subset(&other.0)
     }
 
+    /// Whether the list names nothing.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Whether `n` is in the list.
+    #[must_use]
     pub fn contains(&self, n: u32) -> bool {
         self.0.contains(&n)
     }

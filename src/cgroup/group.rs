@@ -1,42 +1,18 @@
 //! One sandbox's cgroup: created with its limits (before the clone on cgroup v2, while the
 //! child sets up elsewhere), removed after the last process is gone (**parent**).
 
-use std::collections::BTreeSet;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use super::fs::{self, WriteFailure};
-use super::layout::{dir_of, Hierarchy, Layout, Place};
+use super::controller::Controller;
+use super::dir::{Dir, Version};
+use super::error::CgroupError;
+use super::fs;
 use super::parent_dirs::{copy_from_parent, create_below};
-use super::settings::{Controller, FileWrite, Setting};
-use crate::error::CgroupError;
-
-/// Everything needed to create a sandbox's cgroup, prepared at `build()`.
-#[derive(Debug, Clone)]
-pub(crate) struct CgroupPlan {
-    pub layout: Layout,
-    /// The cgroup (path from the hierarchy root) each sandbox's cgroup is created in, if the
-    /// user chose one (see `parent::resolve`).
-    pub parent: Option<PathBuf>,
-    pub settings: Vec<Setting>,
-    pub page_size: u64,
-}
-
-/// Which cgroup version a directory belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Version {
-    V1,
-    V2,
-}
-
-/// One directory of the sandbox's cgroup, in one hierarchy.
-#[derive(Debug)]
-pub(crate) struct Dir {
-    pub path: PathBuf,
-    pub version: Version,
-    pub controllers: Vec<Controller>,
-}
+use super::plan::{CgroupPlan, MISSING_HINT};
+use super::readback::{write_checked, FileWrite, WriteFailure};
+use super::settings::Setting;
 
 /// A sandbox's cgroup. Dropping it kills whatever still runs in it and removes its
 /// directories.
@@ -44,12 +20,6 @@ pub(crate) struct Dir {
 pub(crate) struct Cgroup {
     pub dirs: Vec<Dir>,
 }
-
-/// Controllers read for the exit report when the host has them; not an error when missing.
-const FOR_STATS: [Controller; 3] = [Controller::Memory, Controller::Pids, Controller::CpuAcct];
-
-const MISSING_HINT: &str = "on cgroup v2 the parent's cgroup.subtree_control must offer it (delegation); \
-     on v1 the controller's hierarchy must be mounted under /sys/fs/cgroup";
 
 impl Cgroup {
     /// Creates each planned directory (see [`planned_dirs`]) and applies each limit, read
@@ -88,7 +58,7 @@ impl Cgroup {
             })?,
         };
         for w in &writes {
-            fs::write_checked(&dir.path, w).map_err(|(path, failure)| write_error(limit, path, w, failure))?;
+            write_checked(&dir.path, w).map_err(|(path, failure)| write_error(limit, path, w, failure))?;
         }
         Ok(())
     }
@@ -183,62 +153,6 @@ impl Drop for Cgroup {
     }
 }
 
-/// The sandbox's directory `name` in each hierarchy it needs, with the parent directory it
-/// goes in.
-pub(crate) fn planned_dirs(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Vec<(PathBuf, Dir)>, CgroupError> {
-    let wanted = wanted_controllers(plan, parent)?;
-    let dirs = group_by_hierarchy(&plan.layout, &wanted).into_iter().map(|(hierarchy, version, controllers)| {
-        let parent = dir_of(hierarchy, parent);
-        let path = parent.join(name);
-        (parent, Dir { path, version, controllers })
-    });
-    Ok(dirs.collect())
-}
-
-/// The controllers the limits need (each must exist), plus those read for the report.
-fn wanted_controllers(plan: &CgroupPlan, parent: &Path) -> Result<BTreeSet<Controller>, CgroupError> {
-    let mut wanted = BTreeSet::new();
-    for setting in &plan.settings {
-        let controller = setting.controller();
-        if plan.layout.place(controller).is_none() {
-            return Err(CgroupError::ControllerMissing {
-                controller: controller.v2_name(),
-                parent: parent.to_path_buf(),
-                hint: MISSING_HINT,
-            });
-        }
-        wanted.insert(controller);
-    }
-    wanted.extend(FOR_STATS.iter().filter(|c| plan.layout.place(**c).is_some()));
-    Ok(wanted)
-}
-
-/// Groups controllers by the hierarchy that holds them (v1 may co-mount several).
-fn group_by_hierarchy<'a>(
-    layout: &'a Layout,
-    wanted: &BTreeSet<Controller>,
-) -> Vec<(&'a Hierarchy, Version, Vec<Controller>)> {
-    let mut groups: Vec<(&Hierarchy, Version, Vec<Controller>)> = Vec::new();
-    for controller in wanted {
-        let (h, version) = match layout.place(*controller) {
-            Some(Place::V1(h)) => (h, Version::V1),
-            Some(Place::V2(h)) => (h, Version::V2),
-            None => continue,
-        };
-        match groups.iter_mut().find(|(g, _, _)| g.mount == h.mount) {
-            Some((_, _, list)) => list.push(*controller),
-            None => groups.push((h, version, vec![*controller])),
-        }
-    }
-    groups
-}
-
-pub(crate) fn create_error(path: &Path, source: io::Error) -> CgroupError {
-    let hint = matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
-        .then_some("creating cgroups needs root or a delegated subtree the caller owns (set cgroup_parent to it)");
-    CgroupError::Create { path: path.to_path_buf(), source, hint }
-}
-
 fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: WriteFailure) -> CgroupError {
     match failure {
         WriteFailure::Write(source) => {
@@ -258,17 +172,6 @@ fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: Write
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroup::layout::Hierarchy;
-
-    #[test]
-    fn a_limit_whose_controller_is_missing_fails_naming_it() {
-        let v1 =
-            Hierarchy { mount: "/nonexistent/memory".into(), root: "/".into(), controllers: vec!["memory".into()] };
-        let layout = Layout { unified: None, unified_controllers: vec![], v1: vec![v1] };
-        let plan = CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096 };
-        let err = planned_dirs(&plan, Path::new("/isobox"), "x").unwrap_err();
-        assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
-    }
 
     #[test]
     fn a_directory_that_cannot_be_removed_stays_listed_and_the_others_go() {

@@ -16,9 +16,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::group::{Dir, Version};
+use super::dir::Dir;
+use super::error::CgroupError;
 use super::parent_dirs::open_prepared;
-use crate::error::CgroupError;
 
 /// One file the child writes "0" to.
 #[derive(Debug)]
@@ -48,10 +48,7 @@ pub(crate) fn prepare(planned: &[(PathBuf, Dir)]) -> Result<Vec<JoinFile>, Cgrou
     let mut files = Vec::new();
     for (parent_dir, dir) in planned {
         let fd = open_prepared(parent_dir, dir.version, &dir.controllers)?;
-        let file = match dir.version {
-            Version::V1 => "tasks",
-            Version::V2 => "cgroup.procs",
-        };
+        let file = dir.join_file();
         let path = dir.path.join(file);
         let relative = Path::new(dir.path.file_name().unwrap_or_default()).join(file);
         // A cgroup name never holds a NUL: it is "isobox-<pid>-<n>".

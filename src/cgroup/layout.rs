@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::controller::Controller;
 use super::fs::read_small;
-use super::Controller;
 
 /// One mounted hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,26 +1,30 @@
-//! isobox's own cgroupfs layer for v1, v2 and hybrid hosts (**parent** only).
+//! isobox's own cgroupfs layer for v1, v2 and hybrid hosts (**parent**, but for `apply`). A
+//! leaf: it uses nothing of isobox but `sys`, `validate` and the error roll-up.
 //!
-//! - [`layout`]: which hierarchy holds which controller, from /proc/self/mountinfo.
-//! - [`limits`] → [`settings`]: what the user asked for, validated, and the files that carry
-//!   it on each version (the table is in `settings`).
-//! - [`group`]: one sandbox's cgroup: created and limited (each write read back), killed and
-//!   removed after. On pure v2 it is made before the clone and the child is born in it; on v1
-//!   and hybrid hosts it is made while the child sets up, and the child joins it ([`join`]).
-//! - [`stats`]: what the sandbox used.
-//! - [`parent`]: where sandboxes' cgroups go; `parent_dirs`: preparing those parents.
+//! - spec: [`spec`] (what the user asked for, validated into [`settings`]: the v1/v2 file
+//!   table), [`cpulist`], [`error`].
+//! - plan: [`plan`] (at `build()`: the settings and the host's [`layout`]; per spawn: one
+//!   directory per hierarchy), [`parent`] and `parent_dirs` (where those directories go).
+//! - apply: [`spawn`] owns when each step runs; [`group`] makes the cgroup (each write read
+//!   back through `readback`), kills and removes it; [`join`] and [`apply`] let the child join
+//!   it itself on v1 hosts.
+//! - describe: [`describe`] (a failed join), [`stats`] (what the sandbox used).
 
-mod cpulist;
+pub(crate) mod apply;
+mod controller;
+pub(crate) mod cpulist;
+pub(crate) mod describe;
+mod dir;
+pub(crate) mod error;
 mod fs;
 pub(crate) mod group;
 pub(crate) mod join;
 pub(crate) mod layout;
-pub(crate) mod limits;
-pub(crate) mod parent;
+mod parent;
 mod parent_dirs;
+pub(crate) mod plan;
+mod readback;
 pub(crate) mod settings;
+pub(crate) mod spawn;
+pub(crate) mod spec;
 pub(crate) mod stats;
-
-pub use cpulist::CpuList;
-pub use limits::IoLimit;
-pub(crate) use settings::Controller;
-pub use stats::CgroupStats;

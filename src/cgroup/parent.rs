@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::{CgroupError, NoDelegationReason};
 use super::layout::Layout;
-use crate::error::CgroupError;
 
 /// The parent isobox uses for root: a cgroup of its own below each hierarchy's root.
 pub const DEFAULT_ROOT_PARENT: &str = "/isobox";
@@ -22,13 +22,8 @@ pub(crate) fn resolve(explicit: Option<&Path>, layout: &Layout, is_root: bool) -
     if is_root {
         return Ok(PathBuf::from(DEFAULT_ROOT_PARENT));
     }
-    let reason = if layout.is_pure_v2() {
-        "an unprivileged caller must pass a delegated cgroup with no processes of its own to cgroup_parent() \
-         (its own cgroup cannot hand controllers to children while the caller is in it)"
-    } else {
-        "cgroup v1 cannot be delegated to an unprivileged user safely"
-    };
-    Err(CgroupError::NoDelegation { reason: reason.into(), hint: DELEGATION_HINT })
+    let reason = if layout.is_pure_v2() { NoDelegationReason::NoParentGiven } else { NoDelegationReason::CgroupV1 };
+    Err(CgroupError::NoDelegation { reason, hint: DELEGATION_HINT })
 }
 
 #[cfg(test)]
@@ -51,6 +46,7 @@ mod tests {
     #[test]
     fn unprivileged_on_v1_is_told_what_to_do() {
         let err = resolve(None, &v1(), false).unwrap_err();
+        assert!(matches!(&err, CgroupError::NoDelegation { reason: NoDelegationReason::CgroupV1, .. }), "{err}");
         let text = err.to_string();
         assert!(text.contains("v1") && text.contains("Delegate=yes"), "{text}");
     }
@@ -63,10 +59,8 @@ mod tests {
             v1: vec![],
         };
         let err = resolve(None, &v2, false).unwrap_err();
-        assert!(
-            matches!(&err, CgroupError::NoDelegation { reason, .. } if reason.contains("cgroup_parent()")),
-            "{err}"
-        );
+        assert!(matches!(&err, CgroupError::NoDelegation { reason: NoDelegationReason::NoParentGiven, .. }), "{err}");
+        assert!(err.to_string().contains("cgroup_parent()"), "{err}");
         assert_eq!(resolve(Some(Path::new("/user.slice/me")), &v2, false).unwrap(), Path::new("/user.slice/me"));
     }
 }

@@ -8,10 +8,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use super::controller::Controller;
+use super::dir::Version;
+use super::error::{create_error, CgroupError};
 use super::fs;
-use super::group::{create_error, Version};
-use super::settings::Controller;
-use crate::error::CgroupError;
 
 type PreparedList = Vec<(PathBuf, Vec<Controller>)>;
 

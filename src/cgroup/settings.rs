@@ -14,40 +14,9 @@
 
 use std::path::PathBuf;
 
+use super::controller::Controller;
 use super::cpulist::CpuList;
-
-/// A controller isobox may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Controller {
-    Cpuset,
-    Memory,
-    Cpu,
-    /// v1 only: CPU usage figures (on v2, `cpu.stat` is always there).
-    CpuAcct,
-    Pids,
-    Io,
-}
-
-impl Controller {
-    pub fn v1_name(self) -> &'static str {
-        match self {
-            Controller::Cpuset => "cpuset",
-            Controller::Memory => "memory",
-            Controller::Cpu => "cpu",
-            Controller::CpuAcct => "cpuacct",
-            Controller::Pids => "pids",
-            Controller::Io => "blkio",
-        }
-    }
-
-    pub fn v2_name(self) -> &'static str {
-        match self {
-            Controller::Io => "io",
-            Controller::CpuAcct => "cpu",
-            other => other.v1_name(),
-        }
-    }
-}
+use super::readback::{Expect, FileWrite};
 
 /// Caps on one block device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,29 +42,6 @@ pub(crate) enum Setting {
     PidsMax(u64),
     IoWeight(u32),
     IoMax(IoMax),
-}
-
-/// What reading a file back must show for the write to count as applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Expect {
-    /// The same text, give or take surrounding whitespace.
-    Exact(String),
-    /// A byte count the kernel keeps in pages: the value rounded down to the page size.
-    Bytes(u64),
-    /// The same set, however the kernel prints it.
-    List(CpuList),
-    /// The device's line holds these `key=value` pairs (v2 io.max) or this value (v1 throttle).
-    DeviceLine { device: (u32, u32), fields: Vec<String> },
-}
-
-/// One file write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FileWrite {
-    pub file: &'static str,
-    pub value: String,
-    pub expect: Expect,
-    /// The file read back to check `expect`: usually `file` itself.
-    pub read_from: &'static str,
 }
 
 fn write(file: &'static str, value: impl ToString, expect: Expect) -> FileWrite {
@@ -202,23 +148,6 @@ fn v1_throttle(io: &IoMax) -> Vec<FileWrite> {
             Some(write(file, format!("{maj}:{min} {v}"), expect))
         })
         .collect()
-}
-
-/// Whether `readback` shows what `expect` asks for.
-pub(crate) fn matches(expect: &Expect, readback: &str) -> bool {
-    let text = readback.trim();
-    match expect {
-        Expect::Exact(value) => text == value,
-        Expect::Bytes(n) => text.parse::<u64>().ok() == Some(*n),
-        Expect::List(list) => CpuList::parse(text).as_ref() == Some(list),
-        Expect::DeviceLine { device: (maj, min), fields } => {
-            let prefix = format!("{maj}:{min} ");
-            text.lines().filter_map(|l| l.strip_prefix(&prefix)).any(|rest| {
-                let have: Vec<&str> = rest.split_whitespace().collect();
-                fields.iter().all(|f| have.contains(&f.as_str()))
-            })
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::cgroup::readback::matches;
 
 #[test]
 fn memory_is_read_back_rounded_to_pages() {

@@ -3,13 +3,16 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::controller::Controller;
+use super::dir::{Dir, Version};
 use super::fs::{keyed, number, read_small};
-use super::group::{Cgroup, Dir, Version};
-use super::settings::Controller;
+use super::group::Cgroup;
 
 /// Figures from the sandbox's cgroup: every process of the sandbox, not only the first.
 /// A figure is `None` where the host does not provide it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+#[must_use]
 pub struct CgroupStats {
     /// Peak memory use (v2 `memory.peak`, v1 `memory.max_usage_in_bytes`).
     pub memory_peak_bytes: Option<u64>,
@@ -20,7 +23,9 @@ pub struct CgroupStats {
     pub oom_kills: Option<u64>,
     /// Times memory use hit the limit (v2 `memory.events` max, v1 `memory.failcnt`).
     pub memory_limit_hits: Option<u64>,
+    /// CPU time in user mode (v2 `cpu.stat`, v1 `cpuacct.usage_user`).
     pub cpu_user: Option<Duration>,
+    /// CPU time in the kernel (v2 `cpu.stat`, v1 `cpuacct.usage_sys`).
     pub cpu_system: Option<Duration>,
     /// CFS periods in which the CPU quota throttled the sandbox.
     pub cpu_throttled_periods: Option<u64>,
@@ -35,6 +40,7 @@ pub struct CgroupStats {
 impl CgroupStats {
     /// Whether any limit was reached: an OOM kill, memory at its max, a refused fork, or CPU
     /// throttling.
+    #[must_use]
     pub fn limit_hit(&self) -> bool {
         [self.oom_kills, self.memory_limit_hits, self.pids_limit_hits, self.cpu_throttled_periods]
             .iter()

@@ -3,6 +3,11 @@
 //! Every function here is async-signal-safe: it does not allocate, lock, format or panic, and
 //! it reports failure as the kernel's errno without touching the shared `errno` (see `raw`).
 //! Paths come in as `&CStr` prepared by the parent.
+//!
+//! # Safety
+//! One `unsafe` block makes every system call ([`call`]): its callers here pass only integers
+//! and pointers taken from live references whose sizes match what the kernel reads or writes.
+//! A second zeroes a plain-old-data `ifreq`.
 
 use std::ffi::CStr;
 use std::os::fd::RawFd;
@@ -78,6 +83,15 @@ pub fn unshare(flags: i32) -> SysResult {
 pub fn openat(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> SysResult<RawFd> {
     let args = [dir as usize, ptr(path), flags as usize, mode as usize, 0, 0];
     call(libc::SYS_openat, args).map(|fd| fd as RawFd)
+}
+
+/// Opens `path` (relative to `dir`) for writing, writes `bytes` in one write(2) and closes
+/// it. Async-signal-safe: does not allocate.
+pub fn write_file_at(dir: RawFd, path: &CStr, bytes: &[u8]) -> SysResult {
+    let fd = openat(dir, path, libc::O_WRONLY | libc::O_CLOEXEC, 0)?;
+    let written = write(fd, bytes);
+    close(fd)?;
+    written.map(drop)
 }
 
 /// mount(2). Async-signal-safe: does not allocate.

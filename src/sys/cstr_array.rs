@@ -1,4 +1,9 @@
-//! A NULL-terminated array of C strings (argv, envp), built in the **parent**.
+//! A NULL-terminated array of C strings (argv, envp), built in the **parent** and read by
+//! the kernel at the child's execve.
+//!
+//! # Safety
+//! The two `unsafe impl`s declare the raw pointer array `Send` and `Sync`: it points only into
+//! strings the value owns and never changes.
 
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;

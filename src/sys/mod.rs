@@ -2,15 +2,21 @@
 //!
 //! - [`raw`] and [`child`]: errno-free system calls for the **child** between clone and exec.
 //! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
-//!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack.
+//!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack;
+//!   [`launch`]: its one call, with the child's recipe (**parent**).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
+//!
+//! # Safety
+//! Each module's own `# Safety` section says what its `unsafe` code relies on; every block
+//! carries a `// SAFETY:` comment (`clippy::undocumented_unsafe_blocks` is denied).
 #![allow(unsafe_code)]
 
 pub mod child;
 pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
+pub mod launch;
 pub mod process;
 pub mod raw;
 pub mod stack;

@@ -9,11 +9,12 @@
 //!    the report pipe reaches EOF: the child has exec'd (the pipe is close-on-exec) or died.
 //!    A panic in between kills and reaps the child first.
 //! 3. All signals are blocked across the clone, so no handler of the parent runs on the
-//!    child's stack before the child resets them (see `child::reset_signals`).
+//!    child's stack before the child resets them (see `sys::child::reset_signals`).
 //!
 //! # Safety
-//! The `unsafe` blocks are the clone itself, the stack mapping, and turning the clone
-//! argument back into a reference in the child.
+//! [`spawn_shared`] is an `unsafe fn`: its caller vouches for the child's code (its `# Safety`
+//! section). The `unsafe` blocks inside are the clone itself and turning the clone argument
+//! back into a reference in the child.
 
 use std::ffi::c_void;
 use std::io;
@@ -50,12 +51,17 @@ pub enum SpawnFailure {
     Control(io::Error),
 }
 
-/// The parent's work on a cloned child: `before_release(pid, born_in_cgroup)` runs while the
-/// child waits for its first go byte; `while_running(pid)`, if given, runs while the child
-/// sets itself up, and the child waits for a second go byte before it goes on to exec.
-pub struct ParentSteps<'a, E> {
-    pub before_release: &'a mut dyn FnMut(Pid, bool) -> Result<(), E>,
-    pub while_running: Option<&'a mut dyn FnMut(Pid) -> Result<(), E>>,
+/// The parent's work on a cloned child, between the clone and the child's exec.
+pub trait ParentSteps {
+    /// What a step fails with.
+    type Error;
+    /// Runs while the child waits for its first go byte; `born_in_cgroup` says the clone
+    /// already put it in the requested cgroup.
+    fn before_release(&mut self, pid: Pid, born_in_cgroup: bool) -> Result<(), Self::Error>;
+    /// Whether the child waits for a second go byte, sent once [`Self::while_running`] succeeds.
+    fn second_release(&self) -> bool;
+    /// Runs while the child sets itself up (only if [`Self::second_release`]).
+    fn while_running(&mut self, pid: Pid) -> Result<(), Self::Error>;
 }
 
 /// The pipe ends [`spawn_shared`] takes over.
@@ -76,20 +82,32 @@ struct ChildStart<'a, T> {
 
 /// Clones a child that runs `child(arg)` with namespace `flags` (born in `cgroup` where the
 /// kernel has CLONE_INTO_CGROUP), runs the parent's `steps`, releasing the child with one go
-/// byte after each that succeeds, and waits until the child has exec'd or exited. The child
-/// must close its copy of `go_write`, read a byte from the go pipe at each release point, and
-/// exit if it reads EOF (a step failed, or the parent died). `child` runs in memory shared with every
-/// thread of the parent: it must be async-signal-safe (no allocation, locks or unwinding) and
-/// make its system calls through [`super::child`], which leaves `errno` alone.
-pub fn spawn_shared<T: Sync, E>(
+/// byte after each that succeeds, and waits until the child has exec'd or exited.
+///
+/// # Safety
+/// `child` runs in a process that shares this process's memory, on a stack of its own, while
+/// every other thread of the parent keeps running, until it execs or exits. The caller
+/// promises that `child`:
+/// - is async-signal-safe: it does not allocate, lock, format or unwind (no panic);
+/// - makes its system calls through [`super::child`], which leaves the shared `errno` alone;
+/// - reads only `arg` and what `arg` borrows, and writes only its own stack;
+/// - closes its copy of `go_write`, reads one byte from the go pipe at each release point
+///   (two when [`ParentSteps::second_release`]) and exits if it reads EOF (a step failed, or
+///   the parent died);
+/// - ends in execve or exit_group, never returning (its type, `fn(&T) -> !`, says so).
+///
+/// This function keeps its side: it does not return, and so does not free the stack or let
+/// `arg` go, before the report pipe is at EOF, and it kills and reaps the child on any early
+/// exit.
+pub unsafe fn spawn_shared<T: Sync, S: ParentSteps>(
     flags: libc::c_int,
     want_pidfd: bool,
     arg: &T,
     child: fn(&T) -> !,
     pipes: ControlPipes,
     cgroup: Option<BorrowedFd<'_>>,
-    steps: ParentSteps<'_, E>,
-) -> Result<SharedSpawn<E>, SpawnFailure> {
+    steps: &mut S,
+) -> Result<SharedSpawn<S::Error>, SpawnFailure> {
     let mut stack = Stack::take().map_err(SpawnFailure::Stack)?;
     let start = ChildStart { arg, child };
     let request = Request { flags, want_pidfd, cgroup };
@@ -97,11 +115,11 @@ pub fn spawn_shared<T: Sync, E>(
     let (pid, pidfd) = (cloned.pid, cloned.pidfd);
     drop(pipes.report_write);
     let reaper = KillUnlessDone(pid);
-    let mut prepared = (steps.before_release)(pid, cloned.in_cgroup);
+    let mut prepared = steps.before_release(pid, cloned.in_cgroup);
     if prepared.is_ok() {
         send_go(&pipes.go_write).map_err(SpawnFailure::Control)?;
-        if let Some(second) = steps.while_running {
-            prepared = second(pid);
+        if steps.second_release() {
+            prepared = steps.while_running(pid);
             if prepared.is_ok() {
                 send_go(&pipes.go_write).map_err(SpawnFailure::Control)?;
             }

@@ -1,0 +1,214 @@
+//! The cgroup layer's errors (**parent**): limits refused at `build()` ([`LimitError`]) and
+//! cgroups that could not be set up, enforced, read or removed ([`CgroupError`]), each with
+//! the file and errno, and a hint where the host is the likely cause.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::cpulist::CpuList;
+use crate::hint;
+
+/// A cgroup that could not be set up, enforced, read or removed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CgroupError {
+    /// The host has no hierarchy offering a controller a limit needs.
+    #[error("cgroup controller {controller} is not available to {parent:?} on this host ({hint})")]
+    ControllerMissing {
+        /// The controller's cgroup v2 name (`memory`, `pids`, `cpu`, `cpuset`, `io`).
+        controller: &'static str,
+        /// The parent cgroup the sandbox's cgroup was to go in.
+        parent: PathBuf,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// The limit exists on the other cgroup version only.
+    #[error("{limit} cannot be enforced on cgroup {version}: {reason}")]
+    Unsupported {
+        /// The limit (`memory high`, …).
+        limit: &'static str,
+        /// The host's cgroup version for this controller (`v1`).
+        version: &'static str,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// No cgroup the caller may create sandbox cgroups in.
+    #[error("no cgroup to put sandboxes in: {reason}. Hint: {hint}")]
+    NoDelegation {
+        /// Why the caller has none.
+        reason: NoDelegationReason,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// mkdir of a cgroup directory failed.
+    #[error("creating cgroup {path:?}: {source}{}", hint::suffix(*hint))]
+    Create {
+        /// The directory.
+        path: PathBuf,
+        /// The mkdir's error.
+        source: io::Error,
+        /// What to do about it, where the host is the likely cause.
+        hint: Option<&'static str>,
+    },
+    /// Writing a limit (or a controller's enabling) failed.
+    #[error("{limit}: writing {value:?} to {path:?}: {source}{}", hint::suffix(*hint))]
+    Write {
+        /// The limit being written.
+        limit: &'static str,
+        /// The file written.
+        path: PathBuf,
+        /// The text written.
+        value: String,
+        /// The write's error.
+        source: io::Error,
+        /// What to do about it, where the host is the likely cause.
+        hint: Option<&'static str>,
+    },
+    /// The kernel took the write but applied something else.
+    #[error("{limit}: wrote {value:?}, but {path:?} reads {read:?}: the kernel did not take the limit as asked")]
+    ReadBack {
+        /// The limit written.
+        limit: &'static str,
+        /// The file read back: the one written, or where the kernel shows what it applied
+        /// (v2 `cpuset.cpus.effective`).
+        path: PathBuf,
+        /// The text written.
+        value: String,
+        /// What the file reads.
+        read: String,
+    },
+    /// A cgroup file could not be read.
+    #[error("{what}: reading {path:?}: {source}")]
+    Read {
+        /// What the read was for.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The read's error.
+        source: io::Error,
+    },
+    /// Moving the sandbox's process into its cgroup failed.
+    #[error("moving the sandbox into {path:?}: {source}")]
+    Place {
+        /// The `cgroup.procs` file written.
+        path: PathBuf,
+        /// The write's error.
+        source: io::Error,
+    },
+    /// A cgroup directory could not be removed.
+    #[error("removing cgroup {path:?}: {source}")]
+    Remove {
+        /// The directory.
+        path: PathBuf,
+        /// The last rmdir's error.
+        source: io::Error,
+    },
+}
+
+/// Why an unprivileged caller has no cgroup for sandboxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoDelegationReason {
+    /// On cgroup v2, no `cgroup_parent()` was given: the caller's own cgroup cannot hand
+    /// controllers to children while the caller is in it.
+    NoParentGiven,
+    /// The host has cgroup v1 hierarchies, which cannot be delegated to a user safely.
+    CgroupV1,
+}
+
+impl fmt::Display for NoDelegationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NoDelegationReason::NoParentGiven => {
+                "an unprivileged caller must pass a delegated cgroup with no processes of its own to \
+                 cgroup_parent() (its own cgroup cannot hand controllers to children while the caller is in it)"
+            }
+            NoDelegationReason::CgroupV1 => "cgroup v1 cannot be delegated to an unprivileged user safely",
+        })
+    }
+}
+
+/// A resource limit `build()` refuses.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitError {
+    /// Zero would stop the sandbox (memory max, memory high, pids max).
+    #[error("{limit} must be above zero")]
+    Zero {
+        /// The limit.
+        limit: &'static str,
+    },
+    /// A weight outside the kernel's range.
+    #[error("{limit} {value} is outside {min}..={max}")]
+    OutOfRange {
+        /// The limit (`cpu weight`, `io weight`).
+        limit: &'static str,
+        /// The value given.
+        value: u64,
+        /// The lowest value allowed.
+        min: u64,
+        /// The highest value allowed.
+        max: u64,
+    },
+    /// Not a finite number of CPUs of at least 0.01 (and at most 10⁷).
+    #[error("cpu max {cpus} CPUs: needs a finite number of at least 0.01")]
+    CpuMax {
+        /// The number of CPUs given.
+        cpus: f64,
+    },
+    /// `memory_swap_max` without `memory_max`.
+    #[error("memory+swap max needs memory_max too")]
+    SwapWithoutMemoryMax,
+    /// Memory plus swap below memory alone.
+    #[error("memory+swap max {total} is below memory max {memory}")]
+    SwapBelowMemory {
+        /// Memory plus swap, in bytes.
+        total: u64,
+        /// Memory, in bytes.
+        memory: u64,
+    },
+    /// A CPU or memory-node list that does not parse.
+    #[error("{limit}: cannot parse {text:?} (write a list like \"0-3,8\")")]
+    CpuListSyntax {
+        /// `cpuset cpus` or `cpuset mems`.
+        limit: &'static str,
+        /// The text given.
+        text: String,
+    },
+    /// An empty list, or one naming CPUs or nodes the host does not have online.
+    #[error("{limit} {list} is empty or outside the host's {online}")]
+    CpuListOutsideHost {
+        /// `cpuset cpus` or `cpuset mems`.
+        limit: &'static str,
+        /// The list given.
+        list: CpuList,
+        /// What the host has online.
+        online: CpuList,
+    },
+    /// An io limit's path is not a block device.
+    #[error("io limit: {} is not a block device", device.display())]
+    NotABlockDevice {
+        /// The path given.
+        device: PathBuf,
+    },
+    /// An io limit with no rate limits nothing.
+    #[error("io limit for {}: no rate given, so nothing would be limited", device.display())]
+    NoIoRate {
+        /// The device.
+        device: PathBuf,
+    },
+    /// A rate of 0 would stop all IO on the device.
+    #[error("io limit for {}: a rate of 0 would stop all IO", device.display())]
+    ZeroIoRate {
+        /// The device.
+        device: PathBuf,
+    },
+}
+
+/// A failed mkdir of `path`, with a hint when permissions are the likely cause.
+pub(crate) fn create_error(path: &Path, source: io::Error) -> CgroupError {
+    let hint = matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
+        .then_some("creating cgroups needs root or a delegated subtree the caller owns (set cgroup_parent to it)");
+    CgroupError::Create { path: path.to_path_buf(), source, hint }
+}

@@ -1,0 +1,201 @@
+//! The resource limits a user asks for (**parent**: plain data, validated at `build()` into
+//! [`Setting`]s, or refused with a [`LimitError`]).
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use super::cpulist::CpuList;
+use super::error::LimitError;
+use super::settings::{IoMax, Setting};
+use crate::error::ConfigError;
+
+/// Read and write caps on one block device (cgroup v2 `io.max`, v1 `blkio.throttle.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoLimit {
+    pub(crate) device: PathBuf,
+    pub(crate) read_bps: Option<u64>,
+    pub(crate) write_bps: Option<u64>,
+    pub(crate) read_iops: Option<u64>,
+    pub(crate) write_iops: Option<u64>,
+}
+
+impl IoLimit {
+    /// Limits for the block device at `device` (e.g. "/dev/vda"); give it at least one rate.
+    #[must_use]
+    pub fn new(device: impl AsRef<Path>) -> IoLimit {
+        IoLimit { device: device.as_ref().into(), read_bps: None, write_bps: None, read_iops: None, write_iops: None }
+    }
+    /// Caps reads at this many bytes per second (more than 0).
+    #[must_use]
+    pub fn read_bps(mut self, bytes_per_second: u64) -> IoLimit {
+        self.read_bps = Some(bytes_per_second);
+        self
+    }
+    /// Caps writes at this many bytes per second (more than 0).
+    #[must_use]
+    pub fn write_bps(mut self, bytes_per_second: u64) -> IoLimit {
+        self.write_bps = Some(bytes_per_second);
+        self
+    }
+    /// Caps reads at this many operations per second (more than 0).
+    #[must_use]
+    pub fn read_iops(mut self, per_second: u64) -> IoLimit {
+        self.read_iops = Some(per_second);
+        self
+    }
+    /// Caps writes at this many operations per second (more than 0).
+    #[must_use]
+    pub fn write_iops(mut self, per_second: u64) -> IoLimit {
+        self.write_iops = Some(per_second);
+        self
+    }
+}
+
+/// Every limit the builder can record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Limits {
+    pub memory_max: Option<u64>,
+    pub memory_high: Option<u64>,
+    pub memory_swap_max: Option<u64>,
+    pub cpu_max: Option<f64>,
+    pub cpu_weight: Option<u32>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    pub pids_max: Option<u64>,
+    pub io_weight: Option<u32>,
+    pub io: Vec<IoLimit>,
+}
+
+/// The CFS period isobox uses for CPU quotas (the kernel's default).
+pub(crate) const CPU_PERIOD_US: u64 = 100_000;
+
+/// The host's online CPUs and memory nodes, read by [`Limits::settings`] to check cpusets.
+pub(crate) struct HostCpus {
+    pub cpus: CpuList,
+    pub mems: CpuList,
+}
+
+impl HostCpus {
+    pub fn read() -> HostCpus {
+        let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|t| CpuList::parse(&t)).unwrap_or_default();
+        HostCpus { cpus: read("/sys/devices/system/cpu/online"), mems: read("/sys/devices/system/node/online") }
+    }
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        *self == Limits::default()
+    }
+
+    /// Validates the limits into settings, in the order they must be written.
+    pub fn settings(&self, host: &HostCpus) -> Result<Vec<Setting>, ConfigError> {
+        let mut out = Vec::new();
+        self.cpuset_settings(host, &mut out)?;
+        self.memory_settings(&mut out)?;
+        self.cpu_settings(&mut out)?;
+        if let Some(n) = self.pids_max {
+            if n == 0 {
+                return Err(LimitError::Zero { limit: "pids max" }.into());
+            }
+            out.push(Setting::PidsMax(n));
+        }
+        self.io_settings(&mut out)?;
+        Ok(out)
+    }
+
+    fn cpuset_settings(&self, host: &HostCpus, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+        for (limit, text, online, is_cpus) in [
+            ("cpuset cpus", &self.cpuset_cpus, &host.cpus, true),
+            ("cpuset mems", &self.cpuset_mems, &host.mems, false),
+        ] {
+            let Some(text) = text else { continue };
+            let list = CpuList::parse(text).ok_or_else(|| LimitError::CpuListSyntax { limit, text: text.clone() })?;
+            if list.is_empty() || !list.is_subset(online) {
+                return Err(LimitError::CpuListOutsideHost { limit, list, online: online.clone() }.into());
+            }
+            out.push(if is_cpus { Setting::CpusetCpus(list) } else { Setting::CpusetMems(list) });
+        }
+        Ok(())
+    }
+
+    fn memory_settings(&self, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+        for (limit, value) in [("memory max", self.memory_max), ("memory high", self.memory_high)] {
+            if value == Some(0) {
+                return Err(LimitError::Zero { limit }.into());
+            }
+        }
+        if let Some(n) = self.memory_max {
+            out.push(Setting::MemoryMax(n));
+        }
+        if let Some(n) = self.memory_high {
+            out.push(Setting::MemoryHigh(n));
+        }
+        if let Some(total) = self.memory_swap_max {
+            let memory = self.memory_max.ok_or(LimitError::SwapWithoutMemoryMax)?;
+            if total < memory {
+                return Err(LimitError::SwapBelowMemory { total, memory }.into());
+            }
+            out.push(Setting::MemorySwapTotal { total, memory });
+        }
+        Ok(())
+    }
+
+    fn cpu_settings(&self, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+        if let Some(fraction) = self.cpu_max {
+            let quota = fraction * CPU_PERIOD_US as f64;
+            if !fraction.is_finite() || !(1000.0..=1e12).contains(&quota) {
+                return Err(LimitError::CpuMax { cpus: fraction }.into());
+            }
+            out.push(Setting::CpuMax { quota_us: quota.round() as u64, period_us: CPU_PERIOD_US });
+        }
+        if let Some(w) = self.cpu_weight {
+            out.push(Setting::CpuWeight(weight("cpu weight", w)?));
+        }
+        Ok(())
+    }
+
+    fn io_settings(&self, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+        if let Some(w) = self.io_weight {
+            out.push(Setting::IoWeight(weight("io weight", w)?));
+        }
+        for limit in &self.io {
+            let device = block_device(&limit.device)?;
+            let (rbps, wbps, riops, wiops) = (limit.read_bps, limit.write_bps, limit.read_iops, limit.write_iops);
+            if [rbps, wbps, riops, wiops].iter().all(Option::is_none) {
+                return Err(LimitError::NoIoRate { device: limit.device.clone() }.into());
+            }
+            if [rbps, wbps, riops, wiops].contains(&Some(0)) {
+                return Err(LimitError::ZeroIoRate { device: limit.device.clone() }.into());
+            }
+            out.push(Setting::IoMax(IoMax { path: limit.device.clone(), device, rbps, wbps, riops, wiops }));
+        }
+        Ok(())
+    }
+}
+
+/// A weight in the kernel's range, 1..=10000.
+fn weight(limit: &'static str, value: u32) -> Result<u32, LimitError> {
+    if (1..=10_000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(LimitError::OutOfRange { limit, value: value.into(), min: 1, max: 10_000 })
+    }
+}
+
+/// The major and minor number of a block device path.
+fn block_device(path: &Path) -> Result<(u32, u32), ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Path {
+        what: "io device",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.file_type().is_block_device() {
+        return Err(LimitError::NotABlockDevice { device: path.to_path_buf() }.into());
+    }
+    let rdev = meta.rdev();
+    Ok((libc::major(rdev), libc::minor(rdev)))
+}
+
+#[cfg(test)]
+#[path = "spec_tests.rs"]
+mod tests;

@@ -1,0 +1,53 @@
+//! The child's own bookkeeping steps (**child**): the control pipes, dying with the parent,
+//! no_new_privs and the signal state before exec. Async-signal-safe: no allocation.
+
+use nix::errno::Errno;
+
+use super::plan::ControlFds;
+use crate::sys::child as sys;
+
+/// Closes the parent's ends of the control pipes, so a dead parent reads as EOF on `go`.
+pub(crate) fn close_parent_ends(fds: &ControlFds) -> Result<(), Errno> {
+    sys::close(fds.go_write)?;
+    sys::close(fds.report_read)
+}
+
+/// PR_SET_PDEATHSIG before waiting for `go`: if the parent died before this, `go` is at EOF.
+pub(crate) fn set_death_signal(on: bool) -> Result<(), Errno> {
+    if on {
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as usize)?;
+    }
+    Ok(())
+}
+
+/// Waits for one go byte; EOF means the parent is gone or gave up. `last` closes the pipe.
+pub(crate) fn wait_go(fds: &ControlFds, last: bool) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    match sys::read(fds.go_read, &mut byte)? {
+        1 if last => sys::close(fds.go_read),
+        1 => Ok(()),
+        _ => Err(Errno::EPIPE),
+    }
+}
+
+/// unshare(flag), unless it is 0.
+pub(crate) fn unshare(flag: i32) -> Result<(), Errno> {
+    if flag != 0 {
+        sys::unshare(flag)?;
+    }
+    Ok(())
+}
+
+/// PR_SET_NO_NEW_PRIVS, so setuid binaries and file capabilities grant nothing.
+pub(crate) fn set_no_new_privs(on: bool) -> Result<(), Errno> {
+    if on {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)?;
+    }
+    Ok(())
+}
+
+/// Default dispositions for every signal, then an empty mask: the program starts clean.
+pub(crate) fn reset_signals() -> Result<(), Errno> {
+    sys::reset_signals()?;
+    sys::unblock_signals()
+}

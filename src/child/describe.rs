@@ -1,0 +1,70 @@
+//! Turning the child's failure record into a typed error (**parent**): the step, the object
+//! it worked on (from the parent's own copy of the plan) and a hint from the wing it belongs to.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+
+use super::plan::{ChildLaunch, ChildSetup};
+use super::record::Record;
+use super::setup_error::{SetupError, SetupObject};
+use super::step::Step;
+use crate::error::{Error, SpawnError};
+use crate::mount::describe::MountAction;
+use crate::{cgroup, mount, net, rlimit, time, user};
+
+/// The error for what the child wrote on the report pipe before it exited.
+pub(crate) fn setup_failure(report: &[u8], setup: &ChildSetup, launch: &ChildLaunch<'_>) -> Error {
+    let Some(rec) = Record::decode(report) else {
+        return SpawnError::MalformedReport { len: report.len() }.into();
+    };
+    if rec.step == Step::Exec && matches!(rec.errno, Errno::ENOENT | Errno::ENOTDIR) {
+        let exec = launch.exec;
+        let program = exec.argv.iter().next().map(|a| OsStr::from_bytes(a.to_bytes()).to_os_string());
+        let searched = exec.candidates.iter().map(|c| path(c.to_bytes())).collect();
+        return Error::ProgramNotFound { program: program.unwrap_or_default(), searched };
+    }
+    let (object, hint) = describe(&rec, setup, launch);
+    SetupError { step: rec.step, object, errno: rec.errno, hint }.into()
+}
+
+/// The object a failed step was working on, and a hint where the host is the likely cause.
+fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Option<SetupObject>, Option<&'static str>) {
+    let index = usize::from(rec.index);
+    let errno = rec.errno;
+    match rec.step {
+        Step::Mount => match setup.mounts.ops.get(index) {
+            Some(planned) => {
+                let action = MountAction::of(&planned.op, &setup.mounts.root);
+                (
+                    Some(SetupObject::Mount { part: planned.part.clone(), action }),
+                    mount::describe::hint(&planned.op, errno),
+                )
+            }
+            None => (None, None),
+        },
+        Step::Rlimit => {
+            let object = setup.rlimits.get(index).map(|r| SetupObject::Rlimit { index, rlimit: *r });
+            (object, rlimit::describe::hint(errno))
+        }
+        Step::Exec => (launch.exec.candidates.get(index).map(|c| SetupObject::Path(path(c.to_bytes()))), None),
+        Step::Chdir => (launch.exec.cwd.as_ref().map(|c| SetupObject::Path(path(c.to_bytes()))), None),
+        Step::Groups | Step::Gid | Step::Uid => (None, user::describe::id_hint(errno)),
+        Step::UnshareTime => (None, time::describe::hint(errno)),
+        Step::TimeOffsets => {
+            (Some(SetupObject::Path(path(time::apply::OFFSETS_FILE.to_bytes()))), time::describe::hint(errno))
+        }
+        Step::Loopback => (Some(SetupObject::Interface(net::apply::LOOPBACK)), None),
+        Step::JoinCgroup => {
+            let file = cgroup::describe::join_file(launch.cgroup_join, index);
+            (file.map(SetupObject::Path), cgroup::describe::join_hint(errno))
+        }
+        _ => (None, None),
+    }
+}
+
+fn path(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(bytes))
+}

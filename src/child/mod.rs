@@ -1,0 +1,18 @@
+//! The child: what runs between clone and exec.
+//!
+//! - plan: [`plan`], the two halves the child reads (the sandbox's fixed setup and one
+//!   spawn's launch).
+//! - apply (**child**): [`recipe`], the table of contents, with its own steps in [`control`],
+//!   [`fds`] and [`exec`]; each other step is a wing's `apply`. [`record`] is the fixed-size
+//!   failure record, naming a [`step`].
+//! - describe (**parent**): [`describe`] turns a record into a [`setup_error`].
+
+pub(crate) mod control;
+pub(crate) mod describe;
+pub(crate) mod exec;
+pub(crate) mod fds;
+pub(crate) mod plan;
+pub(crate) mod recipe;
+pub(crate) mod record;
+pub(crate) mod setup_error;
+pub(crate) mod step;

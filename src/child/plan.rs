@@ -1,0 +1,85 @@
+//! What the child reads, in two halves (**parent** prepares, **child** reads): [`ChildSetup`],
+//! fixed by the `Sandbox` at `build()` and borrowed by every spawn, and [`ChildLaunch`], what
+//! one spawn adds. A prewarmed pool or an async spawner reuses both.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
+use crate::cgroup::join::JoinFile;
+use crate::mount::plan::MountPlan;
+use crate::rlimit::spec::Rlimit;
+use crate::sys::CStrArray;
+use crate::time::plan::TimePlan;
+use crate::user::ids::Ids;
+use crate::uts::plan::UtsPlan;
+
+/// What every spawn of a `Sandbox` does the same way, compiled once at `build()`.
+#[derive(Debug, Clone)]
+pub(crate) struct ChildSetup {
+    pub die_with_parent: bool,
+    pub time: TimePlan,
+    /// The mount plan; empty without a mount namespace.
+    pub mounts: MountPlan,
+    pub uts: UtsPlan,
+    /// Bring loopback up (the sandbox has its own network namespace).
+    pub loopback: bool,
+    pub rlimits: Vec<Rlimit>,
+    /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
+    pub unshare_cgroup: i32,
+    pub no_new_privs: bool,
+}
+
+/// One command made ready for exec: what the child switches to and executes.
+#[derive(Debug)]
+pub(crate) struct ExecPlan {
+    pub argv: CStrArray,
+    pub envp: CStrArray,
+    /// Paths to try in order (the PATH lookup was done by the parent).
+    pub candidates: Vec<CString>,
+    pub cwd: Option<CString>,
+    pub ids: Ids,
+    /// (source, target) descriptor pairs: stdio and passed descriptors.
+    pub fd_moves: Vec<(RawFd, RawFd)>,
+}
+
+/// The control pipes' descriptors as the child sees them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ControlFds {
+    pub go_read: RawFd,
+    /// The parent's end, which the child closes first.
+    pub go_write: RawFd,
+    /// The parent's end, which the child closes first.
+    pub report_read: RawFd,
+    pub report_write: RawFd,
+}
+
+/// What one spawn adds to the sandbox's fixed setup.
+#[derive(Debug)]
+pub(crate) struct ChildLaunch<'a> {
+    pub exec: &'a ExecPlan,
+    pub control: ControlFds,
+    /// A descriptor number above every source, target and control descriptor.
+    pub fd_scratch: RawFd,
+    /// The parent makes the child's cgroup while it sets up (hosts with cgroup v1): wait for a
+    /// second go byte, then join it through `cgroup_join`, before entering the cgroup namespace.
+    pub second_release: bool,
+    pub cgroup_join: &'a [JoinFile],
+}
+
+impl<'a> ChildLaunch<'a> {
+    /// The launch of `exec` with these control pipes and cgroup join files.
+    pub fn new(exec: &'a ExecPlan, control: ControlFds, second_release: bool, cgroup_join: &'a [JoinFile]) -> Self {
+        let ControlFds { go_read, go_write, report_read, report_write } = control;
+        let control_fds = [go_read, go_write, report_read, report_write];
+        let highest = exec.fd_moves.iter().flat_map(|(s, d)| [*s, *d]).chain(control_fds).max().unwrap_or(2);
+        ChildLaunch { exec, control, fd_scratch: highest + 1, second_release, cgroup_join }
+    }
+}
+
+/// Everything the child reads: both halves, borrowed from the parent, which keeps them alive
+/// until the child has exec'd or exited.
+#[derive(Debug)]
+pub(crate) struct ChildPlan<'a> {
+    pub setup: &'a ChildSetup,
+    pub launch: ChildLaunch<'a>,
+}

@@ -1,0 +1,74 @@
+//! The child's recipe: everything between clone and exec, one line per step (**child**).
+//!
+//! Runs on a stack of its own in memory shared with the parent (see `sys::vmclone`). Every
+//! step is async-signal-safe: it does not allocate, lock, format or panic; it reads only what
+//! the parent prepared in the [`ChildPlan`]. On failure it writes one record on the report
+//! pipe and exits with 127; on success exec closes the pipe (EOF tells the parent).
+
+use std::convert::Infallible;
+
+use nix::errno::Errno;
+
+use super::control;
+use super::exec::exec;
+use super::fds;
+use super::plan::ChildPlan;
+use super::record::Record;
+use super::step::Step;
+use crate::sys::child as sys;
+use crate::{cgroup, mount, net, rlimit, time, user, uts};
+
+/// The child's entry point. Never returns.
+pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
+    let Err(failure) = run(p);
+    let _ = sys::write(p.launch.control.report_write, &failure.encode());
+    sys::exit_group(127)
+}
+
+/// The recipe, in order. Why each step sits where it does:
+/// - the death signal is set before waiting for `go`, so a parent that died first reads as EOF;
+/// - the time namespace is entered and its offsets written before anything else runs in it;
+/// - mounts come before the ids change, while the child still has its capabilities;
+/// - the cgroup is joined after the second `go` (v1: the parent made it meanwhile) and its
+///   namespace entered after, so the namespace's root is the sandbox's own cgroup;
+/// - groups before gid before uid: each needs the privilege the next one drops;
+/// - descriptors are arranged last but for chdir and signals, so nothing opened on the way
+///   reaches the program.
+fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
+    let (setup, launch, ids) = (p.setup, &p.launch, &p.launch.exec.ids);
+    at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
+    at(Step::DeathSignal, control::set_death_signal(setup.die_with_parent))?;
+    at(Step::WaitGo, control::wait_go(&launch.control, !launch.second_release))?;
+    at(Step::UnshareTime, time::apply::unshare(&setup.time))?;
+    at(Step::TimeOffsets, time::apply::write_offsets(&setup.time))?;
+    each(Step::Mount, mount::apply::run(&setup.mounts.ops))?;
+    at(Step::Hostname, uts::apply::hostname(&setup.uts))?;
+    at(Step::Domainname, uts::apply::domainname(&setup.uts))?;
+    at(Step::Loopback, net::apply::loopback(setup.loopback))?;
+    each(Step::Rlimit, rlimit::apply::set_all(&setup.rlimits))?;
+    at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, true) } else { Ok(()) })?;
+    each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))?;
+    at(Step::UnshareCgroup, control::unshare(setup.unshare_cgroup))?;
+    at(Step::Groups, user::apply::groups(ids))?;
+    at(Step::Gid, user::apply::gid(ids))?;
+    at(Step::Uid, user::apply::uid(ids))?;
+    at(Step::NoNewPrivs, control::set_no_new_privs(setup.no_new_privs))?;
+    at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch))?;
+    at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
+    at(Step::Signals, control::reset_signals())?;
+    Err(record(Step::Exec, exec(launch.exec)))
+}
+
+/// A step without an object.
+fn at(step: Step, result: Result<(), Errno>) -> Result<(), Record> {
+    result.map_err(|errno| record(step, (0, errno)))
+}
+
+/// A step over a list (mount operations, rlimits, cgroup files): the failure says which.
+fn each(step: Step, result: Result<(), (usize, Errno)>) -> Result<(), Record> {
+    result.map_err(|failed| record(step, failed))
+}
+
+fn record(step: Step, (index, errno): (usize, Errno)) -> Record {
+    Record { step, index: index as u16, errno }
+}

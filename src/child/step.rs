@@ -1,0 +1,119 @@
+//! The named steps of the child's setup (public: a [`SetupError`](super::setup_error::SetupError)
+//! says which one failed). Written by the **child** into its failure record, read by the
+//! **parent**.
+
+use std::fmt;
+
+/// One step of the child's setup, listed in the order the child runs them. Each occurs once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+#[non_exhaustive]
+pub enum Step {
+    /// Closing the parent's ends of the control pipes.
+    ClosePipes = 1,
+    /// Arranging to die with the parent (PR_SET_PDEATHSIG).
+    DeathSignal,
+    /// Waiting for the parent to release the child (after it wrote the id maps).
+    WaitGo,
+    /// Entering the time namespace.
+    UnshareTime,
+    /// Writing the time namespace's clock offsets.
+    TimeOffsets,
+    /// One operation of the mount plan (the object says which).
+    Mount,
+    /// Setting the hostname.
+    Hostname,
+    /// Setting the NIS domain name.
+    Domainname,
+    /// Bringing up the loopback interface of the new network namespace.
+    Loopback,
+    /// Setting one resource limit (the object says which).
+    Rlimit,
+    /// Waiting for the parent to make the sandbox's cgroup (hosts with cgroup v1).
+    WaitCgroup,
+    /// Joining the sandbox's cgroup (the object names the file).
+    JoinCgroup,
+    /// Entering the cgroup namespace.
+    UnshareCgroup,
+    /// Setting the supplementary groups.
+    Groups,
+    /// Switching to the group id inside.
+    Gid,
+    /// Switching to the user id inside.
+    Uid,
+    /// Setting no_new_privs.
+    NoNewPrivs,
+    /// Arranging stdio and passed descriptors; closing the rest on exec.
+    Fds,
+    /// Changing to the working directory.
+    Chdir,
+    /// Resetting signal dispositions and the signal mask.
+    Signals,
+    /// Executing the program.
+    Exec,
+}
+
+/// Every step, for decoding.
+pub(crate) const STEPS: [Step; 21] = [
+    Step::ClosePipes,
+    Step::DeathSignal,
+    Step::WaitGo,
+    Step::UnshareTime,
+    Step::TimeOffsets,
+    Step::Mount,
+    Step::Hostname,
+    Step::Domainname,
+    Step::Loopback,
+    Step::Rlimit,
+    Step::WaitCgroup,
+    Step::JoinCgroup,
+    Step::UnshareCgroup,
+    Step::Groups,
+    Step::Gid,
+    Step::Uid,
+    Step::NoNewPrivs,
+    Step::Fds,
+    Step::Chdir,
+    Step::Signals,
+    Step::Exec,
+];
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::ClosePipes => "closing the parent's pipe ends",
+            Step::DeathSignal => "setting the parent-death signal",
+            Step::WaitGo => "waiting for the parent",
+            Step::UnshareTime => "entering the time namespace",
+            Step::TimeOffsets => "writing time namespace offsets",
+            Step::Mount => "mount",
+            Step::Hostname => "setting the hostname",
+            Step::Domainname => "setting the NIS domain name",
+            Step::Loopback => "bringing up loopback",
+            Step::Rlimit => "rlimit",
+            Step::WaitCgroup => "waiting for the parent to make the cgroup",
+            Step::JoinCgroup => "joining the sandbox's cgroup",
+            Step::UnshareCgroup => "entering the cgroup namespace",
+            Step::Groups => "setting supplementary groups",
+            Step::Gid => "switching group id",
+            Step::Uid => "switching user id",
+            Step::NoNewPrivs => "setting no_new_privs",
+            Step::Fds => "arranging file descriptors",
+            Step::Chdir => "changing directory",
+            Step::Signals => "resetting signals",
+            Step::Exec => "exec",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_listed_once_each_in_their_numbering() {
+        for (i, step) in STEPS.iter().enumerate() {
+            assert_eq!(*step as usize, i + 1, "{step:?}");
+        }
+    }
+}

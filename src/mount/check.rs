@@ -1,0 +1,34 @@
+//! Checking the root and mounts at `build()` (**parent**): each needs a mount namespace,
+//! paths are absolute, tmpfs options go on tmpfs mounts, and no size silently means "none".
+
+use super::spec::{MountKind, MountSpec};
+use crate::error::ConfigError;
+use crate::namespaces::Namespaces;
+use crate::validate::{absolute, existing_dir, need};
+
+/// Checks the mount settings against the namespaces.
+pub(crate) fn settings(spec: &MountSpec, ns: Namespaces) -> Result<(), ConfigError> {
+    if let Some(rootfs) = &spec.rootfs {
+        need(ns, Namespaces::MOUNT, "rootfs")?;
+        existing_dir("rootfs", rootfs)?;
+    }
+    if !spec.mounts.is_empty() {
+        need(ns, Namespaces::MOUNT, "mounts")?;
+    }
+    if spec.readonly_root {
+        need(ns, Namespaces::MOUNT, "a read-only root")?;
+    }
+    for mount in &spec.mounts {
+        absolute("mount target", &mount.target)?;
+        if let Some(option) = mount.misapplied {
+            return Err(ConfigError::TmpfsOption { option, mount: mount.clone() });
+        }
+        match &mount.kind {
+            MountKind::Bind { source, .. } => absolute("bind source", source)?,
+            // tmpfs reads size=0 as "no limit": a limit asked for would silently not apply.
+            MountKind::Tmpfs { size: Some(0), .. } => return Err(ConfigError::TmpfsSizeZero { mount: mount.clone() }),
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The default root and the minimal /dev (**parent**, compiled into the mount plan): what a
+//! sandbox with a mount namespace and no `rootfs` sees.
+
+use std::path::{Path, PathBuf};
+
+use super::ops::{c, cpath, Op, OpsBuilder};
+use super::probe::{HostPath, Probe};
+use super::spec::{Mount, MountKind};
+
+/// Host directories the default root's tmpfs may be mounted over, in order of preference.
+pub(crate) const DEFAULT_ROOT_MOUNT_POINTS: [&str; 6] = ["/tmp", "/mnt", "/run", "/var/tmp", "/srv", "/opt"];
+
+/// The host directories the default root shares read-only, in this order. A directory that
+/// is a symlink on the host (merged /usr) is recreated as the same symlink.
+pub const DEFAULT_ROOT_DIRS: [&str; 8] = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
+
+const DEV_NODES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+const DEV_LINKS: [(&str, &str); 5] = [
+    ("ptmx", "pts/ptmx"),
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
+/// The first candidate directory that exists and has no bind source at or below it, so the
+/// default root's tmpfs hides none of them.
+pub(crate) fn mount_point(mounts: &[Mount], is_dir: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
+    let sources: Vec<&Path> = mounts
+        .iter()
+        .filter_map(|m| match &m.kind {
+            MountKind::Bind { source, .. } => Some(source.as_path()),
+            _ => None,
+        })
+        .collect();
+    DEFAULT_ROOT_MOUNT_POINTS
+        .iter()
+        .map(Path::new)
+        .find(|candidate| is_dir(candidate) && !sources.iter().any(|s| s.starts_with(candidate)))
+        .map(Path::to_path_buf)
+}
+
+/// A tmpfs at the root holding the host's system directories, /proc (with a pid namespace),
+/// /dev and an empty /tmp.
+pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) {
+    b.push(Op::Tmpfs { target: cpath(&b.root), data: c("mode=0755") });
+    for dir in DEFAULT_ROOT_DIRS {
+        match probe.probe(Path::new(dir), false) {
+            HostPath::Symlink(to) => {
+                let link = b.inside(Path::new(dir));
+                b.push(Op::Symlink { target: cpath(&to), link })
+            }
+            HostPath::Dir => b.bind_dir(Path::new(dir), Path::new(dir), true),
+            HostPath::File | HostPath::Missing => {}
+        }
+    }
+    if pid_namespace {
+        b.mount_proc(Path::new("/proc"));
+    }
+    dev(b, Path::new("/dev"));
+    b.mount_tmpfs(Path::new("/tmp"), "mode=1777".to_string());
+}
+
+/// A minimal /dev at `target` (see `Mount::dev`).
+pub(crate) fn dev(b: &mut OpsBuilder, target: &Path) {
+    b.mount_tmpfs(target, "mode=0755".to_string());
+    for node in DEV_NODES {
+        b.bind_file(&Path::new("/dev").join(node), &target.join(node), false);
+    }
+    b.push(Op::Mkdir { path: b.inside(&target.join("pts")) });
+    b.push(Op::Devpts { target: b.inside(&target.join("pts")) });
+    for (name, to) in DEV_LINKS {
+        b.push(Op::Symlink { target: c(to), link: b.inside(&target.join(name)) });
+    }
+    // A directory of /dev's own tmpfs serves POSIX shared memory as well as a mount would.
+    let shm = b.inside(&target.join("shm"));
+    b.push(Op::Mkdir { path: shm.clone() });
+    b.push(Op::Chmod { path: shm, mode: 0o1777 });
+}

@@ -1,0 +1,16 @@
+//! The sandbox's root and mounts.
+//!
+//! - spec: [`spec`] (`Mount`, public; the builder's `MountSpec`), [`check`] (at `build()`).
+//! - plan: [`plan`] compiles them into [`ops`], the default root's in [`default_root`];
+//!   [`probe`] asks what a host path is (a seam for tests).
+//! - apply: [`apply`] (**child**) runs the operations.
+//! - describe: [`describe`] names a failed operation in the user's terms.
+
+pub(crate) mod apply;
+mod check;
+pub(crate) mod default_root;
+pub(crate) mod describe;
+pub(crate) mod ops;
+pub(crate) mod plan;
+pub(crate) mod probe;
+pub(crate) mod spec;

@@ -1,0 +1,114 @@
+//! The mount plan: the user's root and mounts compiled into a flat list of operations
+//! (**parent**, at `build()`; the child runs them in order, see [`super::apply`]).
+//!
+//! In the child's private mount namespace the new root is built in place: a `rootfs` is bound
+//! onto itself, the default root is a tmpfs mounted over a host directory that holds no bind
+//! source (so no source is hidden). Mounts go below it, sources are read at their host paths,
+//! and at the end the child pivots into it and detaches the host's root with everything below.
+
+use std::path::{Path, PathBuf};
+
+use super::check;
+use super::default_root;
+use super::ops::{cpath, MountPart, Op, OpsBuilder, PlannedOp};
+use super::probe::{HostPath, HostProbe, Probe};
+use super::spec::{Mount, MountKind, MountSpec};
+use crate::error::ConfigError;
+use crate::namespaces::Namespaces;
+
+/// The compiled plan: where the new root is built, and the operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MountPlan {
+    /// The host path the new root is assembled at (the rootfs, or the default root's tmpfs).
+    pub root: PathBuf,
+    pub ops: Vec<PlannedOp>,
+}
+
+/// Checks the mount settings and compiles them; an empty plan without a mount namespace.
+pub(crate) fn compile(spec: &MountSpec, ns: Namespaces) -> Result<MountPlan, ConfigError> {
+    check::settings(spec, ns)?;
+    if !ns.contains(Namespaces::MOUNT) {
+        return Ok(MountPlan::default());
+    }
+    let default_root_at = match &spec.rootfs {
+        Some(rootfs) => rootfs.clone(),
+        None => default_root::mount_point(&spec.mounts, &|p| p.is_dir()).ok_or(ConfigError::NoStagingDirectory)?,
+    };
+    let input = PlanInput {
+        default_root_at: &default_root_at,
+        rootfs: spec.rootfs.as_deref(),
+        mounts: &spec.mounts,
+        readonly_root: spec.readonly_root,
+        pid_namespace: ns.contains(Namespaces::PID),
+    };
+    build_plan(&input, &HostProbe)
+}
+
+/// What the plan is built from (already validated: absolute paths, no NUL bytes).
+pub(crate) struct PlanInput<'a> {
+    /// Where the default root's tmpfs goes (see [`default_root::mount_point`]).
+    pub default_root_at: &'a Path,
+    pub rootfs: Option<&'a Path>,
+    pub mounts: &'a [Mount],
+    pub readonly_root: bool,
+    /// The default root gets a /proc only when the sandbox has its own pid namespace.
+    pub pid_namespace: bool,
+}
+
+/// Compiles the mount plan. `probe` answers what a host path is; it is a seam for tests.
+pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<MountPlan, ConfigError> {
+    let root = input.rootfs.unwrap_or(input.default_root_at).to_path_buf();
+    let mut b = OpsBuilder { ops: Vec::new(), part: MountPart::NewRoot, root };
+    b.push(Op::MakePrivate);
+    match input.rootfs {
+        Some(rootfs) => {
+            b.part = MountPart::Rootfs(rootfs.to_path_buf());
+            b.push(Op::Bind { source: cpath(rootfs), target: cpath(rootfs) });
+        }
+        None => {
+            b.part = MountPart::DefaultRoot;
+            default_root::build(&mut b, input.pid_namespace, probe);
+        }
+    }
+    for (index, mount) in input.mounts.iter().enumerate() {
+        user_mount(&mut b, index, mount, probe)?;
+    }
+    if input.readonly_root {
+        b.part = MountPart::ReadOnlyRoot;
+        b.push(Op::ReadOnly { target: cpath(&b.root), recursive: false });
+    }
+    b.part = MountPart::NewRoot;
+    b.push(Op::EnterNewRoot { new_root: cpath(&b.root) });
+    Ok(MountPlan { root: b.root, ops: b.ops })
+}
+
+fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe) -> Result<(), ConfigError> {
+    b.part = MountPart::UserMount { index, mount: mount.clone() };
+    b.mkdir_parents(&mount.target);
+    match &mount.kind {
+        MountKind::Bind { source, readonly } => match probe.probe(source, true) {
+            HostPath::Dir => b.bind_dir(source, &mount.target, *readonly),
+            HostPath::File => b.bind_file(source, &mount.target, *readonly),
+            HostPath::Missing | HostPath::Symlink(_) => {
+                let err = std::io::Error::from_raw_os_error(libc::ENOENT);
+                return Err(ConfigError::Path { what: "bind source", path: source.clone(), source: err });
+            }
+        },
+        MountKind::Tmpfs { size, mode } => b.mount_tmpfs(&mount.target, tmpfs_data(*size, *mode)),
+        MountKind::Proc => b.mount_proc(&mount.target),
+        MountKind::Dev => default_root::dev(b, &mount.target),
+    }
+    Ok(())
+}
+
+fn tmpfs_data(size: Option<u64>, mode: Option<u32>) -> String {
+    let mut data = format!("mode={:04o}", mode.unwrap_or(0o755));
+    if let Some(size) = size {
+        data.push_str(&format!(",size={size}"));
+    }
+    data
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

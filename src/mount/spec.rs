@@ -1,0 +1,148 @@
+//! The root and mounts a user asks for (**parent**: plain data, compiled by [`super::plan`]).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The root and mounts the builder recorded.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MountSpec {
+    pub rootfs: Option<PathBuf>,
+    pub mounts: Vec<Mount>,
+    pub readonly_root: bool,
+}
+
+/// One mount inside the sandbox, applied in the order given to the builder.
+/// Targets are absolute paths inside the sandbox; missing mount points are created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub(crate) kind: MountKind,
+    pub(crate) target: PathBuf,
+    /// A tmpfs-only option given to another kind; `build()` refuses it rather than ignore it.
+    pub(crate) misapplied: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MountKind {
+    /// A recursive bind of a host path; `readonly` holds for every submount too.
+    Bind {
+        source: PathBuf,
+        readonly: bool,
+    },
+    Tmpfs {
+        size: Option<u64>,
+        mode: Option<u32>,
+    },
+    /// A fresh procfs for the sandbox's pid namespace.
+    Proc,
+    /// A minimal /dev: null, zero, full, random, urandom, tty, a new devpts with ptmx, and shm.
+    Dev,
+}
+
+impl Mount {
+    /// Binds host path `source` (file or directory, with everything mounted below it) at
+    /// `target`, writable.
+    #[must_use]
+    pub fn bind(source: impl AsRef<Path>, target: impl AsRef<Path>) -> Mount {
+        Mount::bind_with(source, target, false)
+    }
+
+    /// Binds host path `source` at `target` read-only, submounts included (Linux 5.12+).
+    #[must_use]
+    pub fn bind_ro(source: impl AsRef<Path>, target: impl AsRef<Path>) -> Mount {
+        Mount::bind_with(source, target, true)
+    }
+
+    fn bind_with(source: impl AsRef<Path>, target: impl AsRef<Path>, readonly: bool) -> Mount {
+        let source = source.as_ref().to_path_buf();
+        Mount { kind: MountKind::Bind { source, readonly }, target: target.as_ref().to_path_buf(), misapplied: None }
+    }
+
+    /// A fresh tmpfs at `target` (by default mode 0755 and the kernel's default size, half of RAM).
+    #[must_use]
+    pub fn tmpfs(target: impl AsRef<Path>) -> Mount {
+        Mount {
+            kind: MountKind::Tmpfs { size: None, mode: None },
+            target: target.as_ref().to_path_buf(),
+            misapplied: None,
+        }
+    }
+
+    /// A fresh procfs at `target`, showing the sandbox's own processes when it has a pid
+    /// namespace.
+    #[must_use]
+    pub fn proc(target: impl AsRef<Path>) -> Mount {
+        Mount { kind: MountKind::Proc, target: target.as_ref().to_path_buf(), misapplied: None }
+    }
+
+    /// A minimal /dev at `target`: a tmpfs holding the host's null, zero, full, random, urandom
+    /// and tty device nodes (bound, as mknod is not allowed in a user namespace), a new devpts
+    /// instance at `pts` with `ptmx` pointing into it, a world-writable sticky `shm` directory
+    /// (on the same tmpfs, for POSIX shared memory), and the `fd`, `stdin`, `stdout` and
+    /// `stderr` links into /proc/self.
+    #[must_use]
+    pub fn dev(target: impl AsRef<Path>) -> Mount {
+        Mount { kind: MountKind::Dev, target: target.as_ref().to_path_buf(), misapplied: None }
+    }
+
+    /// Limits a tmpfs to `bytes` (more than 0: tmpfs reads 0 as no limit, so `build()` refuses
+    /// it). On any other kind `build()` fails.
+    #[must_use]
+    pub fn size(mut self, bytes: u64) -> Mount {
+        match &mut self.kind {
+            MountKind::Tmpfs { size, .. } => *size = Some(bytes),
+            _ => self.misapplied = Some("size"),
+        }
+        self
+    }
+
+    /// Sets the permission bits of a tmpfs's root directory. On any other kind `build()` fails.
+    #[must_use]
+    pub fn mode(mut self, bits: u32) -> Mount {
+        match &mut self.kind {
+            MountKind::Tmpfs { mode, .. } => *mode = Some(bits),
+            _ => self.misapplied = Some("mode"),
+        }
+        self
+    }
+
+    /// The mount point inside the sandbox.
+    #[must_use]
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+}
+
+impl fmt::Display for Mount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = self.target.display();
+        match &self.kind {
+            MountKind::Bind { source, readonly: true } => {
+                write!(f, "bind {} -> {target} (read-only)", source.display())
+            }
+            MountKind::Bind { source, readonly: false } => write!(f, "bind {} -> {target}", source.display()),
+            MountKind::Tmpfs { .. } => write!(f, "tmpfs {target}"),
+            MountKind::Proc => write!(f, "proc {target}"),
+            MountKind::Dev => write!(f, "dev {target}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_and_mode_apply_to_tmpfs_only() {
+        let t = Mount::tmpfs("/tmp").size(1 << 20).mode(0o1777);
+        assert_eq!(t.kind, MountKind::Tmpfs { size: Some(1 << 20), mode: Some(0o1777) });
+        let b = Mount::bind("/a", "/b").size(5);
+        assert_eq!(b.kind, MountKind::Bind { source: "/a".into(), readonly: false });
+        assert_eq!(b.misapplied, Some("size"));
+    }
+
+    #[test]
+    fn display_names_kind_source_and_target() {
+        assert_eq!(Mount::bind_ro("/data", "/mnt").to_string(), "bind /data -> /mnt (read-only)");
+        assert_eq!(Mount::proc("/proc").to_string(), "proc /proc");
+    }
+}

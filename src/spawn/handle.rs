@@ -1,0 +1,211 @@
+//! The running sandbox, like `std::process::Child` (**parent**).
+
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::unistd::Pid;
+
+use super::exit_report::{ExitReport, Output, ResourceUsage};
+use crate::cgroup::group::Cgroup;
+use crate::cgroup::stats::{self, CgroupStats};
+use crate::error::Error;
+use crate::signal::Signal;
+use crate::sys::process as sys;
+
+/// A sandbox whose program is running.
+///
+/// Dropping a `Child` that has not been waited for **kills it with SIGKILL and reaps it**
+/// (unlike `std::process::Child`), as [`Child::kill`] does: the first process and, when the
+/// sandbox has a cgroup (any limit, or
+/// [`cgroup_parent`](crate::SandboxBuilder::cgroup_parent)), every process in that cgroup,
+/// which is then removed. With a pid namespace, killing the first process (pid 1 there) also
+/// ends every other process in it. Without a pid namespace or a cgroup, only the first
+/// process is killed.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+    started: Instant,
+    report: Option<ExitReport>,
+    cgroup: Option<Cgroup>,
+    /// The program's stdin, when the command asked for a pipe.
+    pub stdin: Option<ChildStdin>,
+    /// The program's stdout, when piped.
+    pub stdout: Option<ChildStdout>,
+    /// The program's stderr, when piped.
+    pub stderr: Option<ChildStderr>,
+}
+
+impl Child {
+    pub(crate) fn new(
+        pid: Pid,
+        pidfd: Option<OwnedFd>,
+        ends: &mut [Option<OwnedFd>; 3],
+        started: Instant,
+        cgroup: Option<Cgroup>,
+    ) -> Child {
+        Child {
+            pid,
+            pidfd,
+            started,
+            report: None,
+            cgroup,
+            stdin: ends[0].take().map(ChildStdin::from),
+            stdout: ends[1].take().map(ChildStdout::from),
+            stderr: ends[2].take().map(ChildStderr::from),
+        }
+    }
+
+    /// The host pid of the sandbox's first process.
+    #[must_use]
+    pub fn id(&self) -> u32 {
+        self.pid.as_raw() as u32
+    }
+
+    /// A pidfd for the process (Linux 5.2+), which can be polled for exit and never refers
+    /// to a recycled pid.
+    #[must_use]
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// Waits for the program to exit (closing its stdin first, as std does).
+    pub fn wait(&mut self) -> Result<ExitReport, Error> {
+        drop(self.stdin.take());
+        self.reap(false).map(|r| r.expect("a blocking wait4 returns a status"))
+    }
+
+    /// Returns the exit report if the program has exited, without blocking.
+    pub fn try_wait(&mut self) -> Result<Option<ExitReport>, Error> {
+        self.reap(true)
+    }
+
+    /// Waits at most `timeout`; `None` if the program is still running then.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitReport>, Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(report) = self.try_wait()? {
+                return Ok(Some(report));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.sleep_until_exit(left);
+        }
+    }
+
+    /// Polls the pidfd (or, without one, sleeps a little) for at most `left`.
+    fn sleep_until_exit(&self, left: Duration) {
+        match &self.pidfd {
+            Some(fd) => {
+                let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let _ = nix::poll::poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX));
+            }
+            None => std::thread::sleep(left.min(Duration::from_millis(5))),
+        }
+    }
+
+    /// Kills the sandbox with SIGKILL: its first process and, when it has a cgroup, every
+    /// process in it. Does nothing if it has already been reaped.
+    pub fn kill(&mut self) -> Result<(), Error> {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill_all();
+        }
+        self.signal(Signal::KILL)
+    }
+
+    /// The sandbox's cgroup directories, one per hierarchy it uses (empty without a cgroup, or
+    /// once it has been removed after `wait`).
+    #[must_use]
+    pub fn cgroup_dirs(&self) -> Vec<&std::path::Path> {
+        self.cgroup.iter().flat_map(|c| c.dirs.iter().map(|d| d.path.as_path())).collect()
+    }
+
+    /// What the sandbox uses right now, from its cgroup (`None` without one, or once it has
+    /// been removed after `wait`; a cgroup comes with any limit or with
+    /// [`cgroup_parent`](crate::SandboxBuilder::cgroup_parent)).
+    #[must_use]
+    pub fn cgroup_stats(&self) -> Option<CgroupStats> {
+        self.cgroup.as_ref().map(|c| stats::read(c, stats::When::Live))
+    }
+
+    /// Sends `signal` to the sandbox's first process (through the pidfd where there is one).
+    ///
+    /// With a pid namespace that process is pid 1 of the sandbox, and the kernel delivers it
+    /// only signals it has a handler for (SIGKILL and SIGSTOP always): a program that does not
+    /// handle SIGTERM ignores it there, as in any container without an init.
+    pub fn signal(&mut self, signal: Signal) -> Result<(), Error> {
+        if self.report.is_some() {
+            return Ok(());
+        }
+        let sent = match &self.pidfd {
+            Some(fd) => sys::pidfd_send_signal(fd.as_fd(), signal.number()),
+            None => nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::try_from(signal.number()).ok())
+                .map_err(std::io::Error::from),
+        };
+        // ESRCH: exited but not yet reaped; not an error, as in std.
+        match sent {
+            Err(e) if e.raw_os_error() != Some(libc::ESRCH) => {
+                Err(Error::Signal { pid: self.pid.as_raw(), signal, source: e })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits for exit while collecting all of stdout and stderr.
+    pub fn wait_with_output(mut self) -> Result<Output, Error> {
+        drop(self.stdin.take());
+        let stderr = self.stderr.take().map(|mut err| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                err.read_to_end(&mut buf).map(|_| buf)
+            })
+        });
+        let mut stdout = Vec::new();
+        if let Some(mut out) = self.stdout.take() {
+            out.read_to_end(&mut stdout).map_err(Error::Output)?;
+        }
+        let stderr = match stderr {
+            Some(t) => t.join().unwrap_or_else(|_| Ok(Vec::new())).map_err(Error::Output)?,
+            None => Vec::new(),
+        };
+        let report = self.wait()?;
+        Ok(Output { report, stdout, stderr })
+    }
+
+    fn reap(&mut self, nohang: bool) -> Result<Option<ExitReport>, Error> {
+        if let Some(report) = self.report {
+            return Ok(Some(report));
+        }
+        let waited = sys::wait4(self.pid, nohang).map_err(|source| Error::Wait { pid: self.pid.as_raw(), source })?;
+        let Some((status, usage)) = waited else {
+            return Ok(None);
+        };
+        let wall_time = self.started.elapsed();
+        let cgroup = self.cgroup.as_ref().map(|c| stats::read(c, stats::When::Final));
+        let usage = ResourceUsage::from_rusage(&usage);
+        let report = ExitReport { status: ExitStatus::from_raw(status), wall_time, usage, cgroup };
+        self.report = Some(report);
+        self.pidfd = None;
+        if let Some(mut cgroup) = self.cgroup.take() {
+            // Whatever the first process left behind dies with the cgroup.
+            cgroup.remove()?;
+        }
+        Ok(Some(report))
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.report.is_none() {
+            let _ = self.kill();
+            let _ = self.reap(false);
+        }
+    }
+}

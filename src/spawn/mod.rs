@@ -1,0 +1,56 @@
+//! One spawn (**parent**): from a command to a running [`handle::Child`], in one screen.
+//!
+//! - plan: [`prepare`] and [`stdio`] make the command's half of the child's plan, [`pipes`]
+//!   the control pipes.
+//! - apply: [`spawn`] below, with [`parent_steps`] for the parent's work while the child waits.
+//! - describe: [`failure`] (a failed clone); the child's own failures are `child::describe`'s.
+//! - [`handle`] and [`exit_report`]: the running sandbox and how it ended.
+
+pub(crate) mod exit_report;
+pub(crate) mod failure;
+pub(crate) mod handle;
+pub(crate) mod parent_steps;
+pub(crate) mod pipes;
+pub(crate) mod prepare;
+pub(crate) mod stdio;
+
+use std::os::fd::AsFd;
+use std::time::Instant;
+
+use crate::build::SandboxPlan;
+use crate::cgroup::spawn::CgroupSpawn;
+use crate::child::describe::setup_failure;
+use crate::child::plan::{ChildLaunch, ChildPlan};
+use crate::command::Command;
+use crate::error::Error;
+use crate::sys::launch::spawn_child;
+use handle::Child;
+use parent_steps::ParentWork;
+use stdio::StdioDefaults;
+
+/// Runs `cmd` in a new sandbox of `sandbox`. Returns once the program has been executed; a
+/// failure on the way is a typed error and leaves nothing running.
+pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
+    let mut command = prepare::prepare(cmd, sandbox, defaults)?;
+    let (mut cgroup, join) = CgroupSpawn::plan(sandbox.cgroup.as_ref(), sandbox.caller.is_root())?;
+    let clone_into = cgroup.clone_into();
+    let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
+    let second_release = cgroup.is_late();
+    let launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
+    let plan = ChildPlan { setup: &sandbox.child, launch };
+    let started = Instant::now();
+    let mut work = ParentWork { cgroup: &mut cgroup, maps: sandbox.maps.as_ref(), second_release };
+    let (to_child, go_read) = pipes.split();
+    let flags = sandbox.namespaces.clone_flags();
+    let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work)
+        .map_err(|failure| failure::spawn_failure(failure, sandbox))?;
+    drop(go_read);
+    command.child_ends.clear(); // the child has its copies (or is gone)
+    let child = Child::new(spawned.pid, spawned.pidfd, &mut command.parent_ends, started, cgroup.into_cgroup());
+    spawned.prepared?;
+    if spawned.report.is_empty() {
+        return Ok(child);
+    }
+    drop(child); // reaps the child, which has exited after writing its report
+    Err(setup_failure(&spawned.report, &sandbox.child, &plan.launch))
+}

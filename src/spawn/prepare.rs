@@ -1,0 +1,95 @@
+//! Preparing one `Command` for one spawn (**parent**): argv, envp, the PATH lookup, the
+//! working directory, the ids inside and the descriptors, as the child's [`ExecPlan`].
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use super::stdio::{descriptors, StdioDefaults};
+use crate::build::SandboxPlan;
+use crate::child::plan::ExecPlan;
+use crate::command::{Command, DEFAULT_PATH};
+use crate::error::{ConfigError, Error};
+use crate::sys::CStrArray;
+use crate::user::ids::{self, Requested};
+use crate::validate;
+
+/// One command, ready for the child, and the descriptors the parent keeps.
+#[derive(Debug)]
+pub(crate) struct PreparedCommand {
+    pub exec: ExecPlan,
+    /// Descriptors the child copies from; the parent closes its copies after the spawn.
+    pub child_ends: Vec<OwnedFd>,
+    /// The parent's ends of piped stdio: stdin, stdout, stderr.
+    pub parent_ends: [Option<OwnedFd>; 3],
+}
+
+/// Prepares `cmd` for a spawn of `sandbox`; every check that can fail does so here.
+pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefaults) -> Result<PreparedCommand, Error> {
+    let (argv, envp, candidates) = exec_arrays(cmd)?;
+    let cwd = working_dir(cmd, !sandbox.child.mounts.ops.is_empty())?;
+    let asked = Requested { uid: cmd.uid, gid: cmd.gid, groups: cmd.groups.as_deref() };
+    let ids = ids::inside(asked, sandbox.maps.as_ref(), &sandbox.caller)?;
+    let fds = descriptors(cmd, defaults)?;
+    let exec = ExecPlan { argv, envp, candidates, cwd, ids, fd_moves: fds.moves };
+    Ok(PreparedCommand { exec, child_ends: fds.child_ends, parent_ends: fds.parent_ends })
+}
+
+fn cstring(what: &str, s: &OsStr) -> Result<CString, ConfigError> {
+    CString::new(s.as_bytes()).map_err(|_| ConfigError::NulByte { what: what.to_string() })
+}
+
+fn exec_arrays(cmd: &Command) -> Result<(CStrArray, CStrArray, Vec<CString>), ConfigError> {
+    if cmd.program.is_empty() {
+        return Err(ConfigError::EmptyProgram);
+    }
+    let mut argv = vec![cstring("the program", &cmd.program)?];
+    for (i, arg) in cmd.args.iter().enumerate() {
+        argv.push(cstring(&format!("argument {}", i + 1), arg)?);
+    }
+    let env = cmd.resolved_env();
+    let mut envp = Vec::with_capacity(env.len());
+    for (key, value) in &env {
+        let mut pair = key.clone();
+        pair.push("=");
+        pair.push(value);
+        envp.push(cstring(&format!("environment variable {key:?}"), &pair)?);
+    }
+    let path = env.get(OsStr::new("PATH")).map(|p| p.as_os_str());
+    let candidates = candidates(&cmd.program, path);
+    Ok((CStrArray::new(argv), CStrArray::new(envp), candidates))
+}
+
+/// The paths to try for `program`: itself if it has a slash, else each absolute PATH entry.
+pub(crate) fn candidates(program: &OsStr, path: Option<&OsStr>) -> Vec<CString> {
+    if program.as_bytes().contains(&b'/') {
+        return CString::new(program.as_bytes()).into_iter().collect();
+    }
+    let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
+    path.as_bytes()
+        .split(|b| *b == b':')
+        .filter(|dir| dir.first() == Some(&b'/'))
+        .filter_map(|dir| {
+            let mut full = OsString::from_vec(dir.to_vec()).into_vec();
+            full.push(b'/');
+            full.extend_from_slice(program.as_bytes());
+            CString::new(full).ok()
+        })
+        .collect()
+}
+
+/// The command's directory, or `/` when the sandbox has a root of its own.
+fn working_dir(cmd: &Command, own_root: bool) -> Result<Option<CString>, ConfigError> {
+    match &cmd.cwd {
+        Some(dir) => {
+            validate::absolute("working directory", dir)?;
+            Ok(Some(cstring("working directory", dir.as_os_str())?))
+        }
+        None if own_root => Ok(Some(c"/".to_owned())),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+#[path = "prepare_tests.rs"]
+mod tests;

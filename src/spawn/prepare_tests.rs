@@ -1,0 +1,76 @@
+use std::os::fd::OwnedFd;
+
+use super::*;
+use crate::namespaces::Namespaces;
+use crate::sandbox::Sandbox;
+use crate::user::spec::UserMapping;
+
+fn names(c: &[CString]) -> Vec<&str> {
+    c.iter().map(|c| c.to_str().unwrap()).collect()
+}
+
+#[test]
+fn candidates_follow_path_and_skip_relative_entries() {
+    let got = candidates(OsStr::new("sh"), Some(OsStr::new("/bin:rel:/usr/bin::")));
+    assert_eq!(names(&got), ["/bin/sh", "/usr/bin/sh"]);
+    assert_eq!(names(&candidates(OsStr::new("./x"), None)), ["./x"]);
+    assert_eq!(candidates(OsStr::new("sh"), None).len(), DEFAULT_PATH.split(':').count());
+}
+
+fn config(ns: Namespaces, mapping: UserMapping) -> SandboxPlan {
+    let mut b = Sandbox::builder();
+    b.namespaces(ns).user_mapping(mapping);
+    crate::build::build(&b.spec).unwrap()
+}
+
+#[test]
+fn argv_and_envp_are_prepared_and_nul_is_reported() {
+    let cfg = config(Namespaces::empty(), UserMapping::Current);
+    let mut cmd = Command::new("echo");
+    cmd.arg("hi").env("A", "1");
+    let p = prepare(&cmd, &cfg, StdioDefaults::SPAWN).unwrap();
+    assert_eq!(p.exec.argv.iter().map(|c| c.to_str().unwrap()).collect::<Vec<_>>(), ["echo", "hi"]);
+    assert!(p.exec.envp.iter().any(|c| c.to_bytes() == b"A=1"));
+    assert_eq!(p.exec.cwd, None);
+    cmd.arg("bad\0arg");
+    let err = prepare(&cmd, &cfg, StdioDefaults::SPAWN).unwrap_err();
+    assert!(err.to_string().contains("argument 2"), "{err}");
+}
+
+#[test]
+fn unmapped_ids_are_rejected_and_default_to_root_in_a_user_namespace() {
+    let cfg = config(Namespaces::USER, UserMapping::Current);
+    let p = prepare(&Command::new("x"), &cfg, StdioDefaults::SPAWN).unwrap();
+    assert_eq!((p.exec.ids.uid, p.exec.ids.gid), (Some(0), Some(0)));
+    let mut cmd = Command::new("x");
+    cmd.uid(1000);
+    let err = prepare(&cmd, &cfg, StdioDefaults::SPAWN).unwrap_err();
+    assert!(matches!(err, Error::Config(ConfigError::UnmappedId { kind: "uid", id: 1000 })), "{err}");
+}
+
+#[test]
+fn output_defaults_pipe_stdout_and_stderr_and_null_stdin() {
+    let cfg = config(Namespaces::empty(), UserMapping::Current);
+    let p = prepare(&Command::new("x"), &cfg, StdioDefaults::OUTPUT).unwrap();
+    assert_eq!(p.exec.fd_moves.iter().map(|(_, dst)| *dst).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(p.parent_ends[0].is_none() && p.parent_ends[1].is_some() && p.parent_ends[2].is_some());
+    let p = prepare(&Command::new("x"), &cfg, StdioDefaults::SPAWN).unwrap();
+    assert!(p.exec.fd_moves.is_empty());
+}
+
+#[test]
+fn passed_fds_must_be_3_or_above_and_unique() {
+    let cfg = config(Namespaces::empty(), UserMapping::Current);
+    let fd = |cmd: &mut Command, n| {
+        let f: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        cmd.pass_fd(n, f);
+    };
+    let mut cmd = Command::new("x");
+    fd(&mut cmd, 5);
+    assert_eq!(prepare(&cmd, &cfg, StdioDefaults::SPAWN).unwrap().exec.fd_moves.len(), 1);
+    fd(&mut cmd, 5);
+    assert!(prepare(&cmd, &cfg, StdioDefaults::SPAWN).is_err());
+    let mut cmd = Command::new("x");
+    fd(&mut cmd, 1);
+    assert!(prepare(&cmd, &cfg, StdioDefaults::SPAWN).is_err());
+}

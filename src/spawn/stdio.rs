@@ -1,0 +1,93 @@
+//! The program's stdio and passed descriptors (**parent**, per spawn): which descriptor each
+//! target gets, and the pipe ends the `Child` keeps.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use nix::fcntl::OFlag;
+
+use crate::command::{Command, Stdio};
+use crate::error::{ConfigError, SpawnError};
+
+/// Which stdio a stream gets when the command does not say (std: inherit for spawn, piped
+/// output for `output()`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StdioDefaults {
+    pub stdin: DefaultStdio,
+    pub stdout: DefaultStdio,
+    pub stderr: DefaultStdio,
+}
+
+/// One stream's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DefaultStdio {
+    Inherit,
+    Null,
+    Piped,
+}
+
+impl StdioDefaults {
+    pub const SPAWN: StdioDefaults =
+        StdioDefaults { stdin: DefaultStdio::Inherit, stdout: DefaultStdio::Inherit, stderr: DefaultStdio::Inherit };
+    pub const OUTPUT: StdioDefaults =
+        StdioDefaults { stdin: DefaultStdio::Null, stdout: DefaultStdio::Piped, stderr: DefaultStdio::Piped };
+}
+
+/// The descriptors of one spawn.
+#[derive(Debug, Default)]
+pub(crate) struct Descriptors {
+    /// (source, target) pairs the child arranges.
+    pub moves: Vec<(RawFd, RawFd)>,
+    /// Descriptors the child copies from; the parent closes its copies after the spawn.
+    pub child_ends: Vec<OwnedFd>,
+    /// The parent's ends of piped stdio: stdin, stdout, stderr.
+    pub parent_ends: [Option<OwnedFd>; 3],
+}
+
+/// Stdio as the command or the defaults say, then the passed descriptors.
+pub(crate) fn descriptors(cmd: &Command, defaults: StdioDefaults) -> Result<Descriptors, crate::error::Error> {
+    let mut d = Descriptors::default();
+    stdio(cmd, defaults, &mut d)?;
+    passed_fds(cmd, &mut d)?;
+    Ok(d)
+}
+
+fn stdio(cmd: &Command, defaults: StdioDefaults, d: &mut Descriptors) -> Result<(), SpawnError> {
+    let streams = [(&cmd.stdin, defaults.stdin), (&cmd.stdout, defaults.stdout), (&cmd.stderr, defaults.stderr)];
+    for (fd, (given, default)) in streams.into_iter().enumerate() {
+        let target = fd as RawFd;
+        match (given, default) {
+            (Some(Stdio::Inherit), _) | (None, DefaultStdio::Inherit) => {}
+            (Some(Stdio::Null), _) | (None, DefaultStdio::Null) => {
+                // std opens with O_CLOEXEC.
+                let null: OwnedFd = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/null")
+                    .map_err(SpawnError::io("opening /dev/null for stdio"))?
+                    .into();
+                d.moves.push((null.as_raw_fd(), target));
+                d.child_ends.push(null);
+            }
+            (Some(Stdio::Piped), _) | (None, DefaultStdio::Piped) => {
+                let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+                    .map_err(|e| SpawnError::Io { what: "creating a stdio pipe", source: e.into() })?;
+                let (child, parent) = if fd == 0 { (read, write) } else { (write, read) };
+                d.moves.push((child.as_raw_fd(), target));
+                d.child_ends.push(child);
+                d.parent_ends[fd] = Some(parent);
+            }
+            (Some(Stdio::Fd(owned)), _) => d.moves.push((owned.as_raw_fd(), target)),
+        }
+    }
+    Ok(())
+}
+
+fn passed_fds(cmd: &Command, d: &mut Descriptors) -> Result<(), ConfigError> {
+    for (target, fd) in &cmd.fds {
+        if *target < 3 || d.moves.iter().any(|(_, dst)| dst == target) {
+            return Err(ConfigError::DuplicateFd { fd: *target });
+        }
+        d.moves.push((fd.as_raw_fd(), *target));
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! User namespace id maps (**parent**, at `build()`): which ranges, and who writes them.
+
+use super::caller::Caller;
+use super::spec::{IdRange, UserMapping};
+use crate::error::ConfigError;
+use crate::namespaces::Namespaces;
+use crate::validate;
+
+/// The maps as they will be written, decided at `build()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdMaps {
+    pub uids: Vec<IdRange>,
+    pub gids: Vec<IdRange>,
+    pub writer: MapWriter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MapWriter {
+    /// The parent writes /proc/PID/{setgroups,uid_map,gid_map} itself.
+    Direct { deny_setgroups: bool },
+    /// newuidmap/newgidmap write them.
+    Helpers,
+}
+
+/// The maps each spawn gets: `None` without a user namespace. A mapping other than the
+/// default needs one.
+pub(crate) fn compile(mapping: &UserMapping, ns: Namespaces, caller: &Caller) -> Result<Option<IdMaps>, ConfigError> {
+    if *mapping != UserMapping::Current {
+        validate::need(ns, Namespaces::USER, "a user mapping")?;
+    }
+    if !ns.contains(Namespaces::USER) {
+        return Ok(None);
+    }
+    prepare(mapping, caller, &|f| std::fs::read_to_string(f)).map(Some)
+}
+
+/// Decides the maps. `read_file` reads /etc/subuid and /etc/subgid (a seam for tests).
+pub(crate) fn prepare(
+    mapping: &UserMapping,
+    caller: &Caller,
+    read_file: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<IdMaps, ConfigError> {
+    let own = |inside, outside| vec![IdRange { inside, outside, count: 1 }];
+    let direct = MapWriter::Direct { deny_setgroups: !caller.is_root() };
+    let (uids, gids, writer) = match mapping {
+        UserMapping::Current => (own(0, caller.uid), own(0, caller.gid), direct),
+        UserMapping::Single { inside_uid, outside_uid, inside_gid, outside_gid } => {
+            (own(*inside_uid, *outside_uid), own(*inside_gid, *outside_gid), direct)
+        }
+        UserMapping::Ranges { uids, gids } => (uids.clone(), gids.clone(), direct),
+        UserMapping::Subordinate => {
+            let uids = subordinate(caller, caller.uid, "/etc/subuid", read_file)?;
+            let gids = subordinate(caller, caller.gid, "/etc/subgid", read_file)?;
+            (uids, gids, MapWriter::Helpers)
+        }
+    };
+    for (what, ranges) in [("uid map", &uids), ("gid map", &gids)] {
+        check_ranges(what, ranges)?;
+    }
+    Ok(IdMaps { uids, gids, writer })
+}
+
+fn check_ranges(what: &'static str, ranges: &[IdRange]) -> Result<(), ConfigError> {
+    if ranges.is_empty() || ranges.len() > 340 {
+        return Err(ConfigError::IdMap { what, reason: "needs between 1 and 340 ranges" });
+    }
+    if ranges.iter().any(|r| r.count == 0 || r.inside.checked_add(r.count).is_none()) {
+        return Err(ConfigError::IdMap { what, reason: "a range is empty or runs past u32::MAX" });
+    }
+    Ok(())
+}
+
+/// The caller's own id as 0, then its subordinate ranges stacked from 1.
+fn subordinate(
+    caller: &Caller,
+    own_id: u32,
+    file: &'static str,
+    read_file: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<Vec<IdRange>, ConfigError> {
+    let user = caller.name.clone().unwrap_or_else(|| caller.uid.to_string());
+    let fail = |reason: String| ConfigError::SubordinateIds { user: user.clone(), file, reason };
+    let text = read_file(file).map_err(|e| fail(format!("cannot read {file}: {e}")))?;
+    let mut ranges = vec![IdRange { inside: 0, outside: own_id, count: 1 }];
+    let mut next_inside = 1u32;
+    for (start, count) in parse_subids(&text, caller.name.as_deref(), caller.uid) {
+        ranges.push(IdRange { inside: next_inside, outside: start, count });
+        next_inside = next_inside.checked_add(count).ok_or_else(|| fail("ranges overflow".into()))?;
+    }
+    if ranges.len() == 1 {
+        return Err(fail(format!("no entry in {file}")));
+    }
+    Ok(ranges)
+}
+
+/// Parses subuid(5)/subgid(5) text: `name-or-uid:start:count` lines for this user.
+pub(crate) fn parse_subids(text: &str, name: Option<&str>, uid: u32) -> Vec<(u32, u32)> {
+    let uid = uid.to_string();
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.trim().split(':');
+            let (who, start, count) = (parts.next()?, parts.next()?, parts.next()?);
+            let ours = Some(who) == name || who == uid;
+            let parsed = (start.parse().ok()?, count.parse().ok()?);
+            (ours && parsed.1 > 0).then_some(parsed)
+        })
+        .collect()
+}
+
+/// The text of a uid_map or gid_map file.
+pub(crate) fn map_text(ranges: &[IdRange]) -> String {
+    ranges.iter().map(|r| format!("{} {} {}\n", r.inside, r.outside, r.count)).collect()
+}
+
+/// Whether `id` inside is covered by `ranges`.
+pub(crate) fn maps_inside(ranges: &[IdRange], id: u32) -> bool {
+    ranges.iter().any(|r| id >= r.inside && id - r.inside < r.count)
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,52 @@
+//! How ids inside a user namespace relate to the host's (**parent**: plain data, public).
+
+/// A range of ids: `count` ids starting at `inside` in the sandbox are `outside`.. on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IdRange {
+    /// The first id inside the sandbox.
+    pub inside: u32,
+    /// The host id it is.
+    pub outside: u32,
+    /// How many ids the range covers.
+    pub count: u32,
+}
+
+impl IdRange {
+    /// `count` ids from `inside` in the sandbox are `outside`.. on the host.
+    #[must_use]
+    pub const fn new(inside: u32, outside: u32, count: u32) -> IdRange {
+        IdRange { inside, outside, count }
+    }
+}
+
+/// How user and group ids inside a user namespace relate to the host's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UserMapping {
+    /// The caller's uid and gid are 0 inside, and nothing else is mapped. Works without
+    /// privileges (setgroups is then denied inside, as the kernel requires).
+    #[default]
+    Current,
+    /// One uid and one gid. Mapping ids other than the caller's own needs root.
+    Single {
+        /// The uid inside.
+        inside_uid: u32,
+        /// The host uid it is.
+        outside_uid: u32,
+        /// The gid inside.
+        inside_gid: u32,
+        /// The host gid it is.
+        outside_gid: u32,
+    },
+    /// The caller as 0, then the caller's subordinate ids from /etc/subuid and /etc/subgid from
+    /// 1 upwards, written by the setuid helpers newuidmap and newgidmap (package uidmap).
+    Subordinate,
+    /// Any ranges, written directly: needs CAP_SETUID and CAP_SETGID on the host (root).
+    Ranges {
+        /// The uid map, at most 340 ranges.
+        uids: Vec<IdRange>,
+        /// The gid map, at most 340 ranges.
+        gids: Vec<IdRange>,
+    },
+}
