@@ -20,7 +20,7 @@ fn run() -> Result<isobox::ExitReport, isobox::Error> {
 fn main() {
     match run() {
         Ok(report) => {
-            println!("status: {:?}", report.status);
+            println!("{report}");
             if let Some(cg) = report.cgroup {
                 println!("peak memory: {:?} bytes (limit {LIMIT})", cg.memory_peak_bytes);
                 println!("OOM kills: {:?}", cg.oom_kills);

@@ -35,7 +35,7 @@ fn run(args: &[String]) -> Result<i32, isobox::Error> {
     };
     cmd.env("TERM", std::env::var("TERM").unwrap_or_else(|_| "dumb".into()));
     let report = sandbox.status(&cmd)?;
-    println!("exit: {:?} after {:?}", report.status, report.wall_time);
+    println!("{report}");
     Ok(report.code().unwrap_or(128 + report.signal().unwrap_or(0)))
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::cgroup::error::{CgroupError, LimitError};
+use crate::cgroup::error::{CgroupError, LimitError, PlanError};
 use crate::child::setup_error::SetupError;
 use crate::hint;
 use crate::mount::spec::Mount;
@@ -201,6 +201,19 @@ pub enum ConfigError {
     /// A command with an empty program name.
     #[error("the program name is empty")]
     EmptyProgram,
+}
+
+impl From<PlanError> for ConfigError {
+    fn from(e: PlanError) -> ConfigError {
+        match e {
+            PlanError::Limit(e) => ConfigError::Limit(e),
+            PlanError::Parent(path) if path.as_os_str().as_encoded_bytes().contains(&0) => {
+                ConfigError::NulByte { what: "cgroup parent".into() }
+            }
+            PlanError::Parent(path) => ConfigError::RelativePath { what: "cgroup parent", path },
+            PlanError::Layout { path, source } => ConfigError::Path { what: "cgroup layout file", path, source },
+        }
+    }
 }
 
 /// "Namespaces::UTS", or "Namespaces::USER | Namespaces::PID".

@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
 use crate::user::caller::Caller;
 use crate::user::plan::IdMaps;
-use crate::{cgroup, mount, rlimit, time, user, uts};
+use crate::{cgroup, mount, net, rlimit, time, user, uts};
 use spec::Spec;
 
 /// A validated sandbox: what the parent keeps, and the child's fixed half.
@@ -37,7 +37,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         mounts: mount::plan::compile(&spec.mount, ns)?,
         rlimits: rlimit::plan::compile(&spec.rlimits)?,
         time: time::plan::compile(spec.time_offsets, ns)?,
-        loopback: ns.contains(Namespaces::NET),
+        net: net::plan::compile(ns),
         unshare_cgroup: ns.cgroup_flag(),
         die_with_parent: spec.die_with_parent,
         no_new_privs: spec.no_new_privs,

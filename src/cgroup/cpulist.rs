@@ -1,4 +1,4 @@
-//! CPU and memory-node lists as the kernel writes them: "0-3,8,10-11".
+//! CPU and memory-node lists as the kernel writes them: "0-3,8,10-11" (**parent**).
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -1,6 +1,7 @@
-//! The cgroup layer's errors (**parent**): limits refused at `build()` ([`LimitError`]) and
-//! cgroups that could not be set up, enforced, read or removed ([`CgroupError`]), each with
-//! the file and errno, and a hint where the host is the likely cause.
+//! The cgroup layer's errors (**parent**): limits refused at `build()` ([`LimitError`], and
+//! [`PlanError`] for the rest of the plan) and cgroups that could not be set up, enforced,
+//! read or removed ([`CgroupError`]), each with the file and errno, and a hint where the host
+//! is the likely cause. The crate's `error` module rolls them up.
 
 use std::fmt;
 use std::io;
@@ -186,6 +187,14 @@ pub enum LimitError {
         /// What the host has online.
         online: CpuList,
     },
+    /// An io limit's device cannot be looked at.
+    #[error("io limit: {}: {errno}", device.display())]
+    DeviceUnusable {
+        /// The path given.
+        device: PathBuf,
+        /// Why stat(2) failed.
+        errno: nix::errno::Errno,
+    },
     /// An io limit's path is not a block device.
     #[error("io limit: {} is not a block device", device.display())]
     NotABlockDevice {
@@ -204,6 +213,23 @@ pub enum LimitError {
         /// The device.
         device: PathBuf,
     },
+}
+
+/// Why `build()` could not plan a sandbox's cgroup (rolled up into `ConfigError`).
+#[derive(Debug)]
+pub(crate) enum PlanError {
+    /// A limit that cannot work.
+    Limit(LimitError),
+    /// The cgroup parent is not an absolute path, or holds a NUL byte.
+    Parent(PathBuf),
+    /// A file describing the host's cgroup layout could not be read.
+    Layout { path: PathBuf, source: io::Error },
+}
+
+impl From<LimitError> for PlanError {
+    fn from(e: LimitError) -> PlanError {
+        PlanError::Limit(e)
+    }
 }
 
 /// A failed mkdir of `path`, with a hint when permissions are the likely cause.

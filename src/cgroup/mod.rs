@@ -1,5 +1,6 @@
 //! isobox's own cgroupfs layer for v1, v2 and hybrid hosts (**parent**, but for `apply`). A
-//! leaf: it uses nothing of isobox but `sys`, `validate` and the error roll-up.
+//! leaf: it uses nothing of isobox but `sys` and `hint`; its errors are its own, and the
+//! crate's `error` module rolls them up.
 //!
 //! - spec: [`spec`] (what the user asked for, validated into [`settings`]: the v1/v2 file
 //!   table), [`cpulist`], [`error`].

@@ -2,16 +2,15 @@
 //! directories go (**parent**).
 
 use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::controller::Controller;
 use super::dir::{Dir, Version};
-use super::error::CgroupError;
+use super::error::{CgroupError, PlanError};
 use super::layout::{dir_of, Hierarchy, Layout, Place};
 use super::settings::Setting;
 use super::spec::{HostCpus, Limits};
-use crate::error::ConfigError;
-use crate::validate;
 
 /// Everything needed to create a sandbox's cgroup, prepared at `build()`.
 #[derive(Debug, Clone)]
@@ -26,18 +25,17 @@ pub(crate) struct CgroupPlan {
 
 /// Validates the limits and reads the host's cgroup layout; `None` when neither a limit nor a
 /// cgroup parent was asked for. The parent is resolved at spawn.
-pub(crate) fn compile(limits: &Limits, parent: Option<&Path>) -> Result<Option<CgroupPlan>, ConfigError> {
+pub(crate) fn compile(limits: &Limits, parent: Option<&Path>) -> Result<Option<CgroupPlan>, PlanError> {
     // A chosen parent gives the sandbox a cgroup even without limits: for its figures and
     // the clean-up of every process in it.
     if limits.is_empty() && parent.is_none() {
         return Ok(None);
     }
     let settings = limits.settings(&HostCpus::read())?;
-    if let Some(parent) = parent {
-        validate::absolute("cgroup parent", parent)?;
+    if let Some(parent) = parent.filter(|p| !p.is_absolute() || p.as_os_str().as_bytes().contains(&0)) {
+        return Err(PlanError::Parent(parent.to_path_buf()));
     }
-    let layout =
-        Layout::detect().map_err(|(path, source)| ConfigError::Path { what: "cgroup layout file", path, source })?;
+    let layout = Layout::detect().map_err(|(path, source)| PlanError::Layout { path, source })?;
     let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
     Ok(Some(CgroupPlan { layout, parent: parent.map(Path::to_path_buf), settings, page_size }))
 }

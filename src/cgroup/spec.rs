@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use super::cpulist::CpuList;
 use super::error::LimitError;
 use super::settings::{IoMax, Setting};
-use crate::error::ConfigError;
 
 /// Read and write caps on one block device (cgroup v2 `io.max`, v1 `blkio.throttle.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,14 +87,14 @@ impl Limits {
     }
 
     /// Validates the limits into settings, in the order they must be written.
-    pub fn settings(&self, host: &HostCpus) -> Result<Vec<Setting>, ConfigError> {
+    pub fn settings(&self, host: &HostCpus) -> Result<Vec<Setting>, LimitError> {
         let mut out = Vec::new();
         self.cpuset_settings(host, &mut out)?;
         self.memory_settings(&mut out)?;
         self.cpu_settings(&mut out)?;
         if let Some(n) = self.pids_max {
             if n == 0 {
-                return Err(LimitError::Zero { limit: "pids max" }.into());
+                return Err(LimitError::Zero { limit: "pids max" });
             }
             out.push(Setting::PidsMax(n));
         }
@@ -103,7 +102,7 @@ impl Limits {
         Ok(out)
     }
 
-    fn cpuset_settings(&self, host: &HostCpus, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+    fn cpuset_settings(&self, host: &HostCpus, out: &mut Vec<Setting>) -> Result<(), LimitError> {
         for (limit, text, online, is_cpus) in [
             ("cpuset cpus", &self.cpuset_cpus, &host.cpus, true),
             ("cpuset mems", &self.cpuset_mems, &host.mems, false),
@@ -111,17 +110,17 @@ impl Limits {
             let Some(text) = text else { continue };
             let list = CpuList::parse(text).ok_or_else(|| LimitError::CpuListSyntax { limit, text: text.clone() })?;
             if list.is_empty() || !list.is_subset(online) {
-                return Err(LimitError::CpuListOutsideHost { limit, list, online: online.clone() }.into());
+                return Err(LimitError::CpuListOutsideHost { limit, list, online: online.clone() });
             }
             out.push(if is_cpus { Setting::CpusetCpus(list) } else { Setting::CpusetMems(list) });
         }
         Ok(())
     }
 
-    fn memory_settings(&self, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+    fn memory_settings(&self, out: &mut Vec<Setting>) -> Result<(), LimitError> {
         for (limit, value) in [("memory max", self.memory_max), ("memory high", self.memory_high)] {
             if value == Some(0) {
-                return Err(LimitError::Zero { limit }.into());
+                return Err(LimitError::Zero { limit });
             }
         }
         if let Some(n) = self.memory_max {
@@ -133,18 +132,18 @@ impl Limits {
         if let Some(total) = self.memory_swap_max {
             let memory = self.memory_max.ok_or(LimitError::SwapWithoutMemoryMax)?;
             if total < memory {
-                return Err(LimitError::SwapBelowMemory { total, memory }.into());
+                return Err(LimitError::SwapBelowMemory { total, memory });
             }
             out.push(Setting::MemorySwapTotal { total, memory });
         }
         Ok(())
     }
 
-    fn cpu_settings(&self, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+    fn cpu_settings(&self, out: &mut Vec<Setting>) -> Result<(), LimitError> {
         if let Some(fraction) = self.cpu_max {
             let quota = fraction * CPU_PERIOD_US as f64;
             if !fraction.is_finite() || !(1000.0..=1e12).contains(&quota) {
-                return Err(LimitError::CpuMax { cpus: fraction }.into());
+                return Err(LimitError::CpuMax { cpus: fraction });
             }
             out.push(Setting::CpuMax { quota_us: quota.round() as u64, period_us: CPU_PERIOD_US });
         }
@@ -154,7 +153,7 @@ impl Limits {
         Ok(())
     }
 
-    fn io_settings(&self, out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+    fn io_settings(&self, out: &mut Vec<Setting>) -> Result<(), LimitError> {
         if let Some(w) = self.io_weight {
             out.push(Setting::IoWeight(weight("io weight", w)?));
         }
@@ -162,10 +161,10 @@ impl Limits {
             let device = block_device(&limit.device)?;
             let (rbps, wbps, riops, wiops) = (limit.read_bps, limit.write_bps, limit.read_iops, limit.write_iops);
             if [rbps, wbps, riops, wiops].iter().all(Option::is_none) {
-                return Err(LimitError::NoIoRate { device: limit.device.clone() }.into());
+                return Err(LimitError::NoIoRate { device: limit.device.clone() });
             }
             if [rbps, wbps, riops, wiops].contains(&Some(0)) {
-                return Err(LimitError::ZeroIoRate { device: limit.device.clone() }.into());
+                return Err(LimitError::ZeroIoRate { device: limit.device.clone() });
             }
             out.push(Setting::IoMax(IoMax { path: limit.device.clone(), device, rbps, wbps, riops, wiops }));
         }
@@ -183,14 +182,13 @@ fn weight(limit: &'static str, value: u32) -> Result<u32, LimitError> {
 }
 
 /// The major and minor number of a block device path.
-fn block_device(path: &Path) -> Result<(u32, u32), ConfigError> {
-    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Path {
-        what: "io device",
-        path: path.to_path_buf(),
-        source,
+fn block_device(path: &Path) -> Result<(u32, u32), LimitError> {
+    let meta = std::fs::metadata(path).map_err(|e| LimitError::DeviceUnusable {
+        device: path.to_path_buf(),
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
     })?;
     if !meta.file_type().is_block_device() {
-        return Err(LimitError::NotABlockDevice { device: path.to_path_buf() }.into());
+        return Err(LimitError::NotABlockDevice { device: path.to_path_buf() });
     }
     let rdev = meta.rdev();
     Ok((libc::major(rdev), libc::minor(rdev)))

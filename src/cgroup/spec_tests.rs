@@ -1,5 +1,9 @@
 use super::*;
 
+fn limit_err(limits: Limits) -> LimitError {
+    limits.settings(&host()).unwrap_err()
+}
+
 fn host() -> HostCpus {
     HostCpus { cpus: CpuList::parse("0-1").unwrap(), mems: CpuList::parse("0").unwrap() }
 }
@@ -19,6 +23,20 @@ fn zero_memory_nan_or_negative_cpu_are_rejected() {
 }
 
 #[test]
+fn each_refusal_is_its_own_variant() {
+    assert_eq!(limit_err(Limits { pids_max: Some(0), ..Default::default() }), LimitError::Zero { limit: "pids max" });
+    let weight = limit_err(Limits { io_weight: Some(10_001), ..Default::default() });
+    assert_eq!(weight, LimitError::OutOfRange { limit: "io weight", value: 10_001, min: 1, max: 10_000 });
+    assert!(matches!(limit_err(Limits { cpu_max: Some(0.001), ..Default::default() }), LimitError::CpuMax { .. }));
+    let swap = Limits { memory_max: Some(20), memory_swap_max: Some(10), ..Default::default() };
+    assert_eq!(limit_err(swap), LimitError::SwapBelowMemory { total: 10, memory: 20 });
+    let outside = limit_err(Limits { cpuset_mems: Some("1".into()), ..Default::default() });
+    assert!(matches!(outside, LimitError::CpuListOutsideHost { limit: "cpuset mems", .. }), "{outside}");
+    let null = limit_err(Limits { io: vec![IoLimit::new("/dev/null").read_bps(1)], ..Default::default() });
+    assert_eq!(null, LimitError::NotABlockDevice { device: "/dev/null".into() });
+}
+
+#[test]
 fn cpusets_outside_the_host_are_rejected() {
     assert!(err(Limits { cpuset_cpus: Some("0-7".into()), ..Default::default() }).contains("outside"));
     assert!(err(Limits { cpuset_mems: Some("1".into()), ..Default::default() }).contains("outside"));
@@ -32,10 +50,7 @@ fn unknown_io_devices_are_rejected() {
     let limits = Limits { io: vec![IoLimit::new("/dev/isobox-no-such-disk").read_bps(1)], ..Default::default() };
     assert!(err(limits.clone()).contains("/dev/isobox-no-such-disk"));
     let missing = limits.settings(&host()).unwrap_err();
-    assert!(
-        matches!(&missing, ConfigError::Path { what: "io device", source, .. } if source.raw_os_error() == Some(libc::ENOENT)),
-        "{missing:?}"
-    );
+    assert!(matches!(&missing, LimitError::DeviceUnusable { errno: nix::errno::Errno::ENOENT, .. }), "{missing:?}");
     let limits = Limits { io: vec![IoLimit::new("/dev/null").read_bps(1)], ..Default::default() };
     assert!(err(limits).contains("not a block device"));
 }

@@ -56,7 +56,7 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
         Step::TimeOffsets => {
             (Some(SetupObject::Path(path(time::apply::OFFSETS_FILE.to_bytes()))), time::describe::hint(errno))
         }
-        Step::Loopback => (Some(SetupObject::Interface(net::apply::LOOPBACK)), None),
+        Step::Loopback => (Some(SetupObject::Interface(net::describe::LOOPBACK)), None),
         Step::JoinCgroup => {
             let file = cgroup::describe::join_file(launch.cgroup_join, index);
             (file.map(SetupObject::Path), cgroup::describe::join_hint(errno))

@@ -1,4 +1,5 @@
-//! The child: what runs between clone and exec.
+//! The child: what runs between clone and exec (**child**, but for `plan`, which the
+//! **parent** prepares, and `describe`, where the parent reads a failure).
 //!
 //! - plan: [`plan`], the two halves the child reads (the sandbox's fixed setup and one
 //!   spawn's launch).

@@ -7,6 +7,7 @@ use std::os::fd::RawFd;
 
 use crate::cgroup::join::JoinFile;
 use crate::mount::plan::MountPlan;
+use crate::net::plan::NetPlan;
 use crate::rlimit::spec::Rlimit;
 use crate::sys::CStrArray;
 use crate::time::plan::TimePlan;
@@ -21,8 +22,7 @@ pub(crate) struct ChildSetup {
     /// The mount plan; empty without a mount namespace.
     pub mounts: MountPlan,
     pub uts: UtsPlan,
-    /// Bring loopback up (the sandbox has its own network namespace).
-    pub loopback: bool,
+    pub net: NetPlan,
     pub rlimits: Vec<Rlimit>,
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,

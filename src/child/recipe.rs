@@ -44,7 +44,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     each(Step::Mount, mount::apply::run(&setup.mounts.ops))?;
     at(Step::Hostname, uts::apply::hostname(&setup.uts))?;
     at(Step::Domainname, uts::apply::domainname(&setup.uts))?;
-    at(Step::Loopback, net::apply::loopback(setup.loopback))?;
+    at(Step::Loopback, net::apply::loopback(&setup.net))?;
     each(Step::Rlimit, rlimit::apply::set_all(&setup.rlimits))?;
     at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, true) } else { Ok(()) })?;
     each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))?;

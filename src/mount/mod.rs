@@ -1,4 +1,5 @@
-//! The sandbox's root and mounts.
+//! The sandbox's root and mounts: the **parent** compiles the plan at `build()`, the
+//! **child** runs it.
 //!
 //! - spec: [`spec`] (`Mount`, public; the builder's `MountSpec`), [`check`] (at `build()`).
 //! - plan: [`plan`] compiles them into [`ops`], the default root's in [`default_root`];

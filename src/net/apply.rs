@@ -2,14 +2,12 @@
 
 use nix::errno::Errno;
 
+use super::plan::NetPlan;
 use crate::sys::child as sys;
 
-/// The interface brought up, for error messages.
-pub(crate) const LOOPBACK: &str = "lo";
-
 /// Brings loopback up when the sandbox has its own network namespace.
-pub(crate) fn loopback(own_namespace: bool) -> Result<(), Errno> {
-    if own_namespace {
+pub(crate) fn loopback(plan: &NetPlan) -> Result<(), Errno> {
+    if plan.loopback {
         sys::loopback_up()
     } else {
         Ok(())

@@ -65,6 +65,7 @@ impl Resource {
     }
 
     /// The kernel's name, as in `prlimit --list`.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Resource::AddressSpace => "RLIMIT_AS",

@@ -146,8 +146,7 @@ impl Child {
         }
         let sent = match &self.pidfd {
             Some(fd) => sys::pidfd_send_signal(fd.as_fd(), signal.number()),
-            None => nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::try_from(signal.number()).ok())
-                .map_err(std::io::Error::from),
+            None => sys::kill(self.pid, signal.number()),
         };
         // ESRCH: exited but not yet reaped; not an error, as in std.
         match sent {

@@ -31,6 +31,17 @@ pub fn wait4(pid: Pid, nohang: bool) -> io::Result<Option<(i32, libc::rusage)>> 
     }
 }
 
+/// kill(2) of `pid` with any signal number, real-time ones included (nix's `kill` takes
+/// only the standard signals).
+pub fn kill(pid: Pid, signal: i32) -> io::Result<()> {
+    // SAFETY: kill takes two integers and touches no memory of ours.
+    if unsafe { libc::kill(pid.as_raw(), signal) } < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// pidfd_send_signal(2): signals the process behind `pidfd`, which can never be a recycled pid.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
     let null = std::ptr::null::<libc::siginfo_t>();

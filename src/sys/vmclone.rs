@@ -1,4 +1,5 @@
-//! Starting the child: a clone that shares the **parent's** memory until the child execs.
+//! Starting the child (**parent**): a clone that shares the parent's memory until the child
+//! execs.
 //!
 //! Like `posix_spawn`, the child is cloned with `CLONE_VM` onto a stack of its own, so the
 //! clone copies no page tables and costs the same whatever the parent's size. Unlike

@@ -10,3 +10,16 @@ pub(crate) fn hint(errno: Errno) -> Option<&'static str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_names_the_kernel_the_gate_needs() {
+        let (major, minor) = crate::kernel::TIME_NAMESPACE_AT_EXEC;
+        assert!(hint(Errno::EINVAL).unwrap().contains(&format!("Linux {major}.{minor}")));
+        assert!(hint(Errno::EPERM).unwrap().contains("CAP_SYS_TIME"));
+        assert_eq!(hint(Errno::EIO), None);
+    }
+}

@@ -1,4 +1,5 @@
-//! User namespaces and the ids inside.
+//! User namespaces and the ids inside: the **parent** decides and writes the maps, the
+//! **child** switches ids.
 //!
 //! - spec: [`spec`] (`UserMapping`, `IdRange`, public).
 //! - plan: [`plan`] (at `build()`: the maps and who writes them, for the [`caller`]);
