@@ -111,6 +111,20 @@ fn rootless_a_missing_working_directory_is_named() {
 }
 
 #[test]
+fn rootless_a_descriptor_number_at_the_top_of_the_range_is_an_error_not_a_crash() {
+    if !require_userns() {
+        return;
+    }
+    // Every number in play, and the spare ones above them, must fit in an int: i32::MAX
+    // leaves no room, which must fail the spawn (not overflow in the parent).
+    let mut cmd = Command::new("/bin/true");
+    cmd.pass_fd(i32::MAX, std::fs::File::open("/dev/null").unwrap().into());
+    let err = sandbox(|_| {}).spawn(&cmd).unwrap_err();
+    assert!(matches!(err, Error::Spawn(SpawnError::Io { .. }) | Error::Setup(_)), "{err}");
+    assert!(children_of_this_thread().is_empty());
+}
+
+#[test]
 fn rootless_namespaces_without_a_user_namespace_need_root_and_say_so() {
     let sb = Sandbox::builder().namespaces(Namespaces::PID | Namespaces::UTS).build().unwrap();
     let result = sb.status(&Command::new("/bin/true"));

@@ -30,14 +30,6 @@ pub(crate) fn wait_go(fds: &ControlFds, last: bool) -> Result<(), Errno> {
     }
 }
 
-/// unshare(flag), unless it is 0.
-pub(crate) fn unshare(flag: i32) -> Result<(), Errno> {
-    if flag != 0 {
-        sys::unshare(flag)?;
-    }
-    Ok(())
-}
-
 /// PR_SET_NO_NEW_PRIVS, so setuid binaries and file capabilities grant nothing.
 pub(crate) fn set_no_new_privs(on: bool) -> Result<(), Errno> {
     if on {

@@ -72,7 +72,8 @@ impl<'a> ChildLaunch<'a> {
         let ControlFds { go_read, go_write, report_read, report_write } = control;
         let control_fds = [go_read, go_write, report_read, report_write];
         let highest = exec.fd_moves.iter().flat_map(|(s, d)| [*s, *d]).chain(control_fds).max().unwrap_or(2);
-        ChildLaunch { exec, control, fd_scratch: highest + 1, second_release, cgroup_join }
+        // Saturating: a target of i32::MAX leaves no room, and the child's dup3 then fails (EBADF).
+        ChildLaunch { exec, control, fd_scratch: highest.saturating_add(1), second_release, cgroup_join }
     }
 }
 

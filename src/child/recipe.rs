@@ -48,7 +48,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     each(Step::Rlimit, rlimit::apply::set_all(&setup.rlimits))?;
     at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, true) } else { Ok(()) })?;
     each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))?;
-    at(Step::UnshareCgroup, control::unshare(setup.unshare_cgroup))?;
+    at(Step::UnshareCgroup, sys::unshare(setup.unshare_cgroup))?;
     at(Step::Groups, user::apply::groups(ids))?;
     at(Step::Gid, user::apply::gid(ids))?;
     at(Step::Uid, user::apply::uid(ids))?;

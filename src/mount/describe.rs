@@ -1,8 +1,9 @@
 //! A failed mount operation in words (**parent**): what it was part of, the operation in the
 //! user's terms (targets inside the sandbox, sources on the host), and a hint.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -74,8 +75,8 @@ pub enum MountAction {
 impl MountAction {
     /// `op` in the user's terms; `root` is where the new root was assembled.
     pub(crate) fn of(op: &Op, root: &Path) -> MountAction {
-        let inside = |c: &CString| inside_path(Path::new(&*c.to_string_lossy()), root);
-        let host = |c: &CString| PathBuf::from(&*c.to_string_lossy());
+        let host = |c: &CString| PathBuf::from(OsStr::from_bytes(c.as_bytes()));
+        let inside = |c: &CString| inside_path(&host(c), root);
         match op {
             Op::MakePrivate => MountAction::MakePrivate,
             Op::Tmpfs { target, .. } => MountAction::Tmpfs { target: inside(target) },

@@ -7,6 +7,7 @@ use crate::build::SandboxPlan;
 use crate::error::{Error, SpawnError};
 use crate::namespaces::Namespaces;
 use crate::sys::vmclone::SpawnFailure;
+use crate::time;
 
 /// The error for a clone, stack or control-pipe failure.
 pub(crate) fn spawn_failure(failure: SpawnFailure, sandbox: &SandboxPlan) -> Error {
@@ -41,9 +42,7 @@ pub(crate) fn clone_hint(errno: Errno, namespaces: Namespaces, is_root: bool) ->
             "a namespace limit was reached: raise /proc/sys/user/max_*_namespaces \
              (e.g. `sysctl -w user.max_user_namespaces=15000`)",
         ),
-        Errno::EINVAL if namespaces.contains(Namespaces::TIME) => {
-            Some("time namespaces need Linux 6.2 or later (CONFIG_TIME_NS)")
-        }
+        Errno::EINVAL if namespaces.contains(Namespaces::TIME) => Some(time::describe::KERNEL_HINT),
         _ => None,
     }
 }

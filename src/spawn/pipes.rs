@@ -27,7 +27,7 @@ impl ControlPipes {
         let (report_read, mut report_write) = pipe()?;
         let top_target = fd_moves.iter().map(|(_, dst)| *dst).max().unwrap_or(2);
         if report_write.as_raw_fd() <= top_target {
-            report_write = crate::sys::fd::dup_at_or_above(report_write.as_fd(), top_target + 1)
+            report_write = crate::sys::fd::dup_at_or_above(report_write.as_fd(), top_target.saturating_add(1))
                 .map_err(SpawnError::io("moving the report pipe"))?;
         }
         Ok(ControlPipes { go_read, go_write, report_read, report_write })

@@ -73,8 +73,11 @@ pub fn prctl(option: i32, arg: usize) -> SysResult {
     call(libc::SYS_prctl, [option as usize, arg, 0, 0, 0, 0]).map(drop)
 }
 
-/// unshare(2). Async-signal-safe: does not allocate.
+/// unshare(2) of `flags`, or nothing when they are 0. Async-signal-safe: does not allocate.
 pub fn unshare(flags: i32) -> SysResult {
+    if flags == 0 {
+        return Ok(());
+    }
     call(libc::SYS_unshare, [flags as usize, 0, 0, 0, 0, 0]).map(drop)
 }
 

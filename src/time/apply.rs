@@ -8,10 +8,7 @@ use crate::sys::child as sys;
 
 /// unshare(CLONE_NEWTIME), if asked for.
 pub(crate) fn unshare(plan: &TimePlan) -> Result<(), Errno> {
-    if plan.unshare != 0 {
-        sys::unshare(plan.unshare)?;
-    }
-    Ok(())
+    sys::unshare(plan.unshare)
 }
 
 /// Writes the offsets to /proc/self/timens_offsets, if any.

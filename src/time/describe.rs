@@ -2,10 +2,13 @@
 
 use nix::errno::Errno;
 
+/// A kernel that refuses CLONE_NEWTIME (`kernel::TIME_NAMESPACE_AT_EXEC` is the gate).
+pub(crate) const KERNEL_HINT: &str = "time namespaces need Linux 6.2 or later (CONFIG_TIME_NS)";
+
 /// Why unsharing the time namespace or writing its offsets failed.
 pub(crate) fn hint(errno: Errno) -> Option<&'static str> {
     match errno {
-        Errno::EINVAL => Some("time namespaces need Linux 6.2 or later (CONFIG_TIME_NS)"),
+        Errno::EINVAL => Some(KERNEL_HINT),
         Errno::EPERM | Errno::EACCES => Some("time offsets need CAP_SYS_TIME in the sandbox's user namespace"),
         _ => None,
     }
