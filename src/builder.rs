@@ -56,6 +56,17 @@ impl SandboxBuilder {
         self
     }
 
+    /// Hides the sensitive entries of every procfs isobox mounts
+    /// ([`MASKED_PROC_PATHS`](crate::MASKED_PROC_PATHS): kernel memory, keys, timers) and makes
+    /// the kernel's tunables read-only ([`READ_ONLY_PROC_PATHS`](crate::READ_ONLY_PROC_PATHS):
+    /// /proc/sys, /proc/sysrq-trigger…). Default: on. Turning it off is a loosening: the program
+    /// can then read /proc/kcore-style files its user may read, and write the tunables its
+    /// capabilities allow.
+    pub fn masked_paths(&mut self, on: bool) -> &mut Self {
+        self.spec.mount.masked_paths = on;
+        self
+    }
+
     /// The hostname inside (needs `Namespaces::UTS`; at most 64 bytes).
     pub fn hostname(&mut self, name: impl Into<OsString>) -> &mut Self {
         self.spec.hostname = Some(name.into());

@@ -184,6 +184,13 @@ pub enum ConfigError {
     /// A resource limit that cannot work.
     #[error("invalid limit: {0}")]
     Limit(#[from] LimitError),
+    /// A mount target with a `..` component: targets name a place inside the sandbox, and
+    /// `..` could only lead out of it.
+    #[error("{mount}: the target has a `..` component; write the path inside the sandbox without it")]
+    ParentDirInTarget {
+        /// The mount.
+        mount: Mount,
+    },
     /// A tmpfs of size 0, which tmpfs would read as no limit at all.
     #[error("{mount}: a size of 0 would mean no limit to tmpfs")]
     TmpfsSizeZero {

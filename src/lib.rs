@@ -61,6 +61,7 @@ pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
 pub use mount::default_root::DEFAULT_ROOT_DIRS;
 pub use mount::describe::MountAction;
+pub use mount::masks::{MASKED_PROC_PATHS, READ_ONLY_PROC_PATHS};
 pub use mount::ops::MountPart;
 pub use mount::spec::Mount;
 pub use namespaces::Namespaces;

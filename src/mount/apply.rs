@@ -1,41 +1,135 @@
-//! Running the mount plan (**child**): each operation one or two system calls on paths the
-//! parent prepared. Async-signal-safe: no allocation.
+//! Running the mount plan (**child**): each operation a few system calls on paths the parent
+//! prepared. Async-signal-safe: no allocation.
+//!
+//! Once the new root's own mount is in place the child holds a descriptor of it, and every
+//! path inside is resolved from there with `RESOLVE_IN_ROOT` (a symlink or `..` stays inside).
+//! Mounts are made detached (open_tree, fsmount) and attached by descriptor (move_mount), so
+//! what was resolved is what gets mounted on.
 
 use std::ffi::CStr;
+use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
-use super::ops::{Op, PlannedOp};
+use super::ops::{Fs, InRoot, Op, PlannedOp};
 use crate::sys::child as sys;
+use crate::sys::mount_api::{self as api, Fd};
 
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
+/// The descriptors the plan works from: the new root, and the procfs mounted last.
+struct Anchors {
+    root: Fd,
+    proc: Fd,
+}
 
 /// Runs every operation in order; a failure says which one, by index.
 pub(crate) fn run(ops: &[PlannedOp]) -> Result<(), (usize, Errno)> {
+    let mut anchors = Anchors { root: Fd(-1), proc: Fd(-1) };
     for (index, planned) in ops.iter().enumerate() {
-        apply(&planned.op).map_err(|errno| (index, errno))?;
+        apply(&planned.op, &mut anchors).map_err(|errno| (index, errno))?;
     }
     Ok(())
 }
 
-fn apply(op: &Op) -> Result<(), Errno> {
-    let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
+fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
+    let root = anchors.root.0;
     match op {
         Op::MakePrivate => sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None),
-        Op::Tmpfs { target, data } => sys::mount(Some(c"tmpfs"), target, Some(c"tmpfs"), nosuid_nodev, Some(data)),
-        Op::Mkdir { path } => existing_ok(sys::mkdir(path, 0o755)),
-        Op::Touch { path } => touch(path),
-        Op::Chmod { path, mode } => sys::chmod(path, *mode),
-        Op::Symlink { target, link } => existing_ok(sys::symlink(target, link)),
-        Op::Bind { source, target } => sys::mount(Some(source), target, None, libc::MS_BIND | libc::MS_REC, None),
-        Op::ReadOnly { target, recursive } => sys::mount_setattr(target, *recursive, MOUNT_ATTR_RDONLY),
-        Op::Proc { target } => sys::mount(Some(c"proc"), target, Some(c"proc"), nosuid_nodev | libc::MS_NOEXEC, None),
-        Op::Devpts { target } => {
-            let data = c"newinstance,ptmxmode=0666,mode=0620";
-            sys::mount(Some(c"devpts"), target, Some(c"devpts"), libc::MS_NOSUID | libc::MS_NOEXEC, Some(data))
+        Op::RootTmpfs { at } => {
+            let flags = libc::MS_NOSUID | libc::MS_NODEV;
+            sys::mount(Some(c"tmpfs"), at, Some(c"tmpfs"), flags, Some(c"mode=0755"))
         }
+        Op::RootBind { path } => sys::mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC, None),
+        Op::OpenRoot { path } => {
+            anchors.root = Fd(sys::openat(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?);
+            Ok(())
+        }
+        Op::Mkdir { path } => existing_ok(api::mkdirat(parent(root, path)?.0, &path.name, 0o755)),
+        Op::Touch { path } => existing_ok(api::mknod_regular_at(parent(root, path)?.0, &path.name, 0o644)),
+        Op::Symlink { target, link } => existing_ok(api::symlinkat(target, parent(root, link)?.0, &link.name)),
+        Op::Chmod { path, mode } => {
+            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            let dir = Fd(api::openat2(root, &path.path, flags, api::RESOLVE_IN_ROOT)?);
+            api::fchmod(dir.0, *mode)
+        }
+        Op::Bind { source, target, readonly } => {
+            let tree = Fd(api::clone_tree(libc::AT_FDCWD, source)?);
+            if *readonly {
+                api::set_tree_attrs(tree.0, api::MOUNT_ATTR_RDONLY)?;
+            }
+            api::move_mount(tree.0, resolve(root, &target.path, 0)?.0)
+        }
+        Op::Fresh { fs, target, options, attrs } => {
+            let mount = fresh(*fs, options, *attrs)?;
+            api::move_mount(mount.0, resolve(root, &target.path, 0)?.0)?;
+            if *fs == Fs::Proc {
+                anchors.proc = mount;
+            }
+            Ok(())
+        }
+        Op::Mask { name, .. } => mask(anchors.proc.0, name),
+        Op::ReadOnlyEntry { name, .. } => read_only_entry(anchors.proc.0, name),
+        Op::ReadOnlyRoot { path } => sys::mount_setattr(path, false, api::MOUNT_ATTR_RDONLY),
         Op::EnterNewRoot { new_root } => enter_new_root(new_root),
     }
+}
+
+/// `path` inside the new root, as an O_PATH descriptor; links are followed but stay inside.
+fn resolve(root: RawFd, path: &CStr, flags: i32) -> Result<Fd, Errno> {
+    let resolve = api::RESOLVE_IN_ROOT | api::RESOLVE_NO_MAGICLINKS;
+    api::openat2(root, path, libc::O_PATH | flags, resolve).map(Fd)
+}
+
+fn parent(root: RawFd, path: &InRoot) -> Result<Fd, Errno> {
+    resolve(root, &path.parent, libc::O_DIRECTORY)
+}
+
+/// A new filesystem of kind `fs`, configured and mounted detached.
+fn fresh(fs: Fs, options: &[(std::ffi::CString, std::ffi::CString)], attrs: u64) -> Result<Fd, Errno> {
+    let context = Fd(api::fsopen(fs.name())?);
+    for (key, value) in options {
+        api::fsconfig_string(context.0, key, value)?;
+    }
+    api::create_and_mount(context.0, attrs).map(Fd)
+}
+
+/// An entry of the procfs `proc`, following no link and staying on that mount; `None` if this
+/// kernel has no such entry.
+fn proc_entry(proc: RawFd, name: &CStr, flags: i32) -> Result<Option<Fd>, Errno> {
+    let resolve = api::RESOLVE_BENEATH | api::RESOLVE_NO_SYMLINKS | api::RESOLVE_NO_XDEV;
+    match api::openat2(proc, name, libc::O_PATH | libc::O_NOFOLLOW | flags, resolve) {
+        Ok(fd) => Ok(Some(Fd(fd))),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// Covers a directory with an empty read-only tmpfs, anything else with the host's /dev/null
+/// (resolved before the pivot, so the sandbox cannot have replaced it).
+fn mask(proc: RawFd, name: &CStr) -> Result<(), Errno> {
+    let cover = match proc_entry(proc, name, libc::O_DIRECTORY) {
+        Ok(None) => return Ok(()),
+        Ok(Some(dir)) => (dir, fresh(Fs::Tmpfs, &[], MASK_DIR_ATTRS)?),
+        Err(Errno::ENOTDIR) => match proc_entry(proc, name, 0)? {
+            Some(file) => (file, Fd(api::clone_tree(libc::AT_FDCWD, c"/dev/null")?)),
+            None => return Ok(()),
+        },
+        Err(errno) => return Err(errno),
+    };
+    let (target, cover) = cover;
+    api::move_mount(cover.0, target.0)
+}
+
+const MASK_DIR_ATTRS: u64 =
+    api::MOUNT_ATTR_RDONLY | api::MOUNT_ATTR_NOSUID | api::MOUNT_ATTR_NODEV | api::MOUNT_ATTR_NOEXEC;
+
+/// Binds an entry of the procfs `proc` onto itself, read-only.
+fn read_only_entry(proc: RawFd, name: &CStr) -> Result<(), Errno> {
+    let Some(target) = proc_entry(proc, name, 0)? else {
+        return Ok(());
+    };
+    let tree = Fd(api::clone_tree(target.0, c"")?);
+    api::set_tree_attrs(tree.0, api::MOUNT_ATTR_RDONLY)?;
+    api::move_mount(tree.0, target.0)
 }
 
 /// The pivot_root(".", ".") idiom: the old root ends up stacked on the new one and is then
@@ -52,10 +146,4 @@ fn existing_ok(result: Result<(), Errno>) -> Result<(), Errno> {
         Err(Errno::EEXIST) => Ok(()),
         other => other,
     }
-}
-
-/// An empty regular file to bind a file onto: mknod(S_IFREG) is one system call where
-/// open + close would be two, and it is allowed in a user namespace.
-fn touch(path: &CStr) -> Result<(), Errno> {
-    existing_ok(sys::mknod_regular(path, 0o644))
 }

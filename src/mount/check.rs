@@ -1,5 +1,7 @@
 //! Checking the root and mounts at `build()` (**parent**): each needs a mount namespace,
-//! paths are absolute, tmpfs options go on tmpfs mounts, and no size silently means "none".
+//! paths are absolute, targets have no `..`, tmpfs options go on tmpfs mounts, and no size silently means "none".
+
+use std::path::Component;
 
 use super::spec::{MountKind, MountSpec};
 use crate::error::ConfigError;
@@ -20,6 +22,9 @@ pub(crate) fn settings(spec: &MountSpec, ns: Namespaces) -> Result<(), ConfigErr
     }
     for mount in &spec.mounts {
         absolute("mount target", &mount.target)?;
+        if mount.target.components().any(|c| c == Component::ParentDir) {
+            return Err(ConfigError::ParentDirInTarget { mount: mount.clone() });
+        }
         if let Some(option) = mount.misapplied {
             return Err(ConfigError::TmpfsOption { option, mount: mount.clone() });
         }

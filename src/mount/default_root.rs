@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ops::{c, cpath, Op, OpsBuilder};
+use super::ops::{c, cpath, InRoot, Op, OpsBuilder};
 use super::probe::{HostPath, Probe};
 use super::spec::{Mount, MountKind};
 
@@ -43,11 +43,12 @@ pub(crate) fn mount_point(mounts: &[Mount], is_dir: &dyn Fn(&Path) -> bool) -> O
 /// A tmpfs at the root holding the host's system directories, /proc (with a pid namespace),
 /// /dev and an empty /tmp.
 pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) {
-    b.push(Op::Tmpfs { target: cpath(&b.root), data: c("mode=0755") });
+    b.push(Op::RootTmpfs { at: cpath(&b.root) });
+    b.push(Op::OpenRoot { path: cpath(&b.root) });
     for dir in DEFAULT_ROOT_DIRS {
         match probe.probe(Path::new(dir), false) {
             HostPath::Symlink(to) => {
-                let link = b.inside(Path::new(dir));
+                let link = InRoot::new(Path::new(dir));
                 b.push(Op::Symlink { target: cpath(&to), link })
             }
             HostPath::Dir => b.bind_dir(Path::new(dir), Path::new(dir), true),
@@ -58,22 +59,22 @@ pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) 
         b.mount_proc(Path::new("/proc"));
     }
     dev(b, Path::new("/dev"));
-    b.mount_tmpfs(Path::new("/tmp"), "mode=1777".to_string());
+    b.mount_tmpfs(Path::new("/tmp"), 0o1777, None);
 }
 
 /// A minimal /dev at `target` (see `Mount::dev`).
 pub(crate) fn dev(b: &mut OpsBuilder, target: &Path) {
-    b.mount_tmpfs(target, "mode=0755".to_string());
+    b.mount_tmpfs(target, 0o755, None);
     for node in DEV_NODES {
         b.bind_file(&Path::new("/dev").join(node), &target.join(node), false);
     }
-    b.push(Op::Mkdir { path: b.inside(&target.join("pts")) });
-    b.push(Op::Devpts { target: b.inside(&target.join("pts")) });
+    b.push(Op::Mkdir { path: InRoot::new(&target.join("pts")) });
+    b.mount_devpts(&target.join("pts"));
     for (name, to) in DEV_LINKS {
-        b.push(Op::Symlink { target: c(to), link: b.inside(&target.join(name)) });
+        b.push(Op::Symlink { target: c(to), link: InRoot::new(&target.join(name)) });
     }
     // A directory of /dev's own tmpfs serves POSIX shared memory as well as a mount would.
-    let shm = b.inside(&target.join("shm"));
+    let shm = InRoot::new(&target.join("shm"));
     b.push(Op::Mkdir { path: shm.clone() });
     b.push(Op::Chmod { path: shm, mode: 0o1777 });
 }

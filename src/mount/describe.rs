@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use super::ops::{MountPart, Op};
+use super::ops::{Fs, MountPart, Op};
 
 /// One operation of the mount plan, as a setup error names it: targets are paths inside the
 /// sandbox, sources are host paths.
@@ -68,29 +68,48 @@ pub enum MountAction {
         /// Where.
         target: PathBuf,
     },
+    /// Hiding a procfs entry (under the host's /dev/null, or an empty read-only tmpfs).
+    Mask {
+        /// Which.
+        path: PathBuf,
+    },
+    /// Opening the new root, the directory every later path is resolved in.
+    OpenRoot {
+        /// Its host path.
+        path: PathBuf,
+    },
     /// pivot_root into the new root and detaching the old one.
     PivotRoot,
 }
 
 impl MountAction {
-    /// `op` in the user's terms; `root` is where the new root was assembled.
+    /// `op` in the user's terms; `root` is where the new root was assembled (on the host).
     pub(crate) fn of(op: &Op, root: &Path) -> MountAction {
         let host = |c: &CString| PathBuf::from(OsStr::from_bytes(c.as_bytes()));
-        let inside = |c: &CString| inside_path(&host(c), root);
+        let top = || PathBuf::from("/");
         match op {
             Op::MakePrivate => MountAction::MakePrivate,
-            Op::Tmpfs { target, .. } => MountAction::Tmpfs { target: inside(target) },
-            Op::Mkdir { path } => MountAction::Mkdir { path: inside(path) },
-            Op::Touch { path } => MountAction::CreateFile { path: inside(path) },
-            Op::Chmod { path, mode } => MountAction::Chmod { path: inside(path), mode: *mode },
-            Op::Symlink { target, link } => MountAction::Symlink { link: inside(link), target: host(target) },
-            Op::Bind { source, target } => MountAction::Bind { source: host(source), target: inside(target) },
-            Op::ReadOnly { target, .. } => MountAction::ReadOnly { target: inside(target) },
-            Op::Proc { target } => MountAction::Proc { target: inside(target) },
-            Op::Devpts { target } => MountAction::Devpts { target: inside(target) },
+            Op::RootTmpfs { .. } => MountAction::Tmpfs { target: top() },
+            Op::RootBind { path } => MountAction::Bind { source: host(path), target: top() },
+            Op::OpenRoot { .. } => MountAction::OpenRoot { path: root.to_path_buf() },
+            Op::Fresh { fs: Fs::Tmpfs, target, .. } => MountAction::Tmpfs { target: target.shown() },
+            Op::Fresh { fs: Fs::Proc, target, .. } => MountAction::Proc { target: target.shown() },
+            Op::Fresh { fs: Fs::Devpts, target, .. } => MountAction::Devpts { target: target.shown() },
+            Op::Mkdir { path } => MountAction::Mkdir { path: path.shown() },
+            Op::Touch { path } => MountAction::CreateFile { path: path.shown() },
+            Op::Chmod { path, mode } => MountAction::Chmod { path: path.shown(), mode: *mode },
+            Op::Symlink { target, link } => MountAction::Symlink { link: link.shown(), target: host(target) },
+            Op::Bind { source, target, .. } => MountAction::Bind { source: host(source), target: target.shown() },
+            Op::Mask { proc, name } => MountAction::Mask { path: entry(proc, name) },
+            Op::ReadOnlyEntry { proc, name } => MountAction::ReadOnly { target: entry(proc, name) },
+            Op::ReadOnlyRoot { .. } => MountAction::ReadOnly { target: top() },
             Op::EnterNewRoot { .. } => MountAction::PivotRoot,
         }
     }
+}
+
+fn entry(proc: &Path, name: &std::ffi::CStr) -> PathBuf {
+    proc.join(OsStr::from_bytes(name.to_bytes()))
 }
 
 impl fmt::Display for MountAction {
@@ -106,6 +125,8 @@ impl fmt::Display for MountAction {
             MountAction::ReadOnly { target } => write!(f, "read-only {}", target.display()),
             MountAction::Proc { target } => write!(f, "proc on {}", target.display()),
             MountAction::Devpts { target } => write!(f, "devpts on {}", target.display()),
+            MountAction::Mask { path } => write!(f, "masking {}", path.display()),
+            MountAction::OpenRoot { path } => write!(f, "opening the new root {}", path.display()),
             MountAction::PivotRoot => write!(f, "pivot_root into the new root"),
         }
     }
@@ -123,25 +144,21 @@ impl fmt::Display for MountPart {
     }
 }
 
-/// A path under the new root as the sandbox will see it: `<root>/x` is `/x`.
-fn inside_path(staged: &Path, root: &Path) -> PathBuf {
-    match staged.strip_prefix(root) {
-        Ok(rest) => Path::new("/").join(rest),
-        Err(_) => staged.to_path_buf(),
-    }
-}
-
 /// Why a mount operation failed, where the host is the likely cause.
 pub(crate) fn hint(op: &Op, errno: Errno) -> Option<&'static str> {
     match (op, errno) {
-        (Op::ReadOnly { .. }, Errno::ENOSYS) => Some("read-only mounts need mount_setattr(2), Linux 5.12 or later"),
-        (Op::Proc { .. }, Errno::EPERM) => Some(
+        (_, Errno::ENOSYS) => Some("isobox builds the root with openat2, the new mount API and mount_setattr: Linux 5.12 or later"),
+        (Op::Fresh { fs: Fs::Proc, .. }, Errno::EPERM) => Some(
             "mounting proc in a user namespace needs Namespaces::PID and a host /proc with nothing mounted over its entries",
         ),
         (_, Errno::EACCES) => Some(
             "a security module (AppArmor, SELinux) or missing search permission on the path may deny this; \
              unprivileged callers cannot reach directories they could not reach outside",
         ),
+        (Op::Mask { .. } | Op::ReadOnlyEntry { .. }, Errno::ELOOP) => {
+            Some("a procfs entry to mask is a symbolic link: isobox follows none there; mount proc at a plain directory")
+        }
+        (_, Errno::EXDEV) => Some("a path inside the new root leads out of it (a `..` or a link); isobox resolves inside only"),
         (Op::EnterNewRoot { .. }, Errno::EINVAL) => {
             Some("pivot_root fails when the host root is the initramfs (rootfs); boot with a real root filesystem")
         }
@@ -152,16 +169,15 @@ pub(crate) fn hint(op: &Op, errno: Errno) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mount::ops::InRoot;
 
     #[test]
-    fn paths_are_shown_as_the_user_wrote_them() {
-        let root = Path::new("/tmp");
-        assert_eq!(inside_path(Path::new("/tmp/usr/x"), root), Path::new("/usr/x"));
-        assert_eq!(inside_path(Path::new("/tmp"), root), Path::new("/"));
-        assert_eq!(inside_path(Path::new("/elsewhere"), root), Path::new("/elsewhere"));
-        let op = Op::Bind { source: c"/tmp/data".into(), target: c"/tmp/mnt".into() };
-        let action = MountAction::of(&op, root);
+    fn paths_are_shown_as_the_sandbox_sees_them() {
+        let op = Op::Bind { source: c"/tmp/data".into(), target: InRoot::new(Path::new("/mnt")), readonly: false };
+        let action = MountAction::of(&op, Path::new("/tmp"));
         assert_eq!(action, MountAction::Bind { source: "/tmp/data".into(), target: "/mnt".into() });
         assert_eq!(action.to_string(), "bind /tmp/data -> /mnt");
+        let mask = Op::Mask { proc: "/proc".into(), name: c"kcore" };
+        assert_eq!(MountAction::of(&mask, Path::new("/tmp")).to_string(), "masking /proc/kcore");
     }
 }

@@ -10,6 +10,7 @@
 pub(crate) mod apply;
 mod check;
 pub(crate) mod default_root;
+pub(crate) mod masks;
 pub(crate) mod describe;
 pub(crate) mod ops;
 pub(crate) mod plan;

@@ -1,57 +1,108 @@
 //! The operations of a mount plan, and the builder that emits them (**parent**: pure data;
 //! the child runs them in order, see [`super::apply`]).
+//!
+//! Host paths (the new root's own mount point, bind sources) are used as given: they are the
+//! caller's. Every path *inside* the new root is an [`InRoot`], which the child resolves
+//! relative to the new root's descriptor with `RESOLVE_IN_ROOT`, so a symlink or `..` in an
+//! untrusted rootfs or a bound directory cannot send a mkdir or a mount outside it.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::spec::Mount;
+
+/// A path inside the new root, relative to it, with its parent and last component split out
+/// for the `*at` calls that create it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InRoot {
+    /// The whole path, relative to the new root ("usr/bin"; "." is the root itself).
+    pub path: CString,
+    /// Its parent directory, relative to the new root ("usr", or ".").
+    pub parent: CString,
+    /// Its last component ("bin").
+    pub name: CString,
+}
+
+impl InRoot {
+    /// `path` (absolute inside the sandbox, checked for `..` at build()) made relative.
+    pub fn new(path: &Path) -> InRoot {
+        let parts: Vec<&[u8]> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(part) => Some(part.as_bytes()),
+                _ => None,
+            })
+            .collect();
+        let join = |parts: &[&[u8]]| if parts.is_empty() { b".".to_vec() } else { parts.join(&b'/') };
+        let (parent, name) = match parts.split_last() {
+            Some((last, rest)) => (join(rest), last.to_vec()),
+            None => (b".".to_vec(), b".".to_vec()),
+        };
+        InRoot { path: bytes(join(&parts)), parent: bytes(parent), name: bytes(name) }
+    }
+
+    /// The path as the sandbox sees it ("/usr/bin").
+    pub fn shown(&self) -> PathBuf {
+        let rel = std::ffi::OsStr::from_bytes(self.path.as_bytes());
+        if rel == "." {
+            PathBuf::from("/")
+        } else {
+            Path::new("/").join(rel)
+        }
+    }
+}
+
+/// A filesystem the child creates with fsopen(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fs {
+    Tmpfs,
+    Proc,
+    Devpts,
+}
+
+impl Fs {
+    pub fn name(self) -> &'static CStr {
+        match self {
+            Fs::Tmpfs => c"tmpfs",
+            Fs::Proc => c"proc",
+            Fs::Devpts => c"devpts",
+        }
+    }
+}
 
 /// One operation the child performs. Paths are complete; nothing is computed in the child.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {
     /// `mount --make-rprivate /`: nothing mounted from here on reaches the host.
     MakePrivate,
-    Tmpfs {
-        target: CString,
-        data: CString,
-    },
+    /// The default root's tmpfs, at its host mount point.
+    RootTmpfs { at: CString },
+    /// A rootfs bound onto itself at its host path.
+    RootBind { path: CString },
+    /// Opens the new root (its host path): every [`InRoot`] after this resolves in it.
+    OpenRoot { path: CString },
     /// mkdir; an existing directory is fine.
-    Mkdir {
-        path: CString,
-    },
-    /// chmod, for modes a umask would strip (like /dev/shm's sticky 1777).
-    Chmod {
-        path: CString,
-        mode: u32,
-    },
+    Mkdir { path: InRoot },
+    /// chmod, for modes a umask would strip (like /dev/shm's sticky 1777); no link followed.
+    Chmod { path: InRoot, mode: u32 },
     /// Creates an empty file to bind a file onto; an existing one is fine.
-    Touch {
-        path: CString,
-    },
-    Symlink {
-        target: CString,
-        link: CString,
-    },
-    Bind {
-        source: CString,
-        target: CString,
-    },
-    /// mount_setattr(MOUNT_ATTR_RDONLY), recursive or not.
-    ReadOnly {
-        target: CString,
-        recursive: bool,
-    },
-    Proc {
-        target: CString,
-    },
-    Devpts {
-        target: CString,
-    },
+    Touch { path: InRoot },
+    Symlink { target: CString, link: InRoot },
+    /// A recursive bind of a host path, read-only (every submount too) before it is attached.
+    Bind { source: CString, target: InRoot, readonly: bool },
+    /// A new filesystem with these options and `MOUNT_ATTR_*` bits.
+    Fresh { fs: Fs, target: InRoot, options: Vec<(CString, CString)>, attrs: u64 },
+    /// Hides one entry of the procfs mounted last: files under the host's /dev/null,
+    /// directories under an empty read-only tmpfs. No link is followed; a missing entry is
+    /// skipped. `proc` is that procfs's target, for errors.
+    Mask { proc: PathBuf, name: &'static CStr },
+    /// Makes one entry of the procfs mounted last read-only (bound onto itself).
+    ReadOnlyEntry { proc: PathBuf, name: &'static CStr },
+    /// mount_setattr(MOUNT_ATTR_RDONLY) on the new root's own mount, at its host path.
+    ReadOnlyRoot { path: CString },
     /// chdir(new_root); pivot_root(".", "."); detach the old root; chdir("/").
-    EnterNewRoot {
-        new_root: CString,
-    },
+    EnterNewRoot { new_root: CString },
 }
 
 /// What part of the sandbox's root a mount operation builds, so that an error names the
@@ -89,14 +140,11 @@ pub(crate) struct OpsBuilder {
     pub part: MountPart,
     /// The host path the new root is assembled at.
     pub root: PathBuf,
+    /// Whether every procfs gets the masked and read-only entries.
+    pub masks: bool,
 }
 
 impl OpsBuilder {
-    /// A path inside the new root, as the child sees it before entering it.
-    pub fn inside(&self, path: &Path) -> CString {
-        cpath(&self.root.join(path.strip_prefix("/").unwrap_or(path)))
-    }
-
     pub fn push(&mut self, op: Op) {
         self.ops.push(PlannedOp { op, part: self.part.clone() });
     }
@@ -107,35 +155,60 @@ impl OpsBuilder {
         let parents: Vec<_> = target.components().filter(|c| matches!(c, Component::Normal(_))).collect();
         for part in parents.iter().take(parents.len().saturating_sub(1)) {
             path.push(part);
-            self.push(Op::Mkdir { path: self.inside(&path) });
+            self.push(Op::Mkdir { path: InRoot::new(&path) });
         }
     }
 
     pub fn bind_dir(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Mkdir { path: self.inside(target) });
-        self.bind(source, target, readonly);
+        self.push(Op::Mkdir { path: InRoot::new(target) });
+        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly });
     }
 
     pub fn bind_file(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Touch { path: self.inside(target) });
-        self.bind(source, target, readonly);
+        self.push(Op::Touch { path: InRoot::new(target) });
+        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly });
     }
 
-    fn bind(&mut self, source: &Path, target: &Path, readonly: bool) {
-        self.push(Op::Bind { source: cpath(source), target: self.inside(target) });
-        if readonly {
-            self.push(Op::ReadOnly { target: self.inside(target), recursive: true });
+    /// A tmpfs at `target` with `mode` and, if given, a size limit in bytes.
+    pub fn mount_tmpfs(&mut self, target: &Path, mode: u32, size: Option<u64>) {
+        let mut options = vec![(c("mode"), c(&format!("{mode:04o}")))];
+        if let Some(size) = size {
+            options.push((c("size"), c(&size.to_string())));
+        }
+        self.mkdir_and_mount(Fs::Tmpfs, target, options);
+    }
+
+    /// A procfs at `target`, then (unless turned off) its masked and read-only entries.
+    pub fn mount_proc(&mut self, target: &Path) {
+        self.mkdir_and_mount(Fs::Proc, target, Vec::new());
+        if self.masks {
+            super::masks::emit(self, target);
         }
     }
 
-    pub fn mount_tmpfs(&mut self, target: &Path, data: String) {
-        self.push(Op::Mkdir { path: self.inside(target) });
-        self.push(Op::Tmpfs { target: self.inside(target), data: c(&data) });
+    /// A new devpts instance at `target` (its directory must exist).
+    pub fn mount_devpts(&mut self, target: &Path) {
+        let options = vec![(c("ptmxmode"), c("0666")), (c("mode"), c("0620"))];
+        let attrs = Fs::Devpts.attrs();
+        self.push(Op::Fresh { fs: Fs::Devpts, target: InRoot::new(target), options, attrs });
     }
 
-    pub fn mount_proc(&mut self, target: &Path) {
-        self.push(Op::Mkdir { path: self.inside(target) });
-        self.push(Op::Proc { target: self.inside(target) });
+    fn mkdir_and_mount(&mut self, fs: Fs, target: &Path, options: Vec<(CString, CString)>) {
+        self.push(Op::Mkdir { path: InRoot::new(target) });
+        self.push(Op::Fresh { fs, target: InRoot::new(target), options, attrs: fs.attrs() });
+    }
+}
+
+impl Fs {
+    /// What the sandbox may not do on it: run setuid programs anywhere, open devices on a
+    /// tmpfs or procfs, run programs from procfs or devpts.
+    fn attrs(self) -> u64 {
+        use crate::sys::mount_api::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
+        match self {
+            Fs::Tmpfs => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+            Fs::Proc => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+            Fs::Devpts => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+        }
     }
 }
 
@@ -148,4 +221,23 @@ pub(crate) fn cpath(path: &Path) -> CString {
 /// A constant string as a C string (see [`cpath`] on NUL bytes).
 pub(crate) fn c(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
+}
+
+fn bytes(b: Vec<u8>) -> CString {
+    CString::new(b).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_inside_are_relative_with_parent_and_name() {
+        let p = InRoot::new(Path::new("/usr/lib/x"));
+        assert_eq!((p.path.as_c_str(), p.parent.as_c_str(), p.name.as_c_str()), (c"usr/lib/x", c"usr/lib", c"x"));
+        let top = InRoot::new(Path::new("/tmp"));
+        assert_eq!((top.path.as_c_str(), top.parent.as_c_str(), top.name.as_c_str()), (c"tmp", c".", c"tmp"));
+        assert_eq!(InRoot::new(Path::new("/")).path.as_c_str(), c".");
+        assert_eq!(InRoot::new(Path::new("//a/./b/")).shown(), Path::new("/a/b"));
+    }
 }

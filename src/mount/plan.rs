@@ -40,6 +40,7 @@ pub(crate) fn compile(spec: &MountSpec, ns: Namespaces) -> Result<MountPlan, Con
         mounts: &spec.mounts,
         readonly_root: spec.readonly_root,
         pid_namespace: ns.contains(Namespaces::PID),
+        masks: spec.masked_paths,
     };
     build_plan(&input, &HostProbe)
 }
@@ -53,17 +54,20 @@ pub(crate) struct PlanInput<'a> {
     pub readonly_root: bool,
     /// The default root gets a /proc only when the sandbox has its own pid namespace.
     pub pid_namespace: bool,
+    /// Every procfs gets the masked and read-only entries (see [`super::masks`]).
+    pub masks: bool,
 }
 
 /// Compiles the mount plan. `probe` answers what a host path is; it is a seam for tests.
 pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<MountPlan, ConfigError> {
     let root = input.rootfs.unwrap_or(input.default_root_at).to_path_buf();
-    let mut b = OpsBuilder { ops: Vec::new(), part: MountPart::NewRoot, root };
+    let mut b = OpsBuilder { ops: Vec::new(), part: MountPart::NewRoot, root, masks: input.masks };
     b.push(Op::MakePrivate);
     match input.rootfs {
         Some(rootfs) => {
             b.part = MountPart::Rootfs(rootfs.to_path_buf());
-            b.push(Op::Bind { source: cpath(rootfs), target: cpath(rootfs) });
+            b.push(Op::RootBind { path: cpath(rootfs) });
+            b.push(Op::OpenRoot { path: cpath(rootfs) });
         }
         None => {
             b.part = MountPart::DefaultRoot;
@@ -75,7 +79,7 @@ pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Mou
     }
     if input.readonly_root {
         b.part = MountPart::ReadOnlyRoot;
-        b.push(Op::ReadOnly { target: cpath(&b.root), recursive: false });
+        b.push(Op::ReadOnlyRoot { path: cpath(&b.root) });
     }
     b.part = MountPart::NewRoot;
     b.push(Op::EnterNewRoot { new_root: cpath(&b.root) });
@@ -94,19 +98,11 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
                 return Err(ConfigError::Path { what: "bind source", path: source.clone(), source: err });
             }
         },
-        MountKind::Tmpfs { size, mode } => b.mount_tmpfs(&mount.target, tmpfs_data(*size, *mode)),
+        MountKind::Tmpfs { size, mode } => b.mount_tmpfs(&mount.target, mode.unwrap_or(0o755), *size),
         MountKind::Proc => b.mount_proc(&mount.target),
         MountKind::Dev => default_root::dev(b, &mount.target),
     }
     Ok(())
-}
-
-fn tmpfs_data(size: Option<u64>, mode: Option<u32>) -> String {
-    let mut data = format!("mode={:04o}", mode.unwrap_or(0o755));
-    if let Some(size) = size {
-        data.push_str(&format!(",size={size}"));
-    }
-    data
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use std::ffi::CString;
 
 use super::*;
+use crate::mount::ops::{Fs, InRoot};
 
 /// A fake host: merged /usr (bin, sbin, lib, lib64 are links), no lib32/libx32.
 struct FakeHost(HashMap<&'static str, HostPath>);
@@ -28,7 +29,7 @@ impl Probe for FakeHost {
 }
 
 fn input<'a>(rootfs: Option<&'a Path>, mounts: &'a [Mount]) -> PlanInput<'a> {
-    PlanInput { default_root_at: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true }
+    PlanInput { default_root_at: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true, masks: true }
 }
 
 fn ops(plan: &MountPlan) -> Vec<&Op> {
@@ -39,13 +40,28 @@ fn cs(s: &str) -> CString {
     CString::new(s).unwrap()
 }
 
+fn at(s: &str) -> InRoot {
+    InRoot::new(Path::new(s))
+}
+
+fn fresh(fs: Fs, target: &str, options: &[(&str, &str)]) -> Op {
+    let options = options.iter().map(|(k, v)| (cs(k), cs(v))).collect();
+    let attrs = match fs {
+        Fs::Tmpfs => 0x6,
+        Fs::Proc => 0xe,
+        Fs::Devpts => 0xa,
+    };
+    Op::Fresh { fs, target: at(target), options, attrs }
+}
+
 #[test]
 fn a_rootfs_is_bound_onto_itself_and_entered_last() {
     let plan = build_plan(&input(Some(Path::new("/srv/root")), &[]), &FakeHost::merged_usr()).unwrap();
     assert_eq!(plan.root, Path::new("/srv/root"));
     let ops = ops(&plan);
     assert_eq!(ops[0], &Op::MakePrivate);
-    assert_eq!(ops[1], &Op::Bind { source: cs("/srv/root"), target: cs("/srv/root") });
+    assert_eq!(ops[1], &Op::RootBind { path: cs("/srv/root") });
+    assert_eq!(ops[2], &Op::OpenRoot { path: cs("/srv/root") });
     assert_eq!(ops.last().unwrap(), &&Op::EnterNewRoot { new_root: cs("/srv/root") });
 }
 
@@ -62,15 +78,15 @@ fn the_default_root_avoids_directories_holding_bind_sources() {
 fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
-    assert_eq!(ops[1], &Op::Tmpfs { target: cs("/tmp"), data: cs("mode=0755") });
-    let bind_usr = Op::Bind { source: cs("/usr"), target: cs("/tmp/usr") };
-    let pos = ops.iter().position(|op| **op == bind_usr).expect("usr is bound");
-    assert_eq!(ops[pos + 1], &Op::ReadOnly { target: cs("/tmp/usr"), recursive: true });
-    assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: cs("/tmp/bin") }));
-    assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.to_bytes().starts_with(b"/tmp/lib32"))));
-    assert!(ops.contains(&&Op::Proc { target: cs("/tmp/proc") }));
-    assert!(ops.contains(&&Op::Devpts { target: cs("/tmp/dev/pts") }));
-    assert!(ops.contains(&&Op::Tmpfs { target: cs("/tmp/tmp"), data: cs("mode=1777") }));
+    assert_eq!(ops[1], &Op::RootTmpfs { at: cs("/tmp") });
+    assert_eq!(ops[2], &Op::OpenRoot { path: cs("/tmp") });
+    assert!(ops.contains(&&Op::Bind { source: cs("/usr"), target: at("/usr"), readonly: true }));
+    assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: at("/bin") }));
+    assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.path.to_bytes().starts_with(b"lib32"))));
+    let proc = ops.iter().position(|op| **op == fresh(Fs::Proc, "/proc", &[])).expect("a procfs");
+    assert_eq!(ops[proc + 1], &Op::Mask { proc: "/proc".into(), name: c"acpi" });
+    assert!(ops.contains(&&fresh(Fs::Devpts, "/dev/pts", &[("ptmxmode", "0666"), ("mode", "0620")])));
+    assert!(ops.contains(&&fresh(Fs::Tmpfs, "/tmp", &[("mode", "1777")])));
 }
 
 #[test]
@@ -78,7 +94,7 @@ fn default_root_has_no_proc_without_a_pid_namespace() {
     let mut inp = input(None, &[]);
     inp.pid_namespace = false;
     let plan = build_plan(&inp, &FakeHost::merged_usr()).unwrap();
-    assert!(!plan.ops.iter().any(|p| matches!(p.op, Op::Proc { .. })));
+    assert!(!plan.ops.iter().any(|p| matches!(p.op, Op::Fresh { fs: Fs::Proc, .. } | Op::Mask { .. })));
 }
 
 #[test]
@@ -90,13 +106,12 @@ fn user_mounts_follow_in_order_with_parents_created() {
     assert_eq!(
         user,
         vec![
-            &Op::Mkdir { path: cs("/r/mnt") },
-            &Op::Mkdir { path: cs("/r/mnt/a") },
-            &Op::Mkdir { path: cs("/r/mnt/a/data") },
-            &Op::Bind { source: cs("/data"), target: cs("/r/mnt/a/data") },
-            &Op::ReadOnly { target: cs("/r/mnt/a/data"), recursive: true },
-            &Op::Mkdir { path: cs("/r/scratch") },
-            &Op::Tmpfs { target: cs("/r/scratch"), data: cs("mode=0700,size=4096") },
+            &Op::Mkdir { path: at("/mnt") },
+            &Op::Mkdir { path: at("/mnt/a") },
+            &Op::Mkdir { path: at("/mnt/a/data") },
+            &Op::Bind { source: cs("/data"), target: at("/mnt/a/data"), readonly: true },
+            &Op::Mkdir { path: at("/scratch") },
+            &fresh(Fs::Tmpfs, "/scratch", &[("mode", "0700"), ("size", "4096")]),
         ]
     );
     let second = plan.ops.iter().find(|p| matches!(p.part, MountPart::UserMount { index: 1, .. }));
@@ -107,7 +122,7 @@ fn user_mounts_follow_in_order_with_parents_created() {
 fn a_file_source_gets_a_file_mount_point() {
     let mounts = [Mount::bind("/data/file", "/etc/x")];
     let plan = build_plan(&input(Some(Path::new("/r")), &mounts), &FakeHost::merged_usr()).unwrap();
-    assert!(ops(&plan).contains(&&Op::Touch { path: cs("/r/etc/x") }));
+    assert!(ops(&plan).contains(&&Op::Touch { path: at("/etc/x") }));
 }
 
 #[test]
@@ -124,6 +139,19 @@ fn readonly_root_is_applied_after_the_user_mounts() {
     inp.readonly_root = true;
     let plan = build_plan(&inp, &FakeHost::merged_usr()).unwrap();
     let n = plan.ops.len();
-    assert_eq!(plan.ops[n - 2].op, Op::ReadOnly { target: cs("/tmp"), recursive: false });
+    assert_eq!(plan.ops[n - 2].op, Op::ReadOnlyRoot { path: cs("/tmp") });
     assert_eq!(plan.ops[n - 2].part, MountPart::ReadOnlyRoot);
+}
+
+#[test]
+fn every_procfs_gets_the_masks_unless_they_are_off() {
+    let mounts = [Mount::proc("/x/proc")];
+    let masks = |on: bool| {
+        let mut inp = input(Some(Path::new("/r")), &mounts);
+        inp.masks = on;
+        let plan = build_plan(&inp, &FakeHost::merged_usr()).unwrap();
+        plan.ops.iter().filter(|p| matches!(p.op, Op::Mask { .. } | Op::ReadOnlyEntry { .. })).count()
+    };
+    assert_eq!(masks(true), 15);
+    assert_eq!(masks(false), 0);
 }

@@ -4,11 +4,19 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The root and mounts the builder recorded.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct MountSpec {
     pub rootfs: Option<PathBuf>,
     pub mounts: Vec<Mount>,
     pub readonly_root: bool,
+    /// Mask and make read-only the sensitive entries of every procfs (default: on).
+    pub masked_paths: bool,
+}
+
+impl Default for MountSpec {
+    fn default() -> Self {
+        MountSpec { rootfs: None, mounts: Vec::new(), readonly_root: false, masked_paths: true }
+    }
 }
 
 /// One mount inside the sandbox, applied in the order given to the builder.

@@ -19,7 +19,7 @@ use super::raw::{check, syscall6};
 
 type SysResult<T = ()> = Result<T, Errno>;
 
-fn ptr(s: &CStr) -> usize {
+pub(super) fn ptr(s: &CStr) -> usize {
     s.as_ptr() as usize
 }
 
@@ -29,7 +29,7 @@ fn opt_ptr(s: Option<&CStr>) -> usize {
 
 /// Makes a system call whose arguments are plain integers or pointers built from references
 /// that outlive the call.
-fn call(nr: i64, a: [usize; 6]) -> SysResult<usize> {
+pub(super) fn call(nr: i64, a: [usize; 6]) -> SysResult<usize> {
     // SAFETY: every caller in this module passes only integers or pointers taken from live
     // `&CStr`/`&[u8]`/`&mut` references whose sizes match what the system call reads or writes.
     check(unsafe { syscall6(nr, a) })
@@ -114,30 +114,9 @@ pub fn umount2(target: &CStr, flags: i32) -> SysResult {
     call(libc::SYS_umount2, [ptr(target), flags as usize, 0, 0, 0, 0]).map(drop)
 }
 
-/// mkdirat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
-pub fn mkdir(path: &CStr, mode: u32) -> SysResult {
-    let args = [libc::AT_FDCWD as usize, ptr(path), mode as usize, 0, 0, 0];
-    call(libc::SYS_mkdirat, args).map(drop)
-}
 
-/// mknodat(AT_FDCWD, path, S_IFREG | mode, 0): an empty regular file. Async-signal-safe: does
-/// not allocate.
-pub fn mknod_regular(path: &CStr, mode: u32) -> SysResult {
-    let args = [libc::AT_FDCWD as usize, ptr(path), (libc::S_IFREG | mode) as usize, 0, 0, 0];
-    call(libc::SYS_mknodat, args).map(drop)
-}
 
-/// fchmodat(AT_FDCWD, ...). Async-signal-safe: does not allocate.
-pub fn chmod(path: &CStr, mode: u32) -> SysResult {
-    let args = [libc::AT_FDCWD as usize, ptr(path), mode as usize, 0, 0, 0];
-    call(libc::SYS_fchmodat, args).map(drop)
-}
 
-/// symlinkat(target, AT_FDCWD, link). Async-signal-safe: does not allocate.
-pub fn symlink(target: &CStr, link: &CStr) -> SysResult {
-    let args = [ptr(target), libc::AT_FDCWD as usize, ptr(link), 0, 0, 0];
-    call(libc::SYS_symlinkat, args).map(drop)
-}
 
 /// chdir(2). Async-signal-safe: does not allocate.
 pub fn chdir(path: &CStr) -> SysResult {

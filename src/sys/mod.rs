@@ -1,6 +1,8 @@
 //! The only place in isobox with `unsafe` code: thin wrappers over system calls.
 //!
-//! - [`raw`] and [`child`]: errno-free system calls for the **child** between clone and exec.
+//! - [`raw`] and [`child`]: errno-free system calls for the **child** between clone and exec;
+//!   [`mount_api`]: the fd-based mount calls (openat2, open_tree, move_mount, fsopen…) it
+//!   uses inside the new root.
 //! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
 //!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack;
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
@@ -17,6 +19,7 @@ pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
 pub mod launch;
+pub mod mount_api;
 pub mod process;
 pub mod raw;
 pub mod stack;
