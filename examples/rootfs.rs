@@ -4,6 +4,10 @@ use isobox::{Command, Mount, Namespaces, Sandbox};
 
 fn run() -> Result<String, Box<dyn std::error::Error>> {
     let root = tempfile::tempdir()?;
+    // A root caller's sandbox is nobody on the host: the root must be readable by all, and
+    // hold the mount points it cannot create (here /usr).
+    std::fs::set_permissions(root.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    std::fs::create_dir(root.path().join("usr"))?;
     std::fs::write(root.path().join("hello.txt"), "hello from the new root\n")?;
     for dir in ["bin", "lib", "lib64"] {
         // Merged-/usr hosts keep these as links into /usr; recreate them where they are.

@@ -86,7 +86,8 @@ impl SandboxBuilder {
         self
     }
 
-    /// How ids inside the user namespace map to the host's (default [`UserMapping::Current`]).
+    /// How ids inside the user namespace map to the host's (default
+    /// [`UserMapping::Unprivileged`]: never host root).
     pub fn user_mapping(&mut self, mapping: UserMapping) -> &mut Self {
         self.spec.user_mapping = mapping;
         self

@@ -71,4 +71,5 @@ pub use signal::Signal;
 pub use spawn::exit_report::{ExitReport, Output, ResourceUsage};
 pub use spawn::handle::Child;
 pub use time::spec::TimeOffsets;
+pub use user::plan::NOBODY;
 pub use user::spec::{IdRange, UserMapping};

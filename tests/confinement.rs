@@ -132,6 +132,7 @@ fn rootless_a_symlink_in_the_rootfs_is_followed_inside_it() {
     let root = host.path().join("root");
     std::fs::create_dir(&root).unwrap();
     std::fs::create_dir(root.join("inside")).unwrap();
+    common::give_to_sandbox(&root.join("inside"));
     hostile_rootfs(&root, "evil", Path::new("/inside"));
     let sb = rootfs_sandbox(&root, Mount::tmpfs("/evil/made"));
     let seen = sh(&sb, "grep -c ' /inside/made ' /proc/self/mountinfo");

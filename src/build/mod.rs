@@ -9,7 +9,7 @@ use crate::child::plan::ChildSetup;
 use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
 use crate::user::caller::Caller;
-use crate::user::plan::IdMaps;
+use crate::user::plan::UserPlan;
 use crate::{cgroup, mount, net, rlimit, time, user, uts};
 use spec::Spec;
 
@@ -19,8 +19,8 @@ pub(crate) struct SandboxPlan {
     pub namespaces: Namespaces,
     /// Who built it: decides the default cgroup parent and what the ids inside may be.
     pub caller: Caller,
-    /// The id maps the parent writes for each child; `None` without a user namespace.
-    pub maps: Option<IdMaps>,
+    /// The id maps the parent writes for each child, and the ids without a user namespace.
+    pub user: UserPlan,
     /// Limits, the host's layout and the chosen parent; `None` when neither a limit nor a
     /// cgroup parent was asked for.
     pub cgroup: Option<CgroupPlan>,
@@ -32,7 +32,9 @@ pub(crate) struct SandboxPlan {
 pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
     let ns = spec.namespaces;
     let caller = Caller::current();
+    let user = user::plan::compile(&spec.user_mapping, ns, &caller)?;
     let child = ChildSetup {
+        setup_ids: user.setup_ids,
         uts: uts::plan::compile(spec.hostname.as_ref(), spec.domainname.as_ref(), ns)?,
         mounts: mount::plan::compile(&spec.mount, ns)?,
         rlimits: rlimit::plan::compile(&spec.rlimits)?,
@@ -42,9 +44,8 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         die_with_parent: spec.die_with_parent,
         no_new_privs: spec.no_new_privs,
     };
-    let maps = user::plan::compile(&spec.user_mapping, ns, &caller)?;
     let cgroup = cgroup::plan::compile(&spec.limits, spec.cgroup_parent.as_deref())?;
-    Ok(SandboxPlan { namespaces: ns, caller, maps, cgroup, child })
+    Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child })
 }
 
 #[cfg(test)]

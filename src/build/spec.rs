@@ -35,7 +35,7 @@ impl Default for Spec {
             hostname: None,
             domainname: None,
             rlimits: Vec::new(),
-            user_mapping: UserMapping::Current,
+            user_mapping: UserMapping::Unprivileged,
             time_offsets: None,
             die_with_parent: true,
             no_new_privs: true,

@@ -20,6 +20,17 @@ pub(crate) fn set_death_signal(on: bool) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The kernel clears the death signal whenever the child's ids (or a gain of capabilities)
+/// change its credentials: sets it again, then checks that the parent did not die in between
+/// (it holds the report pipe's read end until the child exec'd).
+pub(crate) fn rearm_death_signal(on: bool, fds: &ControlFds) -> Result<(), Errno> {
+    set_death_signal(on)?;
+    if on && sys::pipe_reader_gone(fds.report_write)? {
+        return Err(Errno::EPIPE);
+    }
+    Ok(())
+}
+
 /// Waits for one go byte; EOF means the parent is gone or gave up. `last` closes the pipe.
 pub(crate) fn wait_go(fds: &ControlFds, last: bool) -> Result<(), Errno> {
     let mut byte = [0u8; 1];

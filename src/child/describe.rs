@@ -51,7 +51,7 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
         }
         Step::Exec => (launch.exec.candidates.get(index).map(|c| SetupObject::Path(path(c.to_bytes()))), None),
         Step::Chdir => (launch.exec.cwd.as_ref().map(|c| SetupObject::Path(path(c.to_bytes()))), None),
-        Step::Groups | Step::Gid | Step::Uid => (None, user::describe::id_hint(errno)),
+        Step::SetupIds | Step::Groups | Step::Gid | Step::Uid => (None, user::describe::id_hint(errno)),
         Step::UnshareTime => (None, time::describe::hint(errno)),
         Step::TimeOffsets => {
             (Some(SetupObject::Path(path(time::apply::OFFSETS_FILE.to_bytes()))), time::describe::hint(errno))

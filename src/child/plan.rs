@@ -18,6 +18,8 @@ use crate::uts::plan::UtsPlan;
 #[derive(Debug, Clone)]
 pub(crate) struct ChildSetup {
     pub die_with_parent: bool,
+    /// The ids (inside) the child sets up as, once its user namespace's maps are written.
+    pub setup_ids: Option<(u32, u32)>,
     pub time: TimePlan,
     /// The mount plan; empty without a mount namespace.
     pub mounts: MountPlan,

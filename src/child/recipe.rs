@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use super::control;
 use super::exec::exec;
 use super::fds;
-use super::plan::ChildPlan;
+use super::plan::{ChildLaunch, ChildPlan};
 use super::record::Record;
 use super::step::Step;
 use crate::sys::child as sys;
@@ -27,11 +27,16 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 
 /// The recipe, in order. Why each step sits where it does:
 /// - the death signal is set before waiting for `go`, so a parent that died first reads as EOF;
+/// - the child becomes the sandbox's root as soon as its id maps exist, so that everything it
+///   creates is owned inside and it reaches the host only as the mapped identity;
 /// - the time namespace is entered and its offsets written before anything else runs in it;
 /// - mounts come before the ids change, while the child still has its capabilities;
 /// - the cgroup is joined after the second `go` (v1: the parent made it meanwhile) and its
-///   namespace entered after, so the namespace's root is the sandbox's own cgroup;
-/// - groups before gid before uid: each needs the privilege the next one drops;
+///   namespace entered after, so the namespace's root is the sandbox's own cgroup; when the
+///   child must switch to the sandbox's root ids first (a root caller mapped to nobody), it
+///   joins before the switch, while it may still write the host's root-owned join files;
+/// - groups before gid before uid: each needs the privilege the next one drops; a change of
+///   credentials clears the death signal, so it is set again after each;
 /// - descriptors are arranged last but for chdir and signals, so nothing opened on the way
 ///   reaches the program.
 fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
@@ -39,6 +44,11 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
     at(Step::DeathSignal, control::set_death_signal(setup.die_with_parent))?;
     at(Step::WaitGo, control::wait_go(&launch.control, !launch.second_release))?;
+    if setup.setup_ids.is_some() {
+        join_cgroup(launch)?;
+    }
+    at(Step::SetupIds, user::apply::setup_ids(setup.setup_ids))?;
+    at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
     at(Step::UnshareTime, time::apply::unshare(&setup.time))?;
     at(Step::TimeOffsets, time::apply::write_offsets(&setup.time))?;
     each(Step::Mount, mount::apply::run(&setup.mounts.ops))?;
@@ -46,17 +56,25 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Domainname, uts::apply::domainname(&setup.uts))?;
     at(Step::Loopback, net::apply::loopback(&setup.net))?;
     each(Step::Rlimit, rlimit::apply::set_all(&setup.rlimits))?;
-    at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, true) } else { Ok(()) })?;
-    each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))?;
+    if setup.setup_ids.is_none() {
+        join_cgroup(launch)?;
+    }
     at(Step::UnshareCgroup, sys::unshare(setup.unshare_cgroup))?;
     at(Step::Groups, user::apply::groups(ids))?;
     at(Step::Gid, user::apply::gid(ids))?;
     at(Step::Uid, user::apply::uid(ids))?;
+    at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
     at(Step::NoNewPrivs, control::set_no_new_privs(setup.no_new_privs))?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch))?;
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
     at(Step::Signals, control::reset_signals())?;
     Err(record(Step::Exec, exec(launch.exec)))
+}
+
+/// cgroup v1 and hybrid hosts: waits for the parent to make the cgroup, then joins it.
+fn join_cgroup(launch: &ChildLaunch<'_>) -> Result<(), Record> {
+    at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, true) } else { Ok(()) })?;
+    each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))
 }
 
 /// A step without an object.

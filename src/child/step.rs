@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-/// One step of the child's setup, listed in the order the child runs them. Each occurs once.
+/// One step of the child's setup, listed in the order the child runs them. Each occurs once,
+/// but for [`Step::DeathSignal`], set again after each change of ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 #[non_exhaustive]
@@ -15,6 +16,8 @@ pub enum Step {
     DeathSignal,
     /// Waiting for the parent to release the child (after it wrote the id maps).
     WaitGo,
+    /// Becoming the sandbox's root (its ids inside) once the id maps are written.
+    SetupIds,
     /// Entering the time namespace.
     UnshareTime,
     /// Writing the time namespace's clock offsets.
@@ -54,10 +57,11 @@ pub enum Step {
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 21] = [
+pub(crate) const STEPS: [Step; 22] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
+    Step::SetupIds,
     Step::UnshareTime,
     Step::TimeOffsets,
     Step::Mount,
@@ -84,6 +88,7 @@ impl fmt::Display for Step {
             Step::ClosePipes => "closing the parent's pipe ends",
             Step::DeathSignal => "setting the parent-death signal",
             Step::WaitGo => "waiting for the parent",
+            Step::SetupIds => "becoming the sandbox's root",
             Step::UnshareTime => "entering the time namespace",
             Step::TimeOffsets => "writing time namespace offsets",
             Step::Mount => "mount",

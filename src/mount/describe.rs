@@ -152,8 +152,9 @@ pub(crate) fn hint(op: &Op, errno: Errno) -> Option<&'static str> {
             "mounting proc in a user namespace needs Namespaces::PID and a host /proc with nothing mounted over its entries",
         ),
         (_, Errno::EACCES) => Some(
-            "a security module (AppArmor, SELinux) or missing search permission on the path may deny this; \
-             unprivileged callers cannot reach directories they could not reach outside",
+            "the sandbox sets up as its own root, which is the caller on the host, or nobody (uid 65534) for a \
+             root caller (UserMapping::Unprivileged): give that identity access to the path (or opt in to \
+             UserMapping::Current); a security module (AppArmor, SELinux) may deny it too",
         ),
         (Op::Mask { .. } | Op::ReadOnlyEntry { .. }, Errno::ELOOP) => {
             Some("a procfs entry to mask is a symbolic link: isobox follows none there; mount proc at a plain directory")

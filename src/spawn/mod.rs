@@ -39,7 +39,7 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     let launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
     let plan = ChildPlan { setup: &sandbox.child, launch };
     let started = Instant::now();
-    let mut work = ParentWork { cgroup: &mut cgroup, maps: sandbox.maps.as_ref(), second_release };
+    let mut work = ParentWork { cgroup: &mut cgroup, maps: sandbox.user.maps.as_ref(), second_release };
     let (to_child, go_read) = pipes.split();
     let flags = sandbox.namespaces.clone_flags();
     let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work)

@@ -29,7 +29,7 @@ pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefau
     let (argv, envp, candidates) = exec_arrays(cmd)?;
     let cwd = working_dir(cmd, !sandbox.child.mounts.ops.is_empty())?;
     let asked = Requested { uid: cmd.uid, gid: cmd.gid, groups: cmd.groups.as_deref() };
-    let ids = ids::inside(asked, sandbox.maps.as_ref(), &sandbox.caller)?;
+    let ids = ids::inside(asked, &sandbox.user, &sandbox.caller)?;
     let fds = descriptors(cmd, defaults)?;
     let exec = ExecPlan { argv, envp, candidates, cwd, ids, fd_moves: fds.moves };
     Ok(PreparedCommand { exec, child_ends: fds.child_ends, parent_ends: fds.parent_ends })

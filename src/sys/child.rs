@@ -63,6 +63,16 @@ fn retry(mut f: impl FnMut() -> SysResult<usize>) -> SysResult<usize> {
     }
 }
 
+/// Whether the read end of the pipe whose write end is `fd` is closed everywhere (ppoll
+/// reports POLLERR on a pipe's write end without readers). Async-signal-safe.
+pub fn pipe_reader_gone(fd: RawFd) -> SysResult<bool> {
+    let mut pollfd = libc::pollfd { fd, events: 0, revents: 0 };
+    let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let args = [&mut pollfd as *mut libc::pollfd as usize, 1, &zero as *const libc::timespec as usize, 0, 8, 0];
+    call(libc::SYS_ppoll, args)?;
+    Ok(pollfd.revents & libc::POLLERR != 0)
+}
+
 /// close(2). Async-signal-safe: does not allocate.
 pub fn close(fd: RawFd) -> SysResult {
     call(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0]).map(drop)

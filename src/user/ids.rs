@@ -2,7 +2,7 @@
 //! sandbox's id maps so that an id the user namespace does not map fails before the clone.
 
 use super::caller::Caller;
-use super::plan::{maps_inside, IdMaps, MapWriter};
+use super::plan::{maps_inside, MapWriter, UserPlan};
 use crate::error::ConfigError;
 
 /// The ids the child switches to; `None` leaves one as it is.
@@ -22,9 +22,15 @@ pub(crate) struct Requested<'a> {
 }
 
 /// The ids to switch to: those asked for, 0 by default in a user namespace; every one must be
-/// mapped there. Without a user namespace, a root caller that switches ids drops its groups.
-pub(crate) fn inside(asked: Requested<'_>, maps: Option<&IdMaps>, caller: &Caller) -> Result<Ids, ConfigError> {
-    let Some(maps) = maps else {
+/// mapped there. Without a user namespace, a root caller's program takes the plan's host ids
+/// (nobody) unless the command names its own, and a root caller that switches ids drops its
+/// groups.
+pub(crate) fn inside(asked: Requested<'_>, plan: &UserPlan, caller: &Caller) -> Result<Ids, ConfigError> {
+    let Some(maps) = &plan.maps else {
+        let asked = match plan.host_ids {
+            Some((uid, gid)) => Requested { uid: asked.uid.or(Some(uid)), gid: asked.gid.or(Some(gid)), ..asked },
+            None => asked,
+        };
         let switching = asked.uid.is_some() || asked.gid.is_some();
         let groups = asked.groups.map(<[u32]>::to_vec).or_else(|| (switching && caller.is_root()).then(Vec::new));
         return Ok(Ids { uid: asked.uid, gid: asked.gid, groups });

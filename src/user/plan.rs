@@ -6,6 +6,24 @@ use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
 use crate::validate;
 
+/// The ids of `nobody` on most systems, and the kernel's default overflow ids: the host
+/// identity of a root caller's sandbox by default (see [`UserMapping::Unprivileged`]).
+pub const NOBODY: u32 = 65534;
+
+/// What the user wing decided at `build()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserPlan {
+    /// The id maps the parent writes for each child; `None` without a user namespace.
+    pub maps: Option<IdMaps>,
+    /// Without a user namespace: the (uid, gid) a root caller's program takes unless the
+    /// command names its own (`nobody` by default, `None` with `UserMapping::Current`).
+    pub host_ids: Option<(u32, u32)>,
+    /// In a user namespace: the ids (inside) the child takes as soon as its maps are written,
+    /// so that it sets up as the sandbox's root (a root caller's host ids are not mapped by
+    /// default, and files it created on the sandbox's own tmpfs would have no owner).
+    pub setup_ids: Option<(u32, u32)>,
+}
+
 /// The maps as they will be written, decided at `build()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IdMaps {
@@ -22,16 +40,23 @@ pub(crate) enum MapWriter {
     Helpers,
 }
 
-/// The maps each spawn gets: `None` without a user namespace. A mapping other than the
-/// default needs one.
-pub(crate) fn compile(mapping: &UserMapping, ns: Namespaces, caller: &Caller) -> Result<Option<IdMaps>, ConfigError> {
-    if *mapping != UserMapping::Current {
+/// The maps each spawn gets (`None` without a user namespace), and the ids the child sets up
+/// as. A mapping other than `Unprivileged` or `Current` needs a user namespace.
+pub(crate) fn compile(mapping: &UserMapping, ns: Namespaces, caller: &Caller) -> Result<UserPlan, ConfigError> {
+    if !matches!(mapping, UserMapping::Current | UserMapping::Unprivileged) {
         validate::need(ns, Namespaces::USER, "a user mapping")?;
     }
     if !ns.contains(Namespaces::USER) {
-        return Ok(None);
+        let host_ids = (caller.is_root() && *mapping == UserMapping::Unprivileged).then_some((NOBODY, NOBODY));
+        return Ok(UserPlan { maps: None, host_ids, setup_ids: None });
     }
-    prepare(mapping, caller, &|f| std::fs::read_to_string(f)).map(Some)
+    let maps = prepare(mapping, caller, &|f| std::fs::read_to_string(f))?;
+    // The child starts with the caller's host ids; it switches only if they are not root inside.
+    let is_root_inside = |ranges: &[IdRange], own| ranges.iter().any(|r| r.inside == 0 && r.outside == own);
+    let caller_is_root_inside = is_root_inside(&maps.uids, caller.uid) && is_root_inside(&maps.gids, caller.gid);
+    let root_mapped = maps_inside(&maps.uids, 0) && maps_inside(&maps.gids, 0);
+    let setup_ids = (root_mapped && !caller_is_root_inside).then_some((0, 0));
+    Ok(UserPlan { maps: Some(maps), host_ids: None, setup_ids })
 }
 
 /// Decides the maps. `read_file` reads /etc/subuid and /etc/subgid (a seam for tests).
@@ -43,7 +68,8 @@ pub(crate) fn prepare(
     let own = |inside, outside| vec![IdRange { inside, outside, count: 1 }];
     let direct = MapWriter::Direct { deny_setgroups: !caller.is_root() };
     let (uids, gids, writer) = match mapping {
-        UserMapping::Current => (own(0, caller.uid), own(0, caller.gid), direct),
+        UserMapping::Unprivileged if caller.is_root() => (own(0, NOBODY), own(0, NOBODY), direct),
+        UserMapping::Current | UserMapping::Unprivileged => (own(0, caller.uid), own(0, caller.gid), direct),
         UserMapping::Single { inside_uid, outside_uid, inside_gid, outside_gid } => {
             (own(*inside_uid, *outside_uid), own(*inside_gid, *outside_gid), direct)
         }

@@ -24,9 +24,19 @@ impl IdRange {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum UserMapping {
-    /// The caller's uid and gid are 0 inside, and nothing else is mapped. Works without
-    /// privileges (setgroups is then denied inside, as the kernel requires).
+    /// The default: the sandbox's root is an unprivileged host identity. For an unprivileged
+    /// caller that is the caller itself (as [`UserMapping::Current`]); for a root caller it is
+    /// `nobody` ([`NOBODY`](crate::NOBODY), uid and gid 65534), never host root. Without a
+    /// user namespace a root caller's program runs as `nobody` too, unless the command names
+    /// its own ids. The trade-off: as `nobody` the sandbox reads and writes only what `nobody`
+    /// may on the host, so a bind source must be readable (or writable) by uid 65534.
     #[default]
+    Unprivileged,
+    /// The caller's uid and gid are 0 inside, and nothing else is mapped. Works without
+    /// privileges (setgroups is then denied inside, as the kernel requires). For a **root
+    /// caller this is host root inside** (the kernel grants uid 0 its file and sysctl
+    /// permissions everywhere on the host): an explicit loosening. Without a user namespace,
+    /// it keeps a root caller's program as root.
     Current,
     /// One uid and one gid. Mapping ids other than the caller's own needs root.
     Single {

@@ -25,6 +25,23 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// Hands `dir` to the sandbox's root: a root caller's sandbox is nobody on the host
+/// (`UserMapping::Unprivileged`), so it may only write what nobody owns. Rootless: no-op.
+pub fn give_to_sandbox(dir: &std::path::Path) {
+    if is_root() {
+        std::os::unix::fs::chown(dir, Some(isobox::NOBODY), Some(isobox::NOBODY)).unwrap();
+    }
+}
+
+/// The host uid and gid the sandbox's root is: the caller's own, or nobody for root.
+pub fn sandbox_root_on_host() -> (u32, u32) {
+    if is_root() {
+        (isobox::NOBODY, isobox::NOBODY)
+    } else {
+        (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())
+    }
+}
+
 /// Root on the host: for tests that need it.
 pub fn require_root() -> bool {
     require(is_root(), "needs root on the host")
