@@ -165,6 +165,34 @@ pub enum ConfigError {
     /// No host directory to assemble the default root at.
     #[error("no host directory to mount the default root over: each of /tmp, /mnt, /run, /var/tmp, /srv, /opt is missing or holds a bind source")]
     NoStagingDirectory,
+    /// A descriptor passed at 0, 1 or 2, which are the program's stdio.
+    #[error("descriptor {fd} cannot be passed with pass_fd: 0, 1 and 2 are stdio; set them with Command::stdin, stdout and stderr")]
+    StdioFdTarget {
+        /// The target number.
+        fd: i32,
+    },
+    /// A descriptor passed at a number the program could not have: at or above the open-files
+    /// limit (RLIMIT_NOFILE) the child runs with, less the one it needs to move descriptors.
+    #[error("descriptor {fd} is above what the sandbox can open: the open-files limit is {limit}, so pass it below {}; or raise RLIMIT_NOFILE", limit.saturating_sub(1))]
+    FdTargetTooHigh {
+        /// The target number.
+        fd: i32,
+        /// The soft RLIMIT_NOFILE the child runs with.
+        limit: u64,
+    },
+    /// An environment variable whose name the program could not read back.
+    #[error("environment variable name {key:?} is {}; names must be non-empty and contain no `=`", if key.is_empty() { "empty" } else { "holding `=`" })]
+    EnvKey {
+        /// The name given.
+        key: OsString,
+    },
+    /// An empty hostname or domain name (the kernel would accept it, and programs would
+    /// then find no name at all).
+    #[error("the {what} is empty; give a name, or leave it unset to keep the default")]
+    EmptyName {
+        /// `hostname` or `domain name`.
+        what: &'static str,
+    },
     /// Two descriptors passed at the same number.
     #[error("descriptor {fd} is passed to the sandbox twice")]
     DuplicateFd {
@@ -184,6 +212,18 @@ pub enum ConfigError {
     /// A resource limit that cannot work.
     #[error("invalid limit: {0}")]
     Limit(#[from] LimitError),
+    /// A command whose arguments and environment would not fit under the memory limit
+    /// together with the sandbox's setup (exec copies them before the child's memory is its
+    /// own).
+    #[error("the command's arguments and environment take {bytes} bytes; with the sandbox's setup they need a memory limit of at least {needed} bytes, not {limit}: raise memory_max/memory_high or shorten them")]
+    CommandTooLargeForMemoryLimit {
+        /// Bytes of arguments and environment, with their pointers.
+        bytes: u64,
+        /// The tighter of memory max and memory high.
+        limit: u64,
+        /// What this command needs.
+        needed: u64,
+    },
     /// A mount target with a `..` component: targets name a place inside the sandbox, and
     /// `..` could only lead out of it.
     #[error("{mount}: the target has a `..` component; write the path inside the sandbox without it")]

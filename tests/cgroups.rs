@@ -405,3 +405,54 @@ fn a_cgroup_parent_alone_gives_the_sandbox_a_cgroup() {
     assert!(child.cgroup_dirs().is_empty(), "removed after wait");
     assert!(parent.leftovers().is_empty());
 }
+
+/// The sweep itself, run by `no_memory_limit_can_kill_the_caller` in a process of its own (a
+/// limit that killed the caller would kill this process, not the test harness).
+#[test]
+#[ignore = "run by no_memory_limit_can_kill_the_caller"]
+fn memory_limit_sweep_inner() {
+    let parent = TestParent::new("sweep");
+    let full = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT | Namespaces::UTS | Namespaces::IPC;
+    let floor = match parent.builder(full | Namespaces::NET).memory_max(1).build() {
+        Err(Error::Config(isobox::ConfigError::Limit(isobox::LimitError::MemoryBelowFloor { floor, .. }))) => floor,
+        other => panic!("1 byte must be refused with the floor: {other:?}"),
+    };
+    let mut values: Vec<u64> = (0..=26).map(|shift| 1u64 << shift).collect();
+    values.extend([floor - 1, floor, floor + 4096, 2 * floor]);
+    for value in values {
+        for ns in [full | Namespaces::NET, Namespaces::PID | Namespaces::MOUNT] {
+            let built = parent.builder(ns).memory_max(value).build();
+            let sb = match built {
+                Err(Error::Config(isobox::ConfigError::Limit(isobox::LimitError::MemoryBelowFloor { .. }))) => {
+                    assert!(value < floor, "{value} refused though the floor is {floor}");
+                    continue;
+                }
+                Err(e) => panic!("{value}: unexpected error {e}"),
+                Ok(sb) => sb,
+            };
+            assert!(value >= floor, "{value} accepted below the floor {floor}");
+            let report = sb.status(&Command::new("/bin/true")).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert!(report.success(), "{value}: the program did not run under the limit: {report}");
+        }
+    }
+    println!("sweep-done floor={floor}");
+}
+
+#[test]
+fn no_memory_limit_can_kill_the_caller() {
+    if !require_root() {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "memory_limit_sweep_inner", "--ignored", "--nocapture", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("sweep-done"),
+        "the sweep's process ended with {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -44,8 +44,26 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         die_with_parent: spec.die_with_parent,
         no_new_privs: spec.no_new_privs,
     };
-    let cgroup = cgroup::plan::compile(&spec.limits, spec.cgroup_parent.as_deref())?;
+    let cgroup = cgroup::plan::compile(&spec.limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
     Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child })
+}
+
+/// What the memory floor sets aside for a command's arguments and environment (twice their
+/// size: the strings and the pages exec copies them into).
+pub(crate) const ARGS_RESERVE: u64 = 1 << 20;
+
+/// The least memory max (or high) a sandbox accepts: what its setup may charge to its
+/// cgroup before exec, with a wide margin. Measured: about 0.3 MiB for the full sandbox with
+/// the default root (clone, namespaces, ~60 mount operations); the copy of the host's mount
+/// table and each mount grow it. Until exec the child shares the caller's memory, and an OOM
+/// kill then would take the caller with it; after exec only the program is at stake.
+/// The floor includes [`ARGS_RESERVE`] for the arguments and environment exec copies; a
+/// command with more is checked at spawn.
+fn memory_floor(child: &ChildSetup) -> u64 {
+    const BASE: u64 = 8 << 20;
+    const PER_MOUNT: u64 = 8 << 10;
+    let host_mounts = std::fs::read_to_string("/proc/self/mountinfo").map_or(0, |t| t.lines().count()) as u64;
+    BASE + PER_MOUNT * (host_mounts + child.mounts.ops.len() as u64)
 }
 
 #[cfg(test)]

@@ -38,6 +38,12 @@ impl CpuList {
         self.0.is_subset(&other.0)
     }
 
+    /// How many CPUs or nodes the list names.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// Whether the list names nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {

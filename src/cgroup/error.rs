@@ -158,6 +158,25 @@ pub enum LimitError {
         /// The number of CPUs given.
         cpus: f64,
     },
+    /// A memory max or high below what isobox's own setup needs before exec. Until exec the
+    /// child shares the caller's memory, so an OOM kill then would kill the caller too.
+    #[error("{limit} of {bytes} bytes is below the {floor} bytes the sandbox's setup needs before exec (more with more mounts); ask for at least that")]
+    MemoryBelowFloor {
+        /// `memory max` or `memory high`.
+        limit: &'static str,
+        /// The value given.
+        bytes: u64,
+        /// The least this sandbox accepts.
+        floor: u64,
+    },
+    /// A CPU quota above the CPUs the host has online, which could never apply.
+    #[error("cpu max {cpus} CPUs is more than the host's {} online CPUs ({online}); ask for at most that many, or none", online.len())]
+    CpuMaxAboveHost {
+        /// The number of CPUs given.
+        cpus: f64,
+        /// The CPUs online.
+        online: CpuList,
+    },
     /// `memory_swap_max` without `memory_max`.
     #[error("memory+swap max needs memory_max too")]
     SwapWithoutMemoryMax,

@@ -10,7 +10,7 @@ use super::dir::{Dir, Version};
 use super::error::{CgroupError, PlanError};
 use super::layout::{dir_of, Hierarchy, Layout, Place};
 use super::settings::Setting;
-use super::spec::{HostCpus, Limits};
+use super::spec::{HostFacts, Limits};
 
 /// Everything needed to create a sandbox's cgroup, prepared at `build()`.
 #[derive(Debug, Clone)]
@@ -21,23 +21,40 @@ pub(crate) struct CgroupPlan {
     pub parent: Option<PathBuf>,
     pub settings: Vec<Setting>,
     pub page_size: u64,
+    /// The least memory max or high the setup needs before exec (see `HostFacts`).
+    pub memory_floor: u64,
+}
+
+impl CgroupPlan {
+    /// The tighter of memory max and memory high, if either was asked for.
+    pub fn memory_limit(&self) -> Option<u64> {
+        let limits = self.settings.iter().filter_map(|s| match s {
+            Setting::MemoryMax(n) | Setting::MemoryHigh(n) => Some(*n),
+            _ => None,
+        });
+        limits.min()
+    }
 }
 
 /// Validates the limits and reads the host's cgroup layout; `None` when neither a limit nor a
 /// cgroup parent was asked for. The parent is resolved at spawn.
-pub(crate) fn compile(limits: &Limits, parent: Option<&Path>) -> Result<Option<CgroupPlan>, PlanError> {
+pub(crate) fn compile(
+    limits: &Limits,
+    parent: Option<&Path>,
+    memory_floor: u64,
+) -> Result<Option<CgroupPlan>, PlanError> {
     // A chosen parent gives the sandbox a cgroup even without limits: for its figures and
     // the clean-up of every process in it.
     if limits.is_empty() && parent.is_none() {
         return Ok(None);
     }
-    let settings = limits.settings(&HostCpus::read())?;
+    let settings = limits.settings(&HostFacts::read(memory_floor))?;
     if let Some(parent) = parent.filter(|p| !p.is_absolute() || p.as_os_str().as_bytes().contains(&0)) {
         return Err(PlanError::Parent(parent.to_path_buf()));
     }
     let layout = Layout::detect().map_err(|(path, source)| PlanError::Layout { path, source })?;
     let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
-    Ok(Some(CgroupPlan { layout, parent: parent.map(Path::to_path_buf), settings, page_size }))
+    Ok(Some(CgroupPlan { layout, parent: parent.map(Path::to_path_buf), settings, page_size, memory_floor }))
 }
 
 /// Controllers read for the exit report when the host has them; not an error when missing.
@@ -105,7 +122,7 @@ mod tests {
         let v1 =
             Hierarchy { mount: "/nonexistent/memory".into(), root: "/".into(), controllers: vec!["memory".into()] };
         let layout = Layout { unified: None, unified_controllers: vec![], v1: vec![v1] };
-        let plan = CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096 };
+        let plan = CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096, memory_floor: 0 };
         let err = planned_dirs(&plan, Path::new("/isobox"), "x").unwrap_err();
         assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
     }

@@ -68,16 +68,21 @@ pub(crate) struct Limits {
 /// The CFS period isobox uses for CPU quotas (the kernel's default).
 pub(crate) const CPU_PERIOD_US: u64 = 100_000;
 
-/// The host's online CPUs and memory nodes, read by [`Limits::settings`] to check cpusets.
-pub(crate) struct HostCpus {
+/// What [`Limits::settings`] checks the limits against: the host's online CPUs and memory
+/// nodes, and the least memory a sandbox's own setup needs before exec.
+pub(crate) struct HostFacts {
     pub cpus: CpuList,
     pub mems: CpuList,
+    /// The lowest memory max or high (bytes): below it the kernel's OOM killer could act
+    /// before exec, while the child still shares the caller's memory, and kill the caller.
+    pub memory_floor: u64,
 }
 
-impl HostCpus {
-    pub fn read() -> HostCpus {
+impl HostFacts {
+    pub fn read(memory_floor: u64) -> HostFacts {
         let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|t| CpuList::parse(&t)).unwrap_or_default();
-        HostCpus { cpus: read("/sys/devices/system/cpu/online"), mems: read("/sys/devices/system/node/online") }
+        let (cpus, mems) = (read("/sys/devices/system/cpu/online"), read("/sys/devices/system/node/online"));
+        HostFacts { cpus, mems, memory_floor }
     }
 }
 
@@ -87,11 +92,11 @@ impl Limits {
     }
 
     /// Validates the limits into settings, in the order they must be written.
-    pub fn settings(&self, host: &HostCpus) -> Result<Vec<Setting>, LimitError> {
+    pub fn settings(&self, host: &HostFacts) -> Result<Vec<Setting>, LimitError> {
         let mut out = Vec::new();
         self.cpuset_settings(host, &mut out)?;
-        self.memory_settings(&mut out)?;
-        self.cpu_settings(&mut out)?;
+        self.memory_settings(host.memory_floor, &mut out)?;
+        self.cpu_settings(&host.cpus, &mut out)?;
         if let Some(n) = self.pids_max {
             if n == 0 {
                 return Err(LimitError::Zero { limit: "pids max" });
@@ -102,7 +107,7 @@ impl Limits {
         Ok(out)
     }
 
-    fn cpuset_settings(&self, host: &HostCpus, out: &mut Vec<Setting>) -> Result<(), LimitError> {
+    fn cpuset_settings(&self, host: &HostFacts, out: &mut Vec<Setting>) -> Result<(), LimitError> {
         for (limit, text, online, is_cpus) in [
             ("cpuset cpus", &self.cpuset_cpus, &host.cpus, true),
             ("cpuset mems", &self.cpuset_mems, &host.mems, false),
@@ -117,10 +122,12 @@ impl Limits {
         Ok(())
     }
 
-    fn memory_settings(&self, out: &mut Vec<Setting>) -> Result<(), LimitError> {
+    fn memory_settings(&self, floor: u64, out: &mut Vec<Setting>) -> Result<(), LimitError> {
         for (limit, value) in [("memory max", self.memory_max), ("memory high", self.memory_high)] {
-            if value == Some(0) {
-                return Err(LimitError::Zero { limit });
+            match value {
+                Some(0) => return Err(LimitError::Zero { limit }),
+                Some(bytes) if bytes < floor => return Err(LimitError::MemoryBelowFloor { limit, bytes, floor }),
+                _ => {}
             }
         }
         if let Some(n) = self.memory_max {
@@ -139,11 +146,17 @@ impl Limits {
         Ok(())
     }
 
-    fn cpu_settings(&self, out: &mut Vec<Setting>) -> Result<(), LimitError> {
+    fn cpu_settings(&self, online: &CpuList, out: &mut Vec<Setting>) -> Result<(), LimitError> {
         if let Some(fraction) = self.cpu_max {
             let quota = fraction * CPU_PERIOD_US as f64;
             if !fraction.is_finite() || !(1000.0..=1e12).contains(&quota) {
                 return Err(LimitError::CpuMax { cpus: fraction });
+            }
+            // A quota above the CPUs there are is no limit at all: refuse it rather than
+            // accept a cap that never applies. (An unreadable CPU list counts as no check.)
+            let host_cpus = online.len();
+            if host_cpus > 0 && fraction > host_cpus as f64 {
+                return Err(LimitError::CpuMaxAboveHost { cpus: fraction, online: online.clone() });
             }
             out.push(Setting::CpuMax { quota_us: quota.round() as u64, period_us: CPU_PERIOD_US });
         }

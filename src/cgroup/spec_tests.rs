@@ -4,8 +4,8 @@ fn limit_err(limits: Limits) -> LimitError {
     limits.settings(&host()).unwrap_err()
 }
 
-fn host() -> HostCpus {
-    HostCpus { cpus: CpuList::parse("0-1").unwrap(), mems: CpuList::parse("0").unwrap() }
+fn host() -> HostFacts {
+    HostFacts { cpus: CpuList::parse("0-1").unwrap(), mems: CpuList::parse("0").unwrap(), memory_floor: 8 << 20 }
 }
 
 fn err(limits: Limits) -> String {
@@ -28,8 +28,8 @@ fn each_refusal_is_its_own_variant() {
     let weight = limit_err(Limits { io_weight: Some(10_001), ..Default::default() });
     assert_eq!(weight, LimitError::OutOfRange { limit: "io weight", value: 10_001, min: 1, max: 10_000 });
     assert!(matches!(limit_err(Limits { cpu_max: Some(0.001), ..Default::default() }), LimitError::CpuMax { .. }));
-    let swap = Limits { memory_max: Some(20), memory_swap_max: Some(10), ..Default::default() };
-    assert_eq!(limit_err(swap), LimitError::SwapBelowMemory { total: 10, memory: 20 });
+    let swap = Limits { memory_max: Some(20 << 20), memory_swap_max: Some(10 << 20), ..Default::default() };
+    assert_eq!(limit_err(swap), LimitError::SwapBelowMemory { total: 10 << 20, memory: 20 << 20 });
     let outside = limit_err(Limits { cpuset_mems: Some("1".into()), ..Default::default() });
     assert!(matches!(outside, LimitError::CpuListOutsideHost { limit: "cpuset mems", .. }), "{outside}");
     let null = limit_err(Limits { io: vec![IoLimit::new("/dev/null").read_bps(1)], ..Default::default() });
@@ -58,10 +58,11 @@ fn unknown_io_devices_are_rejected() {
 #[test]
 fn swap_needs_memory_max_and_settings_keep_their_order() {
     assert!(err(Limits { memory_swap_max: Some(10), ..Default::default() }).contains("needs memory_max"));
-    assert!(err(Limits { memory_max: Some(20), memory_swap_max: Some(10), ..Default::default() }).contains("below"));
+    let swap = Limits { memory_max: Some(20 << 20), memory_swap_max: Some(10 << 20), ..Default::default() };
+    assert!(err(swap).contains("below"));
     let limits = Limits {
-        memory_max: Some(1 << 20),
-        memory_swap_max: Some(2 << 20),
+        memory_max: Some(16 << 20),
+        memory_swap_max: Some(32 << 20),
         cpu_max: Some(0.5),
         pids_max: Some(8),
         cpuset_cpus: Some("0".into()),
@@ -72,8 +73,8 @@ fn swap_needs_memory_max_and_settings_keep_their_order() {
         settings,
         vec![
             Setting::CpusetCpus(CpuList::parse("0").unwrap()),
-            Setting::MemoryMax(1 << 20),
-            Setting::MemorySwapTotal { total: 2 << 20, memory: 1 << 20 },
+            Setting::MemoryMax(16 << 20),
+            Setting::MemorySwapTotal { total: 32 << 20, memory: 16 << 20 },
             Setting::CpuMax { quota_us: 50_000, period_us: 100_000 },
             Setting::PidsMax(8),
         ]
@@ -90,4 +91,17 @@ fn an_io_limit_without_a_rate_is_rejected() {
     let text = err(Limits { io: vec![IoLimit::new(&device)], ..Default::default() });
     // A real disk is refused for want of a rate; /dev/null (no disk here) for not being one.
     assert!(text.contains("no rate given") || text.contains("not a block device"), "{text}");
+}
+
+#[test]
+fn memory_limits_below_the_setup_floor_and_cpu_quotas_above_the_host_are_refused() {
+    let low = limit_err(Limits { memory_max: Some((8 << 20) - 1), ..Default::default() });
+    assert_eq!(low, LimitError::MemoryBelowFloor { limit: "memory max", bytes: (8 << 20) - 1, floor: 8 << 20 });
+    let high = limit_err(Limits { memory_high: Some(4096), ..Default::default() });
+    assert!(matches!(high, LimitError::MemoryBelowFloor { limit: "memory high", .. }), "{high}");
+    assert!(Limits { memory_max: Some(8 << 20), ..Default::default() }.settings(&host()).is_ok());
+    let cpus = limit_err(Limits { cpu_max: Some(2.5), ..Default::default() });
+    assert!(matches!(cpus, LimitError::CpuMaxAboveHost { .. }), "{cpus}");
+    assert!(cpus.to_string().contains("2 online CPUs"), "{cpus}");
+    assert!(Limits { cpu_max: Some(2.0), ..Default::default() }.settings(&host()).is_ok());
 }

@@ -6,7 +6,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use super::stdio::{descriptors, StdioDefaults};
-use crate::build::SandboxPlan;
+use crate::build::{SandboxPlan, ARGS_RESERVE};
 use crate::child::plan::ExecPlan;
 use crate::command::{Command, DEFAULT_PATH};
 use crate::error::{ConfigError, Error};
@@ -27,12 +27,36 @@ pub(crate) struct PreparedCommand {
 /// Prepares `cmd` for a spawn of `sandbox`; every check that can fail does so here.
 pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefaults) -> Result<PreparedCommand, Error> {
     let (argv, envp, candidates) = exec_arrays(cmd)?;
+    fits_memory_limit(&argv, &envp, sandbox)?;
     let cwd = working_dir(cmd, !sandbox.child.mounts.ops.is_empty())?;
     let asked = Requested { uid: cmd.uid, gid: cmd.gid, groups: cmd.groups.as_deref() };
     let ids = ids::inside(asked, &sandbox.user, &sandbox.caller)?;
-    let fds = descriptors(cmd, defaults)?;
+    let fds = descriptors(cmd, defaults, child_nofile(sandbox))?;
     let exec = ExecPlan { argv, envp, candidates, cwd, ids, fd_moves: fds.moves };
     Ok(PreparedCommand { exec, child_ends: fds.child_ends, parent_ends: fds.parent_ends })
+}
+
+/// The soft open-files limit the child will have: the builder's, else the caller's own.
+fn child_nofile(sandbox: &SandboxPlan) -> u64 {
+    let asked = sandbox.child.rlimits.iter().rev().find(|r| r.resource == crate::rlimit::spec::Resource::NoFile);
+    match asked {
+        Some(r) => r.soft,
+        None => nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(u64::MAX, |l| l.0),
+    }
+}
+
+/// exec copies the arguments and environment into the new program's memory before the point
+/// of no return, charged to the sandbox's cgroup while the child still shares the caller's
+/// memory: they must fit above the setup floor, or an OOM kill could take the caller along.
+fn fits_memory_limit(argv: &CStrArray, envp: &CStrArray, sandbox: &SandboxPlan) -> Result<(), ConfigError> {
+    let Some(plan) = &sandbox.cgroup else { return Ok(()) };
+    let Some(limit) = plan.memory_limit() else { return Ok(()) };
+    let bytes: u64 = argv.iter().chain(envp.iter()).map(|s| s.to_bytes_with_nul().len() as u64 + 8).sum();
+    let needed = plan.memory_floor - ARGS_RESERVE.min(plan.memory_floor) + 2 * bytes;
+    if 2 * bytes > ARGS_RESERVE && limit < needed {
+        return Err(ConfigError::CommandTooLargeForMemoryLimit { bytes, limit, needed });
+    }
+    Ok(())
 }
 
 fn cstring(what: &str, s: &OsStr) -> Result<CString, ConfigError> {
@@ -50,6 +74,9 @@ fn exec_arrays(cmd: &Command) -> Result<(CStrArray, CStrArray, Vec<CString>), Co
     let env = cmd.resolved_env();
     let mut envp = Vec::with_capacity(env.len());
     for (key, value) in &env {
+        if key.is_empty() || key.as_bytes().contains(&b'=') {
+            return Err(ConfigError::EnvKey { key: key.clone() });
+        }
         let mut pair = key.clone();
         pair.push("=");
         pair.push(value);

@@ -74,3 +74,16 @@ fn passed_fds_must_be_3_or_above_and_unique() {
     fd(&mut cmd, 1);
     assert!(prepare(&cmd, &cfg, StdioDefaults::SPAWN).is_err());
 }
+
+#[test]
+fn a_command_too_large_for_the_memory_limit_is_refused_before_the_clone() {
+    let mut b = Sandbox::builder();
+    b.memory_max(9 << 20);
+    let plan = crate::build::build(&b.spec).unwrap();
+    let small = Command::new("true");
+    assert!(prepare(&small, &plan, StdioDefaults::SPAWN).is_ok());
+    let mut big = Command::new("true");
+    big.env("BIG", "x".repeat(2 << 20));
+    let err = prepare(&big, &plan, StdioDefaults::SPAWN).unwrap_err();
+    assert!(matches!(err, Error::Config(ConfigError::CommandTooLargeForMemoryLimit { .. })), "{err}");
+}

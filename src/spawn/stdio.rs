@@ -44,10 +44,15 @@ pub(crate) struct Descriptors {
 }
 
 /// Stdio as the command or the defaults say, then the passed descriptors.
-pub(crate) fn descriptors(cmd: &Command, defaults: StdioDefaults) -> Result<Descriptors, crate::error::Error> {
+/// `nofile` is the soft RLIMIT_NOFILE the child will run with.
+pub(crate) fn descriptors(
+    cmd: &Command,
+    defaults: StdioDefaults,
+    nofile: u64,
+) -> Result<Descriptors, crate::error::Error> {
     let mut d = Descriptors::default();
     stdio(cmd, defaults, &mut d)?;
-    passed_fds(cmd, &mut d)?;
+    passed_fds(cmd, nofile, &mut d)?;
     Ok(d)
 }
 
@@ -82,9 +87,16 @@ fn stdio(cmd: &Command, defaults: StdioDefaults, d: &mut Descriptors) -> Result<
     Ok(())
 }
 
-fn passed_fds(cmd: &Command, d: &mut Descriptors) -> Result<(), ConfigError> {
+fn passed_fds(cmd: &Command, nofile: u64, d: &mut Descriptors) -> Result<(), ConfigError> {
     for (target, fd) in &cmd.fds {
-        if *target < 3 || d.moves.iter().any(|(_, dst)| dst == target) {
+        if *target < 3 {
+            return Err(ConfigError::StdioFdTarget { fd: *target });
+        }
+        // The child moves descriptors through one above the highest target: both must fit.
+        if (*target as u64).saturating_add(1) >= nofile {
+            return Err(ConfigError::FdTargetTooHigh { fd: *target, limit: nofile });
+        }
+        if d.moves.iter().any(|(_, dst)| dst == target) {
             return Err(ConfigError::DuplicateFd { fd: *target });
         }
         d.moves.push((fd.as_raw_fd(), *target));

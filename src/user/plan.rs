@@ -93,6 +93,20 @@ fn check_ranges(what: &'static str, ranges: &[IdRange]) -> Result<(), ConfigErro
     if ranges.iter().any(|r| r.count == 0 || r.inside.checked_add(r.count).is_none()) {
         return Err(ConfigError::IdMap { what, reason: "a range is empty or runs past u32::MAX" });
     }
+    if ranges.iter().any(|r| r.outside.checked_add(r.count).is_none()) {
+        return Err(ConfigError::IdMap { what, reason: "a range runs past u32::MAX on the host" });
+    }
+    let overlap = |side: fn(&IdRange) -> u32| {
+        let mut spans: Vec<(u32, u32)> = ranges.iter().map(|r| (side(r), side(r) + r.count)).collect();
+        spans.sort_unstable();
+        spans.windows(2).any(|w| w[1].0 < w[0].1)
+    };
+    if overlap(|r| r.inside) || overlap(|r| r.outside) {
+        return Err(ConfigError::IdMap {
+            what,
+            reason: "two ranges overlap inside the sandbox or on the host, which the kernel refuses; make them disjoint",
+        });
+    }
     Ok(())
 }
 

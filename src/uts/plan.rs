@@ -28,6 +28,9 @@ fn name(what: &'static str, name: Option<&OsString>, ns: Namespaces) -> Result<O
     let Some(name) = name else { return Ok(None) };
     validate::need(ns, Namespaces::UTS, what)?;
     validate::no_nul(what, name)?;
+    if name.is_empty() {
+        return Err(ConfigError::EmptyName { what });
+    }
     if name.len() > 64 {
         return Err(ConfigError::NameTooLong { what, len: name.len() });
     }
