@@ -49,12 +49,15 @@ pub enum Step {
     Chdir,
     /// Resetting signal dispositions and the signal mask.
     Signals,
+    /// Restricting the program with Landlock (feature `landlock`; the object names the rule's
+    /// path).
+    Landlock,
     /// Executing the program.
     Exec,
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 21] = [
+pub(crate) const STEPS: [Step; 22] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -75,6 +78,7 @@ pub(crate) const STEPS: [Step; 21] = [
     Step::Fds,
     Step::Chdir,
     Step::Signals,
+    Step::Landlock,
     Step::Exec,
 ];
 
@@ -101,6 +105,7 @@ impl fmt::Display for Step {
             Step::Fds => "arranging file descriptors",
             Step::Chdir => "changing directory",
             Step::Signals => "resetting signals",
+            Step::Landlock => "restricting with Landlock",
             Step::Exec => "exec",
         })
     }
