@@ -7,6 +7,8 @@ use std::path::Path;
 use crate::build::{self, spec::Spec};
 use crate::cgroup::spec::IoLimit;
 use crate::error::Error;
+#[cfg(feature = "landlock")]
+use crate::landlock::spec::Landlock;
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::{Resource, Rlimit};
@@ -111,6 +113,15 @@ impl SandboxBuilder {
     /// (default: on).
     pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
         self.spec.no_new_privs = on;
+        self
+    }
+
+    /// Confines the program with a Landlock ruleset (feature `landlock`), applied by the child
+    /// after its mounts, last before exec. Needs no_new_privs (on by default) and a kernel with
+    /// Landlock; `build()` checks the rules against the kernel's Landlock ABI.
+    #[cfg(feature = "landlock")]
+    pub fn landlock(&mut self, ruleset: Landlock) -> &mut Self {
+        self.spec.landlock = Some(ruleset);
         self
     }
 

@@ -11,6 +11,8 @@ use nix::errno::Errno;
 use crate::cgroup::error::{CgroupError, LimitError, PlanError};
 use crate::child::setup_error::SetupError;
 use crate::hint;
+#[cfg(feature = "landlock")]
+use crate::landlock::error::LandlockError;
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::Resource;
@@ -248,6 +250,10 @@ pub enum ConfigError {
     /// A command with an empty program name.
     #[error("the program name is empty")]
     EmptyProgram,
+    /// A Landlock ruleset this kernel cannot enforce as asked (feature `landlock`).
+    #[cfg(feature = "landlock")]
+    #[error(transparent)]
+    Landlock(#[from] LandlockError),
 }
 
 impl From<PlanError> for ConfigError {

@@ -24,6 +24,15 @@ impl Sandbox {
         self.plan.namespaces
     }
 
+    /// The Landlock ABI the sandbox's ruleset is made for, which the kernel supports: the
+    /// kernel's, or [`Landlock::NEWEST_ABI`](crate::Landlock::NEWEST_ABI) on a
+    /// newer kernel. `None` without Landlock (feature `landlock`).
+    #[cfg(feature = "landlock")]
+    #[must_use]
+    pub fn landlock_abi(&self) -> Option<u32> {
+        self.plan.child.landlock.as_ref().map(|l| l.abi)
+    }
+
     /// Runs `cmd` in a new sandbox. Returns once the program has been executed; a failure on
     /// the way (in the parent or in the child's setup) is a typed error and leaves nothing
     /// running. Unset stdio is inherited.

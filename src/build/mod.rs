@@ -43,6 +43,8 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         unshare_cgroup: ns.cgroup_flag(),
         die_with_parent: spec.die_with_parent,
         no_new_privs: spec.no_new_privs,
+        #[cfg(feature = "landlock")]
+        landlock: crate::landlock::plan::compile(spec.landlock.as_ref(), spec.no_new_privs)?,
     };
     let cgroup = cgroup::plan::compile(&spec.limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
     Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child })

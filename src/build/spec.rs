@@ -4,6 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::cgroup::spec::Limits;
+#[cfg(feature = "landlock")]
+use crate::landlock::spec::Landlock;
 use crate::mount::spec::MountSpec;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::Rlimit;
@@ -24,6 +26,8 @@ pub(crate) struct Spec {
     pub no_new_privs: bool,
     pub limits: Limits,
     pub cgroup_parent: Option<PathBuf>,
+    #[cfg(feature = "landlock")]
+    pub landlock: Option<Landlock>,
 }
 
 impl Default for Spec {
@@ -41,6 +45,8 @@ impl Default for Spec {
             no_new_privs: true,
             limits: Limits::default(),
             cgroup_parent: None,
+            #[cfg(feature = "landlock")]
+            landlock: None,
         }
     }
 }

@@ -49,7 +49,9 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
             let object = setup.rlimits.get(index).map(|r| SetupObject::Rlimit { index, rlimit: *r });
             (object, rlimit::describe::hint(errno))
         }
-        Step::Exec => (launch.exec.candidates.get(index).map(|c| SetupObject::Path(path(c.to_bytes()))), None),
+        Step::Exec => {
+            (launch.exec.candidates.get(index).map(|c| SetupObject::Path(path(c.to_bytes()))), exec_hint(setup, errno))
+        }
         Step::Chdir => (launch.exec.cwd.as_ref().map(|c| SetupObject::Path(path(c.to_bytes()))), None),
         Step::SetupIds | Step::Groups | Step::Gid | Step::Uid => (None, user::describe::id_hint(errno)),
         Step::UnshareTime => (None, time::describe::hint(errno)),
@@ -61,8 +63,24 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
             let file = cgroup::describe::join_file(launch.cgroup_join, index);
             (file.map(SetupObject::Path), cgroup::describe::join_hint(errno))
         }
+        #[cfg(feature = "landlock")]
+        Step::Landlock => {
+            let (path, hint) = crate::landlock::describe::failure(setup.landlock.as_ref(), index, errno);
+            (path.map(SetupObject::Path), hint)
+        }
         _ => (None, None),
     }
+}
+
+/// An exec refused with EACCES may be Landlock's doing.
+#[cfg(feature = "landlock")]
+fn exec_hint(setup: &ChildSetup, errno: Errno) -> Option<&'static str> {
+    crate::landlock::describe::exec_hint(setup.landlock.as_ref(), errno)
+}
+
+#[cfg(not(feature = "landlock"))]
+fn exec_hint(_: &ChildSetup, _: Errno) -> Option<&'static str> {
+    None
 }
 
 fn path(bytes: &[u8]) -> PathBuf {

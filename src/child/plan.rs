@@ -6,6 +6,8 @@ use std::ffi::CString;
 use std::os::fd::RawFd;
 
 use crate::cgroup::join::JoinFile;
+#[cfg(feature = "landlock")]
+use crate::landlock::plan::LandlockPlan;
 use crate::mount::plan::MountPlan;
 use crate::net::plan::NetPlan;
 use crate::rlimit::spec::Rlimit;
@@ -29,6 +31,9 @@ pub(crate) struct ChildSetup {
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,
     pub no_new_privs: bool,
+    /// The Landlock ruleset the child makes and restricts itself with; `None` without one.
+    #[cfg(feature = "landlock")]
+    pub landlock: Option<LandlockPlan>,
 }
 
 /// One command made ready for exec: what the child switches to and executes.

@@ -15,6 +15,8 @@ use super::fds;
 use super::plan::{ChildLaunch, ChildPlan};
 use super::record::Record;
 use super::step::Step;
+#[cfg(feature = "landlock")]
+use crate::landlock;
 use crate::sys::child as sys;
 use crate::{cgroup, mount, net, rlimit, time, user, uts};
 
@@ -38,7 +40,9 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 /// - groups before gid before uid: each needs the privilege the next one drops; a change of
 ///   credentials clears the death signal, so it is set again after each;
 /// - descriptors are arranged last but for chdir and signals, so nothing opened on the way
-///   reaches the program.
+///   reaches the program;
+/// - Landlock comes after the mounts, which it would forbid, and after no_new_privs, which it
+///   needs; its rules name paths as the program sees them.
 fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     let (setup, launch, ids) = (p.setup, &p.launch, &p.launch.exec.ids);
     at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
@@ -68,6 +72,8 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch))?;
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
     at(Step::Signals, control::reset_signals())?;
+    #[cfg(feature = "landlock")]
+    each(Step::Landlock, landlock::apply::restrict(setup.landlock.as_ref()))?;
     Err(record(Step::Exec, exec(launch.exec)))
 }
 

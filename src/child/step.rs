@@ -52,6 +52,9 @@ pub enum Step {
     Chdir,
     /// Resetting signal dispositions and the signal mask.
     Signals,
+    /// Restricting the program with Landlock (feature `landlock`; the object names the rule's
+    /// path).
+    Landlock,
     /// Executing the program.
     Exec,
 }
@@ -79,6 +82,7 @@ pub(crate) const STEPS: [Step; 22] = [
     Step::Fds,
     Step::Chdir,
     Step::Signals,
+    Step::Landlock,
     Step::Exec,
 ];
 
@@ -106,6 +110,7 @@ impl fmt::Display for Step {
             Step::Fds => "arranging file descriptors",
             Step::Chdir => "changing directory",
             Step::Signals => "resetting signals",
+            Step::Landlock => "restricting with Landlock",
             Step::Exec => "exec",
         })
     }

@@ -8,6 +8,8 @@
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
+//! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
+//!   query of the **parent**).
 //!
 //! # Safety
 //! Each module's own `# Safety` section says what its `unsafe` code relies on; every block
@@ -18,6 +20,8 @@ pub mod child;
 pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
+#[cfg(feature = "landlock")]
+pub mod landlock;
 pub mod launch;
 pub mod mount_api;
 pub mod process;
