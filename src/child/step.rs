@@ -60,7 +60,7 @@ pub enum Step {
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 22] = [
+pub(crate) const STEPS: [Step; 23] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
