@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::caps::spec::CapsSpec;
 use crate::cgroup::spec::Limits;
 use crate::mount::spec::MountSpec;
 use crate::namespaces::Namespaces;
@@ -22,12 +23,15 @@ pub(crate) struct Spec {
     pub time_offsets: Option<TimeOffsets>,
     pub die_with_parent: bool,
     pub no_new_privs: bool,
+    pub new_session: bool,
+    pub caps: CapsSpec,
     pub limits: Limits,
     pub cgroup_parent: Option<PathBuf>,
 }
 
 impl Default for Spec {
-    /// No namespaces, no mounts; dying with the parent and no_new_privs on.
+    /// No namespaces, no mounts, no capabilities; dying with the parent, no_new_privs and a
+    /// new session on.
     fn default() -> Self {
         Spec {
             namespaces: Namespaces::empty(),
@@ -39,6 +43,8 @@ impl Default for Spec {
             time_offsets: None,
             die_with_parent: true,
             no_new_privs: true,
+            new_session: true,
+            caps: CapsSpec::default(),
             limits: Limits::default(),
             cgroup_parent: None,
         }

@@ -5,6 +5,7 @@
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
+use crate::caps::plan::CapsPlan;
 use crate::cgroup::join::JoinFile;
 use crate::mount::plan::MountPlan;
 use crate::net::plan::NetPlan;
@@ -26,6 +27,10 @@ pub(crate) struct ChildSetup {
     pub rlimits: Vec<Rlimit>,
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,
+    /// setsid, so the program has no controlling terminal of the caller's.
+    pub new_session: bool,
+    /// What the child drops, keeps and raises of its capabilities.
+    pub caps: CapsPlan,
     pub no_new_privs: bool,
 }
 
