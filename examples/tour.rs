@@ -1,5 +1,12 @@
 //! The sandbox at work: run with no arguments to see its hostname, pid, id map and root;
 //! or pass a command to run it inside, e.g. `cargo run --example tour -- sh`.
+//!
+//! A command run from a terminal gets the terminal as its own (`new_session(false)`): a shell
+//! then has job control and Ctrl-C stops what it runs, not the tour. That also lets it push
+//! input into the terminal (TIOCSTI), so only do it for programs you trust with it; without a
+//! terminal, or for the tour itself, the program gets a session of its own (the default).
+use std::io::IsTerminal;
+
 use isobox::{Command, Namespaces, Sandbox};
 
 const TOUR: &str = "echo \"hostname:  $(hostname)\"; \
@@ -10,6 +17,7 @@ const TOUR: &str = "echo \"hostname:  $(hostname)\"; \
     echo \"root:      $(ls -A / | tr '\\n' ' ')\"";
 
 fn run(args: &[String]) -> Result<i32, isobox::Error> {
+    let interactive = !args.is_empty();
     let sandbox = Sandbox::builder()
         .namespaces(
             Namespaces::USER
@@ -20,6 +28,7 @@ fn run(args: &[String]) -> Result<i32, isobox::Error> {
                 | Namespaces::NET,
         )
         .hostname("isobox")
+        .new_session(!(interactive && std::io::stdin().is_terminal()))
         .build()?;
     let mut cmd = match args.split_first() {
         Some((program, rest)) => {

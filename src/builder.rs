@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::build::{self, spec::Spec};
+use crate::caps::spec::Capabilities;
 use crate::cgroup::spec::IoLimit;
 use crate::error::Error;
 #[cfg(feature = "landlock")]
@@ -122,6 +123,51 @@ impl SandboxBuilder {
     #[cfg(feature = "landlock")]
     pub fn landlock(&mut self, ruleset: Landlock) -> &mut Self {
         self.spec.landlock = Some(ruleset);
+        self
+    }
+
+    /// The capabilities the program keeps (default: none). Every other capability leaves all
+    /// five sets (bounding, permitted, effective, inheritable, ambient), also for uid 0 in a
+    /// user namespace and for a root caller without one, so neither exec nor a setuid program
+    /// can bring it back. Running as uid 0 the program has the kept set effective; running as
+    /// another uid ([`Command::uid`](crate::Command::uid)) it keeps across exec only those
+    /// also raised with [`ambient_capabilities`](Self::ambient_capabilities). In a user
+    /// namespace they count only there and over what it owns.
+    ///
+    /// `build()` refuses a capability the running kernel does not know
+    /// (`ConfigError::UnknownCapability`) and, without a user namespace, one the caller does
+    /// not hold (`ConfigError::CapabilityNotHeld`). A caller without CAP_SETPCAP and without
+    /// a user namespace (an ordinary user) holds no capabilities and cannot shrink its
+    /// bounding set, so the program keeps that bounding set: with no_new_privs (the default)
+    /// it grants nothing at exec.
+    pub fn capabilities(&mut self, keep: Capabilities) -> &mut Self {
+        self.spec.caps.keep = keep;
+        self
+    }
+
+    /// Capabilities raised into the ambient set, so that a program running as a non-root uid
+    /// has them effective after exec (default: none). Each must also be kept
+    /// ([`capabilities`](Self::capabilities)), else `build()` fails with
+    /// `ConfigError::AmbientNotKept`. They are also the only inheritable capabilities, so a
+    /// file's inheritable capabilities add nothing else.
+    pub fn ambient_capabilities(&mut self, ambient: Capabilities) -> &mut Self {
+        self.spec.caps.ambient = ambient;
+        self
+    }
+
+    /// Starts the program in a session of its own (setsid; default: on), so it has no
+    /// controlling terminal: it cannot open `/dev/tty`, push input into the caller's terminal
+    /// with the TIOCSTI ioctl, or take the terminal over, even with the terminal on its stdin.
+    /// The terminal's signals (Ctrl-C) then reach the caller, not the program; with
+    /// [`die_with_parent`](Self::die_with_parent) the program dies with the caller.
+    ///
+    /// Turn it off for an interactive program such as a shell on the caller's terminal: it
+    /// then gets Ctrl-C and job control, but it can also use the caller's terminal as its
+    /// own, including TIOCSTI to type commands into the caller's shell after it exits, where
+    /// the kernel allows it (`/proc/sys/dev/tty/legacy_tiocsti` is 1, always so before Linux
+    /// 6.2). Only for programs trusted with that terminal.
+    pub fn new_session(&mut self, on: bool) -> &mut Self {
+        self.spec.new_session = on;
         self
     }
 

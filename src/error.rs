@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
+use crate::caps::spec::Capabilities;
 use crate::cgroup::error::{CgroupError, LimitError, PlanError};
 use crate::child::setup_error::SetupError;
 use crate::hint;
@@ -254,6 +255,28 @@ pub enum ConfigError {
     #[cfg(feature = "landlock")]
     #[error(transparent)]
     Landlock(#[from] LandlockError),
+    /// Ambient capabilities that are not also kept.
+    #[error("ambient {capabilities} must also be kept (SandboxBuilder::capabilities)")]
+    AmbientNotKept {
+        /// The ambient capabilities missing from the kept set.
+        capabilities: Capabilities,
+    },
+    /// Capabilities to keep that the running kernel does not know: kept, they would be
+    /// silently missing.
+    #[error("{capabilities} unknown to this kernel, whose last capability is number {last_cap}")]
+    UnknownCapability {
+        /// The capabilities past the kernel's last.
+        capabilities: Capabilities,
+        /// The kernel's last capability number (/proc/sys/kernel/cap_last_cap).
+        last_cap: u32,
+    },
+    /// Capabilities to keep that the caller does not hold, without a user namespace (where
+    /// the sandbox holds only the caller's own).
+    #[error("{capabilities} cannot be kept: without a user namespace the sandbox holds only the calling thread's capabilities (permitted and bounding), and these are not among them. Hint: add Namespaces::USER, or run with these capabilities")]
+    CapabilityNotHeld {
+        /// The capabilities the caller lacks.
+        capabilities: Capabilities,
+    },
 }
 
 impl From<PlanError> for ConfigError {

@@ -47,12 +47,23 @@
 //! # Ok::<(), isobox::Error>(())
 //! ```
 //!
+//! # Capabilities and the terminal
+//! The program keeps no capability by default: all five sets (bounding, permitted,
+//! effective, inheritable, ambient) are emptied before exec, also for uid 0 inside a user
+//! namespace and for a root caller without one; [`SandboxBuilder::capabilities`] keeps a
+//! chosen set (e.g. [`Capabilities::DOCKER_DEFAULT`]) and
+//! [`SandboxBuilder::ambient_capabilities`] carries some across exec for a non-root uid. The
+//! program also starts in a session of its own, without a controlling terminal, so a terminal
+//! on its stdin is not the caller's to use ([`SandboxBuilder::new_session`] turns that off
+//! for interactive use).
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
 
 mod build;
 mod builder;
+mod caps;
 mod cgroup;
 mod child;
 mod command;
@@ -75,6 +86,7 @@ mod uts;
 mod validate;
 
 pub use builder::SandboxBuilder;
+pub use caps::spec::Capabilities;
 pub use cgroup::cpulist::CpuList;
 pub use cgroup::error::{CgroupError, LimitError, NoDelegationReason};
 pub use cgroup::spec::IoLimit;

@@ -59,9 +59,10 @@ fn rootless_passed_descriptors_can_swap_places() {
     let fa: OwnedFd = std::fs::File::open(a.path()).unwrap().into();
     let fb: OwnedFd = std::fs::File::open(b.path()).unwrap().into();
     let (ra, rb) = (fa.as_raw_fd(), fb.as_raw_fd());
-    let mut cmd = Command::new("/bin/sh");
-    // Read through the descriptors themselves: reopening /proc/self/fd/N checks the file's
-    // mode against the sandbox's host identity (nobody for a root caller).
+    // Read through the descriptors themselves (bash: dash reads only one-digit numbers):
+    // reopening /proc/self/fd/N would check the file's mode against the sandbox's host
+    // identity (nobody for a root caller).
+    let mut cmd = Command::new("/bin/bash");
     cmd.args(["-c", &format!("cat <&{ra}; cat <&{rb}")]).pass_fd(rb, fa).pass_fd(ra, fb);
     let out = sandbox(|_| {}).output(&cmd).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "BA", "stderr: {}", String::from_utf8_lossy(&out.stderr));

@@ -33,6 +33,8 @@ impl Fixture {
         for d in ["proc", "dev"] {
             std::fs::create_dir(dir.path().join(d)).unwrap();
         }
+        // A root caller's sandbox is nobody on the host: it must be able to enter the root.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         Fixture { dir }
     }
 
@@ -81,6 +83,9 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     let mut b = bare(f, five);
     b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev"));
     out.push(("+proc+dev", b.build().unwrap(), inside.clone()));
+    let mut b = bare(f, five);
+    b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev")).masked_paths(false);
+    out.push(("+proc+dev nomask", b.build().unwrap(), inside.clone()));
     let mut b = bare(f, five);
     full(&mut b);
     out.push(("+hostname (full, no net)", b.build().unwrap(), inside.clone()));

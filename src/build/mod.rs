@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
 use crate::user::caller::Caller;
 use crate::user::plan::UserPlan;
-use crate::{cgroup, mount, net, rlimit, time, user, uts};
+use crate::{caps, cgroup, mount, net, rlimit, time, user, uts};
 use spec::Spec;
 
 /// A validated sandbox: what the parent keeps, and the child's fixed half.
@@ -41,6 +41,8 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         time: time::plan::compile(spec.time_offsets, ns)?,
         net: net::plan::compile(ns),
         unshare_cgroup: ns.cgroup_flag(),
+        new_session: spec.new_session,
+        caps: caps::plan::compile(&spec.caps, ns)?,
         die_with_parent: spec.die_with_parent,
         no_new_privs: spec.no_new_privs,
         #[cfg(feature = "landlock")]

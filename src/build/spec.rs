@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::caps::spec::CapsSpec;
 use crate::cgroup::spec::Limits;
 #[cfg(feature = "landlock")]
 use crate::landlock::spec::Landlock;
@@ -24,6 +25,8 @@ pub(crate) struct Spec {
     pub time_offsets: Option<TimeOffsets>,
     pub die_with_parent: bool,
     pub no_new_privs: bool,
+    pub new_session: bool,
+    pub caps: CapsSpec,
     pub limits: Limits,
     pub cgroup_parent: Option<PathBuf>,
     #[cfg(feature = "landlock")]
@@ -31,7 +34,8 @@ pub(crate) struct Spec {
 }
 
 impl Default for Spec {
-    /// No namespaces, no mounts; dying with the parent and no_new_privs on.
+    /// No namespaces, no mounts, no capabilities; dying with the parent, no_new_privs and a
+    /// new session on.
     fn default() -> Self {
         Spec {
             namespaces: Namespaces::empty(),
@@ -43,6 +47,8 @@ impl Default for Spec {
             time_offsets: None,
             die_with_parent: true,
             no_new_privs: true,
+            new_session: true,
+            caps: CapsSpec::default(),
             limits: Limits::default(),
             cgroup_parent: None,
             #[cfg(feature = "landlock")]

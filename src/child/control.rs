@@ -1,5 +1,6 @@
 //! The child's own bookkeeping steps (**child**): the control pipes, dying with the parent,
-//! no_new_privs and the signal state before exec. Async-signal-safe: no allocation.
+//! the new session, no_new_privs and the signal state before exec. Async-signal-safe: no
+//! allocation.
 
 use nix::errno::Errno;
 
@@ -39,6 +40,15 @@ pub(crate) fn wait_go(fds: &ControlFds, last: bool) -> Result<(), Errno> {
         1 => Ok(()),
         _ => Err(Errno::EPIPE),
     }
+}
+
+/// setsid, so the program has no controlling terminal. The child is never a process group
+/// leader (a fresh pid; pid 1 of a new pid namespace is fresh too), so setsid succeeds.
+pub(crate) fn new_session(on: bool) -> Result<(), Errno> {
+    if on {
+        sys::setsid()?;
+    }
+    Ok(())
 }
 
 /// PR_SET_NO_NEW_PRIVS, so setuid binaries and file capabilities grant nothing.

@@ -13,7 +13,7 @@ use super::setup_error::{SetupError, SetupObject};
 use super::step::Step;
 use crate::error::{Error, SpawnError};
 use crate::mount::describe::MountAction;
-use crate::{cgroup, mount, net, rlimit, time, user};
+use crate::{caps, cgroup, mount, net, rlimit, time, user};
 
 /// The error for what the child wrote on the report pipe before it exited.
 pub(crate) fn setup_failure(report: &[u8], setup: &ChildSetup, launch: &ChildLaunch<'_>) -> Error {
@@ -54,6 +54,15 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
         }
         Step::Chdir => (launch.exec.cwd.as_ref().map(|c| SetupObject::Path(path(c.to_bytes()))), None),
         Step::SetupIds | Step::Groups | Step::Gid | Step::Uid => (None, user::describe::id_hint(errno)),
+        Step::DropBounding => (
+            caps::describe::dropped(&setup.caps, index).map(SetupObject::Capability),
+            caps::describe::bounding_hint(errno),
+        ),
+        Step::Capabilities => (None, caps::describe::capset_hint(errno)),
+        Step::AmbientCapabilities => (
+            caps::describe::raised(&setup.caps, index).map(SetupObject::Capability),
+            caps::describe::ambient_hint(errno),
+        ),
         Step::UnshareTime => (None, time::describe::hint(errno)),
         Step::TimeOffsets => {
             (Some(SetupObject::Path(path(time::apply::OFFSETS_FILE.to_bytes()))), time::describe::hint(errno))

@@ -5,6 +5,7 @@
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
+use crate::caps::plan::CapsPlan;
 use crate::cgroup::join::JoinFile;
 #[cfg(feature = "landlock")]
 use crate::landlock::plan::LandlockPlan;
@@ -30,6 +31,10 @@ pub(crate) struct ChildSetup {
     pub rlimits: Vec<Rlimit>,
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,
+    /// setsid, so the program has no controlling terminal of the caller's.
+    pub new_session: bool,
+    /// What the child drops, keeps and raises of its capabilities.
+    pub caps: CapsPlan,
     pub no_new_privs: bool,
     /// The Landlock ruleset the child makes and restricts itself with; `None` without one.
     #[cfg(feature = "landlock")]

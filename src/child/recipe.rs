@@ -18,7 +18,7 @@ use super::step::Step;
 #[cfg(feature = "landlock")]
 use crate::landlock;
 use crate::sys::child as sys;
-use crate::{cgroup, mount, net, rlimit, time, user, uts};
+use crate::{caps, cgroup, mount, net, rlimit, time, user, uts};
 
 /// The child's entry point. Never returns.
 pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
@@ -37,8 +37,14 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 ///   namespace entered after, so the namespace's root is the sandbox's own cgroup; when the
 ///   child must switch to the sandbox's root ids first (a root caller mapped to nobody), it
 ///   joins before the switch, while it may still write the host's root-owned join files;
-/// - groups before gid before uid: each needs the privilege the next one drops; a change of
-///   credentials clears the death signal, so it is set again after each;
+/// - the new session before anything that could open a terminal; it needs no privilege;
+/// - the ambient set is cleared and the bounding set cut down before the ids change: the drop
+///   needs CAP_SETPCAP, which a switch to a non-zero uid takes away (KEEPCAPS keeps the
+///   permitted set across it when capabilities are kept);
+/// - groups before gid before uid: each needs the privilege the next one drops;
+/// - capset after the uid switch, which clears the effective set, and the ambient raise after
+///   capset, which makes the raised capabilities inheritable;
+/// - a change of credentials clears the death signal, so it is set again after the last one;
 /// - descriptors are arranged last but for chdir and signals, so nothing opened on the way
 ///   reaches the program;
 /// - Landlock comes after the mounts, which it would forbid, and after no_new_privs, which it
@@ -64,9 +70,15 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
         join_cgroup(launch)?;
     }
     at(Step::UnshareCgroup, sys::unshare(setup.unshare_cgroup))?;
+    at(Step::NewSession, control::new_session(setup.new_session))?;
+    at(Step::ClearAmbient, caps::apply::clear_ambient())?;
+    each(Step::DropBounding, caps::apply::drop_bounding(&setup.caps))?;
+    at(Step::KeepCaps, caps::apply::keep_caps(&setup.caps, ids))?;
     at(Step::Groups, user::apply::groups(ids))?;
     at(Step::Gid, user::apply::gid(ids))?;
     at(Step::Uid, user::apply::uid(ids))?;
+    at(Step::Capabilities, caps::apply::set(&setup.caps))?;
+    each(Step::AmbientCapabilities, caps::apply::raise_ambient(&setup.caps))?;
     at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
     at(Step::NoNewPrivs, control::set_no_new_privs(setup.no_new_privs))?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch))?;
@@ -88,7 +100,8 @@ fn at(step: Step, result: Result<(), Errno>) -> Result<(), Record> {
     result.map_err(|errno| record(step, (0, errno)))
 }
 
-/// A step over a list (mount operations, rlimits, cgroup files): the failure says which.
+/// A step over a list (mount operations, rlimits, cgroup files, capabilities): the failure
+/// says which.
 fn each(step: Step, result: Result<(), (usize, Errno)>) -> Result<(), Record> {
     result.map_err(|failed| record(step, failed))
 }

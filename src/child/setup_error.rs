@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 
 use super::step::Step;
+use crate::caps::spec::Capabilities;
 use crate::hint;
 use crate::mount::describe::MountAction;
 use crate::mount::ops::MountPart;
@@ -50,6 +51,8 @@ pub enum SetupObject {
     Path(PathBuf),
     /// A network interface.
     Interface(&'static str),
+    /// One capability: dropped from the bounding set, or raised into the ambient set.
+    Capability(Capabilities),
 }
 
 impl fmt::Display for SetupObject {
@@ -59,6 +62,7 @@ impl fmt::Display for SetupObject {
             SetupObject::Rlimit { index, rlimit } => write!(f, "#{index} {rlimit}"),
             SetupObject::Path(path) => write!(f, "{}", path.display()),
             SetupObject::Interface(name) => f.write_str(name),
+            SetupObject::Capability(cap) => write!(f, "{cap}"),
         }
     }
 }

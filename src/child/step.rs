@@ -38,12 +38,24 @@ pub enum Step {
     JoinCgroup,
     /// Entering the cgroup namespace.
     UnshareCgroup,
+    /// Starting a new session (setsid), without a controlling terminal.
+    NewSession,
+    /// Clearing the ambient capabilities.
+    ClearAmbient,
+    /// Dropping one capability from the bounding set (the object says which).
+    DropBounding,
+    /// Keeping the permitted capabilities across the uid switch (PR_SET_KEEPCAPS).
+    KeepCaps,
     /// Setting the supplementary groups.
     Groups,
     /// Switching to the group id inside.
     Gid,
     /// Switching to the user id inside.
     Uid,
+    /// Setting the effective, permitted and inheritable capabilities (capset).
+    Capabilities,
+    /// Raising one ambient capability (the object says which).
+    AmbientCapabilities,
     /// Setting no_new_privs.
     NoNewPrivs,
     /// Arranging stdio and passed descriptors; closing the rest on exec.
@@ -60,7 +72,7 @@ pub enum Step {
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 23] = [
+pub(crate) const STEPS: [Step; 29] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -75,9 +87,15 @@ pub(crate) const STEPS: [Step; 23] = [
     Step::WaitCgroup,
     Step::JoinCgroup,
     Step::UnshareCgroup,
+    Step::NewSession,
+    Step::ClearAmbient,
+    Step::DropBounding,
+    Step::KeepCaps,
     Step::Groups,
     Step::Gid,
     Step::Uid,
+    Step::Capabilities,
+    Step::AmbientCapabilities,
     Step::NoNewPrivs,
     Step::Fds,
     Step::Chdir,
@@ -103,9 +121,15 @@ impl fmt::Display for Step {
             Step::WaitCgroup => "waiting for the parent to make the cgroup",
             Step::JoinCgroup => "joining the sandbox's cgroup",
             Step::UnshareCgroup => "entering the cgroup namespace",
+            Step::NewSession => "starting a new session",
+            Step::ClearAmbient => "clearing ambient capabilities",
+            Step::DropBounding => "dropping from the bounding set",
+            Step::KeepCaps => "keeping capabilities across the uid switch",
             Step::Groups => "setting supplementary groups",
             Step::Gid => "switching group id",
             Step::Uid => "switching user id",
+            Step::Capabilities => "setting capabilities",
+            Step::AmbientCapabilities => "raising an ambient capability",
             Step::NoNewPrivs => "setting no_new_privs",
             Step::Fds => "arranging file descriptors",
             Step::Chdir => "changing directory",

@@ -91,6 +91,12 @@ pub fn unshare(flags: i32) -> SysResult {
     call(libc::SYS_unshare, [flags as usize, 0, 0, 0, 0, 0]).map(drop)
 }
 
+/// setsid(2): a new session and process group, without a controlling terminal.
+/// Async-signal-safe: does not allocate.
+pub fn setsid() -> SysResult {
+    call(libc::SYS_setsid, [0; 6]).map(drop)
+}
+
 /// openat(2), `path` relative to the directory `dir` (or AT_FDCWD). Async-signal-safe: does
 /// not allocate.
 pub fn openat(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> SysResult<RawFd> {

@@ -3,6 +3,7 @@
 //! - [`raw`] and [`child`]: errno-free system calls for the **child** between clone and exec;
 //!   [`mount_api`]: the fd-based mount calls (openat2, open_tree, move_mount, fsopen…) it
 //!   uses inside the new root.
+//!   [`caps`]: its capability calls (prctl with every argument, capset).
 //! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
 //!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack;
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
@@ -16,6 +17,7 @@
 //! carries a `// SAFETY:` comment (`clippy::undocumented_unsafe_blocks` is denied).
 #![allow(unsafe_code)]
 
+pub mod caps;
 pub mod child;
 pub mod clone3;
 pub mod cstr_array;
