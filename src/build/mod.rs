@@ -36,7 +36,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
     let child = ChildSetup {
         setup_ids: user.setup_ids,
         uts: uts::plan::compile(spec.hostname.as_ref(), spec.domainname.as_ref(), ns)?,
-        mounts: mount::plan::compile(&spec.mount, ns)?,
+        mounts: mount::plan::compile(&spec.mount, ns, user.host_root_inside())?,
         rlimits: rlimit::plan::compile(&spec.rlimits)?,
         time: time::plan::compile(spec.time_offsets, ns)?,
         net: net::plan::compile(ns),

@@ -66,7 +66,7 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
             }
             Ok(())
         }
-        Op::Mask { name, .. } => mask(anchors.proc.0, name),
+        Op::Mask { name, dir, .. } => mask(anchors.proc.0, name, *dir),
         Op::ReadOnlyEntry { name, .. } => read_only_entry(anchors.proc.0, name),
         Op::ReadOnlyRoot { path } => sys::mount_setattr(path, false, api::MOUNT_ATTR_RDONLY),
         Op::EnterNewRoot { new_root } => enter_new_root(new_root),
@@ -104,19 +104,25 @@ fn proc_entry(proc: RawFd, name: &CStr, flags: i32) -> Result<Option<Fd>, Errno>
 }
 
 /// Covers a directory with an empty read-only tmpfs, anything else with the host's /dev/null
-/// (resolved before the pivot, so the sandbox cannot have replaced it).
-fn mask(proc: RawFd, name: &CStr) -> Result<(), Errno> {
-    let cover = match proc_entry(proc, name, libc::O_DIRECTORY) {
-        Ok(None) => return Ok(()),
-        Ok(Some(dir)) => (dir, fresh(Fs::Tmpfs, &[], MASK_DIR_ATTRS)?),
-        Err(Errno::ENOTDIR) => match proc_entry(proc, name, 0)? {
-            Some(file) => (file, Fd(api::clone_tree(libc::AT_FDCWD, c"/dev/null")?)),
-            None => return Ok(()),
-        },
-        Err(errno) => return Err(errno),
+/// (resolved before the pivot, so the sandbox cannot have replaced it). `dir` is what the
+/// entry usually is: it is opened as that first, and as the other kind if it is not.
+fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
+    let Some(target) = proc_entry(proc, name, if dir { libc::O_DIRECTORY } else { 0 })
+        .or_else(|errno| if errno == Errno::ENOTDIR { proc_entry(proc, name, 0) } else { Err(errno) })?
+    else {
+        return Ok(());
     };
-    let (target, cover) = cover;
-    api::move_mount(cover.0, target.0)
+    let cover_file = || api::clone_tree(libc::AT_FDCWD, c"/dev/null").map(Fd);
+    let cover_dir = || fresh(Fs::Tmpfs, &[], MASK_DIR_ATTRS);
+    let first = if dir { cover_dir()? } else { cover_file()? };
+    match api::move_mount(first.0, target.0) {
+        // A file mount onto a directory (or the reverse): the entry is the other kind.
+        Err(Errno::ENOTDIR | Errno::EISDIR) => {
+            let other = if dir { cover_file()? } else { cover_dir()? };
+            api::move_mount(other.0, target.0)
+        }
+        other => other,
+    }
 }
 
 const MASK_DIR_ATTRS: u64 =

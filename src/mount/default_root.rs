@@ -56,7 +56,7 @@ pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) 
         }
     }
     if pid_namespace {
-        b.mount_proc(Path::new("/proc"));
+        super::masks::mount_proc(b, Path::new("/proc"));
     }
     dev(b, Path::new("/dev"));
     b.mount_tmpfs(Path::new("/tmp"), 0o1777, None);

@@ -100,7 +100,7 @@ impl MountAction {
             Op::Chmod { path, mode } => MountAction::Chmod { path: path.shown(), mode: *mode },
             Op::Symlink { target, link } => MountAction::Symlink { link: link.shown(), target: host(target) },
             Op::Bind { source, target, .. } => MountAction::Bind { source: host(source), target: target.shown() },
-            Op::Mask { proc, name } => MountAction::Mask { path: entry(proc, name) },
+            Op::Mask { proc, name, .. } => MountAction::Mask { path: entry(proc, name) },
             Op::ReadOnlyEntry { proc, name } => MountAction::ReadOnly { target: entry(proc, name) },
             Op::ReadOnlyRoot { .. } => MountAction::ReadOnly { target: top() },
             Op::EnterNewRoot { .. } => MountAction::PivotRoot,
@@ -178,7 +178,7 @@ mod tests {
         let action = MountAction::of(&op, Path::new("/tmp"));
         assert_eq!(action, MountAction::Bind { source: "/tmp/data".into(), target: "/mnt".into() });
         assert_eq!(action.to_string(), "bind /tmp/data -> /mnt");
-        let mask = Op::Mask { proc: "/proc".into(), name: c"kcore" };
+        let mask = Op::Mask { proc: "/proc".into(), name: c"kcore", dir: false };
         assert_eq!(MountAction::of(&mask, Path::new("/tmp")).to_string(), "masking /proc/kcore");
     }
 }

@@ -94,9 +94,10 @@ pub(crate) enum Op {
     /// A new filesystem with these options and `MOUNT_ATTR_*` bits.
     Fresh { fs: Fs, target: InRoot, options: Vec<(CString, CString)>, attrs: u64 },
     /// Hides one entry of the procfs mounted last: files under the host's /dev/null,
-    /// directories under an empty read-only tmpfs. No link is followed; a missing entry is
-    /// skipped. `proc` is that procfs's target, for errors.
-    Mask { proc: PathBuf, name: &'static CStr },
+    /// directories under an empty read-only tmpfs (`dir` is what the entry usually is; the
+    /// other kind is handled too). No link is followed; a missing entry is skipped. `proc` is
+    /// that procfs's target, for errors.
+    Mask { proc: PathBuf, name: &'static CStr, dir: bool },
     /// Makes one entry of the procfs mounted last read-only (bound onto itself).
     ReadOnlyEntry { proc: PathBuf, name: &'static CStr },
     /// mount_setattr(MOUNT_ATTR_RDONLY) on the new root's own mount, at its host path.
@@ -127,6 +128,18 @@ pub enum MountPart {
     ReadOnlyRoot,
 }
 
+/// What is done to the entries of every procfs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Masks {
+    /// Nothing (`masked_paths(false)`).
+    Off,
+    /// The masked entries; the read-only ones are left to the kernel's permission checks,
+    /// which refuse every write of an identity that is not host root (see `super::masks`).
+    Hidden,
+    /// The masked entries, and the read-only ones bound read-only.
+    HiddenAndReadOnly,
+}
+
 /// One operation and what it is part of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlannedOp {
@@ -140,8 +153,8 @@ pub(crate) struct OpsBuilder {
     pub part: MountPart,
     /// The host path the new root is assembled at.
     pub root: PathBuf,
-    /// Whether every procfs gets the masked and read-only entries.
-    pub masks: bool,
+    /// Which of the procfs entries every procfs gets ([`super::masks`]).
+    pub masks: Masks,
 }
 
 impl OpsBuilder {
@@ -178,12 +191,9 @@ impl OpsBuilder {
         self.mkdir_and_mount(Fs::Tmpfs, target, options);
     }
 
-    /// A procfs at `target`, then (unless turned off) its masked and read-only entries.
+    /// A procfs at `target` (its masks: [`super::masks::mount_proc`]).
     pub fn mount_proc(&mut self, target: &Path) {
         self.mkdir_and_mount(Fs::Proc, target, Vec::new());
-        if self.masks {
-            super::masks::emit(self, target);
-        }
     }
 
     /// A new devpts instance at `target` (its directory must exist).

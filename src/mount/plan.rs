@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::check;
 use super::default_root;
-use super::ops::{cpath, MountPart, Op, OpsBuilder, PlannedOp};
+use super::ops::{cpath, Masks, MountPart, Op, OpsBuilder, PlannedOp};
 use super::probe::{HostPath, HostProbe, Probe};
 use super::spec::{Mount, MountKind, MountSpec};
 use crate::error::ConfigError;
@@ -25,7 +25,9 @@ pub(crate) struct MountPlan {
 }
 
 /// Checks the mount settings and compiles them; an empty plan without a mount namespace.
-pub(crate) fn compile(spec: &MountSpec, ns: Namespaces) -> Result<MountPlan, ConfigError> {
+/// `host_root_inside`: whether an id inside may be host uid 0 (decides the read-only procfs
+/// entries, see [`super::masks::masks_for`]).
+pub(crate) fn compile(spec: &MountSpec, ns: Namespaces, host_root_inside: bool) -> Result<MountPlan, ConfigError> {
     check::settings(spec, ns)?;
     if !ns.contains(Namespaces::MOUNT) {
         return Ok(MountPlan::default());
@@ -40,7 +42,7 @@ pub(crate) fn compile(spec: &MountSpec, ns: Namespaces) -> Result<MountPlan, Con
         mounts: &spec.mounts,
         readonly_root: spec.readonly_root,
         pid_namespace: ns.contains(Namespaces::PID),
-        masks: spec.masked_paths,
+        masks: super::masks::masks_for(spec.masked_paths, host_root_inside),
     };
     build_plan(&input, &HostProbe)
 }
@@ -54,8 +56,8 @@ pub(crate) struct PlanInput<'a> {
     pub readonly_root: bool,
     /// The default root gets a /proc only when the sandbox has its own pid namespace.
     pub pid_namespace: bool,
-    /// Every procfs gets the masked and read-only entries (see [`super::masks`]).
-    pub masks: bool,
+    /// What every procfs gets (see [`super::masks`]).
+    pub masks: Masks,
 }
 
 /// Compiles the mount plan. `probe` answers what a host path is; it is a seam for tests.
@@ -99,7 +101,7 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
             }
         },
         MountKind::Tmpfs { size, mode } => b.mount_tmpfs(&mount.target, mode.unwrap_or(0o755), *size),
-        MountKind::Proc => b.mount_proc(&mount.target),
+        MountKind::Proc => super::masks::mount_proc(b, &mount.target),
         MountKind::Dev => default_root::dev(b, &mount.target),
     }
     Ok(())

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use std::ffi::CString;
 
 use super::*;
-use crate::mount::ops::{Fs, InRoot};
+use crate::mount::ops::{Fs, InRoot, Masks};
 
 /// A fake host: merged /usr (bin, sbin, lib, lib64 are links), no lib32/libx32.
 struct FakeHost(HashMap<&'static str, HostPath>);
@@ -29,7 +29,7 @@ impl Probe for FakeHost {
 }
 
 fn input<'a>(rootfs: Option<&'a Path>, mounts: &'a [Mount]) -> PlanInput<'a> {
-    PlanInput { default_root_at: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true, masks: true }
+    PlanInput { default_root_at: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true, masks: Masks::HiddenAndReadOnly }
 }
 
 fn ops(plan: &MountPlan) -> Vec<&Op> {
@@ -84,7 +84,7 @@ fn default_root_binds_dirs_read_only_and_recreates_links() {
     assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: at("/bin") }));
     assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.path.to_bytes().starts_with(b"lib32"))));
     let proc = ops.iter().position(|op| **op == fresh(Fs::Proc, "/proc", &[])).expect("a procfs");
-    assert_eq!(ops[proc + 1], &Op::Mask { proc: "/proc".into(), name: c"acpi" });
+    assert_eq!(ops[proc + 1], &Op::Mask { proc: "/proc".into(), name: c"acpi", dir: true });
     assert!(ops.contains(&&fresh(Fs::Devpts, "/dev/pts", &[("ptmxmode", "0666"), ("mode", "0620")])));
     assert!(ops.contains(&&fresh(Fs::Tmpfs, "/tmp", &[("mode", "1777")])));
 }
@@ -146,12 +146,17 @@ fn readonly_root_is_applied_after_the_user_mounts() {
 #[test]
 fn every_procfs_gets_the_masks_unless_they_are_off() {
     let mounts = [Mount::proc("/x/proc")];
-    let masks = |on: bool| {
+    let masks = |masks: Masks| {
         let mut inp = input(Some(Path::new("/r")), &mounts);
-        inp.masks = on;
+        inp.masks = masks;
         let plan = build_plan(&inp, &FakeHost::merged_usr()).unwrap();
-        plan.ops.iter().filter(|p| matches!(p.op, Op::Mask { .. } | Op::ReadOnlyEntry { .. })).count()
+        let count = |f: fn(&Op) -> bool| plan.ops.iter().filter(|p| f(&p.op)).count();
+        (count(|op| matches!(op, Op::Mask { .. })), count(|op| matches!(op, Op::ReadOnlyEntry { .. })))
     };
-    assert_eq!(masks(true), 15);
-    assert_eq!(masks(false), 0);
+    assert_eq!(masks(Masks::HiddenAndReadOnly), (10, 5));
+    assert_eq!(masks(Masks::Hidden), (10, 0));
+    assert_eq!(masks(Masks::Off), (0, 0));
+    assert_eq!(crate::mount::masks::masks_for(true, false), Masks::Hidden);
+    assert_eq!(crate::mount::masks::masks_for(true, true), Masks::HiddenAndReadOnly);
+    assert_eq!(crate::mount::masks::masks_for(false, true), Masks::Off);
 }

@@ -24,6 +24,17 @@ pub(crate) struct UserPlan {
     pub setup_ids: Option<(u32, u32)>,
 }
 
+impl UserPlan {
+    /// Whether an id inside may be host uid 0: a uid range maps onto it, or there is no user
+    /// namespace (where a command may ask for uid 0, and a root caller's may keep it).
+    pub fn host_root_inside(&self) -> bool {
+        match &self.maps {
+            Some(maps) => maps.uids.iter().any(|r| r.outside == 0),
+            None => true,
+        }
+    }
+}
+
 /// The maps as they will be written, decided at `build()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IdMaps {
