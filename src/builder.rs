@@ -11,6 +11,7 @@ use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::{Resource, Rlimit};
 use crate::sandbox::Sandbox;
+use crate::seccomp::spec::Seccomp;
 use crate::time::spec::TimeOffsets;
 use crate::user::spec::UserMapping;
 
@@ -99,6 +100,13 @@ impl SandboxBuilder {
     /// (default: on).
     pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
         self.spec.no_new_privs = on;
+        self
+    }
+
+    /// The system-call filter the program runs under (default: [`Seccomp::default_profile`];
+    /// [`Seccomp::none`] for none). Installed last before exec; needs no_new_privs.
+    pub fn seccomp(&mut self, filter: Seccomp) -> &mut Self {
+        self.spec.seccomp = filter;
         self
     }
 

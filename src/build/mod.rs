@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
 use crate::user::caller::Caller;
 use crate::user::plan::IdMaps;
-use crate::{cgroup, mount, net, rlimit, time, user, uts};
+use crate::{cgroup, mount, net, rlimit, seccomp, time, user, uts};
 use spec::Spec;
 
 /// A validated sandbox: what the parent keeps, and the child's fixed half.
@@ -41,6 +41,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         unshare_cgroup: ns.cgroup_flag(),
         die_with_parent: spec.die_with_parent,
         no_new_privs: spec.no_new_privs,
+        seccomp: seccomp::plan::compile(&spec.seccomp, spec.no_new_privs)?,
     };
     let maps = user::plan::compile(&spec.user_mapping, ns, &caller)?;
     let cgroup = cgroup::plan::compile(&spec.limits, spec.cgroup_parent.as_deref())?;

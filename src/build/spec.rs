@@ -7,6 +7,7 @@ use crate::cgroup::spec::Limits;
 use crate::mount::spec::MountSpec;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::Rlimit;
+use crate::seccomp::spec::Seccomp;
 use crate::time::spec::TimeOffsets;
 use crate::user::spec::UserMapping;
 
@@ -24,10 +25,12 @@ pub(crate) struct Spec {
     pub no_new_privs: bool,
     pub limits: Limits,
     pub cgroup_parent: Option<PathBuf>,
+    pub seccomp: Seccomp,
 }
 
 impl Default for Spec {
-    /// No namespaces, no mounts; dying with the parent and no_new_privs on.
+    /// No namespaces, no mounts; dying with the parent, no_new_privs and the default seccomp
+    /// profile on.
     fn default() -> Self {
         Spec {
             namespaces: Namespaces::empty(),
@@ -41,6 +44,7 @@ impl Default for Spec {
             no_new_privs: true,
             limits: Limits::default(),
             cgroup_parent: None,
+            seccomp: Seccomp::default_profile(),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::cgroup::join::JoinFile;
 use crate::mount::plan::MountPlan;
 use crate::net::plan::NetPlan;
 use crate::rlimit::spec::Rlimit;
+use crate::seccomp::plan::SeccompPlan;
 use crate::sys::CStrArray;
 use crate::time::plan::TimePlan;
 use crate::user::ids::Ids;
@@ -27,6 +28,8 @@ pub(crate) struct ChildSetup {
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,
     pub no_new_privs: bool,
+    /// The system-call filter installed last before exec; an empty program for none.
+    pub seccomp: SeccompPlan,
 }
 
 /// One command made ready for exec: what the child switches to and executes.

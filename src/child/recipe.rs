@@ -16,7 +16,7 @@ use super::plan::ChildPlan;
 use super::record::Record;
 use super::step::Step;
 use crate::sys::child as sys;
-use crate::{cgroup, mount, net, rlimit, time, user, uts};
+use crate::{cgroup, mount, net, rlimit, seccomp, time, user, uts};
 
 /// The child's entry point. Never returns.
 pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
@@ -33,7 +33,9 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 ///   namespace entered after, so the namespace's root is the sandbox's own cgroup;
 /// - groups before gid before uid: each needs the privilege the next one drops;
 /// - descriptors are arranged last but for chdir and signals, so nothing opened on the way
-///   reaches the program.
+///   reaches the program;
+/// - the seccomp filter is installed last, so it never has to allow isobox's own setup: after
+///   it come only execve, and on failure write and exit_group.
 fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     let (setup, launch, ids) = (p.setup, &p.launch, &p.launch.exec.ids);
     at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
@@ -56,6 +58,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch))?;
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
     at(Step::Signals, control::reset_signals())?;
+    at(Step::Seccomp, seccomp::apply::install(&setup.seccomp))?;
     Err(record(Step::Exec, exec(launch.exec)))
 }
 

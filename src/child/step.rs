@@ -49,12 +49,14 @@ pub enum Step {
     Chdir,
     /// Resetting signal dispositions and the signal mask.
     Signals,
+    /// Installing the seccomp filter.
+    Seccomp,
     /// Executing the program.
     Exec,
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 21] = [
+pub(crate) const STEPS: [Step; 22] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -75,6 +77,7 @@ pub(crate) const STEPS: [Step; 21] = [
     Step::Fds,
     Step::Chdir,
     Step::Signals,
+    Step::Seccomp,
     Step::Exec,
 ];
 
@@ -101,6 +104,7 @@ impl fmt::Display for Step {
             Step::Fds => "arranging file descriptors",
             Step::Chdir => "changing directory",
             Step::Signals => "resetting signals",
+            Step::Seccomp => "installing the seccomp filter",
             Step::Exec => "exec",
         })
     }

@@ -6,6 +6,7 @@
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
+//! - [`seccomp`]: installing a filter, for the **child**.
 //!
 //! # Safety
 //! Each module's own `# Safety` section says what its `unsafe` code relies on; every block
@@ -19,6 +20,7 @@ pub mod fd;
 pub mod launch;
 pub mod process;
 pub mod raw;
+pub mod seccomp;
 pub mod stack;
 pub mod vmclone;
 
