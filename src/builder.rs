@@ -14,6 +14,7 @@ use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::{Resource, Rlimit};
 use crate::sandbox::Sandbox;
+use crate::seccomp::spec::Seccomp;
 use crate::time::spec::TimeOffsets;
 use crate::user::spec::UserMapping;
 
@@ -168,6 +169,13 @@ impl SandboxBuilder {
     /// 6.2). Only for programs trusted with that terminal.
     pub fn new_session(&mut self, on: bool) -> &mut Self {
         self.spec.new_session = on;
+        self
+    }
+
+    /// The system-call filter the program runs under (default: [`Seccomp::default_profile`];
+    /// [`Seccomp::none`] for none). Installed last before exec; needs no_new_privs.
+    pub fn seccomp(&mut self, filter: Seccomp) -> &mut Self {
+        self.spec.seccomp = filter;
         self
     }
 

@@ -1,6 +1,6 @@
 //! Typed errors (**parent**), rolled up into [`Error`]. Each names the step, the object and
 //! the errno, and carries a hint where the host is the likely cause. The wings' own errors
-//! ([`CgroupError`], [`LimitError`], [`SetupError`]) live with them.
+//! ([`CgroupError`], [`LimitError`], [`SeccompError`], [`SetupError`]) live with them.
 
 use std::ffi::OsString;
 use std::io;
@@ -17,6 +17,7 @@ use crate::landlock::error::LandlockError;
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::Resource;
+use crate::seccomp::error::SeccompError;
 use crate::signal::Signal;
 
 /// Everything `build()` and `spawn()` can fail with.
@@ -277,6 +278,9 @@ pub enum ConfigError {
         /// The capabilities the caller lacks.
         capabilities: Capabilities,
     },
+    /// A seccomp filter that cannot work.
+    #[error("seccomp: {0}")]
+    Seccomp(#[from] SeccompError),
 }
 
 impl From<PlanError> for ConfigError {

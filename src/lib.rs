@@ -57,6 +57,23 @@
 //! on its stdin is not the caller's to use ([`SandboxBuilder::new_session`] turns that off
 //! for interactive use).
 //!
+//! # The system-call filter
+//! Every sandbox's program runs under a seccomp filter unless told otherwise
+//! ([`SandboxBuilder::seccomp`]): [`Seccomp::default_profile`], an allowlist in the spirit of
+//! Docker's. Anything it does not allow fails with EPERM. Denied by name
+//! ([`Seccomp::default_denied`]): creating or joining namespaces (`unshare`, `setns`,
+//! `clone` with a `CLONE_NEW*` flag; `clone3` answers ENOSYS so that libc falls back to
+//! `clone`), mounting and the new mount API, kernel keyrings, `bpf` and `perf_event_open`,
+//! loading kernel modules and kexec, `userfaultfd`, io_uring, `ptrace` and reading or writing
+//! other processes' memory, and calls that change the host's state (reboot, swap, the clock,
+//! the hostname); by argument ([`Seccomp::default_restricted`]): `socket(AF_VSOCK)`, the
+//! TIOCSTI and TIOCLINUX ioctls, and all but the plain Linux personalities. On x86_64 the x32
+//! ABI is denied, and a foreign architecture (i386 system calls) kills the process.
+//! [`Seccomp::allow`] and [`Seccomp::deny`] change single system calls, [`Seccomp::none`]
+//! turns the filter off, [`Seccomp::from_bpf`] installs a program of your own. The filter is
+//! compiled once at `build()` and installed as the last step before exec; a program the
+//! filter kills is reported as such ([`ExitReport::killed_by_seccomp`]).
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
@@ -77,6 +94,7 @@ mod namespaces;
 mod net;
 mod rlimit;
 mod sandbox;
+mod seccomp;
 mod signal;
 mod spawn;
 mod sys;
@@ -107,6 +125,9 @@ pub use mount::spec::Mount;
 pub use namespaces::Namespaces;
 pub use rlimit::spec::{Resource, Rlimit};
 pub use sandbox::Sandbox;
+pub use seccomp::error::SeccompError;
+pub use seccomp::spec::{BpfInstruction, Seccomp};
+pub use seccomp::syscalls::Syscall;
 pub use signal::Signal;
 pub use spawn::exit_report::{ExitReport, Output, ResourceUsage};
 pub use spawn::handle::Child;

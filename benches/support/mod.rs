@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use isobox::{Mount, Namespaces, Sandbox, SandboxBuilder};
+use isobox::{Mount, Namespaces, Sandbox, SandboxBuilder, Seccomp};
 
 /// A static program that writes one byte to stdout and exits: as little work as a program can
 /// do, so the figures are the spawn's own.
@@ -89,6 +89,10 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     let mut b = bare(f, five);
     full(&mut b);
     out.push(("+hostname (full, no net)", b.build().unwrap(), inside.clone()));
+    let mut b = bare(f, five);
+    full(&mut b);
+    b.seccomp(Seccomp::none());
+    out.push(("full, no seccomp filter", b.build().unwrap(), inside.clone()));
     let mut b = bare(f, five | Namespaces::NET);
     full(&mut b);
     out.push(("+net", b.build().unwrap(), inside.clone()));

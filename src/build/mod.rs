@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
 use crate::user::caller::Caller;
 use crate::user::plan::UserPlan;
-use crate::{caps, cgroup, mount, net, rlimit, time, user, uts};
+use crate::{caps, cgroup, mount, net, rlimit, seccomp, time, user, uts};
 use spec::Spec;
 
 /// A validated sandbox: what the parent keeps, and the child's fixed half.
@@ -46,10 +46,18 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         die_with_parent: spec.die_with_parent,
         no_new_privs: spec.no_new_privs,
         #[cfg(feature = "landlock")]
-        landlock: crate::landlock::plan::compile(spec.landlock.as_ref(), spec.no_new_privs)?,
+        landlock: crate::landlock::plan::compile(spec.landlock.as_ref(), may_restrict(spec))?,
+        seccomp: seccomp::plan::compile(&spec.seccomp, may_restrict(spec))?,
     };
     let cgroup = cgroup::plan::compile(&spec.limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
     Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child })
+}
+
+/// Whether the child may install a seccomp filter or restrict itself with Landlock at the end
+/// of its setup: the kernel wants no_new_privs, or CAP_SYS_ADMIN (in its user namespace),
+/// which a kept capability still is at that point.
+fn may_restrict(spec: &Spec) -> bool {
+    spec.no_new_privs || spec.caps.keep.contains(crate::caps::spec::Capabilities::SYS_ADMIN)
 }
 
 /// What the memory floor sets aside for a command's arguments and environment (twice their

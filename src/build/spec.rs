@@ -10,6 +10,7 @@ use crate::landlock::spec::Landlock;
 use crate::mount::spec::MountSpec;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::Rlimit;
+use crate::seccomp::spec::Seccomp;
 use crate::time::spec::TimeOffsets;
 use crate::user::spec::UserMapping;
 
@@ -31,11 +32,12 @@ pub(crate) struct Spec {
     pub cgroup_parent: Option<PathBuf>,
     #[cfg(feature = "landlock")]
     pub landlock: Option<Landlock>,
+    pub seccomp: Seccomp,
 }
 
 impl Default for Spec {
-    /// No namespaces, no mounts, no capabilities; dying with the parent, no_new_privs and a
-    /// new session on.
+    /// No namespaces, no mounts, no capabilities; dying with the parent, no_new_privs, a new
+    /// session and the default seccomp profile on.
     fn default() -> Self {
         Spec {
             namespaces: Namespaces::empty(),
@@ -53,6 +55,7 @@ impl Default for Spec {
             cgroup_parent: None,
             #[cfg(feature = "landlock")]
             landlock: None,
+            seccomp: Seccomp::default_profile(),
         }
     }
 }

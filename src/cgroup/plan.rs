@@ -122,7 +122,8 @@ mod tests {
         let v1 =
             Hierarchy { mount: "/nonexistent/memory".into(), root: "/".into(), controllers: vec!["memory".into()] };
         let layout = Layout { unified: None, unified_controllers: vec![], v1: vec![v1] };
-        let plan = CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096, memory_floor: 0 };
+        let plan =
+            CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096, memory_floor: 0 };
         let err = planned_dirs(&plan, Path::new("/isobox"), "x").unwrap_err();
         assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
     }

@@ -13,7 +13,7 @@ use super::setup_error::{SetupError, SetupObject};
 use super::step::Step;
 use crate::error::{Error, SpawnError};
 use crate::mount::describe::MountAction;
-use crate::{caps, cgroup, mount, net, rlimit, time, user};
+use crate::{caps, cgroup, mount, net, rlimit, seccomp, time, user};
 
 /// The error for what the child wrote on the report pipe before it exited.
 pub(crate) fn setup_failure(report: &[u8], setup: &ChildSetup, launch: &ChildLaunch<'_>) -> Error {
@@ -67,6 +67,7 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
         Step::TimeOffsets => {
             (Some(SetupObject::Path(path(time::apply::OFFSETS_FILE.to_bytes()))), time::describe::hint(errno))
         }
+        Step::Seccomp => (None, seccomp::describe::hint(errno)),
         Step::Loopback => (Some(SetupObject::Interface(net::describe::LOOPBACK)), None),
         Step::JoinCgroup => {
             let file = cgroup::describe::join_file(launch.cgroup_join, index);

@@ -12,6 +12,7 @@ use crate::landlock::plan::LandlockPlan;
 use crate::mount::plan::MountPlan;
 use crate::net::plan::NetPlan;
 use crate::rlimit::spec::Rlimit;
+use crate::seccomp::plan::SeccompPlan;
 use crate::sys::CStrArray;
 use crate::time::plan::TimePlan;
 use crate::user::ids::Ids;
@@ -39,6 +40,8 @@ pub(crate) struct ChildSetup {
     /// The Landlock ruleset the child makes and restricts itself with; `None` without one.
     #[cfg(feature = "landlock")]
     pub landlock: Option<LandlockPlan>,
+    /// The system-call filter installed last before exec; an empty program for none.
+    pub seccomp: SeccompPlan,
 }
 
 /// One command made ready for exec: what the child switches to and executes.

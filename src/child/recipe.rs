@@ -18,7 +18,7 @@ use super::step::Step;
 #[cfg(feature = "landlock")]
 use crate::landlock;
 use crate::sys::child as sys;
-use crate::{caps, cgroup, mount, net, rlimit, time, user, uts};
+use crate::{caps, cgroup, mount, net, rlimit, seccomp, time, user, uts};
 
 /// The child's entry point. Never returns.
 pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
@@ -49,6 +49,8 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 ///   reaches the program;
 /// - Landlock comes after the mounts, which it would forbid, and after no_new_privs, which it
 ///   needs; its rules name paths as the program sees them.
+/// - the seccomp filter is installed last, so it never has to allow isobox's own setup: after
+///   it come only execve, and on failure write and exit_group.
 fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     let (setup, launch, ids) = (p.setup, &p.launch, &p.launch.exec.ids);
     at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
@@ -86,6 +88,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Signals, control::reset_signals())?;
     #[cfg(feature = "landlock")]
     each(Step::Landlock, landlock::apply::restrict(setup.landlock.as_ref()))?;
+    at(Step::Seccomp, seccomp::apply::install(&setup.seccomp))?;
     Err(record(Step::Exec, exec(launch.exec)))
 }
 

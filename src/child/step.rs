@@ -67,12 +67,14 @@ pub enum Step {
     /// Restricting the program with Landlock (feature `landlock`; the object names the rule's
     /// path).
     Landlock,
+    /// Installing the seccomp filter.
+    Seccomp,
     /// Executing the program.
     Exec,
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 29] = [
+pub(crate) const STEPS: [Step; 30] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -101,6 +103,7 @@ pub(crate) const STEPS: [Step; 29] = [
     Step::Chdir,
     Step::Signals,
     Step::Landlock,
+    Step::Seccomp,
     Step::Exec,
 ];
 
@@ -135,6 +138,7 @@ impl fmt::Display for Step {
             Step::Chdir => "changing directory",
             Step::Signals => "resetting signals",
             Step::Landlock => "restricting with Landlock",
+            Step::Seccomp => "installing the seccomp filter",
             Step::Exec => "exec",
         })
     }

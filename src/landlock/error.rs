@@ -24,7 +24,7 @@ pub enum LandlockError {
         hint: Option<&'static str>,
     },
     /// `no_new_privs(false)`: Landlock needs no_new_privs (or CAP_SYS_ADMIN) to restrict.
-    #[error("Landlock needs no_new_privs; leave SandboxBuilder::no_new_privs on")]
+    #[error("Landlock needs no_new_privs or CAP_SYS_ADMIN; leave SandboxBuilder::no_new_privs on, or keep Capabilities::SYS_ADMIN")]
     NeedsNoNewPrivs,
     /// `Landlock::require_abi` asked for more than the ruleset can use here.
     #[error("Landlock ABI {required} is required, but {}", abi_text(*kernel))]

@@ -40,7 +40,8 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
         }
         Op::RootBind { path } => sys::mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC, None),
         Op::OpenRoot { path } => {
-            anchors.root = Fd(sys::openat(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?);
+            anchors.root =
+                Fd(sys::openat(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?);
             Ok(())
         }
         Op::Mkdir { path } => existing_ok(api::mkdirat(parent(root, path)?.0, &path.name, 0o755)),
@@ -107,8 +108,13 @@ fn proc_entry(proc: RawFd, name: &CStr, flags: i32) -> Result<Option<Fd>, Errno>
 /// (resolved before the pivot, so the sandbox cannot have replaced it). `dir` is what the
 /// entry usually is: it is opened as that first, and as the other kind if it is not.
 fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
-    let Some(target) = proc_entry(proc, name, if dir { libc::O_DIRECTORY } else { 0 })
-        .or_else(|errno| if errno == Errno::ENOTDIR { proc_entry(proc, name, 0) } else { Err(errno) })?
+    let Some(target) = proc_entry(proc, name, if dir { libc::O_DIRECTORY } else { 0 }).or_else(|errno| {
+        if errno == Errno::ENOTDIR {
+            proc_entry(proc, name, 0)
+        } else {
+            Err(errno)
+        }
+    })?
     else {
         return Ok(());
     };

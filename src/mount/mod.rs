@@ -10,8 +10,8 @@
 pub(crate) mod apply;
 mod check;
 pub(crate) mod default_root;
-pub(crate) mod masks;
 pub(crate) mod describe;
+pub(crate) mod masks;
 pub(crate) mod ops;
 pub(crate) mod plan;
 pub(crate) mod probe;

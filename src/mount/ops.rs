@@ -77,33 +77,69 @@ pub(crate) enum Op {
     /// `mount --make-rprivate /`: nothing mounted from here on reaches the host.
     MakePrivate,
     /// The default root's tmpfs, at its host mount point.
-    RootTmpfs { at: CString },
+    RootTmpfs {
+        at: CString,
+    },
     /// A rootfs bound onto itself at its host path.
-    RootBind { path: CString },
+    RootBind {
+        path: CString,
+    },
     /// Opens the new root (its host path): every [`InRoot`] after this resolves in it.
-    OpenRoot { path: CString },
+    OpenRoot {
+        path: CString,
+    },
     /// mkdir; an existing directory is fine.
-    Mkdir { path: InRoot },
+    Mkdir {
+        path: InRoot,
+    },
     /// chmod, for modes a umask would strip (like /dev/shm's sticky 1777); no link followed.
-    Chmod { path: InRoot, mode: u32 },
+    Chmod {
+        path: InRoot,
+        mode: u32,
+    },
     /// Creates an empty file to bind a file onto; an existing one is fine.
-    Touch { path: InRoot },
-    Symlink { target: CString, link: InRoot },
+    Touch {
+        path: InRoot,
+    },
+    Symlink {
+        target: CString,
+        link: InRoot,
+    },
     /// A recursive bind of a host path, read-only (every submount too) before it is attached.
-    Bind { source: CString, target: InRoot, readonly: bool },
+    Bind {
+        source: CString,
+        target: InRoot,
+        readonly: bool,
+    },
     /// A new filesystem with these options and `MOUNT_ATTR_*` bits.
-    Fresh { fs: Fs, target: InRoot, options: Vec<(CString, CString)>, attrs: u64 },
+    Fresh {
+        fs: Fs,
+        target: InRoot,
+        options: Vec<(CString, CString)>,
+        attrs: u64,
+    },
     /// Hides one entry of the procfs mounted last: files under the host's /dev/null,
     /// directories under an empty read-only tmpfs (`dir` is what the entry usually is; the
     /// other kind is handled too). No link is followed; a missing entry is skipped. `proc` is
     /// that procfs's target, for errors.
-    Mask { proc: PathBuf, name: &'static CStr, dir: bool },
+    Mask {
+        proc: PathBuf,
+        name: &'static CStr,
+        dir: bool,
+    },
     /// Makes one entry of the procfs mounted last read-only (bound onto itself).
-    ReadOnlyEntry { proc: PathBuf, name: &'static CStr },
+    ReadOnlyEntry {
+        proc: PathBuf,
+        name: &'static CStr,
+    },
     /// mount_setattr(MOUNT_ATTR_RDONLY) on the new root's own mount, at its host path.
-    ReadOnlyRoot { path: CString },
+    ReadOnlyRoot {
+        path: CString,
+    },
     /// chdir(new_root); pivot_root(".", "."); detach the old root; chdir("/").
-    EnterNewRoot { new_root: CString },
+    EnterNewRoot {
+        new_root: CString,
+    },
 }
 
 /// What part of the sandbox's root a mount operation builds, so that an error names the

@@ -29,7 +29,14 @@ impl Probe for FakeHost {
 }
 
 fn input<'a>(rootfs: Option<&'a Path>, mounts: &'a [Mount]) -> PlanInput<'a> {
-    PlanInput { default_root_at: Path::new("/tmp"), rootfs, mounts, readonly_root: false, pid_namespace: true, masks: Masks::HiddenAndReadOnly }
+    PlanInput {
+        default_root_at: Path::new("/tmp"),
+        rootfs,
+        mounts,
+        readonly_root: false,
+        pid_namespace: true,
+        masks: Masks::HiddenAndReadOnly,
+    }
 }
 
 fn ops(plan: &MountPlan) -> Vec<&Op> {

@@ -45,6 +45,13 @@ impl ExitReport {
         self.status.signal()
     }
 
+    /// Whether the program was killed by SIGSYS: what a seccomp filter's KILL (and, unhandled,
+    /// TRAP) verdict delivers. Another process sending SIGSYS would look the same.
+    #[must_use]
+    pub fn killed_by_seccomp(&self) -> bool {
+        self.status.signal() == Some(libc::SIGSYS)
+    }
+
     /// CPU time of the whole sandbox (its cgroup's, else the first process and its waited-for
     /// descendants).
     fn cpu_time(&self) -> Duration {
@@ -59,6 +66,7 @@ impl fmt::Display for ExitReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.status.code(), self.status.signal().and_then(Signal::new)) {
             (Some(code), _) => write!(f, "exited with {code}")?,
+            (None, Some(signal)) if self.killed_by_seccomp() => write!(f, "killed by {signal} (seccomp filter)")?,
             (None, Some(signal)) => write!(f, "killed by {signal}")?,
             (None, None) => write!(f, "ended with wait status {:#x}", self.status.into_raw())?,
         }
@@ -181,6 +189,9 @@ mod tests {
         );
         assert_eq!(report(3 << 8, None).to_string(), "exited with 3 after 19.7 ms (1.5 ms CPU)");
         assert!(report(libc::SIGSEGV | 0x80, None).to_string().starts_with("killed by SIGSEGV (core dumped) after"));
+        let sigsys = report(libc::SIGSYS | 0x80, None);
+        assert!(sigsys.killed_by_seccomp() && !report(libc::SIGKILL, None).killed_by_seccomp());
+        assert!(sigsys.to_string().starts_with("killed by SIGSYS (seccomp filter) (core dumped) after"), "{sigsys}");
     }
 
     #[test]

@@ -130,10 +130,6 @@ pub fn umount2(target: &CStr, flags: i32) -> SysResult {
     call(libc::SYS_umount2, [ptr(target), flags as usize, 0, 0, 0, 0]).map(drop)
 }
 
-
-
-
-
 /// chdir(2). Async-signal-safe: does not allocate.
 pub fn chdir(path: &CStr) -> SysResult {
     call(libc::SYS_chdir, [ptr(path), 0, 0, 0, 0, 0]).map(drop)

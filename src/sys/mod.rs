@@ -11,6 +11,7 @@
 //! - [`cstr_array`]: argv/envp arrays.
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
 //!   query of the **parent**).
+//! - [`seccomp`]: installing a filter, for the **child**.
 //!
 //! # Safety
 //! Each module's own `# Safety` section says what its `unsafe` code relies on; every block
@@ -28,6 +29,7 @@ pub mod launch;
 pub mod mount_api;
 pub mod process;
 pub mod raw;
+pub mod seccomp;
 pub mod stack;
 pub mod vmclone;
 

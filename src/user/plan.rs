@@ -115,7 +115,8 @@ fn check_ranges(what: &'static str, ranges: &[IdRange]) -> Result<(), ConfigErro
     if overlap(|r| r.inside) || overlap(|r| r.outside) {
         return Err(ConfigError::IdMap {
             what,
-            reason: "two ranges overlap inside the sandbox or on the host, which the kernel refuses; make them disjoint",
+            reason:
+                "two ranges overlap inside the sandbox or on the host, which the kernel refuses; make them disjoint",
         });
     }
     Ok(())

@@ -1,0 +1,72 @@
+//! A tiny classic-BPF interpreter for the tests (**parent**, test-only): runs a program over one
+//! `seccomp_data` as the kernel would and returns its verdict, checking on the way what the
+//! kernel's checker would refuse (a jump out of the program, an unknown opcode, a load out of
+//! `seccomp_data` or unaligned, falling off the end).
+
+use libc::sock_filter;
+
+use super::bpf;
+
+/// What the filter sees of one system call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call {
+    pub nr: i32,
+    pub arch: u32,
+    pub args: [u64; 6],
+}
+
+impl Call {
+    /// `nr` on the build target's arch with these arguments (the rest 0).
+    pub fn native(nr: i64, args: &[u64]) -> Call {
+        let mut all = [0; 6];
+        all[..args.len()].copy_from_slice(args);
+        Call { nr: nr as i32, arch: bpf::AUDIT_ARCH, args: all }
+    }
+
+    fn bytes(&self) -> [u8; 64] {
+        let mut b = [0u8; 64];
+        b[0..4].copy_from_slice(&self.nr.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.arch.to_ne_bytes());
+        b[8..16].copy_from_slice(&0x7000_1234u64.to_ne_bytes()); // instruction_pointer
+        for (i, arg) in self.args.iter().enumerate() {
+            b[16 + 8 * i..24 + 8 * i].copy_from_slice(&arg.to_ne_bytes());
+        }
+        b
+    }
+}
+
+/// The verdict and how many instructions the run took.
+pub(crate) fn run_counting(program: &[sock_filter], call: &Call) -> (u32, usize) {
+    let data = call.bytes();
+    let (mut a, mut pc, mut steps) = (0u32, 0usize, 0usize);
+    loop {
+        let insn = program.get(pc).unwrap_or_else(|| panic!("ran off the program at {pc}"));
+        steps += 1;
+        let next = pc + 1;
+        let cond = |taken: bool| next + usize::from(if taken { insn.jt } else { insn.jf });
+        pc = match insn.code {
+            bpf::LD_ABS => {
+                let k = insn.k as usize;
+                assert!(k % 4 == 0 && k + 4 <= data.len(), "load at {k}");
+                a = u32::from_ne_bytes(data[k..k + 4].try_into().unwrap());
+                next
+            }
+            bpf::LD_IMM => {
+                a = insn.k;
+                next
+            }
+            bpf::RET_K => return (insn.k, steps),
+            bpf::JA => next + insn.k as usize,
+            bpf::JEQ => cond(a == insn.k),
+            bpf::JGE => cond(a >= insn.k),
+            bpf::JSET => cond(a & insn.k != 0),
+            code => panic!("opcode {code:#x} at {pc}"),
+        };
+        assert!(pc < program.len(), "jump out of the program to {pc}");
+    }
+}
+
+/// The verdict of `program` for `call`.
+pub(crate) fn run(program: &[sock_filter], call: &Call) -> u32 {
+    run_counting(program, call).0
+}
