@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use isobox::{Mount, Namespaces, Sandbox, SandboxBuilder, Seccomp};
+use isobox::{Capabilities, Mount, Namespaces, Sandbox, SandboxBuilder, Seccomp, UserMapping};
 
 /// A static program that writes one byte to stdout and exits: as little work as a program can
 /// do, so the figures are the spawn's own.
@@ -84,15 +84,34 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev"));
     out.push(("+proc+dev", b.build().unwrap(), inside.clone()));
     let mut b = bare(f, five);
-    b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev")).masked_paths(false);
-    out.push(("+proc+dev nomask", b.build().unwrap(), inside.clone()));
-    let mut b = bare(f, five);
     full(&mut b);
     out.push(("+hostname (full, no net)", b.build().unwrap(), inside.clone()));
-    let mut b = bare(f, five);
-    full(&mut b);
-    b.seccomp(Seccomp::none());
-    out.push(("full, no seccomp filter", b.build().unwrap(), inside.clone()));
+    // The full sandbox with each hardening default turned off, and with all of them off (the
+    // defaults before hardening): what each costs.
+    let loosen: [(&'static str, fn(&mut SandboxBuilder)); 4] = [
+        ("full, unhardened", |b| {
+            b.seccomp(Seccomp::none())
+                .capabilities(Capabilities::all())
+                .masked_paths(false)
+                .new_session(false)
+                .user_mapping(UserMapping::Current);
+        }),
+        ("full, no seccomp filter", |b| {
+            b.seccomp(Seccomp::none());
+        }),
+        ("full, all capabilities kept", |b| {
+            b.capabilities(Capabilities::all());
+        }),
+        ("full, no procfs masks", |b| {
+            b.masked_paths(false);
+        }),
+    ];
+    for (name, tweak) in loosen {
+        let mut b = bare(f, five);
+        full(&mut b);
+        tweak(&mut b);
+        out.push((name, b.build().unwrap(), inside.clone()));
+    }
     let mut b = bare(f, five | Namespaces::NET);
     full(&mut b);
     out.push(("+net", b.build().unwrap(), inside.clone()));
