@@ -77,3 +77,39 @@ fn a_single_mapping_to_nobody_works_with_the_default_root() {
     let sb = Sandbox::builder().namespaces(full()).user_mapping(mapping).build().unwrap();
     assert_eq!(sh(&sb, "touch /tmp/x && stat -c %u /tmp/x").trim(), "0");
 }
+
+/// Run alone by `rootless_the_callers_dumpable_flag_survives_spawns_that_switch_ids`, in a
+/// process of its own: other tests' spawns in flight would keep the flag of their own start.
+#[test]
+#[ignore = "run by rootless_the_callers_dumpable_flag_survives_spawns_that_switch_ids"]
+fn dumpable_inner() {
+    // The child shares the caller's memory until exec, and the flag lives there: an id switch
+    // in the child (a root caller's sandbox becomes nobody) must not leave it changed.
+    let sb = sandbox(|_| {});
+    for wanted in [false, true, false] {
+        nix::sys::prctl::set_dumpable(wanted).unwrap();
+        for _ in 0..3 {
+            assert!(sb.status(&isobox::Command::new("/bin/true")).unwrap().success());
+        }
+        assert_eq!(nix::sys::prctl::get_dumpable().unwrap(), wanted, "the caller's dumpable flag changed");
+    }
+    println!("dumpable-done");
+}
+
+#[test]
+fn rootless_the_callers_dumpable_flag_survives_spawns_that_switch_ids() {
+    if !common::require_userns() {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "dumpable_inner", "--ignored", "--nocapture", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("dumpable-done"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -89,10 +89,12 @@ fn rootless_reading_what_no_rule_allows_is_refused() {
     if !require_userns() {
         return;
     }
-    // The system directories but /etc: the shell runs, /etc stays unreadable.
+    // The system directories but /etc (and those that are links, which rules do not
+    // follow): the shell runs, /etc stays unreadable.
+    let is_link = |dir: &str| std::fs::symlink_metadata(dir).map(|m| m.file_type().is_symlink()).unwrap_or(false);
     let ruleset = DEFAULT_ROOT_DIRS
         .iter()
-        .filter(|dir| **dir != "/etc" && Path::new(dir).exists())
+        .filter(|dir| **dir != "/etc" && Path::new(dir).exists() && !is_link(dir))
         .fold(Landlock::new(), |ruleset, dir| ruleset.read_exec(dir));
     let b = with(common::full(), Some(ruleset));
     if abi_or_refused(&b).is_none() {
@@ -242,4 +244,25 @@ fn rootless_a_program_landlock_may_not_execute_gets_a_hint() {
     // With EXECUTE it runs.
     let b = with(Namespaces::empty(), Some(Landlock::new().read_exec("/")));
     assert!(sh_output(&b.build().unwrap(), "true").report.success());
+}
+
+#[test]
+fn rootless_a_rule_never_follows_a_symbolic_link_inside_the_sandbox() {
+    if !require_userns() {
+        return;
+    }
+    // The default root recreates the host's /bin; on merged-/usr hosts it is a link to usr/bin.
+    if !std::fs::symlink_metadata("/bin").map(|m| m.file_type().is_symlink()).unwrap_or(false) {
+        eprintln!("/bin is not a symbolic link on this host: nothing to follow");
+        return;
+    }
+    let b = with(common::full(), Some(Landlock::new().read_exec("/usr").read_write("/bin")));
+    if abi_or_refused(&b).is_none() {
+        return;
+    }
+    let err = b.build().unwrap().status(&Command::new("/usr/bin/true")).unwrap_err();
+    let Error::Setup(setup) = &err else { panic!("expected a setup error, got {err}") };
+    assert_eq!((setup.step, setup.errno), (Step::Landlock, Errno::ELOOP), "{err}");
+    assert_eq!(setup.object, Some(SetupObject::Path("/bin".into())), "{err}");
+    assert!(err.to_string().contains("symbolic link"), "{err}");
 }

@@ -29,9 +29,10 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 
 /// The recipe, in order. Why each step sits where it does:
 /// - the death signal is set before waiting for `go`, so a parent that died first reads as EOF;
+/// - the time namespace is entered and its offsets written before anything else runs in it,
+///   and before the ids change (the switch hands /proc/self to host root);
 /// - the child becomes the sandbox's root as soon as its id maps exist, so that everything it
 ///   creates is owned inside and it reaches the host only as the mapped identity;
-/// - the time namespace is entered and its offsets written before anything else runs in it;
 /// - mounts come before the ids change, while the child still has its capabilities;
 /// - the cgroup is joined after the second `go` (v1: the parent made it meanwhile) and its
 ///   namespace entered after, so the namespace's root is the sandbox's own cgroup; when the
@@ -56,13 +57,13 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
     at(Step::DeathSignal, control::set_death_signal(setup.die_with_parent))?;
     at(Step::WaitGo, control::wait_go(&launch.control, !launch.second_release))?;
+    at(Step::UnshareTime, time::apply::unshare(&setup.time))?;
+    at(Step::TimeOffsets, time::apply::write_offsets(&setup.time))?;
     if setup.setup_ids.is_some() {
         join_cgroup(launch)?;
     }
     at(Step::SetupIds, user::apply::setup_ids(setup.setup_ids))?;
     at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
-    at(Step::UnshareTime, time::apply::unshare(&setup.time))?;
-    at(Step::TimeOffsets, time::apply::write_offsets(&setup.time))?;
     each(Step::Mount, mount::apply::run(&setup.mounts.ops))?;
     at(Step::Hostname, uts::apply::hostname(&setup.uts))?;
     at(Step::Domainname, uts::apply::domainname(&setup.uts))?;

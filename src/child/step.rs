@@ -16,12 +16,12 @@ pub enum Step {
     DeathSignal,
     /// Waiting for the parent to release the child (after it wrote the id maps).
     WaitGo,
-    /// Becoming the sandbox's root (its ids inside) once the id maps are written.
-    SetupIds,
     /// Entering the time namespace.
     UnshareTime,
     /// Writing the time namespace's clock offsets.
     TimeOffsets,
+    /// Becoming the sandbox's root (its ids inside) once the id maps are written.
+    SetupIds,
     /// One operation of the mount plan (the object says which).
     Mount,
     /// Setting the hostname.
@@ -78,9 +78,9 @@ pub(crate) const STEPS: [Step; 30] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
-    Step::SetupIds,
     Step::UnshareTime,
     Step::TimeOffsets,
+    Step::SetupIds,
     Step::Mount,
     Step::Hostname,
     Step::Domainname,

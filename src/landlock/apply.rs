@@ -9,6 +9,7 @@ use nix::errno::Errno;
 
 use super::plan::{LandlockPlan, PathRulePlan, RULESET_INDEX};
 use crate::sys::child as sys;
+use crate::sys::mount_api;
 use crate::sys::landlock as syscalls;
 
 /// The whole step; a failure carries the path rule's index, or [`RULESET_INDEX`] for the
@@ -32,12 +33,13 @@ fn add_rules(plan: &LandlockPlan, ruleset: RawFd) -> Result<(), (usize, Errno)> 
 }
 
 /// Opens the rule's path as a directory, or else as a file (which takes only file rights),
-/// adds the rule and closes the path again. Symbolic links are followed inside the sandbox.
+/// adds the rule and closes the path again. No symbolic link is followed (ELOOP): a link in
+/// an untrusted root could otherwise widen the rule to wherever it points.
 fn add_path(ruleset: RawFd, rule: &PathRulePlan) -> Result<(), Errno> {
-    let flags = libc::O_PATH | libc::O_CLOEXEC;
-    let (fd, access) = match sys::openat(libc::AT_FDCWD, &rule.path, flags | libc::O_DIRECTORY, 0) {
+    let open = |flags| mount_api::openat2(libc::AT_FDCWD, &rule.path, libc::O_PATH | flags, mount_api::RESOLVE_NO_SYMLINKS);
+    let (fd, access) = match open(libc::O_DIRECTORY) {
         Ok(fd) => (fd, rule.access),
-        Err(Errno::ENOTDIR) => (sys::openat(libc::AT_FDCWD, &rule.path, flags, 0)?, rule.file_access),
+        Err(Errno::ENOTDIR) => (open(0)?, rule.file_access),
         Err(errno) => return Err(errno),
     };
     let added = syscalls::add_path_beneath(ruleset, fd, access);

@@ -30,6 +30,10 @@ fn path_hint(errno: Errno) -> Option<&'static str> {
              its mounts",
         ),
         Errno::ENOTDIR => Some("a component of the path is not a directory inside the sandbox"),
+        Errno::ELOOP => Some(
+            "the path goes through a symbolic link inside the sandbox, which a rule never follows (a link in an \
+             untrusted root could widen it): name the path the link points to, e.g. /usr/bin for /bin",
+        ),
         Errno::EACCES => Some("the path cannot be looked up inside the sandbox (no search permission on a parent)"),
         Errno::ENOMSG => Some(
             "the path is not a directory, and its rule allows no right that applies to a file (EXECUTE, \

@@ -6,6 +6,7 @@
 //! - describe: [`failure`] (a failed clone); the child's own failures are `child::describe`'s.
 //! - [`handle`] and [`exit_report`]: the running sandbox and how it ended.
 
+pub(crate) mod dumpable;
 pub(crate) mod exit_report;
 pub(crate) mod failure;
 pub(crate) mod handle;
@@ -39,11 +40,13 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     let launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
     let plan = ChildPlan { setup: &sandbox.child, launch };
     let started = Instant::now();
+    let dumpable = dumpable::DumpableGuard::new();
     let mut work = ParentWork { cgroup: &mut cgroup, maps: sandbox.user.maps.as_ref(), second_release };
     let (to_child, go_read) = pipes.split();
     let flags = sandbox.namespaces.clone_flags();
     let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work)
         .map_err(|failure| failure::spawn_failure(failure, sandbox))?;
+    drop(dumpable); // the child has exec'd or exited: its id changes no longer reach us
     drop(go_read);
     command.child_ends.clear(); // the child has its copies (or is gone)
     let child = Child::new(spawned.pid, spawned.pidfd, &mut command.parent_ends, started, cgroup.into_cgroup());

@@ -11,11 +11,10 @@ use crate::sys::child as sys;
 pub(crate) fn setup_ids(ids: Option<(u32, u32)>) -> Result<(), Errno> {
     match ids {
         Some((uid, gid)) => {
+            // This makes the shared memory undumpable (its /proc files become host root's):
+            // whatever needs /proc/self comes before it, and the parent restores its own flag.
             sys::setgid(gid)?;
-            sys::setuid(uid)?;
-            // A change of ids makes the process undumpable, which hands its /proc/self files
-            // (timens_offsets, uid_map…) to host root; it is still the same sandbox.
-            sys::prctl(libc::PR_SET_DUMPABLE, 1)
+            sys::setuid(uid)
         }
         None => Ok(()),
     }

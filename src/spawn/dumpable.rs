@@ -1,0 +1,38 @@
+//! Keeping the caller's "dumpable" flag (**parent**). The flag belongs to the memory a
+//! process runs in, which the child shares until exec: when the child's ids change, the
+//! kernel resets it (to `fs.suid_dumpable`, usually 0) for the caller too, which would hand
+//! the caller's /proc/self to host root and make a later newuidmap refuse it. While any spawn
+//! is in flight the value the caller had is kept here and put back when the last one ends.
+
+use std::sync::Mutex;
+
+/// Spawns in flight, and the caller's flag from before the first of them.
+static IN_FLIGHT: Mutex<(usize, Option<bool>)> = Mutex::new((0, None));
+
+/// Held across one spawn: from before the clone to the child's exec (or death).
+pub(crate) struct DumpableGuard;
+
+impl DumpableGuard {
+    pub fn new() -> DumpableGuard {
+        let mut state = IN_FLIGHT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.0 == 0 {
+            state.1 = nix::sys::prctl::get_dumpable().ok();
+        }
+        state.0 += 1;
+        DumpableGuard
+    }
+}
+
+impl Drop for DumpableGuard {
+    fn drop(&mut self) {
+        let mut state = IN_FLIGHT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.0 = state.0.saturating_sub(1);
+        if state.0 == 0 {
+            if let Some(dumpable) = state.1.take() {
+                if nix::sys::prctl::get_dumpable().ok() != Some(dumpable) {
+                    let _ = nix::sys::prctl::set_dumpable(dumpable);
+                }
+            }
+        }
+    }
+}
