@@ -235,6 +235,13 @@ pub enum ConfigError {
         /// The mount.
         mount: Mount,
     },
+    /// A mount onto `/` itself, which would hide the root isobox builds and every mount
+    /// after it.
+    #[error("{mount}: a mount cannot go on / itself; give a root of your own with rootfs(dir)")]
+    TargetIsRoot {
+        /// The mount.
+        mount: Mount,
+    },
     /// A tmpfs of size 0, which tmpfs would read as no limit at all.
     #[error("{mount}: a size of 0 would mean no limit to tmpfs")]
     TmpfsSizeZero {

@@ -99,6 +99,8 @@ fn a_parent_dir_in_a_target_is_refused_at_build() {
         .expect_err("a target with .. must be refused");
     assert!(matches!(err, Error::Config(ConfigError::ParentDirInTarget { .. })), "{err}");
     assert!(err.to_string().contains("`..`"), "{err}");
+    let err = Sandbox::builder().namespaces(full()).mount(Mount::tmpfs("/")).build().expect_err("a mount on /");
+    assert!(matches!(err, Error::Config(ConfigError::TargetIsRoot { .. })), "{err}");
 }
 
 /// A rootfs with the host's system directories bound read-only, and `link` -> `to`.

@@ -37,7 +37,7 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
     match rec.step {
         Step::Mount => match setup.mounts.ops.get(index) {
             Some(planned) => {
-                let action = MountAction::of(&planned.op, &setup.mounts.root);
+                let action = MountAction::of(&planned.op);
                 (
                     Some(SetupObject::Mount { part: planned.part.clone(), action }),
                     mount::describe::hint(&planned.op, errno),

@@ -35,13 +35,15 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
     match op {
         Op::MakePrivate => sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None),
         Op::RootTmpfs { at } => {
-            let flags = libc::MS_NOSUID | libc::MS_NODEV;
-            sys::mount(Some(c"tmpfs"), at, Some(c"tmpfs"), flags, Some(c"mode=0755"))
+            let mount = fresh(Fs::Tmpfs, &[], Fs::Tmpfs.attrs())?;
+            anchors.root = attach_root(mount, at)?;
+            Ok(())
         }
-        Op::RootBind { path } => sys::mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC, None),
-        Op::OpenRoot { path } => {
-            anchors.root =
-                Fd(sys::openat(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?);
+        Op::RootBind { path } => {
+            let dir = host_dir(path)?;
+            let tree = Fd(api::clone_tree(dir.0, c"")?);
+            api::move_mount(tree.0, dir.0)?;
+            anchors.root = tree;
             Ok(())
         }
         Op::Mkdir { path } => existing_ok(api::mkdirat(parent(root, path)?.0, &path.name, 0o755)),
@@ -69,9 +71,20 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
         }
         Op::Mask { name, dir, .. } => mask(anchors.proc.0, name, *dir),
         Op::ReadOnlyEntry { name, .. } => read_only_entry(anchors.proc.0, name),
-        Op::ReadOnlyRoot { path } => sys::mount_setattr(path, false, api::MOUNT_ATTR_RDONLY),
-        Op::EnterNewRoot { new_root } => enter_new_root(new_root),
+        Op::ReadOnlyRoot { .. } => api::set_mount_attrs(root, api::MOUNT_ATTR_RDONLY, false),
+        Op::EnterNewRoot { .. } => enter_new_root(root),
     }
+}
+
+/// A host directory (the caller's path, links followed) as an O_PATH descriptor.
+fn host_dir(path: &CStr) -> Result<Fd, Errno> {
+    sys::openat(libc::AT_FDCWD, path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0).map(Fd)
+}
+
+/// Attaches the detached mount `mount` on host directory `at`; the mount is the new root.
+fn attach_root(mount: Fd, at: &CStr) -> Result<Fd, Errno> {
+    api::move_mount(mount.0, host_dir(at)?.0)?;
+    Ok(mount)
 }
 
 /// `path` inside the new root, as an O_PATH descriptor; links are followed but stay inside.
@@ -108,26 +121,35 @@ fn proc_entry(proc: RawFd, name: &CStr, flags: i32) -> Result<Option<Fd>, Errno>
 /// (resolved before the pivot, so the sandbox cannot have replaced it). `dir` is what the
 /// entry usually is: it is opened as that first, and as the other kind if it is not.
 fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
-    let Some(target) = proc_entry(proc, name, if dir { libc::O_DIRECTORY } else { 0 }).or_else(|errno| {
-        if errno == Errno::ENOTDIR {
-            proc_entry(proc, name, 0)
-        } else {
-            Err(errno)
-        }
-    })?
-    else {
+    let (opened, opened_as_dir) = match proc_entry(proc, name, if dir { libc::O_DIRECTORY } else { 0 }) {
+        Err(Errno::ENOTDIR) => (proc_entry(proc, name, 0)?, false),
+        other => (other?, dir),
+    };
+    let Some(target) = opened else {
         return Ok(());
     };
-    let cover_file = || api::clone_tree(libc::AT_FDCWD, c"/dev/null").map(Fd);
     let cover_dir = || fresh(Fs::Tmpfs, &[], MASK_DIR_ATTRS);
-    let first = if dir { cover_dir()? } else { cover_file()? };
-    match api::move_mount(first.0, target.0) {
-        // A file mount onto a directory (or the reverse): the entry is the other kind.
-        Err(Errno::ENOTDIR | Errno::EISDIR) => {
-            let other = if dir { cover_file()? } else { cover_dir()? };
-            api::move_mount(other.0, target.0)
-        }
+    if opened_as_dir {
+        return api::move_mount(cover_dir()?.0, target.0);
+    }
+    let null = Fd(api::clone_tree(libc::AT_FDCWD, c"/dev/null")?);
+    match api::move_mount(null.0, target.0) {
+        // A file's mount onto a directory is refused with EINVAL: an entry this kernel made a
+        // directory where it is usually a file gets the directory's cover.
+        Err(Errno::EINVAL) if is_directory(&target)? => api::move_mount(cover_dir()?.0, target.0),
         other => other,
+    }
+}
+
+/// Whether the O_PATH descriptor `entry` is a directory: "." opens below it only then.
+fn is_directory(entry: &Fd) -> Result<bool, Errno> {
+    match api::openat2(entry.0, c".", libc::O_PATH | libc::O_DIRECTORY, api::RESOLVE_BENEATH) {
+        Ok(fd) => {
+            drop(Fd(fd));
+            Ok(true)
+        }
+        Err(Errno::ENOTDIR) => Ok(false),
+        Err(errno) => Err(errno),
     }
 }
 
@@ -145,9 +167,10 @@ fn read_only_entry(proc: RawFd, name: &CStr) -> Result<(), Errno> {
 }
 
 /// The pivot_root(".", ".") idiom: the old root ends up stacked on the new one and is then
-/// detached with everything below it, so nothing of the host stays reachable.
-fn enter_new_root(new_root: &CStr) -> Result<(), Errno> {
-    sys::chdir(new_root)?;
+/// detached with everything below it, so nothing of the host stays reachable. The new root is
+/// entered by its descriptor, the one every mount above was made in.
+fn enter_new_root(root: RawFd) -> Result<(), Errno> {
+    api::fchdir(root)?;
     sys::pivot_root(c".", c".")?;
     sys::umount2(c".", libc::MNT_DETACH)?;
     sys::chdir(c"/")

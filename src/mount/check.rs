@@ -25,6 +25,9 @@ pub(crate) fn settings(spec: &MountSpec, ns: Namespaces) -> Result<(), ConfigErr
         if mount.target.components().any(|c| c == Component::ParentDir) {
             return Err(ConfigError::ParentDirInTarget { mount: mount.clone() });
         }
+        if !mount.target.components().any(|c| matches!(c, Component::Normal(_))) {
+            return Err(ConfigError::TargetIsRoot { mount: mount.clone() });
+        }
         if let Some(option) = mount.misapplied {
             return Err(ConfigError::TmpfsOption { option, mount: mount.clone() });
         }

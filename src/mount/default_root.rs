@@ -44,7 +44,6 @@ pub(crate) fn mount_point(mounts: &[Mount], is_dir: &dyn Fn(&Path) -> bool) -> O
 /// /dev and an empty /tmp.
 pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) {
     b.push(Op::RootTmpfs { at: cpath(&b.root) });
-    b.push(Op::OpenRoot { path: cpath(&b.root) });
     for dir in DEFAULT_ROOT_DIRS {
         match probe.probe(Path::new(dir), false) {
             HostPath::Symlink(to) => {

@@ -73,25 +73,19 @@ pub enum MountAction {
         /// Which.
         path: PathBuf,
     },
-    /// Opening the new root, the directory every later path is resolved in.
-    OpenRoot {
-        /// Its host path.
-        path: PathBuf,
-    },
     /// pivot_root into the new root and detaching the old one.
     PivotRoot,
 }
 
 impl MountAction {
-    /// `op` in the user's terms; `root` is where the new root was assembled (on the host).
-    pub(crate) fn of(op: &Op, root: &Path) -> MountAction {
+    /// `op` in the user's terms.
+    pub(crate) fn of(op: &Op) -> MountAction {
         let host = |c: &CString| PathBuf::from(OsStr::from_bytes(c.as_bytes()));
         let top = || PathBuf::from("/");
         match op {
             Op::MakePrivate => MountAction::MakePrivate,
             Op::RootTmpfs { .. } => MountAction::Tmpfs { target: top() },
             Op::RootBind { path } => MountAction::Bind { source: host(path), target: top() },
-            Op::OpenRoot { .. } => MountAction::OpenRoot { path: root.to_path_buf() },
             Op::Fresh { fs: Fs::Tmpfs, target, .. } => MountAction::Tmpfs { target: target.shown() },
             Op::Fresh { fs: Fs::Proc, target, .. } => MountAction::Proc { target: target.shown() },
             Op::Fresh { fs: Fs::Devpts, target, .. } => MountAction::Devpts { target: target.shown() },
@@ -126,7 +120,6 @@ impl fmt::Display for MountAction {
             MountAction::Proc { target } => write!(f, "proc on {}", target.display()),
             MountAction::Devpts { target } => write!(f, "devpts on {}", target.display()),
             MountAction::Mask { path } => write!(f, "masking {}", path.display()),
-            MountAction::OpenRoot { path } => write!(f, "opening the new root {}", path.display()),
             MountAction::PivotRoot => write!(f, "pivot_root into the new root"),
         }
     }
@@ -175,10 +168,10 @@ mod tests {
     #[test]
     fn paths_are_shown_as_the_sandbox_sees_them() {
         let op = Op::Bind { source: c"/tmp/data".into(), target: InRoot::new(Path::new("/mnt")), readonly: false };
-        let action = MountAction::of(&op, Path::new("/tmp"));
+        let action = MountAction::of(&op);
         assert_eq!(action, MountAction::Bind { source: "/tmp/data".into(), target: "/mnt".into() });
         assert_eq!(action.to_string(), "bind /tmp/data -> /mnt");
         let mask = Op::Mask { proc: "/proc".into(), name: c"kcore", dir: false };
-        assert_eq!(MountAction::of(&mask, Path::new("/tmp")).to_string(), "masking /proc/kcore");
+        assert_eq!(MountAction::of(&mask).to_string(), "masking /proc/kcore");
     }
 }

@@ -76,18 +76,11 @@ impl Fs {
 pub(crate) enum Op {
     /// `mount --make-rprivate /`: nothing mounted from here on reaches the host.
     MakePrivate,
-    /// The default root's tmpfs, at its host mount point.
-    RootTmpfs {
-        at: CString,
-    },
-    /// A rootfs bound onto itself at its host path.
-    RootBind {
-        path: CString,
-    },
-    /// Opens the new root (its host path): every [`InRoot`] after this resolves in it.
-    OpenRoot {
-        path: CString,
-    },
+    /// The default root's tmpfs, mounted on its host mount point. Its mount's descriptor is
+    /// the new root: every [`InRoot`] after this resolves in it.
+    RootTmpfs { at: CString },
+    /// A rootfs bound onto itself at its host path; the bind's descriptor is the new root.
+    RootBind { path: CString },
     /// mkdir; an existing directory is fine.
     Mkdir {
         path: InRoot,
@@ -132,14 +125,12 @@ pub(crate) enum Op {
         proc: PathBuf,
         name: &'static CStr,
     },
-    /// mount_setattr(MOUNT_ATTR_RDONLY) on the new root's own mount, at its host path.
-    ReadOnlyRoot {
-        path: CString,
-    },
-    /// chdir(new_root); pivot_root(".", "."); detach the old root; chdir("/").
-    EnterNewRoot {
-        new_root: CString,
-    },
+    /// mount_setattr(MOUNT_ATTR_RDONLY) on the new root's own mount, by its descriptor
+    /// (`path`, its host path, is for errors).
+    ReadOnlyRoot { path: CString },
+    /// fchdir(new root); pivot_root(".", "."); detach the old root; chdir("/") (`new_root`,
+    /// its host path, is for errors).
+    EnterNewRoot { new_root: CString },
 }
 
 /// What part of the sandbox's root a mount operation builds, so that an error names the
@@ -248,7 +239,7 @@ impl OpsBuilder {
 impl Fs {
     /// What the sandbox may not do on it: run setuid programs anywhere, open devices on a
     /// tmpfs or procfs, run programs from procfs or devpts.
-    fn attrs(self) -> u64 {
+    pub fn attrs(self) -> u64 {
         use crate::sys::mount_api::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
         match self {
             Fs::Tmpfs => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,

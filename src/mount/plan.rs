@@ -69,7 +69,6 @@ pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Mou
         Some(rootfs) => {
             b.part = MountPart::Rootfs(rootfs.to_path_buf());
             b.push(Op::RootBind { path: cpath(rootfs) });
-            b.push(Op::OpenRoot { path: cpath(rootfs) });
         }
         None => {
             b.part = MountPart::DefaultRoot;

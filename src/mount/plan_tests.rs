@@ -68,7 +68,6 @@ fn a_rootfs_is_bound_onto_itself_and_entered_last() {
     let ops = ops(&plan);
     assert_eq!(ops[0], &Op::MakePrivate);
     assert_eq!(ops[1], &Op::RootBind { path: cs("/srv/root") });
-    assert_eq!(ops[2], &Op::OpenRoot { path: cs("/srv/root") });
     assert_eq!(ops.last().unwrap(), &&Op::EnterNewRoot { new_root: cs("/srv/root") });
 }
 
@@ -86,7 +85,6 @@ fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
     assert_eq!(ops[1], &Op::RootTmpfs { at: cs("/tmp") });
-    assert_eq!(ops[2], &Op::OpenRoot { path: cs("/tmp") });
     assert!(ops.contains(&&Op::Bind { source: cs("/usr"), target: at("/usr"), readonly: true }));
     assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: at("/bin") }));
     assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.path.to_bytes().starts_with(b"lib32"))));

@@ -140,31 +140,6 @@ pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> SysResult {
     call(libc::SYS_pivot_root, [ptr(new_root), ptr(put_old), 0, 0, 0, 0]).map(drop)
 }
 
-/// The kernel's `struct mount_attr` (linux/mount.h), which libc does not define for us.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
-/// mount_setattr(2) (Linux 5.12): sets `attr_set` on the mount at `path`, and with
-/// `recursive` on every mount below it. Async-signal-safe: does not allocate.
-pub fn mount_setattr(path: &CStr, recursive: bool, attr_set: u64) -> SysResult {
-    let attr = MountAttr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
-    let flags = if recursive { libc::AT_RECURSIVE as usize } else { 0 };
-    let args = [
-        libc::AT_FDCWD as usize,
-        ptr(path),
-        flags,
-        &attr as *const MountAttr as usize,
-        std::mem::size_of::<MountAttr>(),
-        0,
-    ];
-    call(libc::SYS_mount_setattr, args).map(drop)
-}
-
 /// sethostname(2). Async-signal-safe: does not allocate.
 pub fn sethostname(name: &[u8]) -> SysResult {
     call(libc::SYS_sethostname, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]).map(drop)

@@ -130,8 +130,20 @@ struct MountAttr {
 /// mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE): sets `attr_set` on the mount `fd`
 /// refers to (attached or detached) and every mount below it. Async-signal-safe.
 pub fn set_tree_attrs(fd: RawFd, attr_set: u64) -> SysResult {
+    set_mount_attrs(fd, attr_set, true)
+}
+
+/// fchdir(2). Async-signal-safe: does not allocate.
+pub fn fchdir(fd: RawFd) -> SysResult {
+    call(libc::SYS_fchdir, [fd as usize, 0, 0, 0, 0, 0]).map(drop)
+}
+
+/// mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE]): sets `attr_set` on the mount `fd`
+/// refers to, and with `recursive` on every mount below it. Async-signal-safe.
+pub fn set_mount_attrs(fd: RawFd, attr_set: u64, recursive: bool) -> SysResult {
     let attr = MountAttr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
-    let flags = (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as usize;
+    let recursive = if recursive { libc::AT_RECURSIVE } else { 0 };
+    let flags = (libc::AT_EMPTY_PATH | recursive) as usize;
     let size = std::mem::size_of::<MountAttr>();
     call(libc::SYS_mount_setattr, [fd as usize, ptr(c""), flags, &attr as *const MountAttr as usize, size, 0]).map(drop)
 }
