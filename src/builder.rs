@@ -119,7 +119,8 @@ impl SandboxBuilder {
     }
 
     /// Confines the program with a Landlock ruleset (feature `landlock`), applied by the child
-    /// after its mounts, last before exec. Needs no_new_privs (on by default) and a kernel with
+    /// after its mounts, last before exec. Needs no_new_privs (on by default; or a kept
+    /// `CAP_SYS_ADMIN`) and a kernel with
     /// Landlock; `build()` checks the rules against the kernel's Landlock ABI.
     #[cfg(feature = "landlock")]
     pub fn landlock(&mut self, ruleset: Landlock) -> &mut Self {
@@ -173,7 +174,8 @@ impl SandboxBuilder {
     }
 
     /// The system-call filter the program runs under (default: [`Seccomp::default_profile`];
-    /// [`Seccomp::none`] for none). Installed last before exec; needs no_new_privs.
+    /// [`Seccomp::none`] for none). Installed last before exec; needs no_new_privs (or a kept
+    /// `CAP_SYS_ADMIN`).
     pub fn seccomp(&mut self, filter: Seccomp) -> &mut Self {
         self.spec.seccomp = filter;
         self

@@ -235,6 +235,10 @@ pub enum ConfigError {
         /// The mount.
         mount: Mount,
     },
+    /// A root caller without CAP_SETPCAP in its effective set and without a user namespace:
+    /// the program's bounding set could not be emptied.
+    #[error("the program's capability bounding set cannot be emptied: this root caller lacks CAP_SETPCAP (effective); add Namespaces::USER, or give the caller CAP_SETPCAP")]
+    BoundingSetNotDroppable,
     /// A mount onto `/` itself, which would hide the root isobox builds and every mount
     /// after it.
     #[error("{mount}: a mount cannot go on / itself; give a root of your own with rootfs(dir)")]

@@ -64,6 +64,9 @@ fn bare(f: &Fixture, ns: Namespaces) -> SandboxBuilder {
     b
 }
 
+/// A change to a builder.
+type Tweak = fn(&mut SandboxBuilder);
+
 /// The sandbox variants, named after what each adds, with the program path to run in each.
 pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     let host = f.tiny();
@@ -88,7 +91,7 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     out.push(("+hostname (full, no net)", b.build().unwrap(), inside.clone()));
     // The full sandbox with each hardening default turned off, and with all of them off (the
     // defaults before hardening): what each costs.
-    let loosen: [(&'static str, fn(&mut SandboxBuilder)); 4] = [
+    let loosen: [(&'static str, Tweak); 4] = [
         ("full, unhardened", |b| {
             b.seccomp(Seccomp::none())
                 .capabilities(Capabilities::all())

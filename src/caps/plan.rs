@@ -61,7 +61,14 @@ pub(crate) fn compile(spec: &CapsSpec, ns: Namespaces) -> Result<CapsPlan, Confi
     } else {
         Some(read(THREAD_STATUS, "the calling thread's capabilities", parse_status)?)
     };
-    prepare(spec, last_cap, held)
+    let plan = prepare(spec, last_cap, held)?;
+    // A root caller that cannot drop the bounding set would leave a uid-0 program able to get
+    // it all back at exec once no_new_privs is off: refuse rather than keep it silently.
+    let bounding_kept = held.is_some_and(|h| plan.drop_bounding.is_empty() && !spec.keep.contains(h.bounding));
+    if bounding_kept && nix::unistd::geteuid().is_root() {
+        return Err(ConfigError::BoundingSetNotDroppable);
+    }
+    Ok(plan)
 }
 
 /// Decides the plan for the kernel's `last_cap` and, without a user namespace, what the

@@ -9,8 +9,8 @@ use nix::errno::Errno;
 
 use super::plan::{LandlockPlan, PathRulePlan, RULESET_INDEX};
 use crate::sys::child as sys;
-use crate::sys::mount_api;
 use crate::sys::landlock as syscalls;
+use crate::sys::mount_api;
 
 /// The whole step; a failure carries the path rule's index, or [`RULESET_INDEX`] for the
 /// ruleset itself, its port rules and the restriction.
@@ -36,7 +36,8 @@ fn add_rules(plan: &LandlockPlan, ruleset: RawFd) -> Result<(), (usize, Errno)> 
 /// adds the rule and closes the path again. No symbolic link is followed (ELOOP): a link in
 /// an untrusted root could otherwise widen the rule to wherever it points.
 fn add_path(ruleset: RawFd, rule: &PathRulePlan) -> Result<(), Errno> {
-    let open = |flags| mount_api::openat2(libc::AT_FDCWD, &rule.path, libc::O_PATH | flags, mount_api::RESOLVE_NO_SYMLINKS);
+    let open =
+        |flags| mount_api::openat2(libc::AT_FDCWD, &rule.path, libc::O_PATH | flags, mount_api::RESOLVE_NO_SYMLINKS);
     let (fd, access) = match open(libc::O_DIRECTORY) {
         Ok(fd) => (fd, rule.access),
         Err(Errno::ENOTDIR) => (open(0)?, rule.file_access),

@@ -78,9 +78,13 @@ pub(crate) enum Op {
     MakePrivate,
     /// The default root's tmpfs, mounted on its host mount point. Its mount's descriptor is
     /// the new root: every [`InRoot`] after this resolves in it.
-    RootTmpfs { at: CString },
+    RootTmpfs {
+        at: CString,
+    },
     /// A rootfs bound onto itself at its host path; the bind's descriptor is the new root.
-    RootBind { path: CString },
+    RootBind {
+        path: CString,
+    },
     /// mkdir; an existing directory is fine.
     Mkdir {
         path: InRoot,
@@ -127,10 +131,14 @@ pub(crate) enum Op {
     },
     /// mount_setattr(MOUNT_ATTR_RDONLY) on the new root's own mount, by its descriptor
     /// (`path`, its host path, is for errors).
-    ReadOnlyRoot { path: CString },
+    ReadOnlyRoot {
+        path: CString,
+    },
     /// fchdir(new root); pivot_root(".", "."); detach the old root; chdir("/") (`new_root`,
     /// its host path, is for errors).
-    EnterNewRoot { new_root: CString },
+    EnterNewRoot {
+        new_root: CString,
+    },
 }
 
 /// What part of the sandbox's root a mount operation builds, so that an error names the

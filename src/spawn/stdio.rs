@@ -53,6 +53,7 @@ pub(crate) fn descriptors(
     let mut d = Descriptors::default();
     stdio(cmd, defaults, &mut d)?;
     passed_fds(cmd, nofile, &mut d)?;
+    room_to_move(&d.moves, nofile)?;
     Ok(d)
 }
 
@@ -87,12 +88,26 @@ fn stdio(cmd: &Command, defaults: StdioDefaults, d: &mut Descriptors) -> Result<
     Ok(())
 }
 
+/// The child copies every source above the highest number in play (the control pipes' four
+/// included, which the kernel gives the lowest free numbers), one slot per move: all of it must
+/// stay below the open-files limit, or the child's dup3 would fail late with EBADF.
+fn room_to_move(moves: &[(RawFd, RawFd)], nofile: u64) -> Result<(), ConfigError> {
+    let Some((fd, highest)) = moves.iter().flat_map(|(s, t)| [*s, *t]).map(|fd| (fd, fd as u64)).max_by_key(|p| p.1)
+    else {
+        return Ok(());
+    };
+    let control_pipes = 4;
+    if highest.saturating_add(control_pipes + moves.len() as u64 + 1) >= nofile {
+        return Err(ConfigError::FdTargetTooHigh { fd, limit: nofile });
+    }
+    Ok(())
+}
+
 fn passed_fds(cmd: &Command, nofile: u64, d: &mut Descriptors) -> Result<(), ConfigError> {
     for (target, fd) in &cmd.fds {
         if *target < 3 {
             return Err(ConfigError::StdioFdTarget { fd: *target });
         }
-        // The child moves descriptors through one above the highest target: both must fit.
         if (*target as u64).saturating_add(1) >= nofile {
             return Err(ConfigError::FdTargetTooHigh { fd: *target, limit: nofile });
         }
