@@ -128,7 +128,7 @@ fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
     let Some(target) = opened else {
         return Ok(());
     };
-    let cover_dir = || fresh(Fs::Tmpfs, &[], MASK_DIR_ATTRS);
+    let cover_dir = || empty_dir(proc);
     if opened_as_dir {
         return api::move_mount(cover_dir()?.0, target.0);
     }
@@ -138,6 +138,20 @@ fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
         // directory where it is usually a file gets the directory's cover.
         Err(Errno::EINVAL) if is_directory(&target)? => api::move_mount(cover_dir()?.0, target.0),
         other => other,
+    }
+}
+
+/// A read-only empty directory to cover a directory with: procfs's own permanently empty
+/// /proc/sys/fs/binfmt_misc (a mount point the kernel keeps empty) bound read-only, which
+/// costs half of a new tmpfs; a tmpfs where this kernel has none.
+fn empty_dir(proc: RawFd) -> Result<Fd, Errno> {
+    match proc_entry(proc, c"sys/fs/binfmt_misc", libc::O_DIRECTORY)? {
+        Some(empty) => {
+            let tree = Fd(api::clone_tree(empty.0, c"")?);
+            api::set_tree_attrs(tree.0, MASK_DIR_ATTRS)?;
+            Ok(tree)
+        }
+        None => fresh(Fs::Tmpfs, &[], MASK_DIR_ATTRS),
     }
 }
 

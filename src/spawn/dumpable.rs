@@ -3,6 +3,10 @@
 //! kernel resets it (to `fs.suid_dumpable`, usually 0) for the caller too, which would hand
 //! the caller's /proc/self to host root and make a later newuidmap refuse it. While any spawn
 //! is in flight the value the caller had is kept here and put back when the last one ends.
+//!
+//! The other way round, a caller that made itself undumpable has its child's /proc files
+//! owned by host root, where an unprivileged caller cannot write the child's id maps: for
+//! such a spawn the flag is set for its duration (`make_dumpable`), and put back after.
 
 use std::sync::Mutex;
 
@@ -13,10 +17,13 @@ static IN_FLIGHT: Mutex<(usize, Option<bool>)> = Mutex::new((0, None));
 pub(crate) struct DumpableGuard;
 
 impl DumpableGuard {
-    pub fn new() -> DumpableGuard {
+    pub fn new(make_dumpable: bool) -> DumpableGuard {
         let mut state = IN_FLIGHT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if state.0 == 0 {
             state.1 = nix::sys::prctl::get_dumpable().ok();
+        }
+        if make_dumpable && nix::sys::prctl::get_dumpable().ok() == Some(false) {
+            let _ = nix::sys::prctl::set_dumpable(true);
         }
         state.0 += 1;
         DumpableGuard

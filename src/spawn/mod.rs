@@ -40,7 +40,9 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     let launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
     let plan = ChildPlan { setup: &sandbox.child, launch };
     let started = Instant::now();
-    let dumpable = dumpable::DumpableGuard::new();
+    // An unprivileged caller writes the child's id maps itself: they must be its to open.
+    let writes_maps = sandbox.user.maps.is_some() && !sandbox.caller.is_root();
+    let dumpable = dumpable::DumpableGuard::new(writes_maps);
     let mut work = ParentWork { cgroup: &mut cgroup, maps: sandbox.user.maps.as_ref(), second_release };
     let (to_child, go_read) = pipes.split();
     let flags = sandbox.namespaces.clone_flags();
