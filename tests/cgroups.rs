@@ -444,16 +444,5 @@ fn no_memory_limit_can_kill_the_caller() {
     if !require_root() {
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["--exact", "memory_limit_sweep_inner", "--ignored", "--nocapture", "--test-threads=1"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("sweep-done"),
-        "the sweep's process ended with {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_alone("memory_limit_sweep_inner", "sweep-done");
 }

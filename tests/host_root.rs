@@ -101,15 +101,5 @@ fn rootless_the_callers_dumpable_flag_survives_spawns_that_switch_ids() {
     if !common::require_userns() {
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["--exact", "dumpable_inner", "--ignored", "--nocapture", "--test-threads=1"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("dumpable-done"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_alone("dumpable_inner", "dumpable-done");
 }

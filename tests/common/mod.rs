@@ -58,6 +58,24 @@ pub fn require_userns() -> bool {
     require(works, "user namespaces are not available to this user")
 }
 
+/// Runs the ignored test `name` of this test binary alone, in a process of its own, and
+/// asserts that it passed and printed `marker` (so that a failure that kills the process, or
+/// other tests' spawns in flight, cannot hide in this one's).
+pub fn run_alone(name: &str, marker: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(marker),
+        "{name} ended with {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `sh -c script` in `sandbox`, asserts success, and returns stdout as a string.
 pub fn sh(sandbox: &Sandbox, script: &str) -> String {
     let out = sh_output(sandbox, script);
