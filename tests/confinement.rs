@@ -174,3 +174,12 @@ fn rootless_a_proc_mounted_through_a_link_is_still_masked() {
     let sb = rootfs_sandbox(&root, Mount::proc("/p"));
     assert_eq!(sh(&sb, "cat /elsewhere/interrupts | wc -c").trim(), "0");
 }
+
+#[test]
+fn rootless_the_default_roots_directories_keep_their_modes() {
+    if !require_userns() {
+        return;
+    }
+    let modes = sh(&sandbox(|_| {}), "stat -c '%n %a' / /dev /tmp /dev/shm");
+    assert_eq!(modes, "/ 755\n/dev 755\n/tmp 1777\n/dev/shm 1777\n");
+}

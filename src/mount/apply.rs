@@ -34,8 +34,8 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
     let root = anchors.root.0;
     match op {
         Op::MakePrivate => sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None),
-        Op::RootTmpfs { at } => {
-            let mount = fresh(Fs::Tmpfs, &[], Fs::Tmpfs.attrs())?;
+        Op::RootTmpfs { at, options } => {
+            let mount = fresh(Fs::Tmpfs, options, Fs::Tmpfs.attrs())?;
             anchors.root = attach_root(mount, at)?;
             Ok(())
         }

@@ -43,7 +43,7 @@ pub(crate) fn mount_point(mounts: &[Mount], is_dir: &dyn Fn(&Path) -> bool) -> O
 /// A tmpfs at the root holding the host's system directories, /proc (with a pid namespace),
 /// /dev and an empty /tmp.
 pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) {
-    b.push(Op::RootTmpfs { at: cpath(&b.root) });
+    b.push(Op::RootTmpfs { at: cpath(&b.root), options: vec![(c("mode"), c("0755"))] });
     for dir in DEFAULT_ROOT_DIRS {
         match probe.probe(Path::new(dir), false) {
             HostPath::Symlink(to) => {

@@ -80,6 +80,7 @@ pub(crate) enum Op {
     /// the new root: every [`InRoot`] after this resolves in it.
     RootTmpfs {
         at: CString,
+        options: Vec<(CString, CString)>,
     },
     /// A rootfs bound onto itself at its host path; the bind's descriptor is the new root.
     RootBind {

@@ -84,7 +84,7 @@ fn the_default_root_avoids_directories_holding_bind_sources() {
 fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
-    assert_eq!(ops[1], &Op::RootTmpfs { at: cs("/tmp") });
+    assert_eq!(ops[1], &Op::RootTmpfs { at: cs("/tmp"), options: vec![(cs("mode"), cs("0755"))] });
     assert!(ops.contains(&&Op::Bind { source: cs("/usr"), target: at("/usr"), readonly: true }));
     assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: at("/bin") }));
     assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.path.to_bytes().starts_with(b"lib32"))));
