@@ -354,6 +354,16 @@ pub enum SpawnError {
         /// What it printed.
         stderr: String,
     },
+    /// Copying the sandbox process's seccomp listener (notify rules) with pidfd_getfd failed.
+    #[error("taking the seccomp listener (descriptor {fd} of the sandbox process) with pidfd_getfd: {errno}{}", hint::suffix(*hint))]
+    TakeListener {
+        /// The listener's number in the sandbox process.
+        fd: i32,
+        /// The kernel's error.
+        errno: Errno,
+        /// What to do about it, where the host is the likely cause.
+        hint: Option<&'static str>,
+    },
     /// A system call of the parent's own failed.
     #[error("{what}: {source}")]
     Io {

@@ -126,6 +126,7 @@ pub use namespaces::Namespaces;
 pub use rlimit::spec::{Resource, Rlimit};
 pub use sandbox::Sandbox;
 pub use seccomp::error::SeccompError;
+pub use seccomp::notify::{Notification, Notifier, NotifyError, Response};
 pub use seccomp::spec::{BpfInstruction, Seccomp};
 pub use seccomp::syscalls::Syscall;
 pub use signal::Signal;

@@ -79,6 +79,9 @@ pub(crate) struct ChildLaunch<'a> {
     /// second go byte, then join it through `cgroup_join`, before entering the cgroup namespace.
     pub second_release: bool,
     pub cgroup_join: &'a [JoinFile],
+    /// With seccomp notify rules: this spawn's filter (its prologue names these pipes), which
+    /// the child installs with a listener and hands over before exec, waiting for one more go.
+    pub seccomp_program: Option<&'a [libc::sock_filter]>,
 }
 
 impl<'a> ChildLaunch<'a> {
@@ -88,7 +91,19 @@ impl<'a> ChildLaunch<'a> {
         let control_fds = [go_read, go_write, report_read, report_write];
         let highest = exec.fd_moves.iter().flat_map(|(s, d)| [*s, *d]).chain(control_fds).max().unwrap_or(2);
         // Saturating: a target of i32::MAX leaves no room, and the child's dup3 then fails (EBADF).
-        ChildLaunch { exec, control, fd_scratch: highest.saturating_add(1), second_release, cgroup_join }
+        ChildLaunch {
+            exec,
+            control,
+            fd_scratch: highest.saturating_add(1),
+            second_release,
+            cgroup_join,
+            seccomp_program: None,
+        }
+    }
+
+    /// The child hands a seccomp listener over after its last release (and keeps `go` open).
+    pub fn hands_over(&self) -> bool {
+        self.seccomp_program.is_some()
     }
 }
 

@@ -51,12 +51,14 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 /// - Landlock comes after the mounts, which it would forbid, and after no_new_privs, which it
 ///   needs; its rules name paths as the program sees them.
 /// - the seccomp filter is installed last, so it never has to allow isobox's own setup: after
-///   it come only execve, and on failure write and exit_group.
+///   it come only execve, and on failure write and exit_group; with notify rules, before exec,
+///   the listener's handover (a write on the report pipe, a read on the go pipe, which its
+///   prologue allows), so that the parent holds the listener before the program runs.
 fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     let (setup, launch, ids) = (p.setup, &p.launch, &p.launch.exec.ids);
     at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
     at(Step::DeathSignal, control::set_death_signal(setup.die_with_parent))?;
-    at(Step::WaitGo, control::wait_go(&launch.control, !launch.second_release))?;
+    at(Step::WaitGo, control::wait_go(&launch.control, !launch.second_release && !launch.hands_over()))?;
     at(Step::UnshareTime, time::apply::unshare(&setup.time))?;
     at(Step::TimeOffsets, time::apply::write_offsets(&setup.time))?;
     if setup.setup_ids.is_some() {
@@ -89,13 +91,17 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Signals, control::reset_signals())?;
     #[cfg(feature = "landlock")]
     each(Step::Landlock, landlock::apply::restrict(setup.landlock.as_ref()))?;
-    at(Step::Seccomp, seccomp::apply::install(&setup.seccomp))?;
+    let listener =
+        seccomp::apply::install(&setup.seccomp, launch.seccomp_program).map_err(|e| record(Step::Seccomp, (0, e)))?;
+    let (report, go) = (launch.control.report_write, launch.control.go_read);
+    at(Step::NotifyHandoff, seccomp::handoff::hand_over(listener, report, go))?;
     Err(record(Step::Exec, exec(launch.exec)))
 }
 
 /// cgroup v1 and hybrid hosts: waits for the parent to make the cgroup, then joins it.
 fn join_cgroup(launch: &ChildLaunch<'_>) -> Result<(), Record> {
-    at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, true) } else { Ok(()) })?;
+    let last = !launch.hands_over();
+    at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, last) } else { Ok(()) })?;
     each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))
 }
 

@@ -69,12 +69,14 @@ pub enum Step {
     Landlock,
     /// Installing the seccomp filter.
     Seccomp,
+    /// Handing the seccomp listener to the parent (with notify rules).
+    NotifyHandoff,
     /// Executing the program.
     Exec,
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 30] = [
+pub(crate) const STEPS: [Step; 31] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -104,6 +106,7 @@ pub(crate) const STEPS: [Step; 30] = [
     Step::Signals,
     Step::Landlock,
     Step::Seccomp,
+    Step::NotifyHandoff,
     Step::Exec,
 ];
 
@@ -139,6 +142,7 @@ impl fmt::Display for Step {
             Step::Signals => "resetting signals",
             Step::Landlock => "restricting with Landlock",
             Step::Seccomp => "installing the seccomp filter",
+            Step::NotifyHandoff => "handing the seccomp listener to the parent",
             Step::Exec => "exec",
         })
     }

@@ -62,6 +62,7 @@ pub(crate) const fn ja(offset: u32) -> sock_filter {
 
 pub(crate) const RET_ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
 pub(crate) const RET_KILL_PROCESS: u32 = libc::SECCOMP_RET_KILL_PROCESS;
+pub(crate) const RET_USER_NOTIF: u32 = libc::SECCOMP_RET_USER_NOTIF;
 
 /// SECCOMP_RET_ERRNO with `errno` as its data.
 pub(crate) const fn ret_errno(errno: u16) -> u32 {

@@ -27,6 +27,8 @@ pub(crate) enum Action {
     Allow,
     /// ERRNO with this errno (1 to 4095).
     Errno(u16),
+    /// USER_NOTIF: the listener's holder answers.
+    Notify,
 }
 
 impl Action {
@@ -34,6 +36,7 @@ impl Action {
         match self {
             Action::Allow => bpf::RET_ALLOW,
             Action::Errno(errno) => bpf::ret_errno(errno),
+            Action::Notify => bpf::RET_USER_NOTIF,
         }
     }
 }

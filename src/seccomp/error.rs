@@ -52,4 +52,13 @@ pub enum SeccompError {
         /// Its name.
         name: &'static str,
     },
+    /// A notify rule for a system call isobox makes after installing the filter, before the
+    /// parent holds the listener (it would wait for an answer nobody can give yet).
+    #[error("system call {nr} ({name}) cannot be notified: isobox makes it after the filter is installed, before the listener is handed over")]
+    CannotNotify {
+        /// Its number.
+        nr: i64,
+        /// Its name.
+        name: &'static str,
+    },
 }

@@ -5,10 +5,12 @@
 //!   [`syscalls`] (names and numbers), [`error`].
 //! - plan: [`plan`] checks the rules and asks [`compile`] (our own BPF compiler, over the
 //!   instructions of [`bpf`]) for the program, once at `build()`; [`profile`] is the default
-//!   profile as data.
+//!   profile as data; [`prologue`] what a filter with notify rules allows first.
 //! - apply: [`apply`] (**child**) installs it with one raw `seccomp()` as the last step before
 //!   exec.
 //! - describe: [`describe`], a filter the kernel refused.
+//! - user notification: [`handoff`] (the child announces its listener and waits until the
+//!   parent holds it) and [`notify`] (**parent**: the public `Notifier`).
 //!
 //! # The default profile
 //! An allowlist in the spirit of Docker's (`profiles/seccomp/default.json`), for x86_64 and
@@ -57,6 +59,16 @@
 //! `Seccomp::from_bpf` installs a program compiled elsewhere. A filter needs no_new_privs,
 //! which is on by default.
 //!
+//! # User notification
+//! `.notify(nr)` hands a system call to the caller: the program waits in it until a thread of
+//! the caller's answers through the [`Notifier`](notify::Notifier) that
+//! `Child::take_notifier` gives (an errno, a value, or letting the kernel run it). The child
+//! installs the filter with a listener, tells the parent its descriptor number on the report
+//! pipe and waits; the parent copies it with pidfd_getfd(2) and releases the child, which
+//! execs. Until exec the filter's prologue allows the child's own last calls (`write` of its
+//! report pipe, `read` of its go pipe, `exit_group`), so none of them can wait on a listener
+//! nobody holds yet.
+//!
 //! # Cost
 //! The default program is 92 instructions on x86_64 (73 ranges), at most 13 of them on any one
 //! system call's path. Installing it takes about 38 µs on the reference machine (BENCHMARKS.md),
@@ -70,9 +82,12 @@ mod bpf;
 mod compile;
 pub(crate) mod describe;
 pub(crate) mod error;
+pub(crate) mod handoff;
 #[cfg(test)]
 mod interp;
+pub(crate) mod notify;
 pub(crate) mod plan;
 mod profile;
+mod prologue;
 pub(crate) mod spec;
 pub(crate) mod syscalls;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
@@ -10,17 +11,34 @@ use super::bpf::{self, X32_SYSCALL_BIT};
 use super::compile::{self, Action, Policy, Verdict};
 use super::error::SeccompError;
 use super::profile;
+use super::prologue;
 use super::spec::{Base, Rule, Seccomp};
 
 /// The program the child installs; empty for no filter.
 #[derive(Clone, Default)]
 pub(crate) struct SeccompPlan {
     pub program: Vec<libc::sock_filter>,
+    /// Some rule notifies: the program starts with the control prologue (`compile::control_prologue`),
+    /// whose descriptor numbers each spawn fills in ([`SeccompPlan::for_spawn`]), and is
+    /// installed with a listener that the child hands to the parent before exec.
+    pub notify: bool,
+}
+
+impl SeccompPlan {
+    /// The program one spawn installs when some rule notifies (`None` otherwise): this plan's,
+    /// its prologue allowing `write` of `report_fd` and `read` of `go_fd`.
+    pub fn for_spawn(&self, report_fd: RawFd, go_fd: RawFd) -> Option<Vec<libc::sock_filter>> {
+        self.notify.then(|| {
+            let mut program = self.program.clone();
+            prologue::set_control_fds(&mut program, report_fd as u32, go_fd as u32);
+            program
+        })
+    }
 }
 
 impl fmt::Debug for SeccompPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SeccompPlan").field("instructions", &self.program.len()).finish()
+        f.debug_struct("SeccompPlan").field("instructions", &self.program.len()).field("notify", &self.notify).finish()
     }
 }
 
@@ -28,10 +46,15 @@ impl fmt::Debug for SeccompPlan {
 const NEEDED_TO_EXEC: [(i64, &str); 3] =
     [(libc::SYS_execve, "execve"), (libc::SYS_write, "write"), (libc::SYS_exit_group, "exit_group")];
 
+/// The system calls the child makes after installing a filter with a listener, before the
+/// parent holds it: a notify rule may not name them (the prologue allows `read` and `write`).
+const NEEDED_BEFORE_HANDOFF: [(i64, &str); 2] = [(libc::SYS_execve, "execve"), (libc::SYS_exit_group, "exit_group")];
+
 /// Checks `spec` and compiles its program. A filter needs `no_new_privs`.
 pub(crate) fn compile(spec: &Seccomp, no_new_privs: bool) -> Result<SeccompPlan, SeccompError> {
     let rules = checked_rules(spec.rules())?;
-    let program = match spec.base() {
+    let notify = rules.values().any(|v| *v == Verdict::Is(Action::Notify));
+    let mut program = match spec.base() {
         Base::Bpf(_) if !rules.is_empty() => return Err(SeccompError::RulesOnBpf { rules: spec.rules().len() }),
         Base::Bpf(program) => {
             let max = bpf::MAX_INSNS - compile::EXIT_PROLOGUE_LEN;
@@ -47,13 +70,16 @@ pub(crate) fn compile(spec: &Seccomp, no_new_privs: bool) -> Result<SeccompPlan,
         Base::AllowAll => compile::program(&deny_list(rules)),
         Base::Profile => compile::program(&default_profile(rules)),
     };
+    if notify {
+        program = prologue::behind_control_prologue(&program);
+    }
     if program.len() > bpf::MAX_INSNS {
         return Err(SeccompError::ProgramTooLong { len: program.len(), max: bpf::MAX_INSNS });
     }
     if !program.is_empty() && !no_new_privs {
         return Err(SeccompError::NeedsNoNewPrivs);
     }
-    Ok(SeccompPlan { program })
+    Ok(SeccompPlan { program, notify })
 }
 
 /// The user's rules by number, the last for each number winning.
@@ -71,6 +97,12 @@ fn checked_rules(rules: &[(i64, Rule)]) -> Result<BTreeMap<u32, Verdict>, Seccom
                     Ok(raw @ 1..=4095) => Action::Errno(raw),
                     _ => return Err(SeccompError::BadErrno { nr, errno }),
                 }
+            }
+            Rule::Notify => {
+                if let Some(&(nr, name)) = NEEDED_BEFORE_HANDOFF.iter().find(|(needed, _)| *needed == nr) {
+                    return Err(SeccompError::CannotNotify { nr, name });
+                }
+                Action::Notify
             }
         };
         checked.insert(number, Verdict::Is(action));
@@ -103,3 +135,7 @@ fn x32_denied() -> Option<(u32, Verdict)> {
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "notify_tests.rs"]
+mod notify_tests;

@@ -43,6 +43,8 @@ pub(crate) enum Base {
 pub(crate) enum Rule {
     Allow,
     Deny(Errno),
+    /// SECCOMP_RET_USER_NOTIF: the parent's [`Notifier`](super::notify::Notifier) decides.
+    Notify,
 }
 
 impl Seccomp {
@@ -93,6 +95,26 @@ impl Seccomp {
     #[must_use]
     pub fn deny(mut self, nr: i64, errno: Errno) -> Seccomp {
         self.rules.push((nr, Rule::Deny(errno)));
+        self
+    }
+
+    /// Hands system call `nr` (`libc::SYS_*`) to the caller: the program's call waits until
+    /// the handler answers it through the spawned [`Child`](crate::Child)'s
+    /// [`Notifier`](crate::Notifier) (`Child::take_notifier`), whatever the profile says of it.
+    /// The filter is installed with SECCOMP_FILTER_FLAG_NEW_LISTENER and isobox hands the
+    /// listener to the parent before exec; the program never holds it.
+    ///
+    /// `execve` and `exit_group` are refused at `build()` (isobox makes them after the filter
+    /// is installed, before anyone can answer). With a notify rule the filter also allows,
+    /// before anything else, `read` of the go pipe's and `write` of the report pipe's
+    /// descriptor numbers (isobox's own last calls before exec): the program's reads and
+    /// writes on those two numbers (closed at exec, but the program may reuse them) are never
+    /// notified, and `read` and `write` then run the filter on every call. Dropping the
+    /// notifier makes every notified call fail with ENOSYS. A later rule for the same number
+    /// replaces this one.
+    #[must_use]
+    pub fn notify(mut self, nr: i64) -> Seccomp {
+        self.rules.push((nr, Rule::Notify));
         self
     }
 

@@ -13,6 +13,7 @@ use super::exit_report::{ExitReport, Output, ResourceUsage};
 use crate::cgroup::group::Cgroup;
 use crate::cgroup::stats::{self, CgroupStats};
 use crate::error::Error;
+use crate::seccomp::notify::Notifier;
 use crate::signal::Signal;
 use crate::sys::process as sys;
 
@@ -38,6 +39,7 @@ pub struct Child {
     pub stdout: Option<ChildStdout>,
     /// The program's stderr, when piped.
     pub stderr: Option<ChildStderr>,
+    notifier: Option<Notifier>,
 }
 
 impl Child {
@@ -57,7 +59,24 @@ impl Child {
             stdin: ends[0].take().map(ChildStdin::from),
             stdout: ends[1].take().map(ChildStdout::from),
             stderr: ends[2].take().map(ChildStderr::from),
+            notifier: None,
         }
+    }
+
+    /// With the seccomp listener the parent took from the child (notify rules).
+    pub(crate) fn with_notifier(mut self, notifier: Option<Notifier>) -> Child {
+        self.notifier = notifier;
+        self
+    }
+
+    /// The listener of the sandbox's seccomp filter, once: `Some` the first time for a sandbox
+    /// with [`Seccomp::notify`](crate::Seccomp::notify) rules, `None` after and without them.
+    /// The program's notified calls wait until a thread answers them through it (typically
+    /// one that loops on [`Notifier::recv`] until it returns `None`). Left here, it is dropped
+    /// with the `Child`.
+    #[must_use]
+    pub fn take_notifier(&mut self) -> Option<Notifier> {
+        self.notifier.take()
     }
 
     /// The host pid of the sandbox's first process.

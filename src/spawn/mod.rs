@@ -24,6 +24,7 @@ use crate::child::describe::setup_failure;
 use crate::child::plan::{ChildLaunch, ChildPlan};
 use crate::command::Command;
 use crate::error::Error;
+use crate::seccomp::notify::Notifier;
 use crate::sys::launch::spawn_child;
 use handle::Child;
 use parent_steps::ParentWork;
@@ -37,21 +38,27 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     let clone_into = cgroup.clone_into();
     let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
     let second_release = cgroup.is_late();
-    let launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
+    let mut launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
+    let seccomp_program = sandbox.child.seccomp.for_spawn(launch.control.report_write, launch.control.go_read);
+    launch.seccomp_program = seccomp_program.as_deref();
+    let hands_over = launch.hands_over();
     let plan = ChildPlan { setup: &sandbox.child, launch };
     let started = Instant::now();
     // An unprivileged caller writes the child's id maps itself: they must be its to open.
     let writes_maps = sandbox.user.maps.is_some() && !sandbox.caller.is_root();
     let dumpable = dumpable::DumpableGuard::new(writes_maps);
-    let mut work = ParentWork { cgroup: &mut cgroup, maps: sandbox.user.maps.as_ref(), second_release };
+    let maps = sandbox.user.maps.as_ref();
+    let mut work = ParentWork { cgroup: &mut cgroup, maps, second_release, hands_over, listener: None };
     let (to_child, go_read) = pipes.split();
     let flags = sandbox.namespaces.clone_flags();
     let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work)
         .map_err(|failure| failure::spawn_failure(failure, sandbox))?;
+    let notifier = work.listener.take().map(Notifier::new);
     drop(dumpable); // the child has exec'd or exited: its id changes no longer reach us
     drop(go_read);
     command.child_ends.clear(); // the child has its copies (or is gone)
-    let child = Child::new(spawned.pid, spawned.pidfd, &mut command.parent_ends, started, cgroup.into_cgroup());
+    let child = Child::new(spawned.pid, spawned.pidfd, &mut command.parent_ends, started, cgroup.into_cgroup())
+        .with_notifier(notifier);
     spawned.prepared?;
     if spawned.report.is_empty() {
         return Ok(child);

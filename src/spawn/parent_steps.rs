@@ -1,11 +1,16 @@
 //! The parent's work while the child waits (**parent**, between clone and release): into the
 //! cgroup first (unless the child was born there), so nothing of the sandbox ever runs outside
-//! it; then the id maps; on v1 hosts, the cgroup while the child sets up.
+//! it; then the id maps; on v1 hosts, the cgroup while the child sets up; with seccomp notify
+//! rules, the listener the child announces before exec.
 
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use crate::cgroup::spawn::CgroupSpawn;
-use crate::error::Error;
+use crate::error::{Error, SpawnError};
+use crate::seccomp;
 use crate::sys::vmclone::ParentSteps;
 use crate::user::plan::IdMaps;
 use crate::user::write_maps::write_maps;
@@ -16,6 +21,10 @@ pub(crate) struct ParentWork<'a, 'b> {
     pub maps: Option<&'a IdMaps>,
     /// The child waits for a second go (the same flag its launch plan carries).
     pub second_release: bool,
+    /// The child hands a seccomp listener over before exec (its launch plan's `hands_over`).
+    pub hands_over: bool,
+    /// The listener, once taken.
+    pub listener: Option<OwnedFd>,
 }
 
 impl ParentSteps for ParentWork<'_, '_> {
@@ -35,5 +44,24 @@ impl ParentSteps for ParentWork<'_, '_> {
 
     fn while_running(&mut self, _pid: Pid) -> Result<(), Error> {
         Ok(self.cgroup.create_late()?)
+    }
+
+    fn handoff_len(&self) -> usize {
+        if self.hands_over {
+            seccomp::handoff::MESSAGE_LEN
+        } else {
+            0
+        }
+    }
+
+    fn take_handoff(&mut self, pidfd: Option<BorrowedFd<'_>>, message: &[u8]) -> Result<bool, Error> {
+        let Some(fd) = seccomp::handoff::decode(message) else {
+            return Ok(false);
+        };
+        let taken = pidfd.map_or(Err(Errno::ENOSYS), |pidfd| crate::sys::notify::pidfd_getfd(pidfd, fd));
+        let hint = |errno| seccomp::describe::take_listener_hint(errno);
+        let listener = taken.map_err(|errno| SpawnError::TakeListener { fd, errno, hint: hint(errno) })?;
+        self.listener = Some(listener);
+        Ok(true)
     }
 }

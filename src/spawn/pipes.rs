@@ -18,17 +18,23 @@ pub(crate) struct ControlPipes {
 }
 
 impl ControlPipes {
-    /// Creates the pipes. The report pipe's write end is moved above every descriptor target
-    /// in `fd_moves`, so that arranging the child's descriptors cannot overwrite it.
+    /// Creates the pipes. The report pipe's write end and the go pipe's read end (read after
+    /// the descriptors are arranged when a seccomp listener is handed over) are moved above
+    /// every descriptor target in `fd_moves`, so that arranging the child's descriptors
+    /// cannot overwrite them.
     pub fn new(fd_moves: &[(RawFd, RawFd)]) -> Result<ControlPipes, SpawnError> {
         let pipe =
             || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::io("creating a control pipe")(e.into()));
-        let (go_read, go_write) = pipe()?;
+        let (mut go_read, go_write) = pipe()?;
         let (report_read, mut report_write) = pipe()?;
         let top_target = fd_moves.iter().map(|(_, dst)| *dst).max().unwrap_or(2);
         if report_write.as_raw_fd() <= top_target {
             report_write = crate::sys::fd::dup_at_or_above(report_write.as_fd(), top_target.saturating_add(1))
                 .map_err(SpawnError::io("moving the report pipe"))?;
+        }
+        if go_read.as_raw_fd() <= top_target {
+            go_read = crate::sys::fd::dup_at_or_above(go_read.as_fd(), top_target.saturating_add(1))
+                .map_err(SpawnError::io("moving the go pipe"))?;
         }
         Ok(ControlPipes { go_read, go_write, report_read, report_write })
     }

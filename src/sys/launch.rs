@@ -24,6 +24,9 @@ pub fn spawn_child<S: ParentSteps>(
     // reads only `plan` (prepared by the parent, borrowed for this call) and its own stack;
     // its system calls go through `sys::child`; it closes its copy of go_write first, waits for
     // a go byte at each release point (`plan.launch.second_release` says how many, the same
-    // flag `steps.second_release()` reads) and exits on EOF; it ends in execve or exit_group.
+    // flag `steps.second_release()` reads) and exits on EOF; with `plan.launch.hands_over()`
+    // (the caller makes `steps.handoff_len()` non-zero exactly then) it writes one handoff
+    // message of that length after its last release and waits for one more go byte; it ends
+    // in execve or exit_group.
     unsafe { spawn_shared(flags, true, plan, recipe::main, pipes, cgroup, steps) }
 }

@@ -11,7 +11,8 @@
 //! - [`cstr_array`]: argv/envp arrays.
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
 //!   query of the **parent**).
-//! - [`seccomp`]: installing a filter, for the **child**.
+//! - [`seccomp`]: installing a filter, for the **child**; [`notify`]: taking its listener and
+//!   answering it, for the **parent**.
 //!
 //! # Safety
 //! Each module's own `# Safety` section says what its `unsafe` code relies on; every block
@@ -27,6 +28,7 @@ pub mod fd;
 pub mod landlock;
 pub mod launch;
 pub mod mount_api;
+pub mod notify;
 pub mod process;
 pub mod raw;
 pub mod seccomp;

@@ -8,7 +8,9 @@
 //! 1. The child only reads what `arg` borrows and writes to its own stack.
 //! 2. This function does not return (and so does not free the stack or let `arg` go) until
 //!    the report pipe reaches EOF: the child has exec'd (the pipe is close-on-exec) or died.
-//!    A panic in between kills and reaps the child first.
+//!    A panic in between kills and reaps the child first. A handoff message the child writes
+//!    before exec (a seccomp listener's number) is read, and answered with one more go byte,
+//!    before that wait.
 //! 3. All signals are blocked across the clone, so no handler of the parent runs on the
 //!    child's stack before the child resets them (see `sys::child::reset_signals`).
 //!
@@ -19,7 +21,7 @@
 
 use std::ffi::c_void;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
@@ -63,6 +65,18 @@ pub trait ParentSteps {
     fn second_release(&self) -> bool;
     /// Runs while the child sets itself up (only if [`Self::second_release`]).
     fn while_running(&mut self, pid: Pid) -> Result<(), Self::Error>;
+    /// Non-zero: after its last release the child writes a message of this many bytes on the
+    /// report pipe (or a failure record of the same length) and waits for one more go byte,
+    /// sent once [`Self::take_handoff`] accepts the message.
+    fn handoff_len(&self) -> usize {
+        0
+    }
+    /// Takes what the child's message announces (it waits meanwhile): `Ok(true)` if the
+    /// message was the announcement, `Ok(false)` if it was something else (a failure record,
+    /// kept as the report).
+    fn take_handoff(&mut self, _pidfd: Option<BorrowedFd<'_>>, _message: &[u8]) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
 }
 
 /// The pipe ends [`spawn_shared`] takes over.
@@ -95,6 +109,9 @@ struct ChildStart<'a, T> {
 /// - closes its copy of `go_write`, reads one byte from the go pipe at each release point
 ///   (two when [`ParentSteps::second_release`]) and exits if it reads EOF (a step failed, or
 ///   the parent died);
+/// - when [`ParentSteps::handoff_len`] is non-zero, after its last release writes one message
+///   of that length on the report pipe in a single write, then reads one more go byte (and
+///   exits on EOF) before exec;
 /// - ends in execve or exit_group, never returning (its type, `fn(&T) -> !`, says so).
 ///
 /// This function keeps its side: it does not return, and so does not free the stack or let
@@ -126,8 +143,20 @@ pub unsafe fn spawn_shared<T: Sync, S: ParentSteps>(
             }
         }
     }
+    let mut report = Vec::new();
+    if prepared.is_ok() && steps.handoff_len() > 0 {
+        report = read_up_to(&pipes.report_read, steps.handoff_len()).map_err(SpawnFailure::Control)?;
+        match steps.take_handoff(pidfd.as_ref().map(|fd| fd.as_fd()), &report) {
+            Ok(true) => {
+                report.clear();
+                send_go(&pipes.go_write).map_err(SpawnFailure::Control)?;
+            }
+            Ok(false) => {}
+            Err(e) => prepared = Err(e),
+        }
+    }
     drop(pipes.go_write);
-    let report = read_to_eof(&pipes.report_read).map_err(SpawnFailure::Control)?;
+    report.extend(read_to_eof(&pipes.report_read).map_err(SpawnFailure::Control)?);
     std::mem::forget(reaper);
     stack.give_back(); // the child no longer runs on it: the report pipe is at EOF
     Ok(SharedSpawn { pid, pidfd, prepared, report })
@@ -156,6 +185,22 @@ fn read_to_eof(fd: &OwnedFd) -> io::Result<Vec<u8>> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Reads until `len` bytes or EOF, whichever comes first.
+fn read_up_to(fd: &OwnedFd, len: usize) -> io::Result<Vec<u8>> {
+    let mut out = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match nix::unistd::read(fd.as_raw_fd(), &mut out[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    out.truncate(got);
+    Ok(out)
 }
 
 /// Kills and reaps the child if the parent unwinds or fails before the child is done with our
