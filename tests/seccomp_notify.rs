@@ -102,9 +102,12 @@ fn rootless_the_program_never_holds_the_listener() {
     if !require_userns() {
         return;
     }
-    let script = "for f in /proc/self/fd/*; do readlink $f; done; echo end";
+    // The shell's own descriptors ($$: /proc/self would be readlink's); its stdout is a pipe,
+    // so an empty listing cannot pass.
+    let script = "for f in /proc/$$/fd/*; do readlink $f; done; echo end";
     let (out, _) = run(&sandbox(notify_mkdir()), "/bin/sh", &["-c", script], Response::Continue);
     let stdout = text(&out.stdout);
+    assert!(stdout.contains("pipe:["), "the listing is empty: {stdout}");
     assert!(stdout.ends_with("end\n") && !stdout.contains("seccomp"), "{stdout}");
 }
 
@@ -143,4 +146,46 @@ fn notify_rules_for_what_isobox_makes_before_the_handover_are_refused() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn rootless_waiting_without_taking_the_notifier_does_not_hang() {
+    if !require_userns() {
+        return;
+    }
+    // Nobody answers: wait drops the listener, and the notified mkdir fails (ENOSYS).
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "mkdir /tmp/x 2>/dev/null; echo $?; test -d /tmp/x && echo made"]).stdout(Stdio::piped());
+    let child = sandbox(notify_mkdir()).spawn(&cmd).expect("spawns");
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(text(&out.stdout), "1\n");
+}
+
+#[test]
+fn rootless_the_listener_is_taken_when_the_program_runs_as_another_uid() {
+    if !require_userns() {
+        return;
+    }
+    // Subordinate ids: the program's uid inside (1) is not the caller's on the host, and the
+    // switch makes the shared memory undumpable before the listener is taken.
+    let helpers = std::path::Path::new("/usr/bin/newuidmap").exists();
+    if !common::require(helpers, "newuidmap/newgidmap are not installed (package uidmap)") {
+        return;
+    }
+    let mut b = Sandbox::builder();
+    b.namespaces(Namespaces::USER | Namespaces::PID | Namespaces::MOUNT).user_mapping(isobox::UserMapping::Subordinate);
+    let sb = match b.seccomp(notify_mkdir()).build() {
+        Ok(sb) => sb,
+        Err(e) => {
+            common::require(false, &format!("this user has no subordinate ids: {e}"));
+            return;
+        }
+    };
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "mkdir /tmp/x; echo $?; id -u"]).uid(1).gid(1).stdout(Stdio::piped());
+    let mut child = sb.spawn(&cmd).expect("spawns as uid 1 with a notifier");
+    let seen = handler(child.take_notifier().expect("a notifier"), Response::Errno(Errno::EPERM));
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(text(&out.stdout), "1\n1\n");
+    assert!(!seen.join().unwrap().is_empty());
 }

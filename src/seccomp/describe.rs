@@ -20,7 +20,7 @@ pub(crate) fn take_listener_hint(errno: Errno) -> Option<&'static str> {
     match errno {
         Errno::ENOSYS => Some("seccomp notify rules need pidfd_getfd (Linux 5.6) and a pidfd of the child (Linux 5.2)"),
         Errno::EPERM | Errno::EACCES => Some(
-            "pidfd_getfd needs ptrace rights over the child: Yama's ptrace_scope 3, or an LSM policy, may forbid them",
+            "pidfd_getfd needs ptrace rights over the child: Yama's ptrace_scope (2 or 3), or an LSM policy, may forbid them",
         ),
         _ => None,
     }

@@ -22,6 +22,9 @@ use crate::sys::notify as sys;
 #[derive(Debug)]
 pub struct Notifier {
     listener: OwnedFd,
+    /// One receiver at a time: between the poll and the receive another thread could take the
+    /// notification and leave this one blocked in the kernel.
+    receiving: std::sync::Mutex<()>,
 }
 
 /// One system call of the program, waiting for an answer.
@@ -97,7 +100,7 @@ fn respond_hint(errno: Errno) -> &'static str {
 
 impl Notifier {
     pub(crate) fn new(listener: OwnedFd) -> Notifier {
-        Notifier { listener }
+        Notifier { listener, receiving: std::sync::Mutex::new(()) }
     }
 
     /// Waits for the next notified system call. `Ok(None)` once no process of the sandbox
@@ -105,6 +108,7 @@ impl Notifier {
     /// ends with the sandbox. A call whose thread is interrupted before it is received is
     /// skipped.
     pub fn recv(&self) -> Result<Option<Notification>, NotifyError> {
+        let _one_at_a_time = self.receiving.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
             if !sys::wait_pending(self.listener.as_fd()).map_err(NotifyError::Recv)? {
                 return Ok(None);

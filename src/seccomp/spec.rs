@@ -92,6 +92,10 @@ impl Seccomp {
     /// Answers system call `nr` (`libc::SYS_*`) with `-1` and `errno`, whatever its
     /// arguments. `execve`, `write` and `exit_group` are refused at `build()`: isobox makes
     /// them after the filter is installed. A later rule for the same number replaces this one.
+    /// With [`notify`](Self::notify) rules as well, `read` of the go pipe's and `write` of the
+    /// report pipe's descriptor numbers stay allowed for the whole life of the program (isobox
+    /// makes them after the install), so a `deny` of `read` or `write` does not cover those two
+    /// numbers.
     #[must_use]
     pub fn deny(mut self, nr: i64, errno: Errno) -> Seccomp {
         self.rules.push((nr, Rule::Deny(errno)));

@@ -72,8 +72,9 @@ impl Child {
     /// The listener of the sandbox's seccomp filter, once: `Some` the first time for a sandbox
     /// with [`Seccomp::notify`](crate::Seccomp::notify) rules, `None` after and without them.
     /// The program's notified calls wait until a thread answers them through it (typically
-    /// one that loops on [`Notifier::recv`] until it returns `None`). Left here, it is dropped
-    /// with the `Child`.
+    /// one that loops on [`Notifier::recv`] until it returns `None`, which it does once the
+    /// sandbox is reaped, on Linux 5.8 or later). Left here, it is dropped by `wait` and with
+    /// the `Child`.
     #[must_use]
     pub fn take_notifier(&mut self) -> Option<Notifier> {
         self.notifier.take()
@@ -92,9 +93,12 @@ impl Child {
         self.pidfd.as_ref().map(|fd| fd.as_fd())
     }
 
-    /// Waits for the program to exit (closing its stdin first, as std does).
+    /// Waits for the program to exit (closing its stdin first, as std does, and dropping a
+    /// notifier still held here, so that a notified call nobody answers fails with ENOSYS
+    /// instead of waiting forever).
     pub fn wait(&mut self) -> Result<ExitReport, Error> {
         drop(self.stdin.take());
+        drop(self.notifier.take());
         self.reap(false).map(|r| r.expect("a blocking wait4 returns a status"))
     }
 
@@ -179,6 +183,7 @@ impl Child {
     /// Waits for exit while collecting all of stdout and stderr.
     pub fn wait_with_output(mut self) -> Result<Output, Error> {
         drop(self.stdin.take());
+        drop(self.notifier.take());
         let stderr = self.stderr.take().map(|mut err| {
             std::thread::spawn(move || {
                 let mut buf = Vec::new();

@@ -48,7 +48,8 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     let writes_maps = sandbox.user.maps.is_some() && !sandbox.caller.is_root();
     let dumpable = dumpable::DumpableGuard::new(writes_maps);
     let maps = sandbox.user.maps.as_ref();
-    let mut work = ParentWork { cgroup: &mut cgroup, maps, second_release, hands_over, listener: None };
+    let unprivileged = !sandbox.caller.is_root();
+    let mut work = ParentWork { cgroup: &mut cgroup, maps, second_release, hands_over, listener: None, unprivileged };
     let (to_child, go_read) = pipes.split();
     let flags = sandbox.namespaces.clone_flags();
     let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work)

@@ -25,6 +25,8 @@ pub(crate) struct ParentWork<'a, 'b> {
     pub hands_over: bool,
     /// The listener, once taken.
     pub listener: Option<OwnedFd>,
+    /// The caller is not root (see `take_handoff`).
+    pub unprivileged: bool,
 }
 
 impl ParentSteps for ParentWork<'_, '_> {
@@ -58,6 +60,12 @@ impl ParentSteps for ParentWork<'_, '_> {
         let Some(fd) = seccomp::handoff::decode(message) else {
             return Ok(false);
         };
+        // pidfd_getfd asks for ptrace rights, which an unprivileged caller has only while the
+        // memory it shares with the child is dumpable; a uid switch inside reset that. The
+        // spawn's DumpableGuard puts the caller's own flag back once the child has exec'd.
+        if self.unprivileged {
+            let _ = nix::sys::prctl::set_dumpable(true);
+        }
         let taken = pidfd.map_or(Err(Errno::ENOSYS), |pidfd| crate::sys::notify::pidfd_getfd(pidfd, fd));
         let hint = |errno| seccomp::describe::take_listener_hint(errno);
         let listener = taken.map_err(|errno| SpawnError::TakeListener { fd, errno, hint: hint(errno) })?;
