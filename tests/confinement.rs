@@ -114,6 +114,17 @@ fn hostile_rootfs(dir: &Path, link: &str, to: &Path) {
     std::os::unix::fs::symlink(to, dir.join(link)).unwrap();
 }
 
+/// A temporary host directory holding `root`, a hostile rootfs with `link` -> `/inner`, and
+/// the directory `inner` inside it.
+fn rootfs_linking_inside(link: &str, inner: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let host = tempfile::tempdir().unwrap();
+    let root = host.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::create_dir(root.join(inner)).unwrap();
+    hostile_rootfs(&root, link, &Path::new("/").join(inner));
+    (host, root)
+}
+
 fn rootfs_sandbox(root: &Path, extra: Mount) -> Sandbox {
     let mut b = Sandbox::builder();
     b.namespaces(full() | Namespaces::PID)
@@ -139,6 +150,9 @@ fn rootless_a_symlink_in_the_rootfs_cannot_send_a_mount_outside_it() {
         let sb = rootfs_sandbox(root.path(), Mount::tmpfs("/evil/made"));
         let result = sb.status(&Command::new("/bin/true"));
         assert!(result.is_err(), "a mount through {to:?} succeeded");
+        // Refused because the link's target is missing inside the root, not for another reason.
+        let Err(Error::Setup(setup)) = &result else { panic!("expected a setup error: {result:?}") };
+        assert_eq!((setup.step, setup.errno), (isobox::Step::Mount, nix::errno::Errno::ENOENT), "{setup}");
         assert!(!outside.join("made").exists(), "isobox created {:?} on the host", outside.join("made"));
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "something appeared in {outside:?}");
     }
@@ -149,12 +163,8 @@ fn rootless_a_symlink_in_the_rootfs_is_followed_inside_it() {
     if !require_userns() {
         return;
     }
-    let host = tempfile::tempdir().unwrap();
-    let root = host.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    std::fs::create_dir(root.join("inside")).unwrap();
+    let (_host, root) = rootfs_linking_inside("evil", "inside");
     common::give_to_sandbox(&root.join("inside"));
-    hostile_rootfs(&root, "evil", Path::new("/inside"));
     let sb = rootfs_sandbox(&root, Mount::tmpfs("/evil/made"));
     let seen = sh(&sb, "grep -c ' /inside/made ' /proc/self/mountinfo");
     assert_eq!(seen.trim(), "1", "the tmpfs is at /inside/made inside the sandbox");
@@ -166,11 +176,7 @@ fn rootless_a_proc_mounted_through_a_link_is_still_masked() {
     if !require_userns() {
         return;
     }
-    let host = tempfile::tempdir().unwrap();
-    let root = host.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    std::fs::create_dir(root.join("elsewhere")).unwrap();
-    hostile_rootfs(&root, "p", Path::new("/elsewhere"));
+    let (_host, root) = rootfs_linking_inside("p", "elsewhere");
     let sb = rootfs_sandbox(&root, Mount::proc("/p"));
     assert_eq!(sh(&sb, "cat /elsewhere/interrupts | wc -c").trim(), "0");
 }

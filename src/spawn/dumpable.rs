@@ -22,11 +22,19 @@ impl DumpableGuard {
         if state.0 == 0 {
             state.1 = nix::sys::prctl::get_dumpable().ok();
         }
-        if make_dumpable && nix::sys::prctl::get_dumpable().ok() == Some(false) {
-            let _ = nix::sys::prctl::set_dumpable(true);
+        if make_dumpable {
+            make_dumpable_now();
         }
         state.0 += 1;
         DumpableGuard
+    }
+}
+
+/// Sets the flag while a spawn is in flight (its guard puts the caller's back): for what an
+/// unprivileged caller must open or take of its child after the child's ids changed.
+pub(crate) fn make_dumpable_now() {
+    if nix::sys::prctl::get_dumpable().ok() == Some(false) {
+        let _ = nix::sys::prctl::set_dumpable(true);
     }
 }
 

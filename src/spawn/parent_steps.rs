@@ -64,7 +64,7 @@ impl ParentSteps for ParentWork<'_, '_> {
         // memory it shares with the child is dumpable; a uid switch inside reset that. The
         // spawn's DumpableGuard puts the caller's own flag back once the child has exec'd.
         if self.unprivileged {
-            let _ = nix::sys::prctl::set_dumpable(true);
+            super::dumpable::make_dumpable_now();
         }
         let taken = pidfd.map_or(Err(Errno::ENOSYS), |pidfd| crate::sys::notify::pidfd_getfd(pidfd, fd));
         let hint = |errno| seccomp::describe::take_listener_hint(errno);

@@ -28,10 +28,12 @@ fn opt_ptr(s: Option<&CStr>) -> usize {
 }
 
 /// Makes a system call whose arguments are plain integers or pointers built from references
-/// that outlive the call.
+/// that outlive the call. The one system-call wrapper of `sys/`'s child-side modules (this
+/// one, `mount_api`, `caps`, `seccomp`, `landlock`): each caller keeps that contract.
 pub(super) fn call(nr: i64, a: [usize; 6]) -> SysResult<usize> {
-    // SAFETY: every caller in this module passes only integers or pointers taken from live
-    // `&CStr`/`&[u8]`/`&mut` references whose sizes match what the system call reads or writes.
+    // SAFETY: every caller in `sys/` passes only integers or pointers taken from live
+    // references (`&CStr`, slices, `#[repr(C)]` values laid out as the kernel's structs) whose
+    // sizes match what the system call reads or writes, for the duration of the call.
     check(unsafe { syscall6(nr, a) })
 }
 

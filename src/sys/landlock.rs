@@ -5,7 +5,7 @@
 //! same call (harmless there, and one code path fewer). Async-signal-safe: no allocation.
 //!
 //! # Safety
-//! One `unsafe` block makes every call ([`call`]): its callers pass only integers, null, or
+//! No `unsafe` here: every call goes through `child::call`, passing only integers, null, or
 //! pointers to live `#[repr(C)]` values laid out as the kernel's uapi structs, with the size
 //! the kernel reads from them where the call takes one.
 
@@ -13,7 +13,7 @@ use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
-use super::raw::{check, syscall6};
+use super::child::call;
 
 /// `LANDLOCK_CREATE_RULESET_VERSION`: with a null attribute, returns the ABI version.
 const CREATE_RULESET_VERSION: usize = 1 << 0;
@@ -55,12 +55,6 @@ pub struct NetPortAttr {
     pub allowed_access: u64,
     /// The TCP port, in host byte order.
     pub port: u64,
-}
-
-fn call(nr: i64, a: [usize; 6]) -> Result<usize, Errno> {
-    // SAFETY: every caller in this module passes integers, null, or pointers to live
-    // #[repr(C)] values whose layout and size match what the kernel reads (see each caller).
-    check(unsafe { syscall6(nr, a) })
 }
 
 /// The kernel's Landlock ABI version: `landlock_create_ruleset(NULL, 0, VERSION)`.

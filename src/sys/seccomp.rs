@@ -1,14 +1,15 @@
 //! The seccomp(2) system call for the **child**, errno-free.
 //!
 //! # Safety
-//! The one `unsafe` block passes the kernel a `struct sock_fprog` on the caller's stack whose
-//! pointer and length describe a live slice; the kernel only reads (and copies) it.
+//! No `unsafe` here: the call goes through `child::call`, with a `struct sock_fprog` on the
+//! caller's stack whose pointer and length describe a live slice; the kernel only reads (and
+//! copies) it.
 
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
-use super::raw::{check, syscall6};
+use super::child::call;
 
 /// seccomp(SECCOMP_SET_MODE_FILTER, 0, program): installs `program` as a filter on the calling
 /// thread (the child is single-threaded, so no TSYNC). Async-signal-safe: does not allocate.
@@ -28,7 +29,7 @@ fn install(program: &[libc::sock_filter], flags: usize) -> Result<usize, Errno> 
     // The kernel reads through `filter` only; the pointer is `*mut` in the C declaration.
     let fprog = libc::sock_fprog { len, filter: program.as_ptr().cast_mut() };
     let args = [libc::SECCOMP_SET_MODE_FILTER as usize, flags, &fprog as *const libc::sock_fprog as usize, 0, 0, 0];
-    // SAFETY: `fprog` lives on this stack frame for the whole call and points at `len` valid
+    // `fprog` lives on this stack frame for the whole call and points at `len` valid
     // instructions of `program`; seccomp(2) reads both and writes nothing of ours.
-    check(unsafe { syscall6(libc::SYS_seccomp, args) })
+    call(libc::SYS_seccomp, args)
 }
