@@ -75,11 +75,7 @@ const MOUNT_V2: &str = "t mount_v2 mount -t cgroup2 none /mnt\n";
 
 /// Runs the cgroup escape script in a sandbox of `b` and returns what it said and the host's
 /// view of its limits, read while it waits after its attempts (`mounts`: `t` lines).
-fn cgroup_attempts(
-    b: &mut isobox::SandboxBuilder,
-    parent: &str,
-    mounts: &[&str],
-) -> (String, Vec<(PathBuf, String)>) {
+fn cgroup_attempts(b: &mut isobox::SandboxBuilder, parent: &str, mounts: &[&str]) -> (String, Vec<(PathBuf, String)>) {
     let script = format!(
         "{TRY}{}if grep -q ' /mnt .* - cgroup' /proc/self/mountinfo; then t raise sh -c 'echo max > /mnt/pids.max'; fi\n\
          echo done\nread wait",
