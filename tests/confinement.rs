@@ -29,6 +29,7 @@ fn rootless_masked_proc_files_read_empty_and_tunables_are_read_only() {
     }
     if Path::new("/proc/acpi").is_dir() {
         assert_eq!(sh(&sb, "ls -A /proc/acpi | wc -l").trim(), "0", "/proc/acpi is listed inside");
+        assert_eq!(sh(&sb, "stat -c %F /proc/acpi").trim(), "directory", "/proc/acpi is covered, not gone");
     }
     let mut writes = vec![
         // Its own value, so that the host is unchanged even if the write got through.
@@ -88,6 +89,9 @@ fn rootless_a_user_proc_mount_is_masked_too() {
         b.mount(Mount::proc("/mnt/proc2"));
     });
     assert_eq!(sh(&sb, "cat /mnt/proc2/interrupts | wc -c").trim(), "0");
+    // A procfs is there, its interrupts covered (an empty or missing file would read 0 too).
+    let seen = sh(&sb, "test -e /mnt/proc2/self/stat && stat -c %F /mnt/proc2/interrupts");
+    assert_eq!(seen.trim(), "character special file");
 }
 
 #[test]
@@ -179,6 +183,10 @@ fn rootless_a_proc_mounted_through_a_link_is_still_masked() {
     let (_host, root) = rootfs_linking_inside("p", "elsewhere");
     let sb = rootfs_sandbox(&root, Mount::proc("/p"));
     assert_eq!(sh(&sb, "cat /elsewhere/interrupts | wc -c").trim(), "0");
+    // The procfs is at the link's target inside, its interrupts covered (a missing file would
+    // read 0 too).
+    let seen = sh(&sb, "test -e /elsewhere/self/stat && stat -c %F /elsewhere/interrupts");
+    assert_eq!(seen.trim(), "character special file");
 }
 
 #[test]

@@ -42,6 +42,7 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
         Op::RootBind { path } => {
             let dir = host_dir(path)?;
             let tree = Fd(api::clone_tree(dir.0, c"")?);
+            api::set_tree_attrs(tree.0, api::MOUNT_ATTR_NODEV)?;
             api::move_mount(tree.0, dir.0)?;
             anchors.root = tree;
             Ok(())
@@ -54,10 +55,11 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
             let dir = Fd(api::openat2(root, &path.path, flags, api::RESOLVE_IN_ROOT)?);
             api::fchmod(dir.0, *mode)
         }
-        Op::Bind { source, target, readonly } => {
+        Op::Bind { source, target, readonly, devices } => {
             let tree = Fd(api::clone_tree(libc::AT_FDCWD, source)?);
-            if *readonly {
-                api::set_tree_attrs(tree.0, api::MOUNT_ATTR_RDONLY)?;
+            let attrs = bind_attrs(*readonly, *devices);
+            if attrs != 0 {
+                api::set_tree_attrs(tree.0, attrs)?;
             }
             api::move_mount(tree.0, resolve(root, &target.path, 0)?.0)
         }
@@ -74,6 +76,13 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
         Op::ReadOnlyRoot { .. } => api::set_mount_attrs(root, api::MOUNT_ATTR_RDONLY, false),
         Op::EnterNewRoot { .. } => enter_new_root(root),
     }
+}
+
+/// The attributes a bind gets before it is attached.
+fn bind_attrs(readonly: bool, devices: bool) -> u64 {
+    let ro = if readonly { api::MOUNT_ATTR_RDONLY } else { 0 };
+    let nodev = if devices { 0 } else { api::MOUNT_ATTR_NODEV };
+    ro | nodev
 }
 
 /// A host directory (the caller's path, links followed) as an O_PATH descriptor.
@@ -133,6 +142,9 @@ fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
         return api::move_mount(cover_dir()?.0, target.0);
     }
     let null = Fd(api::clone_tree(libc::AT_FDCWD, c"/dev/null")?);
+    // Read-only, so where an id inside is host root it cannot chmod the host's /dev/null
+    // through the cover (nodev would make the cover unreadable).
+    api::set_tree_attrs(null.0, MASK_FILE_ATTRS)?;
     match api::move_mount(null.0, target.0) {
         // A file's mount onto a directory is refused with EINVAL: an entry this kernel made a
         // directory where it is usually a file gets the directory's cover.
@@ -167,8 +179,8 @@ fn is_directory(entry: &Fd) -> Result<bool, Errno> {
     }
 }
 
-const MASK_DIR_ATTRS: u64 =
-    api::MOUNT_ATTR_RDONLY | api::MOUNT_ATTR_NOSUID | api::MOUNT_ATTR_NODEV | api::MOUNT_ATTR_NOEXEC;
+const MASK_DIR_ATTRS: u64 = MASK_FILE_ATTRS | api::MOUNT_ATTR_NODEV;
+const MASK_FILE_ATTRS: u64 = api::MOUNT_ATTR_RDONLY | api::MOUNT_ATTR_NOSUID | api::MOUNT_ATTR_NOEXEC;
 
 /// Binds an entry of the procfs `proc` onto itself, read-only.
 fn read_only_entry(proc: RawFd, name: &CStr) -> Result<(), Errno> {

@@ -50,7 +50,7 @@ pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) 
                 let link = InRoot::new(Path::new(dir));
                 b.push(Op::Symlink { target: cpath(&to), link })
             }
-            HostPath::Dir => b.bind_dir(Path::new(dir), Path::new(dir), true),
+            HostPath::Dir => b.bind_dir(Path::new(dir), Path::new(dir), true, false),
             HostPath::File | HostPath::Missing => {}
         }
     }
@@ -65,7 +65,9 @@ pub(crate) fn build(b: &mut OpsBuilder, pid_namespace: bool, probe: &dyn Probe) 
 pub(crate) fn dev(b: &mut OpsBuilder, target: &Path) {
     b.mount_tmpfs(target, 0o755, None);
     for node in DEV_NODES {
-        b.bind_file(&Path::new("/dev").join(node), &target.join(node), false);
+        // Read-only: the node works, but where an id inside is host root it cannot chmod or
+        // chown the host's own device inode.
+        b.bind_file(&Path::new("/dev").join(node), &target.join(node), true, true);
     }
     b.push(Op::Mkdir { path: InRoot::new(&target.join("pts")) });
     b.mount_devpts(&target.join("pts"));

@@ -167,7 +167,12 @@ mod tests {
 
     #[test]
     fn paths_are_shown_as_the_sandbox_sees_them() {
-        let op = Op::Bind { source: c"/tmp/data".into(), target: InRoot::new(Path::new("/mnt")), readonly: false };
+        let op = Op::Bind {
+            source: c"/tmp/data".into(),
+            target: InRoot::new(Path::new("/mnt")),
+            readonly: false,
+            devices: false,
+        };
         let action = MountAction::of(&op);
         assert_eq!(action, MountAction::Bind { source: "/tmp/data".into(), target: "/mnt".into() });
         assert_eq!(action.to_string(), "bind /tmp/data -> /mnt");

@@ -82,7 +82,8 @@ pub(crate) enum Op {
         at: CString,
         options: Vec<(CString, CString)>,
     },
-    /// A rootfs bound onto itself at its host path; the bind's descriptor is the new root.
+    /// A rootfs bound onto itself at its host path, its device nodes inert (nodev: an untrusted
+    /// tree may carry any); the bind's descriptor is the new root.
     RootBind {
         path: CString,
     },
@@ -103,11 +104,13 @@ pub(crate) enum Op {
         target: CString,
         link: InRoot,
     },
-    /// A recursive bind of a host path, read-only (every submount too) before it is attached.
+    /// A recursive bind of a host path, read-only (every submount too) before it is attached,
+    /// and nodev unless `devices` (a device node bound on purpose).
     Bind {
         source: CString,
         target: InRoot,
         readonly: bool,
+        devices: bool,
     },
     /// A new filesystem with these options and `MOUNT_ATTR_*` bits.
     Fresh {
@@ -208,14 +211,14 @@ impl OpsBuilder {
         }
     }
 
-    pub fn bind_dir(&mut self, source: &Path, target: &Path, readonly: bool) {
+    pub fn bind_dir(&mut self, source: &Path, target: &Path, readonly: bool, devices: bool) {
         self.push(Op::Mkdir { path: InRoot::new(target) });
-        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly });
+        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly, devices });
     }
 
-    pub fn bind_file(&mut self, source: &Path, target: &Path, readonly: bool) {
+    pub fn bind_file(&mut self, source: &Path, target: &Path, readonly: bool, devices: bool) {
         self.push(Op::Touch { path: InRoot::new(target) });
-        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly });
+        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly, devices });
     }
 
     /// A tmpfs at `target` with `mode` and, if given, a size limit in bytes.

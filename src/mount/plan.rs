@@ -91,9 +91,9 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
     b.part = MountPart::UserMount { index, mount: mount.clone() };
     b.mkdir_parents(&mount.target);
     match &mount.kind {
-        MountKind::Bind { source, readonly } => match probe.probe(source, true) {
-            HostPath::Dir => b.bind_dir(source, &mount.target, *readonly),
-            HostPath::File => b.bind_file(source, &mount.target, *readonly),
+        MountKind::Bind { source, readonly, devices } => match probe.probe(source, true) {
+            HostPath::Dir => b.bind_dir(source, &mount.target, *readonly, *devices),
+            HostPath::File => b.bind_file(source, &mount.target, *readonly, *devices),
             HostPath::Missing | HostPath::Symlink(_) => {
                 let err = std::io::Error::from_raw_os_error(libc::ENOENT);
                 return Err(ConfigError::Path { what: "bind source", path: source.clone(), source: err });

@@ -85,7 +85,7 @@ fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
     assert_eq!(ops[1], &Op::RootTmpfs { at: cs("/tmp"), options: vec![(cs("mode"), cs("0755"))] });
-    assert!(ops.contains(&&Op::Bind { source: cs("/usr"), target: at("/usr"), readonly: true }));
+    assert!(ops.contains(&&Op::Bind { source: cs("/usr"), target: at("/usr"), readonly: true, devices: false }));
     assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: at("/bin") }));
     assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.path.to_bytes().starts_with(b"lib32"))));
     let proc = ops.iter().position(|op| **op == fresh(Fs::Proc, "/proc", &[])).expect("a procfs");
@@ -114,7 +114,7 @@ fn user_mounts_follow_in_order_with_parents_created() {
             &Op::Mkdir { path: at("/mnt") },
             &Op::Mkdir { path: at("/mnt/a") },
             &Op::Mkdir { path: at("/mnt/a/data") },
-            &Op::Bind { source: cs("/data"), target: at("/mnt/a/data"), readonly: true },
+            &Op::Bind { source: cs("/data"), target: at("/mnt/a/data"), readonly: true, devices: false },
             &Op::Mkdir { path: at("/scratch") },
             &fresh(Fs::Tmpfs, "/scratch", &[("mode", "0700"), ("size", "4096")]),
         ]

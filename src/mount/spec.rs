@@ -31,10 +31,12 @@ pub struct Mount {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MountKind {
-    /// A recursive bind of a host path; `readonly` holds for every submount too.
+    /// A recursive bind of a host path; `readonly` holds for every submount too. Device nodes
+    /// under it work only with `devices` (`Mount::dev_bind`).
     Bind {
         source: PathBuf,
         readonly: bool,
+        devices: bool,
     },
     Tmpfs {
         size: Option<u64>,
@@ -48,21 +50,32 @@ pub(crate) enum MountKind {
 
 impl Mount {
     /// Binds host path `source` (file or directory, with everything mounted below it) at
-    /// `target`, writable.
+    /// `target`, writable. Device nodes under it cannot be opened (nodev); see
+    /// [`Mount::dev_bind`].
     #[must_use]
     pub fn bind(source: impl AsRef<Path>, target: impl AsRef<Path>) -> Mount {
-        Mount::bind_with(source, target, false)
+        Mount::bind_with(source, target, false, false)
     }
 
-    /// Binds host path `source` at `target` read-only, submounts included (Linux 5.12+).
+    /// Binds host path `source` at `target` read-only, submounts included (Linux 5.12+), nodev
+    /// like [`Mount::bind`].
     #[must_use]
     pub fn bind_ro(source: impl AsRef<Path>, target: impl AsRef<Path>) -> Mount {
-        Mount::bind_with(source, target, true)
+        Mount::bind_with(source, target, true, false)
     }
 
-    fn bind_with(source: impl AsRef<Path>, target: impl AsRef<Path>, readonly: bool) -> Mount {
+    /// Binds host path `source` at `target` writable with its device nodes usable: a loosening,
+    /// for a device the program needs (`/dev/fuse`, `/dev/kvm`); the minimal set of
+    /// [`Mount::dev`] needs none. Like bubblewrap's `--dev-bind`.
+    #[must_use]
+    pub fn dev_bind(source: impl AsRef<Path>, target: impl AsRef<Path>) -> Mount {
+        Mount::bind_with(source, target, false, true)
+    }
+
+    fn bind_with(source: impl AsRef<Path>, target: impl AsRef<Path>, readonly: bool, devices: bool) -> Mount {
         let source = source.as_ref().to_path_buf();
-        Mount { kind: MountKind::Bind { source, readonly }, target: target.as_ref().to_path_buf(), misapplied: None }
+        let kind = MountKind::Bind { source, readonly, devices };
+        Mount { kind, target: target.as_ref().to_path_buf(), misapplied: None }
     }
 
     /// A fresh tmpfs at `target` (by default mode 0755 and the kernel's default size, half of RAM).
@@ -124,10 +137,15 @@ impl fmt::Display for Mount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let target = self.target.display();
         match &self.kind {
-            MountKind::Bind { source, readonly: true } => {
+            MountKind::Bind { source, readonly: true, .. } => {
                 write!(f, "bind {} -> {target} (read-only)", source.display())
             }
-            MountKind::Bind { source, readonly: false } => write!(f, "bind {} -> {target}", source.display()),
+            MountKind::Bind { source, readonly: false, devices: true } => {
+                write!(f, "dev-bind {} -> {target}", source.display())
+            }
+            MountKind::Bind { source, readonly: false, devices: false } => {
+                write!(f, "bind {} -> {target}", source.display())
+            }
             MountKind::Tmpfs { .. } => write!(f, "tmpfs {target}"),
             MountKind::Proc => write!(f, "proc {target}"),
             MountKind::Dev => write!(f, "dev {target}"),
@@ -144,7 +162,7 @@ mod tests {
         let t = Mount::tmpfs("/tmp").size(1 << 20).mode(0o1777);
         assert_eq!(t.kind, MountKind::Tmpfs { size: Some(1 << 20), mode: Some(0o1777) });
         let b = Mount::bind("/a", "/b").size(5);
-        assert_eq!(b.kind, MountKind::Bind { source: "/a".into(), readonly: false });
+        assert_eq!(b.kind, MountKind::Bind { source: "/a".into(), readonly: false, devices: false });
         assert_eq!(b.misapplied, Some("size"));
     }
 
