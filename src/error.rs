@@ -228,6 +228,17 @@ pub enum ConfigError {
         /// What this command needs.
         needed: u64,
     },
+    /// A descriptor number so high that the child's descriptor table, grown to hold it before
+    /// exec, would not fit under the memory limit together with the sandbox's setup.
+    #[error("descriptor {fd} makes the child's descriptor table grow before exec; with the sandbox's setup that needs a memory limit of at least {needed} bytes, not {limit}: pass the descriptor as a lower number or raise memory_max/memory_high")]
+    DescriptorTooHighForMemoryLimit {
+        /// The highest descriptor number the child uses.
+        fd: i32,
+        /// The tighter of memory max and memory high.
+        limit: u64,
+        /// What this spawn needs.
+        needed: u64,
+    },
     /// A mount target with a `..` component: targets name a place inside the sandbox, and
     /// `..` could only lead out of it.
     #[error("{mount}: the target has a `..` component; write the path inside the sandbox without it")]

@@ -110,3 +110,15 @@ fn a_tmpfs_of_size_zero_is_refused_not_left_unlimited() {
     b.mount(Mount::tmpfs("/tmp").size(4096));
     assert!(b.build().is_ok());
 }
+
+#[cfg(feature = "landlock")]
+#[test]
+fn the_memory_floor_counts_the_landlock_rules_the_child_adds() {
+    let floor = |rules: usize| {
+        let mut b = Sandbox::builder();
+        let ruleset = (0..rules).fold(crate::landlock::spec::Landlock::new(), |r, _| r.read_only("/"));
+        b.landlock(ruleset).memory_max(64 << 20);
+        build(&b.spec).unwrap().cgroup.unwrap().memory_floor
+    };
+    assert_eq!(floor(1000) - floor(1), 999 << 10);
+}

@@ -3,6 +3,7 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::OwnedFd;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use super::stdio::{descriptors, StdioDefaults};
@@ -27,11 +28,11 @@ pub(crate) struct PreparedCommand {
 /// Prepares `cmd` for a spawn of `sandbox`; every check that can fail does so here.
 pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefaults) -> Result<PreparedCommand, Error> {
     let (argv, envp, candidates) = exec_arrays(cmd)?;
-    fits_memory_limit(&argv, &envp, sandbox)?;
     let cwd = working_dir(cmd, !sandbox.child.mounts.ops.is_empty())?;
     let asked = Requested { uid: cmd.uid, gid: cmd.gid, groups: cmd.groups.as_deref() };
     let ids = ids::inside(asked, &sandbox.user, &sandbox.caller)?;
     let fds = descriptors(cmd, defaults, child_nofile(sandbox))?;
+    fits_memory_limit(&argv, &envp, &fds.moves, sandbox)?;
     let exec = ExecPlan { argv, envp, candidates, cwd, ids, fd_moves: fds.moves };
     Ok(PreparedCommand { exec, child_ends: fds.child_ends, parent_ends: fds.parent_ends })
 }
@@ -48,15 +49,38 @@ fn child_nofile(sandbox: &SandboxPlan) -> u64 {
 /// exec copies the arguments and environment into the new program's memory before the point
 /// of no return, charged to the sandbox's cgroup while the child still shares the caller's
 /// memory: they must fit above the setup floor, or an OOM kill could take the caller along.
-fn fits_memory_limit(argv: &CStrArray, envp: &CStrArray, sandbox: &SandboxPlan) -> Result<(), ConfigError> {
+/// So must the child's descriptor table where a high descriptor number makes it grow.
+fn fits_memory_limit(
+    argv: &CStrArray,
+    envp: &CStrArray,
+    moves: &[(RawFd, RawFd)],
+    sandbox: &SandboxPlan,
+) -> Result<(), ConfigError> {
     let Some(plan) = &sandbox.cgroup else { return Ok(()) };
     let Some(limit) = plan.memory_limit() else { return Ok(()) };
     let bytes: u64 = argv.iter().chain(envp.iter()).map(|s| s.to_bytes_with_nul().len() as u64 + 8).sum();
-    let needed = plan.memory_floor - ARGS_RESERVE.min(plan.memory_floor) + 2 * bytes;
-    if 2 * bytes > ARGS_RESERVE && limit < needed {
-        return Err(ConfigError::CommandTooLargeForMemoryLimit { bytes, limit, needed });
+    let (highest, table) = fd_table_growth(moves);
+    let needed = plan.memory_floor - ARGS_RESERVE.min(plan.memory_floor) + (2 * bytes).max(ARGS_RESERVE) + table;
+    if limit >= needed {
+        return Ok(());
     }
-    Ok(())
+    if table > 0 {
+        return Err(ConfigError::DescriptorTooHighForMemoryLimit { fd: highest, limit, needed });
+    }
+    Err(ConfigError::CommandTooLargeForMemoryLimit { bytes, limit, needed })
+}
+
+/// The highest descriptor the child uses (its moves go through scratch numbers above every
+/// source, target and control pipe) and what growing its table to hold it may charge before
+/// exec: the kernel doubles the table, 8 bytes of pointer and a few bits per slot, and frees
+/// the old one only after. Tables up to 1024 slots fit in the floor's margin.
+fn fd_table_growth(moves: &[(RawFd, RawFd)]) -> (RawFd, u64) {
+    const CONTROL_FDS: i64 = 4;
+    let top = moves.iter().flat_map(|(s, d)| [*s, *d]).max().unwrap_or(2) as i64;
+    let highest = top + CONTROL_FDS + moves.len() as i64;
+    let slots = (highest as u64 + 1).next_power_of_two();
+    let bytes = if slots > 1024 { 16 * slots } else { 0 };
+    (highest.min(RawFd::MAX as i64) as RawFd, bytes)
 }
 
 fn cstring(what: &str, s: &OsStr) -> Result<CString, ConfigError> {

@@ -87,3 +87,30 @@ fn a_command_too_large_for_the_memory_limit_is_refused_before_the_clone() {
     let err = prepare(&big, &plan, StdioDefaults::SPAWN).unwrap_err();
     assert!(matches!(err, Error::Config(ConfigError::CommandTooLargeForMemoryLimit { .. })), "{err}");
 }
+
+#[test]
+fn a_descriptor_that_grows_the_childs_table_past_the_memory_limit_is_refused() {
+    assert_eq!(fd_table_growth(&[(0, 0), (1, 1), (2, 2)]).1, 0, "a small table fits in the floor");
+    // A move to 16378 goes through scratch numbers above it: 16384 slots.
+    assert_eq!(fd_table_growth(&[(5, 16378)]), (16383, 16 << 14));
+    // A memory limit exactly at the floor: no room for the table's growth. The child's own
+    // open-files limit lets descriptor 2000 in whatever the caller's is.
+    let mut b = Sandbox::builder();
+    b.rlimit(crate::rlimit::spec::Resource::NoFile, 4096, 4096).memory_max(64 << 20);
+    let floor = crate::build::build(&b.spec).unwrap().cgroup.unwrap().memory_floor;
+    b.memory_max(floor);
+    let plan = crate::build::build(&b.spec).unwrap();
+    let file = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+    let mut low = Command::new("true");
+    low.pass_fd(100, file.try_clone().unwrap());
+    assert!(prepare(&low, &plan, StdioDefaults::SPAWN).is_ok());
+    let mut high = Command::new("true");
+    high.pass_fd(2000, file);
+    let err = prepare(&high, &plan, StdioDefaults::SPAWN).unwrap_err();
+    match err {
+        Error::Config(ConfigError::DescriptorTooHighForMemoryLimit { fd, limit, needed }) => {
+            assert_eq!((fd, limit, needed), (2005, floor, floor + (16 << 11)));
+        }
+        other => panic!("{other:?}"),
+    }
+}

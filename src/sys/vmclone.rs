@@ -155,6 +155,12 @@ pub unsafe fn spawn_shared<T: Sync, S: ParentSteps>(
             Err(e) => prepared = Err(e),
         }
     }
+    if prepared.is_err() {
+        // The child waits on `go`, and dropping our end is not EOF while another spawn's child,
+        // cloned meanwhile, still holds a copy (close-on-exec only): two spawns failing at once
+        // would wait on each other for ever. Its record would say nothing `prepared` does not.
+        let _ = kill(pid, Signal::SIGKILL);
+    }
     drop(pipes.go_write);
     report.extend(read_to_eof(&pipes.report_read).map_err(SpawnFailure::Control)?);
     std::mem::forget(reaper);
@@ -330,7 +336,12 @@ fn legacy_clone_once<T: Sync>(
 }
 
 extern "C" fn entry<T: Sync>(arg: *mut c_void) -> libc::c_int {
-    // SAFETY: `arg` is the `ChildStart<T>` passed by `raw_clone`, alive until we exec or exit.
+    // SAFETY: `arg` is the `ChildStart<T>` passed by `clone3` or `legacy_clone`, alive until
+    // we exec or exit.
     let start = unsafe { &*(arg as *const ChildStart<'_, T>) };
     (start.child)(start.arg)
 }
+
+#[cfg(test)]
+#[path = "vmclone_tests.rs"]
+mod tests;
