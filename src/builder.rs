@@ -233,6 +233,8 @@ impl SandboxBuilder {
     }
 
     /// Relative IO weight, 1–10000 (v2 `io.weight`; v1 `blkio.weight` needs CFQ or BFQ).
+    /// Written and read back, but on v2 it acts only on devices whose IO cost controller is
+    /// on (`io.cost.qos` `enable=1`, off by default): a request, not a guarantee.
     pub fn io_weight(&mut self, weight: u32) -> &mut Self {
         self.spec.limits.io_weight = Some(weight);
         self

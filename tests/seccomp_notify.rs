@@ -157,7 +157,11 @@ fn rootless_waiting_without_taking_the_notifier_does_not_hang() {
     let mut cmd = Command::new("/bin/sh");
     cmd.args(["-c", "mkdir /tmp/x 2>/dev/null; echo $?; test -d /tmp/x && echo made"]).stdout(Stdio::piped());
     let child = sandbox(notify_mkdir()).spawn(&cmd).expect("spawns");
-    let out = child.wait_with_output().expect("waits");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output().expect("waits"));
+    });
+    let out = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("wait returns");
     assert_eq!(text(&out.stdout), "1\n");
 }
 

@@ -11,6 +11,10 @@ pub(crate) fn hint(errno: Errno) -> Option<&'static str> {
         ),
         Errno::EACCES => Some("installing a seccomp filter needs no_new_privs or CAP_SYS_ADMIN"),
         Errno::ENOMEM => Some("the filters stacked on this process exceed the kernel's limit of 32768 instructions"),
+        Errno::EBUSY => Some(
+            "notify rules need a listener, and this process already runs under a seccomp filter with one (a sandbox \
+             or container that intercepts system calls): the kernel allows one listener per filter stack",
+        ),
         _ => None,
     }
 }
@@ -23,5 +27,16 @@ pub(crate) fn take_listener_hint(errno: Errno) -> Option<&'static str> {
             "pidfd_getfd needs ptrace rights over the child: Yama's ptrace_scope (2 or 3), or an LSM policy, may forbid them",
         ),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_listener_on_the_stack_gets_a_hint() {
+        assert!(hint(Errno::EBUSY).is_some_and(|h| h.contains("one listener")));
+        assert_eq!(hint(Errno::ESRCH), None);
     }
 }

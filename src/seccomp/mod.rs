@@ -38,7 +38,8 @@
 //!   `process_madvise`, `kcmp`, `pidfd_getfd` (debuggers and tracers do not work inside).
 //! - **the host's or the namespace's state**: `reboot`, `swapon`, `swapoff`, `acct`,
 //!   `syslog`, `sethostname`, `setdomainname` (set by the builder), `settimeofday`,
-//!   `clock_settime`, `vhangup`, `fanotify_init`, `open_by_handle_at`, `lookup_dcookie`,
+//!   `clock_settime` (`adjtimex` and `clock_adjtime` stay allowed, for reading: with a kept
+//!   `CAP_SYS_TIME` over the host they set the clock too), `vhangup`, `fanotify_init`, `open_by_handle_at`, `lookup_dcookie`,
 //!   `nfsservctl`, `lsm_set_self_attr`; on x86_64 `iopl`, `ioperm`, `modify_ldt` and the
 //!   obsolete `uselib`, `ustat`, `sysfs`, `_sysctl`.
 //! - **NUMA placement**: `mbind`, `set_mempolicy`, `get_mempolicy`,

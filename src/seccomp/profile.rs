@@ -56,7 +56,9 @@ const ALLOWED: &[Syscall] = syscalls![
     SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_rt_sigpending, SYS_rt_sigsuspend,
     SYS_rt_sigtimedwait, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo, SYS_sigaltstack,
     SYS_restart_syscall,
-    // time (setting the clock is denied; adjtimex changes it only with CAP_SYS_TIME)
+    // time (setting the clock is denied; adjtimex and clock_adjtime change it too, with
+    // CAP_SYS_TIME over the host: a root caller without a user namespace that keeps it can
+    // step the clock through them, as in Docker; the filter cannot see their modes)
     SYS_clock_gettime, SYS_clock_getres, SYS_clock_nanosleep, SYS_clock_adjtime, SYS_adjtimex,
     SYS_gettimeofday,
     SYS_nanosleep, SYS_getitimer, SYS_setitimer, SYS_timer_create, SYS_timer_settime,
