@@ -193,3 +193,33 @@ fn rootless_the_listener_is_taken_when_the_program_runs_as_another_uid() {
     assert_eq!(text(&out.stdout), "1\n1\n");
     assert!(!seen.join().unwrap().is_empty());
 }
+
+#[test]
+fn rootless_a_low_open_files_limit_is_not_spent_by_the_callers_descriptors() {
+    if !require_userns() {
+        return;
+    }
+    // The caller holds descriptors above the program's limit: the child's copies of them are
+    // gone before the limit is set, so its listener and the program's pipes still fit.
+    let held: Vec<std::fs::File> = (0..100).map(|_| std::fs::File::open("/dev/null").unwrap()).collect();
+    let mut b = Sandbox::builder();
+    b.namespaces(Namespaces::USER | Namespaces::PID | Namespaces::MOUNT).seccomp(notify_mkdir()).rlimit(
+        isobox::Resource::NoFile,
+        32,
+        32,
+    );
+    let sb = b.build().unwrap();
+    let (out, seen) = run(
+        &sb,
+        "/bin/sh",
+        &["-c", "ulimit -n; mkdir /tmp/x; echo $?; ls /proc/self/fd | wc -l"],
+        Response::Errno(Errno::EPERM),
+    );
+    drop(held);
+    // sh's fds: 0, 1, 2, the one ls lists its fd directory with, and sh's own copies.
+    let said = text(&out.stdout);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines[..2], ["32", "1"], "{said}\n{}", text(&out.stderr));
+    assert!(lines[2].parse::<u32>().unwrap() < 8, "the caller's descriptors reached the program: {said}");
+    assert!(!seen.is_empty(), "the listener worked");
+}

@@ -46,7 +46,7 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
             None => (None, None),
         },
         Step::Rlimit => {
-            let object = setup.rlimits.get(index).map(|r| SetupObject::Rlimit { index, rlimit: *r });
+            let object = setup.rlimits.list.get(index).map(|r| SetupObject::Rlimit { index, rlimit: *r });
             (object, rlimit::describe::hint(errno))
         }
         Step::Exec => {

@@ -1,5 +1,5 @@
 //! Arranging the program's descriptors (**child**): stdio and passed descriptors at their
-//! numbers, every other one close-on-exec. Async-signal-safe: no allocation.
+//! numbers, every other one closed. Async-signal-safe: no allocation.
 
 use std::os::fd::RawFd;
 
@@ -7,33 +7,44 @@ use nix::errno::Errno;
 
 use crate::sys::child as sys;
 
-/// Puts each source descriptor at its target, then marks every other descriptor close-on-exec.
-/// Sources are first copied above every number in play (from `scratch` up), so no move can
-/// clobber a source that is still to be moved.
-pub(crate) fn arrange(moves: &[(RawFd, RawFd)], scratch: RawFd) -> Result<(), Errno> {
+/// Puts each source descriptor at its target, then closes every descriptor not in `keep`
+/// (ascending: the targets and the control pipes' ends still in use). Sources are first copied
+/// above every number in play (from `scratch` up), so no move can clobber a source that is
+/// still to be moved. Closing the caller's copies now, not at exec, leaves low numbers free for
+/// the descriptors the child still makes (a Landlock ruleset, a seccomp listener) under the
+/// program's open-files limit, which is set next.
+pub(crate) fn arrange(moves: &[(RawFd, RawFd)], scratch: RawFd, keep: &[RawFd]) -> Result<(), Errno> {
     for (i, (src, _)) in moves.iter().enumerate() {
         sys::dup3(*src, scratch.wrapping_add(i as RawFd), libc::O_CLOEXEC)?;
     }
     for (i, (_, dst)) in moves.iter().enumerate() {
         sys::dup3(scratch.wrapping_add(i as RawFd), *dst, 0)?;
     }
-    cloexec_from_3()?;
-    for (_, dst) in moves.iter().filter(|(_, dst)| *dst >= 3) {
-        sys::fcntl(*dst, libc::F_SETFD, 0)?;
-    }
-    Ok(())
+    close_all_but(keep)
 }
 
-/// close_range(3, ~0, CLOSE_RANGE_CLOEXEC), or on kernels before 5.11 a loop up to the
-/// descriptor limit.
-fn cloexec_from_3() -> Result<(), Errno> {
-    match sys::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) {
-        Err(Errno::ENOSYS | Errno::EINVAL) => {
-            for fd in 3..65536 {
-                match sys::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) {
-                    Ok(_) | Err(Errno::EBADF) => {}
-                    Err(e) => return Err(e),
-                }
+/// Closes every descriptor from 3 up but those in `keep` (ascending), one close_range per gap.
+fn close_all_but(keep: &[RawFd]) -> Result<(), Errno> {
+    let mut first: u32 = 3;
+    for fd in keep.iter().filter(|fd| **fd >= 3).map(|fd| *fd as u32) {
+        if fd > first {
+            close_between(first, fd - 1)?;
+        }
+        first = first.max(fd.saturating_add(1));
+    }
+    close_between(first, u32::MAX)
+}
+
+/// close_range(first, last) (Linux 5.9), or on older kernels a close of each descriptor up to
+/// 65535.
+fn close_between(first: u32, last: u32) -> Result<(), Errno> {
+    if first > last {
+        return Ok(());
+    }
+    match sys::close_range(first, last, 0) {
+        Err(Errno::ENOSYS) => {
+            for fd in first..=last.min(65535) {
+                let _ = sys::close(fd as RawFd); // EBADF: not open
             }
             Ok(())
         }

@@ -11,7 +11,7 @@ use crate::cgroup::join::JoinFile;
 use crate::landlock::plan::LandlockPlan;
 use crate::mount::plan::MountPlan;
 use crate::net::plan::NetPlan;
-use crate::rlimit::spec::Rlimit;
+use crate::rlimit::plan::RlimitPlan;
 use crate::seccomp::plan::SeccompPlan;
 use crate::sys::CStrArray;
 use crate::time::plan::TimePlan;
@@ -29,7 +29,7 @@ pub(crate) struct ChildSetup {
     pub mounts: MountPlan,
     pub uts: UtsPlan,
     pub net: NetPlan,
-    pub rlimits: Vec<Rlimit>,
+    pub rlimits: RlimitPlan,
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,
     /// setsid, so the program has no controlling terminal of the caller's.
@@ -75,6 +75,9 @@ pub(crate) struct ChildLaunch<'a> {
     pub control: ControlFds,
     /// A descriptor number above every source, target and control descriptor.
     pub fd_scratch: RawFd,
+    /// The descriptors the child keeps once its own are arranged, ascending: the targets and
+    /// the control pipes' ends it still uses; it closes every other one (the caller's copies).
+    pub fd_keep: Vec<RawFd>,
     /// The parent makes the child's cgroup while it sets up (hosts with cgroup v1): wait for a
     /// second go byte, then join it through `cgroup_join`, before entering the cgroup namespace.
     pub second_release: bool,
@@ -91,10 +94,15 @@ impl<'a> ChildLaunch<'a> {
         let control_fds = [go_read, go_write, report_read, report_write];
         let highest = exec.fd_moves.iter().flat_map(|(s, d)| [*s, *d]).chain(control_fds).max().unwrap_or(2);
         // Saturating: a target of i32::MAX leaves no room, and the child's dup3 then fails (EBADF).
+        let mut fd_keep: Vec<RawFd> =
+            exec.fd_moves.iter().map(|(_, dst)| *dst).chain([go_read, report_write]).collect();
+        fd_keep.sort_unstable();
+        fd_keep.dedup();
         ChildLaunch {
             exec,
             control,
             fd_scratch: highest.saturating_add(1),
+            fd_keep,
             second_release,
             cgroup_join,
             seccomp_program: None,

@@ -47,7 +47,9 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 ///   capset, which makes the raised capabilities inheritable;
 /// - a change of credentials clears the death signal, so it is set again after the last one;
 /// - descriptors are arranged last but for chdir and signals, so nothing opened on the way
-///   reaches the program;
+///   reaches the program, and the caller's copies are closed then; the open-files limit comes
+///   right after, not with the other rlimits, so that those copies never count against it
+///   (`RlimitPlan`);
 /// - Landlock comes after the mounts, which it would forbid, and after no_new_privs, which it
 ///   needs; its rules name paths as the program sees them.
 /// - the seccomp filter is installed last, so it never has to allow isobox's own setup: after
@@ -70,7 +72,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Hostname, uts::apply::hostname(&setup.uts))?;
     at(Step::Domainname, uts::apply::domainname(&setup.uts))?;
     at(Step::Loopback, net::apply::loopback(&setup.net))?;
-    each(Step::Rlimit, rlimit::apply::set_all(&setup.rlimits))?;
+    each(Step::Rlimit, rlimit::apply::set_early(&setup.rlimits))?;
     if setup.setup_ids.is_none() {
         join_cgroup(launch)?;
     }
@@ -86,7 +88,8 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     each(Step::AmbientCapabilities, caps::apply::raise_ambient(&setup.caps))?;
     at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
     at(Step::NoNewPrivs, control::set_no_new_privs(setup.no_new_privs))?;
-    at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch))?;
+    at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
+    each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
     at(Step::Signals, control::reset_signals())?;
     #[cfg(feature = "landlock")]
@@ -117,5 +120,6 @@ fn each(step: Step, result: Result<(), (usize, Errno)>) -> Result<(), Record> {
 }
 
 fn record(step: Step, (index, errno): (usize, Errno)) -> Record {
-    Record { step, index: index as u16, errno }
+    // A list longer than u16 (some 10,000 mounts) names its last index rather than a wrong one.
+    Record { step, index: u16::try_from(index).unwrap_or(u16::MAX), errno }
 }

@@ -5,7 +5,8 @@
 use std::fmt;
 
 /// One step of the child's setup, listed in the order the child runs them. Each occurs once,
-/// but for [`Step::DeathSignal`], set again after each change of ids.
+/// but for [`Step::DeathSignal`], set again after each change of ids, and [`Step::Rlimit`],
+/// whose open-files limit is set after the descriptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 #[non_exhaustive]

@@ -37,13 +37,10 @@ pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefau
     Ok(PreparedCommand { exec, child_ends: fds.child_ends, parent_ends: fds.parent_ends })
 }
 
-/// The soft open-files limit the child will have: the builder's, else the caller's own.
+/// The soft open-files limit the child has while it moves its descriptors (the builder's is
+/// set after that, see `RlimitPlan`).
 fn child_nofile(sandbox: &SandboxPlan) -> u64 {
-    let asked = sandbox.child.rlimits.iter().rev().find(|r| r.resource == crate::rlimit::spec::Resource::NoFile);
-    match asked {
-        Some(r) => r.soft,
-        None => nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(u64::MAX, |l| l.0),
-    }
+    sandbox.child.rlimits.nofile_while_arranging()
 }
 
 /// exec copies the arguments and environment into the new program's memory before the point

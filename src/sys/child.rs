@@ -181,12 +181,7 @@ pub fn dup3(old: RawFd, new: RawFd, flags: i32) -> SysResult {
     call(libc::SYS_dup3, [old as usize, new as usize, flags as usize, 0, 0, 0]).map(drop)
 }
 
-/// fcntl(2) with an integer argument. Async-signal-safe: does not allocate.
-pub fn fcntl(fd: RawFd, cmd: i32, arg: i32) -> SysResult<i32> {
-    call(libc::SYS_fcntl, [fd as usize, cmd as usize, arg as usize, 0, 0, 0]).map(|r| r as i32)
-}
-
-/// close_range(2) (Linux 5.9; CLOSE_RANGE_CLOEXEC 5.11). Async-signal-safe: does not allocate.
+/// close_range(2) (Linux 5.9). Async-signal-safe: does not allocate.
 pub fn close_range(first: u32, last: u32, flags: u32) -> SysResult {
     let args = [first as usize, last as usize, flags as usize, 0, 0, 0];
     call(libc::SYS_close_range, args).map(drop)

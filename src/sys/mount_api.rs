@@ -56,10 +56,22 @@ struct OpenHow {
 
 /// openat2(dir, path, flags | O_CLOEXEC, resolve): a descriptor of `path` found under `dir`
 /// the way `resolve` allows. Async-signal-safe: does not allocate.
+///
+/// With RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a mount or rename
+/// anywhere on the system raced with a `..` in the lookup, and asks the caller to retry: it is
+/// retried here, a bounded number of times (other sandboxes setting up mount all the time).
 pub fn openat2(dir: RawFd, path: &CStr, flags: i32, resolve: u64) -> SysResult<RawFd> {
+    const TRIES: usize = 64;
     let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: 0, resolve };
     let args = [dir as usize, ptr(path), &how as *const OpenHow as usize, std::mem::size_of::<OpenHow>(), 0, 0];
-    call(libc::SYS_openat2, args).map(|fd| fd as RawFd)
+    let mut result = call(libc::SYS_openat2, args);
+    for _ in 1..TRIES {
+        if result != Err(nix::errno::Errno::EAGAIN) {
+            break;
+        }
+        result = call(libc::SYS_openat2, args);
+    }
+    result.map(|fd| fd as RawFd)
 }
 
 /// mkdirat(2). Async-signal-safe: does not allocate.

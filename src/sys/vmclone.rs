@@ -173,7 +173,8 @@ fn send_go(go: &OwnedFd) -> io::Result<()> {
         match nix::unistd::write(go, &[1]) {
             Ok(_) => return Ok(()),
             Err(Errno::EINTR) => continue,
-            // EPIPE: the child already died; its report or exit status will say why.
+            // EPIPE: the child already died (our caller keeps a read end open, so this is a
+            // safety net); its report or exit status will say why.
             Err(Errno::EPIPE) => return Ok(()),
             Err(e) => return Err(e.into()),
         }
