@@ -94,9 +94,12 @@ fn a_descriptor_that_grows_the_childs_table_past_the_memory_limit_is_refused() {
     // A move to 16378 goes through scratch numbers above it: 16384 slots.
     assert_eq!(fd_table_growth(&[(5, 16378)]), (16383, 16 << 14));
     // A memory limit exactly at the floor: no room for the table's growth. The child's own
-    // open-files limit lets descriptor 2000 in whatever the caller's is.
+    // open-files limit, raised above the caller's before the descriptors move, lets
+    // descriptor 2000 in whatever the caller's is (nothing is spawned here).
+    let caller_hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap().1;
+    let hard = caller_hard.saturating_add(1).max(4096);
     let mut b = Sandbox::builder();
-    b.rlimit(crate::rlimit::spec::Resource::NoFile, 4096, 4096).memory_max(64 << 20);
+    b.rlimit(crate::rlimit::spec::Resource::NoFile, hard, hard).memory_max(64 << 20);
     let floor = crate::build::build(&b.spec).unwrap().cgroup.unwrap().memory_floor;
     b.memory_max(floor);
     let plan = crate::build::build(&b.spec).unwrap();
