@@ -37,7 +37,10 @@ fn a_device_node_in_a_rootfs_or_bind_opens_only_when_bound_on_purpose() {
     if !require_root() {
         return;
     }
+    // On a tmpfs of our own: the directory for temporary files may itself be nodev (it is in
+    // the VM), and then no bind of it could open the node.
     let host = tempfile::tempdir().unwrap();
+    let _tmpfs = HostMount::tmpfs(host.path());
     let root = host.path().join("root");
     let node = rootfs_with_node(&root);
     let extra = host.path().join("extra");
@@ -89,20 +92,27 @@ fn host_root_inside_cannot_change_the_hosts_device_inodes() {
     assert_eq!(ctimes(), before, "the host's /dev/null and /dev/full were not touched");
 }
 
-/// A shared bind of a temporary directory onto itself, undone on drop.
-struct SharedMount(PathBuf);
+/// A mount of the test's on a temporary directory of the host, undone on drop.
+struct HostMount(PathBuf);
 
-impl SharedMount {
-    fn new(dir: &Path) -> SharedMount {
+impl HostMount {
+    /// A shared bind of `dir` onto itself.
+    fn shared_bind(dir: &Path) -> HostMount {
         use nix::mount::{mount, MsFlags};
         mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>).unwrap();
-        let guard = SharedMount(dir.to_path_buf());
+        let guard = HostMount(dir.to_path_buf());
         mount(None::<&str>, dir, None::<&str>, MsFlags::MS_SHARED, None::<&str>).unwrap();
         guard
     }
+
+    /// A tmpfs at `dir`, without nodev.
+    fn tmpfs(dir: &Path) -> HostMount {
+        nix::mount::mount(Some("tmpfs"), dir, Some("tmpfs"), nix::mount::MsFlags::empty(), None::<&str>).unwrap();
+        HostMount(dir.to_path_buf())
+    }
 }
 
-impl Drop for SharedMount {
+impl Drop for HostMount {
     /// Unmounts every mount at the path: a regression that propagated the sandbox's mounts
     /// back leaves more than ours stacked there.
     fn drop(&mut self) {
@@ -131,7 +141,7 @@ fn mounts_on_a_shared_rootfs_stay_in_the_sandbox_without_a_user_namespace() {
     let host = tempfile::tempdir().unwrap();
     let root = host.path().join("root");
     rootfs_with_node(&root);
-    let _shared = SharedMount::new(&root);
+    let _shared = HostMount::shared_bind(&root);
     let before = host_mounts_under(&root);
     assert_eq!(before.len(), 1, "{before:?}");
     let sb = Sandbox::builder()
