@@ -9,7 +9,7 @@ mod common;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use common::{full, require_root, sandbox, sh};
+use common::{full, require_root, sandbox, sh, TRY};
 use isobox::{Mount, Namespaces, Sandbox, UserMapping};
 
 /// A rootfs borrowing the host's /usr (bound by the sandbox), with a world-readable and
@@ -70,10 +70,7 @@ fn host_root_inside_cannot_change_the_hosts_device_inodes() {
     // change the inode's ctime.
     let full_mode = std::fs::metadata("/dev/full").unwrap().mode() & 0o7777;
     let null_mode = std::fs::metadata("/dev/null").unwrap().mode() & 0o7777;
-    let script = format!(
-        "t() {{ n=$1; shift; if \"$@\" 2>/dev/null; then echo \"$n ok\"; else echo \"$n failed\"; fi; }}\n\
-         t dev chmod {full_mode:o} /dev/full\nt mask chmod {null_mode:o} /proc/interrupts\n"
-    );
+    let script = format!("{TRY}t dev chmod {full_mode:o} /dev/full\nt mask chmod {null_mode:o} /proc/interrupts\n");
     for (what, sb) in [
         (
             "host root in a user namespace",

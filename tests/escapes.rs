@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{full, require_root, require_userns, sandbox, sh_output};
+use common::{full, require_root, require_userns, sandbox, sh_output, TRY};
 use isobox::{Command, Namespaces, Sandbox, Stdio, UserMapping};
 
 /// The shell's report of each attempt: `name ok` or `name failed`.
@@ -14,8 +14,6 @@ fn attempts(sb: &Sandbox, script: &str) -> String {
     let out = sh_output(sb, script);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
-
-const TRY: &str = "t() { n=$1; shift; if \"$@\" >/dev/null 2>&1; then echo \"$n ok\"; else echo \"$n failed\"; fi; }\n";
 
 #[test]
 fn rootless_read_only_binds_cannot_be_remounted_writable() {

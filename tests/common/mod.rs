@@ -76,6 +76,11 @@ pub fn run_alone(name: &str, marker: &str) {
     );
 }
 
+/// A shell function for scripts of attempts: `t name command...` prints `name ok` or
+/// `name failed`, the command's own output discarded.
+pub const TRY: &str =
+    "t() { n=$1; shift; if \"$@\" >/dev/null 2>&1; then echo \"$n ok\"; else echo \"$n failed\"; fi; }\n";
+
 /// Runs `sh -c script` in `sandbox`, asserts success, and returns stdout as a string.
 pub fn sh(sandbox: &Sandbox, script: &str) -> String {
     let out = sh_output(sandbox, script);
