@@ -111,6 +111,23 @@ impl SandboxBuilder {
         self
     }
 
+    /// With a pid namespace, run isobox's init as the sandbox's pid 1 (default: on). The
+    /// program then runs as pid 2 and behaves as it does outside: signals sent with
+    /// [`Child::signal`](crate::Child::signal) reach it (a program without a handler for
+    /// SIGTERM dies of it; as pid 1 it would ignore it), orphans it leaves are reaped, and
+    /// the exit report is the program's own status. The init is a 2 KiB static program of
+    /// isobox's (executed from a sealed memfd) with the program's ids, capabilities and
+    /// Landlock rules; it is not ptraceable by the program. It counts against
+    /// [`pids_max`](Self::pids_max) as one process, which isobox adds to the limit it writes.
+    /// It cannot forward SIGSTOP (the kernel stops the init instead; use SIGTSTP).
+    ///
+    /// Off, the program is pid 1 itself: the kernel gives it only the signals it handles
+    /// (SIGKILL always), and zombies of orphans stay until it waits for them.
+    pub fn init(&mut self, on: bool) -> &mut Self {
+        self.spec.init = on;
+        self
+    }
+
     /// Set no_new_privs so that setuid binaries and file capabilities grant nothing inside
     /// (default: on).
     pub fn no_new_privs(&mut self, on: bool) -> &mut Self {

@@ -21,11 +21,32 @@ fn rootless_hostname_and_domainname_are_the_sandboxes_and_the_hosts_unchanged() 
 }
 
 #[test]
-fn rootless_program_is_pid_1_and_sees_only_its_own_processes() {
+fn rootless_program_is_pid_2_beside_the_init_and_sees_only_its_own_processes() {
     if !require_userns() {
         return;
     }
-    let out = sh(&sandbox(|_| {}), "echo $$; ls /proc | grep -E '^[0-9]+$'");
+    let out = sh(&sandbox(|_| {}), "echo $$; cat /proc/1/comm; ls /proc | grep -E '^[0-9]+$'");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("2"));
+    assert_eq!(lines.next(), Some("isobox-init"));
+    let pids: Vec<u32> = lines.map(|l| l.parse().unwrap()).collect();
+    // The init (1), the shell (2) and the processes of its pipeline (cat was 3), nothing of
+    // the host.
+    assert!(pids.contains(&1) && pids.contains(&2), "{pids:?}");
+    assert!(pids.len() <= 4 && pids.iter().all(|p| *p <= 5), "{pids:?}");
+}
+
+#[test]
+fn rootless_without_the_init_the_program_is_pid_1() {
+    if !require_userns() {
+        return;
+    }
+    let out = sh(
+        &sandbox(|b| {
+            b.init(false);
+        }),
+        "echo $$; ls /proc | grep -E '^[0-9]+$'",
+    );
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("1"));
     let pids: Vec<u32> = lines.map(|l| l.parse().unwrap()).collect();

@@ -92,8 +92,8 @@ fn rootless_a_value_response_is_what_the_call_returns() {
     let sb = sandbox(Seccomp::default_profile().notify(libc::SYS_getppid));
     let code = "import os; print(os.getppid()); print(os.getpid())";
     let (out, seen) = run(&sb, "python3", &["-c", code], Response::Value(4242));
-    // pid 1 of its pid namespace: its real parent is outside (0), its own pid is 1.
-    assert_eq!(text(&out.stdout), "4242\n1\n", "stderr: {}", text(&out.stderr));
+    // pid 2 of its pid namespace, beside the init: its real parent is pid 1.
+    assert_eq!(text(&out.stdout), "4242\n2\n", "stderr: {}", text(&out.stderr));
     assert!(!seen.is_empty() && seen.iter().all(|n| n.nr == libc::SYS_getppid), "{seen:?}");
 }
 

@@ -5,6 +5,7 @@
 pub(crate) mod spec;
 
 use crate::cgroup::plan::CgroupPlan;
+use crate::cgroup::spec::Limits;
 use crate::child::plan::ChildSetup;
 use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
@@ -48,9 +49,22 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         #[cfg(feature = "landlock")]
         landlock: crate::landlock::plan::compile(spec.landlock.as_ref(), may_restrict(spec))?,
         seccomp: seccomp::plan::compile(&spec.seccomp, may_restrict(spec))?,
+        init: spec.init && ns.contains(Namespaces::PID),
     };
-    let cgroup = cgroup::plan::compile(&spec.limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
+    let limits = limits_with_init(&spec.limits, child.init);
+    let cgroup = cgroup::plan::compile(&limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
     Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child })
+}
+
+/// The init is one more process in the sandbox's cgroup: the program keeps the number of
+/// processes its pids limit asked for.
+fn limits_with_init(limits: &Limits, init: bool) -> Limits {
+    let mut limits = limits.clone();
+    if init {
+        // Zero stays zero, for the limit's own check to refuse.
+        limits.pids_max = limits.pids_max.map(|n| if n == 0 { 0 } else { n.saturating_add(1) });
+    }
+    limits
 }
 
 /// Whether the child may install a seccomp filter or restrict itself with Landlock at the end

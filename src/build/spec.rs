@@ -33,11 +33,13 @@ pub(crate) struct Spec {
     #[cfg(feature = "landlock")]
     pub landlock: Option<Landlock>,
     pub seccomp: Seccomp,
+    /// isobox's init as pid 1 when there is a pid namespace.
+    pub init: bool,
 }
 
 impl Default for Spec {
     /// No namespaces, no mounts, no capabilities; dying with the parent, no_new_privs, a new
-    /// session and the default seccomp profile on.
+    /// session, the default seccomp profile and the init on.
     fn default() -> Self {
         Spec {
             namespaces: Namespaces::empty(),
@@ -56,6 +58,7 @@ impl Default for Spec {
             #[cfg(feature = "landlock")]
             landlock: None,
             seccomp: Seccomp::default_profile(),
+            init: true,
         }
     }
 }

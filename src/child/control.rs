@@ -59,8 +59,12 @@ pub(crate) fn set_no_new_privs(on: bool) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Default dispositions for every signal, then an empty mask: the program starts clean.
-pub(crate) fn reset_signals() -> Result<(), Errno> {
+/// Default dispositions for every signal, then (with `unblock`) an empty mask: the program
+/// starts clean. All signals stay blocked for isobox's init, which takes them one by one.
+pub(crate) fn reset_signals(unblock: bool) -> Result<(), Errno> {
     sys::reset_signals()?;
-    sys::unblock_signals()
+    if unblock {
+        sys::unblock_signals()?;
+    }
+    Ok(())
 }

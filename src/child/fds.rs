@@ -23,10 +23,20 @@ pub(crate) fn arrange(moves: &[(RawFd, RawFd)], scratch: RawFd, keep: &[RawFd]) 
     close_all_but(keep)
 }
 
+/// Closes every descriptor but those in `keep` (ascending), stdio included: what isobox's
+/// init keeps of the first process's descriptors.
+pub(crate) fn close_all_from_zero_but(keep: &[RawFd]) -> Result<(), Errno> {
+    close_from_but(0, keep)
+}
+
 /// Closes every descriptor from 3 up but those in `keep` (ascending), one close_range per gap.
 fn close_all_but(keep: &[RawFd]) -> Result<(), Errno> {
-    let mut first: u32 = 3;
-    for fd in keep.iter().filter(|fd| **fd >= 3).map(|fd| *fd as u32) {
+    close_from_but(3, keep)
+}
+
+fn close_from_but(from: u32, keep: &[RawFd]) -> Result<(), Errno> {
+    let mut first: u32 = from;
+    for fd in keep.iter().filter(|fd| **fd >= from as RawFd).map(|fd| *fd as u32) {
         if fd > first {
             close_between(first, fd - 1)?;
         }

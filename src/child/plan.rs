@@ -13,6 +13,7 @@ use crate::mount::plan::MountPlan;
 use crate::net::plan::NetPlan;
 use crate::rlimit::plan::RlimitPlan;
 use crate::seccomp::plan::SeccompPlan;
+use crate::sys::vfork::ProgramStack;
 use crate::sys::CStrArray;
 use crate::time::plan::TimePlan;
 use crate::user::ids::Ids;
@@ -42,6 +43,9 @@ pub(crate) struct ChildSetup {
     pub landlock: Option<LandlockPlan>,
     /// The system-call filter installed last before exec; an empty program for none.
     pub seccomp: SeccompPlan,
+    /// With a pid namespace: the first process becomes isobox's init and the program runs
+    /// beside it (`child::init`).
+    pub init: bool,
 }
 
 /// One command made ready for exec: what the child switches to and executes.
@@ -85,6 +89,27 @@ pub(crate) struct ChildLaunch<'a> {
     /// With seccomp notify rules: this spawn's filter (its prologue names these pipes), which
     /// the child installs with a listener and hands over before exec, waiting for one more go.
     pub seccomp_program: Option<&'a [libc::sock_filter]>,
+    /// With isobox's init: what the first process needs to start the program and become it.
+    pub init: Option<InitLaunch>,
+}
+
+/// What one spawn gives the first process to become isobox's init (see `child::init`).
+#[derive(Debug)]
+pub(crate) struct InitLaunch {
+    /// The init's executable (a sealed memfd).
+    pub exe: RawFd,
+    /// The status pipe's write end, which the init keeps.
+    pub status_write: RawFd,
+    /// `status_write` in decimal, NUL-terminated: the init's second argument.
+    pub status_digits: [u8; 12],
+    /// The program's stack.
+    pub stack: ProgramStack,
+    /// With a seccomp listener to hand over: the first process keeps a pidfd of the program,
+    /// through which the parent takes the listener from the program.
+    pub program_pidfd: bool,
+    /// What the first process keeps when it becomes the init, ascending (and the program's
+    /// pidfd, wherever the kernel put it).
+    pub keep: [RawFd; 3],
 }
 
 impl<'a> ChildLaunch<'a> {
@@ -106,7 +131,28 @@ impl<'a> ChildLaunch<'a> {
             second_release,
             cgroup_join,
             seccomp_program: None,
+            init: None,
         }
+    }
+
+    /// With isobox's init: its descriptors are kept through the arrangement and the scratch
+    /// numbers start above them. Call after `seccomp_program` is set.
+    pub fn with_init(mut self, exe: RawFd, status_write: RawFd, stack: ProgramStack) -> Self {
+        for fd in [exe, status_write] {
+            self.fd_scratch = self.fd_scratch.max(fd.saturating_add(1));
+            if let Err(at) = self.fd_keep.binary_search(&fd) {
+                self.fd_keep.insert(at, fd);
+            }
+        }
+        let mut keep = [exe, status_write, self.control.report_write];
+        keep.sort_unstable();
+        let mut status_digits = [0u8; 12];
+        for (dst, src) in status_digits.iter_mut().zip(status_write.to_string().bytes()) {
+            *dst = src;
+        }
+        let program_pidfd = self.hands_over();
+        self.init = Some(InitLaunch { exe, status_write, status_digits, stack, program_pidfd, keep });
+        self
     }
 
     /// The child hands a seccomp listener over after its last release (and keeps `go` open).

@@ -7,18 +7,17 @@
 
 use std::convert::Infallible;
 
-use nix::errno::Errno;
-
 use super::control;
-use super::exec::exec;
 use super::fds;
+use super::init;
 use super::plan::{ChildLaunch, ChildPlan};
-use super::record::Record;
+use super::program;
+use super::record::{at, each, Record};
 use super::step::Step;
 #[cfg(feature = "landlock")]
 use crate::landlock;
 use crate::sys::child as sys;
-use crate::{caps, cgroup, mount, net, rlimit, seccomp, time, user, uts};
+use crate::{caps, cgroup, mount, net, rlimit, time, user, uts};
 
 /// The child's entry point. Never returns.
 pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
@@ -91,14 +90,14 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
     each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
-    at(Step::Signals, control::reset_signals())?;
+    // With an init the program unblocks signals itself: the init must start with all blocked.
+    at(Step::Signals, control::reset_signals(launch.init.is_none()))?;
     #[cfg(feature = "landlock")]
     each(Step::Landlock, landlock::apply::restrict(setup.landlock.as_ref()))?;
-    let listener =
-        seccomp::apply::install(&setup.seccomp, launch.seccomp_program).map_err(|e| record(Step::Seccomp, (0, e)))?;
-    let (report, go) = (launch.control.report_write, launch.control.go_read);
-    at(Step::NotifyHandoff, seccomp::handoff::hand_over(listener, report, go))?;
-    Err(record(Step::Exec, exec(launch.exec)))
+    match &launch.init {
+        Some(init) => init::start(p, init),
+        None => program::finish(p, None),
+    }
 }
 
 /// cgroup v1 and hybrid hosts: waits for the parent to make the cgroup, then joins it.
@@ -106,20 +105,4 @@ fn join_cgroup(launch: &ChildLaunch<'_>) -> Result<(), Record> {
     let last = !launch.hands_over();
     at(Step::WaitCgroup, if launch.second_release { control::wait_go(&launch.control, last) } else { Ok(()) })?;
     each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))
-}
-
-/// A step without an object.
-fn at(step: Step, result: Result<(), Errno>) -> Result<(), Record> {
-    result.map_err(|errno| record(step, (0, errno)))
-}
-
-/// A step over a list (mount operations, rlimits, cgroup files, capabilities): the failure
-/// says which.
-fn each(step: Step, result: Result<(), (usize, Errno)>) -> Result<(), Record> {
-    result.map_err(|failed| record(step, failed))
-}
-
-fn record(step: Step, (index, errno): (usize, Errno)) -> Record {
-    // A list longer than u16 (some 10,000 mounts) names its last index rather than a wrong one.
-    Record { step, index: u16::try_from(index).unwrap_or(u16::MAX), errno }
 }

@@ -68,6 +68,10 @@ pub enum Step {
     /// Restricting the program with Landlock (feature `landlock`; the object names the rule's
     /// path).
     Landlock,
+    /// Starting the program beside isobox's init (with a pid namespace and the init on).
+    StartProgram,
+    /// Executing isobox's init as the sandbox's first process.
+    StartInit,
     /// Installing the seccomp filter.
     Seccomp,
     /// Handing the seccomp listener to the parent (with notify rules).
@@ -77,7 +81,7 @@ pub enum Step {
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 31] = [
+pub(crate) const STEPS: [Step; 33] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -106,6 +110,8 @@ pub(crate) const STEPS: [Step; 31] = [
     Step::Chdir,
     Step::Signals,
     Step::Landlock,
+    Step::StartProgram,
+    Step::StartInit,
     Step::Seccomp,
     Step::NotifyHandoff,
     Step::Exec,
@@ -142,6 +148,8 @@ impl fmt::Display for Step {
             Step::Chdir => "changing directory",
             Step::Signals => "resetting signals",
             Step::Landlock => "restricting with Landlock",
+            Step::StartProgram => "starting the program beside the init",
+            Step::StartInit => "executing isobox's init",
             Step::Seccomp => "installing the seccomp filter",
             Step::NotifyHandoff => "handing the seccomp listener to the parent",
             Step::Exec => "exec",

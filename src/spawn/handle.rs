@@ -40,6 +40,8 @@ pub struct Child {
     /// The program's stderr, when piped.
     pub stderr: Option<ChildStderr>,
     notifier: Option<Notifier>,
+    /// With isobox's init: the pipe on which it reports the program's status.
+    init_status: Option<OwnedFd>,
 }
 
 impl Child {
@@ -60,7 +62,14 @@ impl Child {
             stdout: ends[1].take().map(ChildStdout::from),
             stderr: ends[2].take().map(ChildStderr::from),
             notifier: None,
+            init_status: None,
         }
+    }
+
+    /// With isobox's init, whose status pipe says how the program ended.
+    pub(crate) fn with_init_status(mut self, status: Option<OwnedFd>) -> Child {
+        self.init_status = status;
+        self
     }
 
     /// With the seccomp listener the parent took from the child (notify rules).
@@ -210,6 +219,8 @@ impl Child {
         let Some((status, usage)) = waited else {
             return Ok(None);
         };
+        // With an init, the program's own status (if the init lived to report it).
+        let status = self.init_status.take().and_then(|fd| super::init::read_status(&fd)).unwrap_or(status);
         let wall_time = self.started.elapsed();
         let cgroup = self.cgroup.as_ref().map(|c| stats::read(c, stats::When::Final));
         let usage = ResourceUsage::from_rusage(&usage);

@@ -10,6 +10,7 @@ pub(crate) mod dumpable;
 pub(crate) mod exit_report;
 pub(crate) mod failure;
 pub(crate) mod handle;
+pub(crate) mod init;
 pub(crate) mod parent_steps;
 pub(crate) mod pipes;
 pub(crate) mod prepare;
@@ -37,10 +38,14 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     let (mut cgroup, join) = CgroupSpawn::plan(sandbox.cgroup.as_ref(), sandbox.caller.is_root())?;
     let clone_into = cgroup.clone_into();
     let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
+    let init = sandbox.child.init.then(|| init::InitSpawn::new(&command.exec.fd_moves)).transpose()?;
     let second_release = cgroup.is_late();
     let mut launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
     let seccomp_program = sandbox.child.seccomp.for_spawn(launch.control.report_write, launch.control.go_read);
     launch.seccomp_program = seccomp_program.as_deref();
+    if let Some((exe, status, stack)) = init.as_ref().map(init::InitSpawn::child_view) {
+        launch = launch.with_init(exe, status, stack);
+    }
     let hands_over = launch.hands_over();
     let plan = ChildPlan { setup: &sandbox.child, launch };
     let started = Instant::now();
@@ -58,8 +63,10 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     drop(dumpable); // the child has exec'd or exited: its id changes no longer reach us
     drop(go_read);
     command.child_ends.clear(); // the child has its copies (or is gone)
+    let init_status = init.map(init::InitSpawn::finish);
     let child = Child::new(spawned.pid, spawned.pidfd, &mut command.parent_ends, started, cgroup.into_cgroup())
-        .with_notifier(notifier);
+        .with_notifier(notifier)
+        .with_init_status(init_status);
     spawned.prepared?;
     if spawned.report.is_empty() {
         return Ok(child);

@@ -3,7 +3,7 @@
 //! it; then the id maps; on v1 hosts, the cgroup while the child sets up; with seccomp notify
 //! rules, the listener the child announces before exec.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -11,6 +11,7 @@ use nix::unistd::Pid;
 use crate::cgroup::spawn::CgroupSpawn;
 use crate::error::{Error, SpawnError};
 use crate::seccomp;
+use crate::seccomp::handoff::Announcement;
 use crate::sys::vmclone::ParentSteps;
 use crate::user::plan::IdMaps;
 use crate::user::write_maps::write_maps;
@@ -27,6 +28,20 @@ pub(crate) struct ParentWork<'a, 'b> {
     pub listener: Option<OwnedFd>,
     /// The caller is not root (see `take_handoff`).
     pub unprivileged: bool,
+}
+
+impl ParentWork<'_, '_> {
+    /// A copy of the listener from the process that holds it: the first process, or with an
+    /// init the program, whose pidfd the first process keeps.
+    fn take_from(first: BorrowedFd<'_>, a: Announcement) -> Result<OwnedFd, Errno> {
+        match a.holder_pidfd {
+            None => crate::sys::notify::pidfd_getfd(first, a.listener),
+            Some(at) => {
+                let program = crate::sys::notify::pidfd_getfd(first, at)?;
+                crate::sys::notify::pidfd_getfd(program.as_fd(), a.listener)
+            }
+        }
+    }
 }
 
 impl ParentSteps for ParentWork<'_, '_> {
@@ -57,16 +72,17 @@ impl ParentSteps for ParentWork<'_, '_> {
     }
 
     fn take_handoff(&mut self, pidfd: Option<BorrowedFd<'_>>, message: &[u8]) -> Result<bool, Error> {
-        let Some(fd) = seccomp::handoff::decode(message) else {
+        let Some(announced) = seccomp::handoff::decode(message) else {
             return Ok(false);
         };
+        let fd = announced.listener;
         // pidfd_getfd asks for ptrace rights, which an unprivileged caller has only while the
         // memory it shares with the child is dumpable; a uid switch inside reset that. The
         // spawn's DumpableGuard puts the caller's own flag back once the child has exec'd.
         if self.unprivileged {
             super::dumpable::make_dumpable_now();
         }
-        let taken = pidfd.map_or(Err(Errno::ENOSYS), |pidfd| crate::sys::notify::pidfd_getfd(pidfd, fd));
+        let taken = pidfd.map_or(Err(Errno::ENOSYS), |pidfd| Self::take_from(pidfd, announced));
         let hint = |errno| seccomp::describe::take_listener_hint(errno);
         let listener = taken.map_err(|errno| SpawnError::TakeListener { fd, errno, hint: hint(errno) })?;
         self.listener = Some(listener);

@@ -244,3 +244,39 @@ pub fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> Errno {
         Ok(_) => Errno::UnknownErrno,
     }
 }
+
+/// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`: executes the file open at `fd` (isobox's
+/// init). `argv` and `envp` are null-terminated arrays of pointers to NUL-terminated strings
+/// that outlive the call. Returns only on failure. Async-signal-safe: does not allocate.
+pub fn execveat_fd(fd: RawFd, argv: &[*const u8], envp: &[*const u8]) -> Errno {
+    if argv.last().is_some_and(|p| !p.is_null()) || envp.last().is_some_and(|p| !p.is_null()) {
+        return Errno::EINVAL; // not terminated: the kernel would read past the array
+    }
+    let empty = b"\0";
+    let args = [fd as usize, empty.as_ptr() as usize, argv.as_ptr() as usize, envp.as_ptr() as usize, 0x1000, 0];
+    match call(libc::SYS_execveat, args) {
+        Err(errno) => errno,
+        Ok(_) => Errno::UnknownErrno,
+    }
+}
+
+/// set_tid_address(2): the kernel writes 0 to `word` and wakes its futex when this process
+/// execs or exits (while another process shares its memory). Async-signal-safe.
+pub fn set_tid_address(word: &std::sync::atomic::AtomicU32) -> SysResult {
+    call(libc::SYS_set_tid_address, [word.as_ptr() as usize, 0, 0, 0, 0, 0]).map(drop)
+}
+
+/// Waits while `word` holds `value` (a shared futex, as the kernel's wake at exec is).
+/// Returns on a wake, a signal or a changed value. Async-signal-safe.
+pub fn futex_wait(word: &std::sync::atomic::AtomicU32, value: u32) -> SysResult {
+    let args = [word.as_ptr() as usize, libc::FUTEX_WAIT as usize, value as usize, 0, 0, 0];
+    match call(libc::SYS_futex, args) {
+        Ok(_) | Err(Errno::EAGAIN | Errno::EINTR) => Ok(()),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// Clears close-on-exec on `fd`. Async-signal-safe.
+pub fn clear_cloexec(fd: RawFd) -> SysResult {
+    call(libc::SYS_fcntl, [fd as usize, libc::F_SETFD as usize, 0, 0, 0, 0]).map(drop)
+}

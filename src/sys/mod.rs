@@ -24,15 +24,18 @@ pub mod child;
 pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
+pub mod init_exe;
 #[cfg(feature = "landlock")]
 pub mod landlock;
 pub mod launch;
+pub mod launch_program;
 pub mod mount_api;
 pub mod notify;
 pub mod process;
 pub mod raw;
 pub mod seccomp;
 pub mod stack;
+pub mod vfork;
 pub mod vmclone;
 
 pub use cstr_array::CStrArray;

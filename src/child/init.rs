@@ -1,0 +1,122 @@
+//! isobox's init (**child**): with a pid namespace, the sandbox's first process does the
+//! whole setup, clones the program (`CLONE_VM`, on a second stack) and executes isobox's init
+//! (`sys/init/`), which forwards signals to the program, reaps orphans and reports the
+//! program's status; the program finishes the recipe (unblock signals, filter, exec).
+//!
+//! The program waits until the first process has left the caller's memory: a process that
+//! shares the caller's memory must never be in the sandbox's memory cgroup while untrusted
+//! code runs there (an OOM kill of it would take every process sharing that memory, the
+//! caller too). `set_tid_address` makes the kernel clear a word and wake its futex when the
+//! first process execs (or exits), which the program waits on.
+//!
+//! Async-signal-safe like the rest of the recipe: no allocation; the only writes are to this
+//! frame, which the program reads (`Shared`).
+
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+
+use nix::errno::Errno;
+
+use super::fds;
+use super::init_shared::Shared;
+use super::plan::{ChildPlan, InitLaunch};
+use super::program;
+use super::record::Record;
+use super::record::{at, record};
+use super::step::Step;
+use crate::sys::child as sys;
+use crate::sys::launch_program::clone_program;
+use crate::sys::vfork::ProgramStart;
+
+/// The first process's end of the recipe: start the program, become the init. Returns only
+/// on a failure before the program exists; after that it execs or exits, never leaving this
+/// frame, which holds what the program reads (`Shared`).
+pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, Record> {
+    let shared = Shared::new(p);
+    at(Step::StartProgram, sys::set_tid_address(&shared.sharing))?;
+    let start = ProgramStart { arg: &shared, run: program_main };
+    let started = clone_program(init.stack, &start, init.program_pidfd);
+    let (pid, pidfd) = started.map_err(|errno| record(Step::StartProgram, (0, errno)))?;
+    shared.program_pidfd.store(pidfd, Ordering::SeqCst);
+    let errno = become_init(init, pid, pidfd);
+    shared.init_failed.store(true, Ordering::SeqCst);
+    let _ = sys::write(p.launch.control.report_write, &record(Step::StartInit, (0, errno)).encode());
+    sys::exit_group(127) // wakes the program, which sees `init_failed` and exits
+}
+
+/// Keeps only what the init needs (its executable, the status pipe, the report pipe until
+/// exec, the program's pidfd for a listener's handover: `pidfd`, or -1), then executes it.
+fn become_init(init: &InitLaunch, pid: i32, pidfd: i32) -> Errno {
+    let mut keep = [init.keep[0], init.keep[1], init.keep[2], pidfd];
+    keep.sort_unstable(); // -1 first, which the close skips
+    if let Err(errno) = fds::close_all_from_zero_but(&keep) {
+        return errno;
+    }
+    for fd in [init.status_write, pidfd].into_iter().filter(|fd| *fd >= 0) {
+        if let Err(errno) = sys::clear_cloexec(fd) {
+            return errno;
+        }
+    }
+    let mut digits = [0u8; 12];
+    decimal(pid as u32, &mut digits);
+    let argv = [c"isobox-init".as_ptr().cast(), digits.as_ptr(), init.status_digits.as_ptr(), std::ptr::null()];
+    sys::execveat_fd(init.exe, &argv, &[std::ptr::null()])
+}
+
+/// `n` in decimal, NUL-terminated, at the start of `out`.
+fn decimal(mut n: u32, out: &mut [u8; 12]) {
+    let mut tmp = [0u8; 10];
+    let mut len = 0;
+    loop {
+        tmp[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        out[i] = tmp[len - 1 - i];
+    }
+    out[len] = 0;
+}
+
+/// The program's entry point. Never returns.
+fn program_main(shared: &Shared<'_>) -> ! {
+    let p = shared.plan;
+    let Err(failure) = program(shared);
+    if failure.step != Step::StartInit {
+        let _ = sys::write(p.launch.control.report_write, &failure.encode());
+    }
+    sys::exit_group(127)
+}
+
+/// Waits until the first process has left the caller's memory, then ends the recipe.
+fn program(shared: &Shared<'_>) -> Result<Infallible, Record> {
+    while shared.sharing.load(Ordering::SeqCst) != 0 {
+        at(Step::StartProgram, sys::futex_wait(&shared.sharing, 1))?;
+    }
+    if shared.init_failed.load(Ordering::SeqCst) {
+        // The first process wrote the failure; it takes the program with it anyway.
+        return Err(record(Step::StartInit, (0, Errno::ECHILD)));
+    }
+    at(Step::Signals, sys::unblock_signals())?;
+    let holder = shared.program_pidfd.load(Ordering::SeqCst);
+    program::finish(shared.plan, (holder >= 0).then_some(holder))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimal_writes_nul_terminated_digits() {
+        let mut out = [0xffu8; 12];
+        decimal(0, &mut out);
+        assert_eq!(&out[..2], b"0\0");
+        decimal(4_294_967_295, &mut out);
+        assert_eq!(&out[..11], b"4294967295\0");
+        decimal(2, &mut out);
+        assert_eq!(&out[..2], b"2\0");
+    }
+}

@@ -1,0 +1,83 @@
+//! The init's raw system calls (x86_64 and aarch64).
+
+/// System call numbers.
+#[cfg(target_arch = "x86_64")]
+pub mod nr {
+    pub const WRITE: usize = 1;
+    pub const RT_SIGPROCMASK: usize = 14;
+    pub const KILL: usize = 62;
+    pub const WAIT4: usize = 61;
+    pub const PRCTL: usize = 157;
+    pub const RT_SIGTIMEDWAIT: usize = 128;
+    pub const EXIT_GROUP: usize = 231;
+}
+
+/// System call numbers (the generic table).
+#[cfg(target_arch = "aarch64")]
+pub mod nr {
+    pub const WRITE: usize = 64;
+    pub const RT_SIGPROCMASK: usize = 135;
+    pub const KILL: usize = 129;
+    pub const WAIT4: usize = 260;
+    pub const PRCTL: usize = 167;
+    pub const RT_SIGTIMEDWAIT: usize = 137;
+    pub const EXIT_GROUP: usize = 94;
+}
+
+/// One system call; returns the kernel's result (`-errno` on failure).
+#[cfg(target_arch = "x86_64")]
+pub fn call(nr: usize, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 system-call ABI; every pointer argument our callers pass points into
+    // this program's own stack and is valid for the call's use.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0], in("rsi") a[1], in("rdx") a[2],
+            in("r10") a[3], in("r8") a[4], in("r9") a[5],
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// One system call; returns the kernel's result (`-errno` on failure).
+#[cfg(target_arch = "aarch64")]
+pub fn call(nr: usize, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: the aarch64 system-call ABI; pointer arguments as on x86_64.
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            in("x8") nr,
+            inlateout("x0") a[0] as isize => ret,
+            in("x1") a[1], in("x2") a[2], in("x3") a[3], in("x4") a[4], in("x5") a[5],
+            options(nostack),
+        );
+    }
+    ret
+}
+
+pub fn exit(code: i32) -> ! {
+    loop {
+        call(nr::EXIT_GROUP, [code as usize, 0, 0, 0, 0, 0]);
+    }
+}
+
+const ALL: u64 = !0;
+const SIGSET_SIZE: usize = 8;
+
+/// Blocks every signal (the first process already did; this keeps it so whatever ran before).
+pub fn block_all_signals() {
+    let set = ALL;
+    call(nr::RT_SIGPROCMASK, [0 /* SIG_BLOCK */, &set as *const u64 as usize, 0, SIGSET_SIZE, 0, 0]);
+}
+
+/// Waits for the next signal; returns its number, or `-errno`.
+pub fn wait_signal() -> isize {
+    let set = ALL;
+    let mut info = [0u64; 16]; // siginfo_t is 128 bytes
+    call(nr::RT_SIGTIMEDWAIT, [&set as *const u64 as usize, info.as_mut_ptr() as usize, 0, SIGSET_SIZE, 0, 0])
+}
