@@ -264,16 +264,28 @@ fn wait_until_gone(family: &mut Family, timeout: Duration) -> Option<WaitStatus>
     }
 }
 
+/// The host pids of `pid`'s children (with a pid namespace, the init's: the program).
+fn children(pid: Pid) -> Vec<u32> {
+    let list = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    list.split_whitespace().map(|p| p.parse().expect("a pid")).collect()
+}
+
 fn killing_the_parent_kills_the_sandbox(kind: &str) {
     nix::sys::prctl::set_child_subreaper(true).expect("become a subreaper");
     let mut family = start_helper(kind);
     let pid = read_sandbox_pid(&mut family);
     assert!(stat(pid).is_ok(), "the sandbox should run with its parent");
+    // With a pid namespace the first process is isobox's init and the program its child.
+    let program = children(pid);
+    assert_eq!(program.len(), usize::from(kind == "full"), "{program:?}");
     family.helper.kill().expect("SIGKILL the helper");
     family.helper.wait().expect("reap the helper");
     let status = wait_until_gone(&mut family, ms(5000));
     assert!(is_gone(pid.as_raw() as u32));
     assert!(stat(pid).is_err(), "sandbox {pid} left as a zombie");
+    for p in program {
+        assert!(stat(Pid::from_raw(p as i32)).is_err(), "the program {p} outlived its sandbox");
+    }
     if let Some(status) = status {
         let killed = WaitStatus::Signaled(pid, Signal::SIGKILL, false);
         assert_eq!(status, killed);

@@ -90,8 +90,8 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     full(&mut b);
     out.push(("+hostname (full, no net)", b.build().unwrap(), inside.clone()));
     // The full sandbox with each hardening default turned off, and with all of them off (the
-    // defaults before hardening): what each costs.
-    let loosen: [(&'static str, Tweak); 4] = [
+    // defaults before hardening), and without isobox's init: what each costs.
+    let loosen: [(&'static str, Tweak); 5] = [
         ("full, unhardened", |b| {
             b.seccomp(Seccomp::none())
                 .capabilities(Capabilities::all())
@@ -107,6 +107,9 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
         }),
         ("full, no procfs masks", |b| {
             b.masked_paths(false);
+        }),
+        ("full, no init", |b| {
+            b.init(false);
         }),
     ];
     for (name, tweak) in loosen {

@@ -89,7 +89,8 @@ impl Child {
         self.notifier.take()
     }
 
-    /// The host pid of the sandbox's first process.
+    /// The host pid of the sandbox's first process: with a pid namespace isobox's init (the
+    /// program's parent), else the program.
     #[must_use]
     pub fn id(&self) -> u32 {
         self.pid.as_raw() as u32
@@ -169,9 +170,12 @@ impl Child {
 
     /// Sends `signal` to the sandbox's first process (through the pidfd where there is one).
     ///
-    /// With a pid namespace that process is pid 1 of the sandbox, and the kernel delivers it
-    /// only signals it has a handler for (SIGKILL and SIGSTOP always): a program that does not
-    /// handle SIGTERM ignores it there, as in any container without an init.
+    /// With a pid namespace that process is isobox's init, which forwards the signal to the
+    /// program (all but SIGKILL, which ends the whole sandbox, and SIGSTOP, which stops only
+    /// the init), so the program gets it as it would outside. With
+    /// [`init(false)`](crate::SandboxBuilder::init) the program is pid 1 itself, and the kernel
+    /// delivers it only signals it has a handler for (SIGKILL and SIGSTOP always): a program
+    /// that does not handle SIGTERM then ignores it, as in any container without an init.
     pub fn signal(&mut self, signal: Signal) -> Result<(), Error> {
         if self.report.is_some() {
             return Ok(());
