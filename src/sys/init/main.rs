@@ -1,9 +1,12 @@
-//! isobox's init: pid 1 of a sandbox's pid namespace, once the program runs (**its own
-//! program**, compiled by `build.rs` into a small static executable that the library runs
-//! from a sealed memfd; not a module of the library).
+//! isobox's own small program (**its own program**, compiled by `build.rs` into a static
+//! executable that the library runs from a sealed memfd; not a module of the library), in two
+//! roles chosen by its name (`argv[0]`):
 //!
-//! The sandbox's first process clones the program, then executes this, so that pid 1 gets an
-//! address space of its own instead of sharing the caller's. It:
+//! - `isobox-init`, pid 1 of a sandbox's pid namespace (`init.rs`);
+//! - `isobox-wait`, a pooled sandbox's program until the command arrives (`wait.rs`).
+//!
+//! As the init: the sandbox's first process clones the program, then executes this, so that
+//! pid 1 gets an address space of its own instead of sharing the caller's. It:
 //! - forwards every signal it receives to the program (all are blocked and taken with
 //!   `rt_sigtimedwait`; the kernel delivers to pid 1 only signals it does not ignore);
 //! - reaps every child, the orphans the namespace hands it included;
@@ -11,8 +14,8 @@
 //!   status descriptor and exits with the program's code (128 + signal if it was killed), so
 //!   the parent reports the program's own status.
 //!
-//! Arguments: `isobox-init <program pid> <status fd>`. No allocation, no libc: raw system
-//! calls only.
+//! Arguments: `isobox-init <program pid> <status fd>`, `isobox-wait <socket fd>`. No
+//! allocation, no libc: raw system calls only.
 //!
 //! # Safety
 //! Every `unsafe` block is a raw system call on pointers to this program's own stack, or the
@@ -23,15 +26,13 @@
 use core::arch::global_asm;
 use core::panic::PanicInfo;
 
+mod init;
+mod mem;
 mod sys;
+mod wait;
 
-const SIGCHLD: usize = 17;
-const WNOHANG: usize = 1;
-const WALL: usize = 0x4000_0000;
 const PR_SET_DUMPABLE: usize = 4;
 const PR_SET_NAME: usize = 15;
-const ECHILD: isize = -10;
-const EINTR: isize = -4;
 
 #[cfg(target_arch = "x86_64")]
 global_asm!(
@@ -61,17 +62,42 @@ extern "C" fn start(stack: *const usize) -> ! {
     // SAFETY: the kernel's initial stack holds argc, then argc pointers to NUL-terminated
     // strings, then a null pointer.
     let (argc, argv) = unsafe { (*stack, stack.add(1) as *const *const u8) };
+    if argc < 2 {
+        sys::exit(127);
+    }
+    // SAFETY: argv[0] and argv[1] exist (argc >= 2) and are NUL-terminated.
+    let (name, first) = unsafe { (*argv, *argv.add(1)) };
+    // SAFETY: NUL-terminated (above).
+    if unsafe { is(name, b"isobox-wait") } {
+        // SAFETY: NUL-terminated (above).
+        wait::serve(unsafe { number(first) })
+    }
     if argc < 3 {
         sys::exit(127);
     }
-    // SAFETY: argv[1] and argv[2] exist (argc >= 3) and are NUL-terminated.
-    let (program, status_fd) = unsafe { (number(*argv.add(1)), number(*argv.add(2))) };
+    // SAFETY: argv[2] exists (argc >= 3) and is NUL-terminated.
+    let (program, status_fd) = unsafe { (number(first), number(*argv.add(2))) };
     // Not ptraceable by the program (same ids): it must not run calls through us.
     sys::call(sys::nr::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
     // Named for `ps` (from a memfd the kernel would call it "memfd:isobox-in").
     sys::call(sys::nr::PRCTL, [PR_SET_NAME, b"isobox-init\0".as_ptr() as usize, 0, 0, 0, 0]);
     sys::block_all_signals();
-    serve(program as isize, status_fd)
+    init::serve(program as isize, status_fd)
+}
+
+/// Whether the NUL-terminated `s` is `word`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+unsafe fn is(s: *const u8, word: &[u8]) -> bool {
+    for (i, want) in word.iter().enumerate() {
+        // SAFETY: every byte before this one matched `word`, none was the NUL.
+        if unsafe { *s.add(i) } != *want {
+            return false;
+        }
+    }
+    // SAFETY: as above.
+    unsafe { *s.add(word.len()) == 0 }
 }
 
 /// Parses a decimal number (0 for anything else).
@@ -87,41 +113,6 @@ unsafe fn number(mut s: *const u8) -> usize {
         s = unsafe { s.add(1) };
     }
     n
-}
-
-fn serve(program: isize, status_fd: usize) -> ! {
-    loop {
-        reap_all(program, status_fd);
-        match sys::wait_signal() {
-            sig if sig == SIGCHLD as isize || sig == EINTR => {}
-            sig if sig > 0 => {
-                sys::call(sys::nr::KILL, [program as usize, sig as usize, 0, 0, 0, 0]);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Reaps every child that has exited; ends when the program is one of them.
-fn reap_all(program: isize, status_fd: usize) {
-    loop {
-        let mut status: i32 = 0;
-        let pid = sys::call(sys::nr::WAIT4, [usize::MAX, &mut status as *mut i32 as usize, WNOHANG | WALL, 0, 0, 0]);
-        if pid == program {
-            finish(status, status_fd);
-        }
-        if pid <= 0 || pid == ECHILD {
-            return;
-        }
-    }
-}
-
-/// Reports the program's status and exits with its code.
-fn finish(status: i32, status_fd: usize) -> ! {
-    let bytes = status.to_ne_bytes();
-    sys::call(sys::nr::WRITE, [status_fd, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0]);
-    let (signal, code) = (status & 0x7f, (status >> 8) & 0xff);
-    sys::exit(if signal == 0 { code } else { 128 + signal })
 }
 
 #[panic_handler]

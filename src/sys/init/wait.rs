@@ -1,0 +1,264 @@
+//! The waiter: a pooled sandbox's program until the command arrives. Everything else is set
+//! up (namespaces, mounts, ids, capabilities, limits, the filter); this waits on a socket for
+//! the command, puts the descriptors that came with it in place, changes directory and
+//! executes it. On success exec closes the socket (close-on-exec): the parent reads EOF. On
+//! failure it writes a 12-byte failure record (the library's format) and exits with 127.
+//!
+//! The message (native endian), mirrored by the library's `pool/message.rs`:
+//! - a 64-byte header of u32 words: magic, body length, descriptors, PATH candidates, argc,
+//!   envc, the step numbers to report for descriptors, chdir and exec, whether to set the
+//!   open-files limit, two reserved words; then that limit's soft and hard values (u64);
+//! - the body: one i32 target per descriptor, then NUL-terminated strings: the working
+//!   directory (empty: none), the candidates, the arguments, the environment.
+//!
+//! The descriptors arrive with the header (SCM_RIGHTS), in the order of their targets.
+
+use core::ptr::{addr_of, addr_of_mut};
+
+use crate::sys::{self, nr2};
+
+const MAGIC: u32 = 0x15b0_c0de;
+const RECORD_MAGIC: u32 = 0x1503_b0c5;
+const HEADER_LEN: usize = 64;
+const MAX_FDS: usize = 64;
+const BODY_MAX: usize = 1 << 20;
+const MAX_STRINGS: usize = 65_536;
+const O_CLOEXEC: usize = 0o2_000_000;
+const MSG_CMSG_CLOEXEC: usize = 0x4000_0000;
+const ENOENT: isize = -2;
+const ENOTDIR: isize = -20;
+const EACCES: isize = -13;
+const EBADMSG: isize = -74;
+const E2BIG: isize = -7;
+
+static mut BODY: [u8; BODY_MAX] = [0; BODY_MAX];
+static mut STRINGS: [*const u8; MAX_STRINGS] = [core::ptr::null(); MAX_STRINGS];
+
+/// What a failure reports: the step numbers the header named.
+#[derive(Clone, Copy)]
+struct Steps {
+    fds: u16,
+    chdir: u16,
+    exec: u16,
+}
+
+pub fn serve(sock: usize) -> ! {
+    // Until the command arrives, nothing but the socket stays open.
+    close_gaps(&[sock as i32]);
+    let mut header = [0u8; HEADER_LEN];
+    let mut fds = [-1i32; MAX_FDS];
+    let received = receive_header(sock, &mut header, &mut fds);
+    let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
+    let steps = Steps { fds: word(6) as u16, chdir: word(7) as u16, exec: word(8) as u16 };
+    let (body_len, n_fds) = (word(1) as usize, word(2) as usize);
+    if word(0) != MAGIC || n_fds != received || body_len > BODY_MAX {
+        fail(sock, steps.exec, 0, if body_len > BODY_MAX { E2BIG } else { EBADMSG });
+    }
+    // SAFETY: the only reference to BODY, in this single-threaded program.
+    let body = unsafe { &mut (&mut *addr_of_mut!(BODY))[..body_len] };
+    if !read_exact(sock, body) {
+        fail(sock, steps.exec, 0, EBADMSG);
+    }
+    let mut targets = [0i32; MAX_FDS];
+    for (i, t) in targets.iter_mut().take(n_fds).enumerate() {
+        let at = i * 4;
+        *t = i32::from_ne_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+    }
+    let counts = (word(3) as usize, word(4) as usize, word(5) as usize);
+    let nofile = (word(9) != 0).then(|| (u64_at(&header, 48), u64_at(&header, 56)));
+    run(sock, steps, &fds[..n_fds], &targets[..n_fds], &body[n_fds * 4..], counts, nofile)
+}
+
+fn run(
+    sock: usize,
+    steps: Steps,
+    fds: &[i32],
+    targets: &[i32],
+    strings: &[u8],
+    (n_cand, argc, envc): (usize, usize, usize),
+    nofile: Option<(u64, u64)>,
+) -> ! {
+    let total = 1 + n_cand + argc + 1 + envc + 1;
+    if total > MAX_STRINGS {
+        fail(sock, steps.exec, 0, E2BIG);
+    }
+    // SAFETY: the only reference to STRINGS, in this single-threaded program.
+    let ptrs = unsafe { &mut (&mut *addr_of_mut!(STRINGS))[..total] };
+    // cwd, candidates, argv (null-terminated), envp (null-terminated).
+    let mut next = 0;
+    let mut fill = |slot: usize, ptrs: &mut [*const u8]| -> bool {
+        if next >= strings.len() {
+            return false;
+        }
+        ptrs[slot] = strings[next..].as_ptr();
+        match strings[next..].iter().position(|b| *b == 0) {
+            Some(len) => {
+                next += len + 1;
+                true
+            }
+            None => false,
+        }
+    };
+    let layout_ok = (0..1 + n_cand + argc).all(|i| fill(i, ptrs))
+        && (1 + n_cand + argc + 1..total - 1).all(|i| fill(i, ptrs));
+    if !layout_ok {
+        fail(sock, steps.exec, 0, EBADMSG);
+    }
+    ptrs[1 + n_cand + argc] = core::ptr::null();
+    ptrs[total - 1] = core::ptr::null();
+    let sock = arrange(sock, fds, targets).unwrap_or_else(|e| fail(sock, steps.fds, 0, e));
+    if let Some((soft, hard)) = nofile {
+        let limit = [soft, hard];
+        let r = sys::call(nr2::PRLIMIT64, [0, 7 /* RLIMIT_NOFILE */, limit.as_ptr() as usize, 0, 0, 0]);
+        if r < 0 {
+            fail(sock, steps.fds, 0, r);
+        }
+    }
+    // SAFETY: ptrs[0] points to the NUL-terminated working directory in the body.
+    if unsafe { *ptrs[0] } != 0 {
+        let r = sys::call(nr2::CHDIR, [ptrs[0] as usize, 0, 0, 0, 0, 0]);
+        if r < 0 {
+            fail(sock, steps.chdir, 0, r);
+        }
+    }
+    let (argv, envp) = (ptrs[1 + n_cand..].as_ptr(), ptrs[1 + n_cand + argc + 1..].as_ptr());
+    let (index, errno) = exec_candidates(&ptrs[1..1 + n_cand], argv, envp);
+    fail(sock, steps.exec, index, errno)
+}
+
+/// Like the library's `child::exec`: a missing file moves on, EACCES is kept unless something
+/// better turns up, anything else stops.
+fn exec_candidates(candidates: &[*const u8], argv: *const *const u8, envp: *const *const u8) -> (u16, isize) {
+    let (mut not_found, mut denied) = ((0u16, ENOENT), None);
+    for (i, path) in candidates.iter().enumerate() {
+        let index = i.min(u16::MAX as usize) as u16;
+        match sys::call(nr2::EXECVE, [*path as usize, argv as usize, envp as usize, 0, 0, 0]) {
+            ENOENT | ENOTDIR => not_found = (index, ENOENT),
+            EACCES => denied = denied.or(Some((index, EACCES))),
+            errno => return (index, errno),
+        }
+    }
+    denied.unwrap_or(not_found)
+}
+
+/// Puts `fds[i]` at `targets[i]` (every source first copied above all numbers in play, so
+/// none is overwritten before it moves), moves the socket above them too and closes the rest.
+/// Returns the socket's new number (close-on-exec).
+fn arrange(sock: usize, fds: &[i32], targets: &[i32]) -> Result<usize, isize> {
+    let top = fds.iter().chain(targets).copied().fold(sock as i32, i32::max);
+    let scratch = top as usize + 1;
+    let moved_sock = dup3(sock, scratch + fds.len(), O_CLOEXEC)?;
+    for (i, fd) in fds.iter().enumerate() {
+        dup3(*fd as usize, scratch + i, O_CLOEXEC)?;
+    }
+    for (i, target) in targets.iter().enumerate() {
+        dup3(scratch + i, *target as usize, 0)?;
+    }
+    let mut keep = [0i32; MAX_FDS + 1];
+    keep[..targets.len()].copy_from_slice(targets);
+    keep[targets.len()] = moved_sock as i32;
+    let keep = &mut keep[..targets.len() + 1];
+    keep.sort_unstable();
+    close_gaps(keep);
+    Ok(moved_sock)
+}
+
+fn dup3(from: usize, to: usize, flags: usize) -> Result<usize, isize> {
+    let r = sys::call(nr2::DUP3, [from, to, flags, 0, 0, 0]);
+    if r < 0 {
+        Err(r)
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// Closes every descriptor but those in `keep` (ascending; repeats allowed).
+fn close_gaps(keep: &[i32]) {
+    let mut first: usize = 0;
+    for fd in keep.iter().filter(|fd| **fd >= 0).map(|fd| *fd as usize) {
+        if fd > first {
+            sys::call(nr2::CLOSE_RANGE, [first, fd - 1, 0, 0, 0, 0]);
+        }
+        first = first.max(fd + 1);
+    }
+    sys::call(nr2::CLOSE_RANGE, [first, u32::MAX as usize, 0, 0, 0, 0]);
+}
+
+/// Reads the header, collecting the descriptors that come with it. Returns how many came.
+/// EOF before any byte: the pool is gone, exit quietly.
+fn receive_header(sock: usize, header: &mut [u8; HEADER_LEN], fds: &mut [i32; MAX_FDS]) -> usize {
+    let mut got = 0;
+    let mut received = 0;
+    while got < HEADER_LEN {
+        let mut control = [0u64; (16 + 4 * MAX_FDS) / 8];
+        let mut iov = [header[got..].as_mut_ptr() as usize, HEADER_LEN - got];
+        // struct msghdr: name, namelen, iov, iovlen, control, controllen, flags.
+        let mut msg = [0usize; 7];
+        msg[2] = iov.as_mut_ptr() as usize;
+        msg[3] = 1;
+        msg[4] = control.as_mut_ptr() as usize;
+        msg[5] = core::mem::size_of_val(&control);
+        let r = sys::call(nr2::RECVMSG, [sock, msg.as_mut_ptr() as usize, MSG_CMSG_CLOEXEC, 0, 0, 0]);
+        if r == 0 && got == 0 {
+            sys::exit(0);
+        }
+        if r <= 0 {
+            fail(sock, 0, 0, if r == 0 { EBADMSG } else { r });
+        }
+        got += r as usize;
+        received += take_fds(&control, msg[5], &mut fds[received..]);
+    }
+    received
+}
+
+/// The descriptors of an SCM_RIGHTS message in `control` (of `len` bytes), into `out`.
+fn take_fds(control: &[u64], len: usize, out: &mut [i32]) -> usize {
+    // struct cmsghdr: len (usize), level (i32), type (i32), then the data.
+    // SAFETY: `control` is a live buffer of at least `len` bytes (the kernel wrote `len`).
+    let bytes = unsafe { core::slice::from_raw_parts(control.as_ptr() as *const u8, len.min(control.len() * 8)) };
+    if bytes.len() < 16 {
+        return 0;
+    }
+    let cmsg_len = usize::from_ne_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
+    let level = i32::from_ne_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
+    let kind = i32::from_ne_bytes(bytes[12..16].try_into().unwrap_or([0; 4]));
+    if level != 1 || kind != 1 || cmsg_len < 16 || cmsg_len > bytes.len() {
+        return 0; // SOL_SOCKET, SCM_RIGHTS only
+    }
+    let n = ((cmsg_len - 16) / 4).min(out.len());
+    for (i, slot) in out.iter_mut().take(n).enumerate() {
+        let at = 16 + i * 4;
+        *slot = i32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap_or([0xff; 4]));
+    }
+    n
+}
+
+fn read_exact(fd: usize, buf: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < buf.len() {
+        let r = sys::call(nr2::READ, [fd, buf[got..].as_mut_ptr() as usize, buf.len() - got, 0, 0, 0]);
+        if r <= 0 {
+            return false;
+        }
+        got += r as usize;
+    }
+    true
+}
+
+fn u64_at(header: &[u8; HEADER_LEN], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&header[at..at + 8]);
+    u64::from_ne_bytes(word)
+}
+
+/// Writes the failure record on the socket and exits with 127.
+fn fail(sock: usize, step: u16, index: u16, errno: isize) -> ! {
+    let mut record = [0u8; 12];
+    record[..2].copy_from_slice(&step.to_ne_bytes());
+    record[2..4].copy_from_slice(&index.to_ne_bytes());
+    record[4..8].copy_from_slice(&((-errno) as i32).to_ne_bytes());
+    record[8..].copy_from_slice(&RECORD_MAGIC.to_ne_bytes());
+    sys::call(sys::nr::WRITE, [sock, record.as_ptr() as usize, record.len(), 0, 0, 0]);
+    let _ = (addr_of!(BODY), nr2::CLOSE, nr2::FCNTL);
+    sys::exit(127)
+}
