@@ -15,7 +15,11 @@ async fn run() -> Result<Vec<String>, isobox::Error> {
     let mut lines = Vec::new();
 
     // Concurrent: each future spawns on isobox's spawner thread and waits on the reactor.
-    let scripts = ["echo one: $(hostname)", "sleep 0.2; echo two: pid $$", "echo three: $(ls /proc | grep -c '^[0-9]') processes"];
+    let scripts = [
+        "echo one: $(hostname)",
+        "sleep 0.2; echo two: pid $$",
+        "echo three: $(ls /proc | grep -c '^[0-9]') processes",
+    ];
     let runs = scripts.map(|script| sandbox.output_async(Command::new("/bin/sh").args(["-c", script])));
     for out in futures_all(runs).await {
         let out = out?;

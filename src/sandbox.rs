@@ -1,7 +1,11 @@
 //! `Sandbox` (**parent**): a validated, immutable configuration to spawn from.
 
+#[cfg(feature = "tokio")]
+use std::future::Future;
 use std::sync::Arc;
 
+#[cfg(feature = "tokio")]
+use crate::asyncio::{child::AsyncChild, start};
 use crate::build::SandboxPlan;
 use crate::command::Command;
 use crate::error::Error;
@@ -59,18 +63,15 @@ impl Sandbox {
     /// borrows nothing. Await it inside a tokio runtime with IO (and, for `wait_timeout`, time)
     /// enabled.
     #[cfg(feature = "tokio")]
-    pub fn spawn_async(
-        &self,
-        cmd: &Command,
-    ) -> impl std::future::Future<Output = Result<crate::asyncio::child::AsyncChild, Error>> + Send + 'static {
-        crate::asyncio::start::spawn_async(Arc::clone(&self.plan), cmd, StdioDefaults::SPAWN)
+    pub fn spawn_async(&self, cmd: &Command) -> impl Future<Output = Result<AsyncChild, Error>> + Send + 'static {
+        start::spawn_async(Arc::clone(&self.plan), cmd, StdioDefaults::SPAWN)
     }
 
     /// [`Sandbox::output`] for tokio (feature `tokio`): stdout and stderr piped and stdin null
     /// unless the command sets them, read concurrently until the program exits.
     #[cfg(feature = "tokio")]
-    pub fn output_async(&self, cmd: &Command) -> impl std::future::Future<Output = Result<Output, Error>> + Send + 'static {
-        let child = crate::asyncio::start::spawn_async(Arc::clone(&self.plan), cmd, StdioDefaults::OUTPUT);
+    pub fn output_async(&self, cmd: &Command) -> impl Future<Output = Result<Output, Error>> + Send + 'static {
+        let child = start::spawn_async(Arc::clone(&self.plan), cmd, StdioDefaults::OUTPUT);
         async move { child.await?.wait_with_output().await }
     }
 }

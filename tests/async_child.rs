@@ -143,9 +143,10 @@ async fn rootless_spawn_futures_dropped_mid_spawn_leave_no_process() {
         }
     }
     let running = |mark: &str| {
-        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == format!("sleep\0{mark}\0").as_bytes())
-        })
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == format!("sleep\0{mark}\0").as_bytes()))
     };
     for mark in &marks {
         eventually(&format!("no `sleep {mark}` left"), || !running(mark)).await;

@@ -43,7 +43,9 @@ pub(crate) fn spawn_async(
             Ok(Ok(spawned)) => AsyncChild::new(spawned?),
             // The spawn panicked: go on panicking in the caller, as `Sandbox::spawn` would.
             Ok(Err(panic)) => resume_unwind(panic),
-            Err(_) => Err(SpawnError::io("waiting for isobox's spawner thread")(io::Error::other("job dropped")).into()),
+            Err(_) => {
+                Err(SpawnError::io("waiting for isobox's spawner thread")(io::Error::other("job dropped")).into())
+            }
         }
     }
 }
@@ -92,7 +94,10 @@ mod tests {
         cmd.args(["a", "b"]).env("K", "V").current_dir("/w").uid(5).gid(6).groups(&[7]);
         cmd.stdin(Stdio::piped()).stdout(file.try_clone().unwrap()).pass_fd(9, file.try_clone().unwrap());
         let copy = copy_command(&cmd).unwrap();
-        assert_eq!(format!("{:?}", (&copy.program, &copy.args, &copy.env, &copy.cwd)), format!("{:?}", (&cmd.program, &cmd.args, &cmd.env, &cmd.cwd)));
+        assert_eq!(
+            format!("{:?}", (&copy.program, &copy.args, &copy.env, &copy.cwd)),
+            format!("{:?}", (&cmd.program, &cmd.args, &cmd.env, &cmd.cwd))
+        );
         assert_eq!((copy.uid, copy.gid, copy.groups.clone()), (Some(5), Some(6), Some(vec![7])));
         assert!(matches!(copy.stdin, Some(Stdio::Piped)) && copy.stderr.is_none());
         let (Some(Stdio::Fd(a)), Some(Stdio::Fd(b))) = (&copy.stdout, &cmd.stdout) else { panic!("stdout lost") };
