@@ -74,10 +74,31 @@
 //! compiled once at `build()` and installed as the last step before exec; a program the
 //! filter kills is reported as such ([`ExitReport::killed_by_seccomp`]).
 //!
+//! # Async (feature `tokio`)
+//! [`Sandbox::spawn_async`] returns a future of an [`tokio::AsyncChild`]: the spawn itself
+//! runs on a thread isobox owns (started on first use, never ended, so that the
+//! die-with-parent signal, which Linux ties to the spawning thread, only comes with the end
+//! of the process), and the child's `wait`, `wait_timeout` and `wait_with_output` wait on its
+//! pidfd through the runtime's reactor, cancel-safe. Its pipes are tokio pipes. Dropping an
+//! unwaited `AsyncChild` kills it at once and leaves the reaping to a second isobox thread.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn f() -> Result<(), isobox::Error> {
+//! use isobox::{Command, Sandbox};
+//!
+//! let sandbox = Sandbox::builder().build()?;
+//! let out = sandbox.output_async(Command::new("echo").arg("hi")).await?;
+//! assert_eq!(out.stdout, b"hi\n");
+//! # Ok(()) }
+//! ```
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
 
+#[cfg(feature = "tokio")]
+mod asyncio;
 mod build;
 mod builder;
 mod caps;
@@ -135,3 +156,9 @@ pub use spawn::handle::Child;
 pub use time::spec::TimeOffsets;
 pub use user::plan::NOBODY;
 pub use user::spec::{IdRange, UserMapping};
+
+/// The async child for tokio (feature `tokio`), from [`Sandbox::spawn_async`].
+#[cfg(feature = "tokio")]
+pub mod tokio {
+    pub use crate::asyncio::child::{AsyncChild, ChildStderr, ChildStdin, ChildStdout};
+}

@@ -1,5 +1,11 @@
 //! `Sandbox` (**parent**): a validated, immutable configuration to spawn from.
 
+#[cfg(feature = "tokio")]
+use std::future::Future;
+use std::sync::Arc;
+
+#[cfg(feature = "tokio")]
+use crate::asyncio::{child::AsyncChild, start};
 use crate::build::SandboxPlan;
 use crate::command::Command;
 use crate::error::Error;
@@ -7,15 +13,15 @@ use crate::namespaces::Namespaces;
 use crate::spawn::{self, exit_report::ExitReport, exit_report::Output, handle::Child, stdio::StdioDefaults};
 
 /// A validated, immutable sandbox configuration. Spawn from it as often as you like, from
-/// any number of threads.
+/// any number of threads. Cloning it is cheap (the compiled plan is shared).
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    plan: SandboxPlan,
+    plan: Arc<SandboxPlan>,
 }
 
 impl Sandbox {
     pub(crate) fn from_plan(plan: SandboxPlan) -> Sandbox {
-        Sandbox { plan }
+        Sandbox { plan: Arc::new(plan) }
     }
 
     /// The namespaces each spawn gets.
@@ -49,5 +55,23 @@ impl Sandbox {
     /// Runs `cmd` to completion (stdio inherited unless set) and returns its exit report.
     pub fn status(&self, cmd: &Command) -> Result<ExitReport, Error> {
         self.spawn(cmd)?.wait()
+    }
+
+    /// [`Sandbox::spawn`] for tokio (feature `tokio`): the spawn runs on a thread isobox owns,
+    /// and the child's wait, kill and stdio are async ([`AsyncChild`](crate::tokio::AsyncChild)).
+    /// The command is copied when this is called (its descriptors duplicated), so the future
+    /// borrows nothing. Await it inside a tokio runtime with IO (and, for `wait_timeout`, time)
+    /// enabled.
+    #[cfg(feature = "tokio")]
+    pub fn spawn_async(&self, cmd: &Command) -> impl Future<Output = Result<AsyncChild, Error>> + Send + 'static {
+        start::spawn_async(Arc::clone(&self.plan), cmd, StdioDefaults::SPAWN)
+    }
+
+    /// [`Sandbox::output`] for tokio (feature `tokio`): stdout and stderr piped and stdin null
+    /// unless the command sets them, read concurrently until the program exits.
+    #[cfg(feature = "tokio")]
+    pub fn output_async(&self, cmd: &Command) -> impl Future<Output = Result<Output, Error>> + Send + 'static {
+        let child = start::spawn_async(Arc::clone(&self.plan), cmd, StdioDefaults::OUTPUT);
+        async move { child.await?.wait_with_output().await }
     }
 }
