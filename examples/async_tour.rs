@@ -76,7 +76,7 @@ async fn main() {
 async fn example_async_tour() {
     let lines = run().await.expect("runs");
     assert_eq!(lines[0], "one: async-box");
-    assert_eq!(lines[1], "two: pid 1");
+    assert_eq!(lines[1], "two: pid 2"); // beside isobox's init, pid 1
     assert!(lines[2].starts_with("three: "), "{lines:?}");
     assert_eq!(lines[3], "FOUR: THROUGH THE PIPES");
     assert!(lines[4].starts_with("five: killed by SIGKILL"), "{lines:?}");
