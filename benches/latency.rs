@@ -98,12 +98,21 @@ fn main() {
             cmd
         })
         .collect();
+    // The full sandbox from a pool (refilled in the background while the others run).
+    let pools = support::pooled_variants(&fixture, 8);
+    let pools: Vec<_> = pools.into_iter().filter(|(name, _)| wanted(name)).collect();
+    let mut pooled_cmd = Command::new("/tiny");
+    pooled_cmd.stdout(Stdio::null());
     let mut runs: Vec<Box<dyn FnMut()>> = vec![Box::new(|| {
         let status = std::process::Command::new(&tiny).stdout(StdStdio::null()).status().unwrap();
         assert!(status.success());
     })];
     for ((_, sandbox, _), cmd) in variants.iter().zip(&commands) {
         runs.push(Box::new(move || assert!(sandbox.status(cmd).unwrap().success())));
+    }
+    for (_, pool) in &pools {
+        let cmd = &pooled_cmd;
+        runs.push(Box::new(move || assert!(pool.status(cmd).unwrap().success())));
     }
     let back_to_back = std::env::var("ISOBOX_LATENCY_ORDER").is_ok_and(|o| o == "back-to-back");
     let times = if back_to_back { measure_back_to_back(n, &mut runs) } else { measure_interleaved(n, &mut runs) };
@@ -113,7 +122,9 @@ fn main() {
     println!("{n} {order}; times in µs; ratio = p50 / p50 of std::process::Command\n");
     println!("| variant | p50 | p90 | p99 | ratio |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    let names = std::iter::once("std::process::Command").chain(variants.iter().map(|(name, _, _)| *name));
+    let names = std::iter::once("std::process::Command")
+        .chain(variants.iter().map(|(name, _, _)| *name))
+        .chain(pools.iter().map(|(name, _)| *name));
     for (name, t) in names.zip(&times) {
         let p50 = percentile(t, 0.5);
         let ratio = p50.as_secs_f64() / base_p50.as_secs_f64();

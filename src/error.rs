@@ -16,6 +16,7 @@ use crate::hint;
 use crate::landlock::error::LandlockError;
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
+use crate::pool::error::PoolError;
 use crate::rlimit::spec::Resource;
 use crate::seccomp::error::SeccompError;
 use crate::signal::Signal;
@@ -65,6 +66,9 @@ pub enum Error {
     /// Reading the sandbox's piped stdout or stderr failed.
     #[error("reading the sandbox's piped output: {0}")]
     Output(#[source] io::Error),
+    /// A pool refused, or could not hand over, a command.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
 }
 
 impl From<SetupError> for Error {

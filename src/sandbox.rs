@@ -10,6 +10,7 @@ use crate::build::SandboxPlan;
 use crate::command::Command;
 use crate::error::Error;
 use crate::namespaces::Namespaces;
+use crate::pool::SandboxPool;
 use crate::spawn::{self, exit_report::ExitReport, exit_report::Output, handle::Child, stdio::StdioDefaults};
 
 /// A validated, immutable sandbox configuration. Spawn from it as often as you like, from
@@ -50,6 +51,13 @@ impl Sandbox {
     /// unless the command sets them).
     pub fn output(&self, cmd: &Command) -> Result<Output, Error> {
         spawn::spawn(&self.plan, cmd, StdioDefaults::OUTPUT)?.wait_with_output()
+    }
+
+    /// A pool of `size` sandboxes of this one, set up ahead and waiting for commands (see
+    /// [`SandboxPool`] for what it costs and what a pooled command may not do). Filled before
+    /// this returns; the first failure of that is the error.
+    pub fn pool(&self, size: usize) -> Result<SandboxPool, Error> {
+        SandboxPool::new(Arc::clone(&self.plan), size)
     }
 
     /// Runs `cmd` to completion (stdio inherited unless set) and returns its exit report.

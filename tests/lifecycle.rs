@@ -183,7 +183,11 @@ fn helper_parent_process() {
     let mut sleep = cmd("sleep", &["1000"]);
     sleep.stdout(Stdio::null()); // keep the test's pipe free of the sandbox
     let sb = builder.build().expect("valid");
-    let child = sb.spawn(&sleep).expect("helper: spawn");
+    let pool = (kind == "pool").then(|| sb.pool(2).expect("helper: pool"));
+    let child = match &pool {
+        Some(pool) => pool.spawn(&sleep).expect("helper: pooled spawn"),
+        None => sb.spawn(&sleep).expect("helper: spawn"),
+    };
     println!("SANDBOX_PID={}", child.id());
     std::io::stdout().flush().expect("flush");
     loop {
@@ -277,7 +281,7 @@ fn killing_the_parent_kills_the_sandbox(kind: &str) {
     assert!(stat(pid).is_ok(), "the sandbox should run with its parent");
     // With a pid namespace the first process is isobox's init and the program its child.
     let program = children(pid);
-    assert_eq!(program.len(), usize::from(kind == "full"), "{program:?}");
+    assert_eq!(program.len(), usize::from(kind != "user"), "{program:?}");
     family.helper.kill().expect("SIGKILL the helper");
     family.helper.wait().expect("reap the helper");
     let status = wait_until_gone(&mut family, ms(5000));
@@ -298,6 +302,14 @@ fn rootless_killing_the_parent_kills_the_sandbox() {
         return;
     }
     killing_the_parent_kills_the_sandbox("full");
+}
+
+#[test]
+fn rootless_killing_the_parent_kills_a_pooled_sandbox() {
+    if !require_userns() {
+        return;
+    }
+    killing_the_parent_kills_the_sandbox("pool");
 }
 
 #[test]

@@ -136,6 +136,17 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     out
 }
 
+/// The full sandbox (`+hostname (full, no net)`) as pools of `size`, with and without init.
+pub fn pooled_variants(f: &Fixture, size: usize) -> Vec<(&'static str, isobox::SandboxPool)> {
+    let five = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT | Namespaces::UTS | Namespaces::IPC;
+    let full = |init: bool| {
+        let mut b = bare(f, five);
+        b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev")).hostname("bench").init(init);
+        b.build().unwrap().pool(size).unwrap()
+    };
+    vec![("pooled: full", full(true)), ("pooled: full, no init", full(false))]
+}
+
 /// Removes the benches' cgroup parent from every hierarchy.
 pub fn cleanup_cgroup_parent() {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();

@@ -91,6 +91,19 @@ pub(crate) struct ChildLaunch<'a> {
     pub seccomp_program: Option<&'a [libc::sock_filter]>,
     /// With isobox's init: what the first process needs to start the program and become it.
     pub init: Option<InitLaunch>,
+    /// A pooled sandbox: the program is isobox's waiter, which takes the command later.
+    pub waiter: Option<WaiterLaunch>,
+}
+
+/// What a pooled sandbox's program needs to become isobox's waiter (see `pool`).
+#[derive(Debug)]
+pub(crate) struct WaiterLaunch {
+    /// isobox's program (the init's executable, in its waiter role).
+    pub exe: RawFd,
+    /// The child's end of the pool's socket, kept over the exec.
+    pub sock: RawFd,
+    /// `sock` in decimal, NUL-terminated.
+    pub sock_digits: [u8; 12],
 }
 
 /// What one spawn gives the first process to become isobox's init (see `child::init`).
@@ -132,24 +145,35 @@ impl<'a> ChildLaunch<'a> {
             cgroup_join,
             seccomp_program: None,
             init: None,
+            waiter: None,
+        }
+    }
+
+    /// A pooled sandbox: its program becomes isobox's waiter on `sock`. Its descriptors are
+    /// kept through the arrangement and the scratch numbers start above them.
+    pub fn with_waiter(mut self, exe: RawFd, sock: RawFd) -> Self {
+        self.keep_fds([exe, sock]);
+        self.waiter = Some(WaiterLaunch { exe, sock, sock_digits: decimal(sock) });
+        self
+    }
+
+    /// Keeps `fds` through the arrangement, with the scratch numbers above them.
+    fn keep_fds(&mut self, fds: [RawFd; 2]) {
+        for fd in fds {
+            self.fd_scratch = self.fd_scratch.max(fd.saturating_add(1));
+            if let Err(at) = self.fd_keep.binary_search(&fd) {
+                self.fd_keep.insert(at, fd);
+            }
         }
     }
 
     /// With isobox's init: its descriptors are kept through the arrangement and the scratch
     /// numbers start above them. Call after `seccomp_program` is set.
     pub fn with_init(mut self, exe: RawFd, status_write: RawFd, stack: ProgramStack) -> Self {
-        for fd in [exe, status_write] {
-            self.fd_scratch = self.fd_scratch.max(fd.saturating_add(1));
-            if let Err(at) = self.fd_keep.binary_search(&fd) {
-                self.fd_keep.insert(at, fd);
-            }
-        }
+        self.keep_fds([exe, status_write]);
         let mut keep = [exe, status_write, self.control.report_write];
         keep.sort_unstable();
-        let mut status_digits = [0u8; 12];
-        for (dst, src) in status_digits.iter_mut().zip(status_write.to_string().bytes()) {
-            *dst = src;
-        }
+        let status_digits = decimal(status_write);
         let program_pidfd = self.hands_over();
         self.init = Some(InitLaunch { exe, status_write, status_digits, stack, program_pidfd, keep });
         self
@@ -159,6 +183,15 @@ impl<'a> ChildLaunch<'a> {
     pub fn hands_over(&self) -> bool {
         self.seccomp_program.is_some()
     }
+}
+
+/// `fd` in decimal, NUL-terminated (an argument of isobox's program).
+fn decimal(fd: RawFd) -> [u8; 12] {
+    let mut digits = [0u8; 12];
+    for (dst, src) in digits.iter_mut().zip(fd.to_string().bytes()) {
+        *dst = src;
+    }
+    digits
 }
 
 /// Everything the child reads: both halves, borrowed from the parent, which keeps them alive

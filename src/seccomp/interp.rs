@@ -1,7 +1,9 @@
-//! A tiny classic-BPF interpreter for the tests (**parent**, test-only): runs a program over one
-//! `seccomp_data` as the kernel would and returns its verdict, checking on the way what the
-//! kernel's checker would refuse (a jump out of the program, an unknown opcode, a load out of
-//! `seccomp_data` or unaligned, falling off the end).
+//! A tiny classic-BPF interpreter (**parent**): runs a program over one `seccomp_data` as the
+//! kernel would and returns its verdict, checking on the way what the kernel's checker would
+//! refuse (a jump out of the program, an unknown opcode, a load out of `seccomp_data` or
+//! unaligned, falling off the end). The tests run isobox's own programs through it; a pool
+//! asks it whether a filter allows its waiter's calls, and an instruction it does not know
+//! (a user's program may use any) makes that answer "cannot tell".
 
 use libc::sock_filter;
 
@@ -35,38 +37,54 @@ impl Call {
     }
 }
 
-/// The verdict and how many instructions the run took.
-pub(crate) fn run_counting(program: &[sock_filter], call: &Call) -> (u32, usize) {
+/// The verdict and how many instructions the run took, or what the run could not follow.
+pub(crate) fn try_run_counting(program: &[sock_filter], call: &Call) -> Result<(u32, usize), String> {
     let data = call.bytes();
     let (mut a, mut pc, mut steps) = (0u32, 0usize, 0usize);
     loop {
-        let insn = program.get(pc).unwrap_or_else(|| panic!("ran off the program at {pc}"));
+        let insn = program.get(pc).ok_or_else(|| format!("ran off the program at {pc}"))?;
         steps += 1;
         let next = pc + 1;
         let cond = |taken: bool| next + usize::from(if taken { insn.jt } else { insn.jf });
         pc = match insn.code {
             bpf::LD_ABS => {
                 let k = insn.k as usize;
-                assert!(k % 4 == 0 && k + 4 <= data.len(), "load at {k}");
-                a = u32::from_ne_bytes(data[k..k + 4].try_into().unwrap());
+                if k % 4 != 0 || k + 4 > data.len() {
+                    return Err(format!("load at {k}"));
+                }
+                a = u32::from_ne_bytes([data[k], data[k + 1], data[k + 2], data[k + 3]]);
                 next
             }
             bpf::LD_IMM => {
                 a = insn.k;
                 next
             }
-            bpf::RET_K => return (insn.k, steps),
-            bpf::JA => next + insn.k as usize,
+            bpf::RET_K => return Ok((insn.k, steps)),
+            bpf::JA => next.saturating_add(insn.k as usize),
             bpf::JEQ => cond(a == insn.k),
             bpf::JGE => cond(a >= insn.k),
             bpf::JSET => cond(a & insn.k != 0),
-            code => panic!("opcode {code:#x} at {pc}"),
+            code => return Err(format!("opcode {code:#x} at {pc}")),
         };
-        assert!(pc < program.len(), "jump out of the program to {pc}");
+        if pc >= program.len() {
+            return Err(format!("jump out of the program to {pc}"));
+        }
     }
 }
 
+/// The verdict and how many instructions the run took (tests: a program isobox made must run).
+#[cfg(test)]
+pub(crate) fn run_counting(program: &[sock_filter], call: &Call) -> (u32, usize) {
+    try_run_counting(program, call).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The verdict of `program` for `call`.
+#[cfg(test)]
 pub(crate) fn run(program: &[sock_filter], call: &Call) -> u32 {
     run_counting(program, call).0
+}
+
+/// The verdict of `program` for `call`, if this interpreter can follow it.
+pub(crate) fn try_run(program: &[sock_filter], call: &Call) -> Option<u32> {
+    try_run_counting(program, call).ok().map(|(verdict, _)| verdict)
 }

@@ -84,8 +84,7 @@ mod compile;
 pub(crate) mod describe;
 pub(crate) mod error;
 pub(crate) mod handoff;
-#[cfg(test)]
-mod interp;
+pub(crate) mod interp;
 pub(crate) mod notify;
 pub(crate) mod plan;
 mod profile;

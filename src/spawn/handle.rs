@@ -66,6 +66,15 @@ impl Child {
         }
     }
 
+    /// A pooled sandbox's command took over at `started`: its stdio, and its wall time from
+    /// then.
+    pub(crate) fn attach_stdio(&mut self, ends: &mut [Option<OwnedFd>; 3], started: Instant) {
+        self.stdin = ends[0].take().map(ChildStdin::from);
+        self.stdout = ends[1].take().map(ChildStdout::from);
+        self.stderr = ends[2].take().map(ChildStderr::from);
+        self.started = started;
+    }
+
     /// With isobox's init, whose status pipe says how the program ended.
     pub(crate) fn with_init_status(mut self, status: Option<OwnedFd>) -> Child {
         self.init_status = status;

@@ -16,7 +16,7 @@ pub(crate) mod pipes;
 pub(crate) mod prepare;
 pub(crate) mod stdio;
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 use crate::build::SandboxPlan;
@@ -24,7 +24,7 @@ use crate::cgroup::spawn::CgroupSpawn;
 use crate::child::describe::setup_failure;
 use crate::child::plan::{ChildLaunch, ChildPlan};
 use crate::command::Command;
-use crate::error::Error;
+use crate::error::{Error, SpawnError};
 use crate::seccomp::notify::Notifier;
 use crate::sys::launch::spawn_child;
 use handle::Child;
@@ -34,7 +34,43 @@ use stdio::StdioDefaults;
 /// Runs `cmd` in a new sandbox of `sandbox`. Returns once the program has been executed; a
 /// failure on the way is a typed error and leaves nothing running.
 pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
-    let mut command = prepare::prepare(cmd, sandbox, defaults)?;
+    let command = prepare::prepare(cmd, sandbox, defaults)?;
+    launch(sandbox, command, None)
+}
+
+/// Starts a pooled sandbox: everything set up, its program isobox's waiter, which takes the
+/// command through the returned socket (see `pool`).
+pub(crate) fn spawn_waiter(sandbox: &SandboxPlan) -> Result<(Child, OwnedFd), Error> {
+    let command = prepare::for_waiter(sandbox)?;
+    let (ours, theirs) = waiter_socket()?;
+    let (exe, exe_copy) =
+        crate::sys::init_exe::init_fd_at_or_above(3).map_err(SpawnError::io("making isobox's waiter executable"))?;
+    let child = launch(sandbox, command, Some((exe, theirs.as_raw_fd())))?;
+    drop((theirs, exe_copy)); // the child has exec'd the waiter with its copies
+    Ok((child, ours))
+}
+
+/// A stream socket pair, close-on-exec; the child's end above the standard descriptors.
+fn waiter_socket() -> Result<(OwnedFd, OwnedFd), Error> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(|e| SpawnError::io("creating the pool's socket")(e.into()))?;
+    let theirs = match theirs.as_raw_fd() {
+        0..=2 => {
+            crate::sys::fd::dup_at_or_above(theirs.as_fd(), 3).map_err(SpawnError::io("moving the pool's socket"))?
+        }
+        _ => theirs,
+    };
+    Ok((ours, theirs))
+}
+
+/// The spawn proper, of a prepared command; `waiter`: isobox's program and the socket of a
+/// pooled sandbox.
+fn launch(
+    sandbox: &SandboxPlan,
+    mut command: prepare::PreparedCommand,
+    waiter: Option<(RawFd, RawFd)>,
+) -> Result<Child, Error> {
     let (mut cgroup, join) = CgroupSpawn::plan(sandbox.cgroup.as_ref(), sandbox.caller.is_root())?;
     let clone_into = cgroup.clone_into();
     let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
@@ -45,6 +81,9 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
     launch.seccomp_program = seccomp_program.as_deref();
     if let Some((exe, status, stack)) = init.as_ref().map(init::InitSpawn::child_view) {
         launch = launch.with_init(exe, status, stack);
+    }
+    if let Some((exe, sock)) = waiter {
+        launch = launch.with_waiter(exe, sock);
     }
     let hands_over = launch.hands_over();
     let plan = ChildPlan { setup: &sandbox.child, launch };

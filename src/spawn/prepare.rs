@@ -12,7 +12,7 @@ use crate::child::plan::ExecPlan;
 use crate::command::{Command, DEFAULT_PATH};
 use crate::error::{ConfigError, Error};
 use crate::sys::CStrArray;
-use crate::user::ids::{self, Requested};
+use crate::user::ids::{self, Ids, Requested};
 use crate::validate;
 
 /// One command, ready for the child, and the descriptors the parent keeps.
@@ -35,6 +35,20 @@ pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefau
     fits_memory_limit(&argv, &envp, &fds.moves, sandbox)?;
     let exec = ExecPlan { argv, envp, candidates, cwd, ids, fd_moves: fds.moves };
     Ok(PreparedCommand { exec, child_ends: fds.child_ends, parent_ends: fds.parent_ends })
+}
+
+/// A pooled sandbox's launch: the sandbox's default ids, no descriptors, nothing to execute
+/// (its program is isobox's waiter; the command comes later, see `pool`).
+pub(crate) fn for_waiter(sandbox: &SandboxPlan) -> Result<PreparedCommand, Error> {
+    let ids = default_ids(sandbox)?;
+    let none = || CStrArray::new(Vec::new());
+    let exec = ExecPlan { argv: none(), envp: none(), candidates: Vec::new(), cwd: None, ids, fd_moves: Vec::new() };
+    Ok(PreparedCommand { exec, child_ends: Vec::new(), parent_ends: [None, None, None] })
+}
+
+/// The ids a command that names none runs with.
+pub(crate) fn default_ids(sandbox: &SandboxPlan) -> Result<Ids, ConfigError> {
+    ids::inside(Requested { uid: None, gid: None, groups: None }, &sandbox.user, &sandbox.caller)
 }
 
 /// The soft open-files limit the child has while it moves its descriptors (the builder's is

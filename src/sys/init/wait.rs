@@ -43,6 +43,8 @@ struct Steps {
 }
 
 pub fn serve(sock: usize) -> ! {
+    // Named for `ps` until the command's exec names it (from a memfd: "memfd:isobox-in").
+    sys::call(sys::nr::PRCTL, [15 /* PR_SET_NAME */, b"isobox-wait\0".as_ptr() as usize, 0, 0, 0, 0]);
     // Until the command arrives, nothing but the socket stays open.
     close_gaps(&[sock as i32]);
     let mut header = [0u8; HEADER_LEN];

@@ -1,0 +1,68 @@
+//! Whether a pooled sandbox can work with the sandbox's filter (**parent**, at pool creation).
+//! The filter is installed while the sandbox waits in the pool, so every call isobox's waiter
+//! makes after it (execute the waiter, receive the command, move descriptors, chdir, exec, and
+//! report a failure) must be allowed.
+
+use crate::pool::error::PoolError;
+use crate::seccomp::interp::{self, Call};
+use crate::seccomp::plan::SeccompPlan;
+
+/// `SECCOMP_RET_ALLOW`.
+const ALLOW: u32 = 0x7fff_0000;
+
+/// The calls, with the arguments an argument check would look at.
+fn waiter_calls() -> [Call; 10] {
+    let cloexec = libc::O_CLOEXEC as u64;
+    [
+        Call::native(libc::SYS_execveat, &[3, 0, 0, 0, libc::AT_EMPTY_PATH as u64]),
+        Call::native(libc::SYS_close_range, &[0, u32::MAX as u64, 0]),
+        Call::native(libc::SYS_recvmsg, &[3, 0, libc::MSG_CMSG_CLOEXEC as u64]),
+        Call::native(libc::SYS_read, &[3, 0, 1]),
+        Call::native(libc::SYS_dup3, &[3, 4, cloexec]),
+        Call::native(libc::SYS_dup3, &[4, 0, 0]),
+        Call::native(libc::SYS_chdir, &[0]),
+        Call::native(libc::SYS_execve, &[0, 0, 0]),
+        Call::native(libc::SYS_write, &[3, 0, 12]),
+        Call::native(libc::SYS_exit_group, &[127]),
+    ]
+}
+
+/// Refuses a filter that does not allow one of the waiter's calls, or that this crate cannot
+/// read (a program of the user's with instructions its interpreter does not follow).
+pub(crate) fn filter_allows_waiter(plan: &SeccompPlan) -> Result<(), PoolError> {
+    // With notify rules the program's prologue names the pipes; any numbers do for this.
+    let program = plan.for_spawn(1000, 1001).unwrap_or_else(|| plan.program.clone());
+    if program.is_empty() {
+        return Ok(());
+    }
+    for call in waiter_calls() {
+        if interp::try_run(&program, &call) != Some(ALLOW) {
+            return Err(PoolError::FilterRefuses { nr: i64::from(call.nr) });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seccomp::spec::Seccomp;
+
+    fn plan(s: Seccomp) -> SeccompPlan {
+        crate::seccomp::plan::compile(&s, true).unwrap()
+    }
+
+    #[test]
+    fn the_default_profile_and_none_allow_the_waiter() {
+        assert!(filter_allows_waiter(&plan(Seccomp::default_profile())).is_ok());
+        assert!(filter_allows_waiter(&plan(Seccomp::none())).is_ok());
+        assert!(filter_allows_waiter(&plan(Seccomp::default_profile().notify(libc::SYS_mkdir))).is_ok());
+    }
+
+    #[test]
+    fn a_profile_denying_one_of_its_calls_is_refused() {
+        let denied = Seccomp::default_profile().deny(libc::SYS_chdir, nix::errno::Errno::EPERM);
+        let err = filter_allows_waiter(&plan(denied)).unwrap_err();
+        assert!(matches!(err, PoolError::FilterRefuses { nr } if nr == libc::SYS_chdir), "{err}");
+    }
+}

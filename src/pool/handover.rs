@@ -1,0 +1,74 @@
+//! Handing a command to a pooled sandbox (**parent**): the message and the descriptors go to
+//! isobox's waiter over the sandbox's socket; EOF means it exec'd the command, a 12-byte
+//! record says which step failed.
+
+use std::io::{self, IoSlice, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Instant;
+
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+
+use super::error::PoolError;
+use super::inner::Pooled;
+use super::message::{self, TooBig, HEADER_LEN};
+use crate::build::SandboxPlan;
+use crate::child::describe::setup_failure;
+use crate::child::plan::{ChildLaunch, ControlFds};
+use crate::error::Error;
+use crate::spawn::handle::Child;
+use crate::spawn::prepare::PreparedCommand;
+
+/// Gives `command` to `pooled`; returns its `Child`, now running the command.
+pub(crate) fn hand_over(pooled: Pooled, mut command: PreparedCommand, plan: &SandboxPlan) -> Result<Child, Error> {
+    let started = Instant::now();
+    let msg = message::encode(&command.exec, None).map_err(too_big)?;
+    let Pooled { mut child, sock } = pooled;
+    send(&sock, &msg).map_err(PoolError::Handover)?;
+    command.child_ends.clear(); // the waiter has its copies
+    let report = read_to_eof(&sock).map_err(PoolError::Handover)?;
+    if !report.is_empty() {
+        drop(child); // killed and reaped
+        let none = ControlFds { go_read: -1, go_write: -1, report_read: -1, report_write: -1 };
+        let launch = ChildLaunch::new(&command.exec, none, false, &[]);
+        return Err(setup_failure(&report, &plan.child, &launch));
+    }
+    child.attach_stdio(&mut command.parent_ends, started);
+    Ok(child)
+}
+
+fn too_big(e: TooBig) -> PoolError {
+    let what = match e {
+        TooBig::Descriptors(n) => format!("{n} descriptors, at most {}", message::MAX_FDS),
+        TooBig::Strings(n) => format!("{n} arguments, variables and paths, at most {}", message::MAX_STRINGS),
+        TooBig::Bytes(n) => format!("{n} bytes of arguments and environment, at most {}", message::BODY_MAX),
+    };
+    PoolError::TooBig { what }
+}
+
+/// The header with the descriptors, then the rest (a stream: written until all is gone).
+fn send(sock: &OwnedFd, msg: &message::Message) -> io::Result<()> {
+    let (header, body) = msg.bytes.split_at(HEADER_LEN);
+    let rights = [ControlMessage::ScmRights(&msg.fds)];
+    let cmsgs: &[ControlMessage<'_>] = if msg.fds.is_empty() { &[] } else { &rights };
+    let iov = [IoSlice::new(header)];
+    let sent = sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)?;
+    write_all(sock, &header[sent..])?;
+    write_all(sock, body)
+}
+
+fn write_all(sock: &OwnedFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match nix::sys::socket::send(sock.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+fn read_to_eof(sock: &OwnedFd) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    std::fs::File::from(sock.try_clone()?).read_to_end(&mut out)?;
+    Ok(out)
+}

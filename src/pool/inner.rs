@@ -1,0 +1,58 @@
+//! What a pool and its filler share (**parent**): the sandbox, the idle sandboxes, and how
+//! one more is made.
+
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::build::SandboxPlan;
+use crate::error::Error;
+use crate::spawn::handle::Child;
+use crate::user::ids::Ids;
+
+/// One sandbox waiting in the pool: its processes (the init and the waiter, or the waiter
+/// alone) and the parent's end of its socket.
+pub(crate) struct Pooled {
+    pub child: Child,
+    pub sock: OwnedFd,
+}
+
+pub(crate) struct Inner {
+    pub plan: Arc<SandboxPlan>,
+    pub size: usize,
+    /// The ids every pooled sandbox runs its command as.
+    pub ids: Ids,
+    pub idle: Mutex<Vec<Pooled>>,
+    /// The pool was dropped: the filler stops.
+    pub closed: AtomicBool,
+}
+
+impl Inner {
+    pub fn idle(&self) -> MutexGuard<'_, Vec<Pooled>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Starts one pooled sandbox (on the calling thread, whose exit kills it with
+    /// `die_with_parent`).
+    pub fn make_one(&self) -> Result<Pooled, Error> {
+        let (child, sock) = crate::spawn::spawn_waiter(&self.plan)?;
+        Ok(Pooled { child, sock })
+    }
+
+    /// Makes sandboxes until the pool is full (or closed); the first failure stops it.
+    pub fn fill(&self) -> Result<(), Error> {
+        while !self.is_closed() && self.idle().len() < self.size {
+            let pooled = self.make_one()?;
+            let mut idle = self.idle();
+            if self.is_closed() || idle.len() >= self.size {
+                return Ok(()); // `pooled` is dropped: killed and reaped
+            }
+            idle.push(pooled);
+        }
+        Ok(())
+    }
+}

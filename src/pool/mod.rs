@@ -1,0 +1,145 @@
+//! A pool of prewarmed sandboxes (**parent**): [`SandboxPool`] keeps sandboxes of one
+//! `Sandbox` fully set up (namespaces, mounts, cgroup with its limits, ids, capabilities,
+//! Landlock, the seccomp filter, isobox's init), each waiting in isobox's waiter for a
+//! command; `spawn` hands it the program, arguments, environment, working directory and
+//! descriptors, and the waiter executes it. One command per sandbox; a thread of isobox's
+//! tops the pool up in the background.
+//!
+//! - [`check`]: whether the sandbox's filter lets the waiter work;
+//! - [`message`]: the command as the waiter reads it; [`handover`]: giving it over;
+//! - [`inner`] and [`filler`]: the idle sandboxes and the thread that makes them.
+
+pub(crate) mod check;
+pub(crate) mod error;
+pub(crate) mod filler;
+pub(crate) mod handover;
+pub(crate) mod inner;
+pub(crate) mod message;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::build::SandboxPlan;
+use crate::command::Command;
+use crate::error::Error;
+use crate::spawn::exit_report::{ExitReport, Output};
+use crate::spawn::handle::Child;
+use crate::spawn::prepare;
+use crate::spawn::stdio::StdioDefaults;
+use error::PoolError;
+use inner::{Inner, Pooled};
+
+/// The most sandboxes one pool holds.
+pub const MAX_POOL_SIZE: usize = 256;
+
+/// Sandboxes of one [`Sandbox`](crate::Sandbox), set up ahead and waiting for a command:
+/// a pooled spawn costs about what `std::process::Command` does (BENCHMARKS.md).
+///
+/// Each sandbox runs one command and is then gone, as with [`Sandbox::spawn`]; tenants
+/// share nothing. After each spawn a thread of isobox's makes a new one in the background.
+/// Trade-offs:
+/// - every idle sandbox holds its namespaces, its cgroup and two small processes (isobox's
+///   init, with a pid namespace, and its waiter), about 0.3 MiB of kernel and user memory;
+/// - commands run with the ids a command naming none gets ([`PoolError::Ids`] otherwise),
+///   their descriptor targets must be below the sandbox's open-files limit, and at most 64
+///   descriptors and 1 MiB of arguments and environment travel to a pooled sandbox;
+/// - the seccomp filter is installed while the sandbox waits, so it must allow the waiter's
+///   few calls ([`PoolError::FilterRefuses`]); the default profile does;
+/// - the pool's sandboxes are spawned by isobox's pool thread, which lives as long as the
+///   process: with `die_with_parent` they die with the process, not with a thread of yours;
+/// - the exit report's wall time runs from the hand-over, the cgroup's figures from the
+///   sandbox's creation.
+///
+/// Dropping the pool kills and reaps the sandboxes still waiting; those it handed out are
+/// the `Child`ren's.
+#[derive(Debug)]
+pub struct SandboxPool {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxPool").field("size", &self.size).field("idle", &self.idle().len()).finish()
+    }
+}
+
+impl SandboxPool {
+    /// A pool of `size` sandboxes of `plan`, filled before this returns.
+    pub(crate) fn new(plan: Arc<SandboxPlan>, size: usize) -> Result<SandboxPool, Error> {
+        if size == 0 || size > MAX_POOL_SIZE {
+            return Err(PoolError::Size { size, max: MAX_POOL_SIZE }.into());
+        }
+        check::filter_allows_waiter(&plan.child.seccomp)?;
+        let ids = prepare::default_ids(&plan)?;
+        let idle = Mutex::new(Vec::with_capacity(size));
+        let inner = Arc::new(Inner { plan, size, ids, idle, closed: AtomicBool::new(false) });
+        filler::fill_and_wait(&inner)?;
+        Ok(SandboxPool { inner })
+    }
+
+    /// Runs `cmd` in a waiting sandbox (unset stdio inherited, as [`Sandbox::spawn`]).
+    ///
+    /// [`Sandbox::spawn`]: crate::Sandbox::spawn
+    pub fn spawn(&self, cmd: &Command) -> Result<Child, Error> {
+        self.spawn_with(cmd, StdioDefaults::SPAWN)
+    }
+
+    /// Runs `cmd` to completion in a waiting sandbox, collecting its output.
+    pub fn output(&self, cmd: &Command) -> Result<Output, Error> {
+        self.spawn_with(cmd, StdioDefaults::OUTPUT)?.wait_with_output()
+    }
+
+    /// Runs `cmd` to completion in a waiting sandbox and returns its exit report.
+    pub fn status(&self, cmd: &Command) -> Result<ExitReport, Error> {
+        self.spawn(cmd)?.wait()
+    }
+
+    /// How many sandboxes wait right now.
+    #[must_use]
+    pub fn idle(&self) -> usize {
+        self.inner.idle().len()
+    }
+
+    /// How many sandboxes the pool keeps ready.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    fn spawn_with(&self, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
+        let command = prepare::prepare(cmd, &self.inner.plan, defaults)?;
+        if command.exec.ids != self.inner.ids {
+            let ids = &command.exec.ids;
+            return Err(PoolError::Ids { uid: ids.uid, gid: ids.gid, groups: ids.groups.clone() }.into());
+        }
+        let pooled = self.take()?;
+        let child = handover::hand_over(pooled, command, &self.inner.plan);
+        // After the hand-over, whose few system calls the refill would otherwise compete with.
+        filler::refill(&self.inner);
+        child
+    }
+
+    /// A waiting sandbox still alive, or (the pool is empty) one made now.
+    fn take(&self) -> Result<Pooled, Error> {
+        loop {
+            let next = self.inner.idle().pop();
+            match next {
+                Some(mut pooled) => {
+                    if pooled.child.try_wait()?.is_none() {
+                        return Ok(pooled);
+                    }
+                    // Ended while it waited (killed from outside): try the next.
+                }
+                None => return self.inner.make_one(),
+            }
+        }
+    }
+}
+
+impl Drop for SandboxPool {
+    fn drop(&mut self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        let waiting = std::mem::take(&mut *self.inner.idle());
+        drop(waiting); // each Child kills and reaps its sandbox, and removes its cgroup
+    }
+}
