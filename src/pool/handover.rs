@@ -10,7 +10,7 @@ use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 
 use super::error::PoolError;
 use super::inner::Pooled;
-use super::message::{self, TooBig, HEADER_LEN};
+use super::message::{self, TooBig};
 use crate::build::SandboxPlan;
 use crate::child::describe::setup_failure;
 use crate::child::plan::{ChildLaunch, ControlFds};
@@ -45,15 +45,19 @@ fn too_big(e: TooBig) -> PoolError {
     PoolError::TooBig { what }
 }
 
-/// The header with the descriptors, then the rest (a stream: written until all is gone).
+/// The whole message in one call where the socket takes it (one wake-up of the waiter), the
+/// descriptors with its first byte; the rest, if any, after.
 fn send(sock: &OwnedFd, msg: &message::Message) -> io::Result<()> {
-    let (header, body) = msg.bytes.split_at(HEADER_LEN);
     let rights = [ControlMessage::ScmRights(&msg.fds)];
     let cmsgs: &[ControlMessage<'_>] = if msg.fds.is_empty() { &[] } else { &rights };
-    let iov = [IoSlice::new(header)];
-    let sent = sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)?;
-    write_all(sock, &header[sent..])?;
-    write_all(sock, body)
+    let iov = [IoSlice::new(&msg.bytes)];
+    let sent = loop {
+        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
+    write_all(sock, &msg.bytes[sent..])
 }
 
 fn write_all(sock: &OwnedFd, mut bytes: &[u8]) -> io::Result<()> {
