@@ -188,3 +188,37 @@ fn rootless_a_dropped_pool_leaves_no_process() {
     }
     common::run_alone("dropped_pool_alone", "POOL-GONE");
 }
+
+/// Not a test: run alone by the next one (it kills this process's waiting sandboxes).
+#[test]
+#[ignore = "run by rootless_a_waiting_sandbox_killed_from_outside_is_replaced"]
+fn killed_waiters_alone() {
+    let pool = Sandbox::builder().namespaces(common::full()).build().unwrap().pool(2).unwrap();
+    let waiters = || -> Vec<i32> {
+        let pids =
+            std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok());
+        pids.filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "isobox-wait\n"))
+            .collect()
+    };
+    // A waiter names itself just after its exec, which the pool does not wait for.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while waiters().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let waiters = waiters();
+    assert_eq!(waiters.len(), 2, "{waiters:?}");
+    for pid in &waiters {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    }
+    let out = pool.output(&sh("echo still served")).unwrap();
+    assert_eq!(text(&out.stdout), "still served\n");
+    println!("REPLACED");
+}
+
+#[test]
+fn rootless_a_waiting_sandbox_killed_from_outside_is_replaced() {
+    if !require_userns() {
+        return;
+    }
+    common::run_alone("killed_waiters_alone", "REPLACED");
+}

@@ -18,12 +18,31 @@ use crate::error::Error;
 use crate::spawn::handle::Child;
 use crate::spawn::prepare::PreparedCommand;
 
-/// Gives `command` to `pooled`; returns its `Child`, now running the command.
-pub(crate) fn hand_over(pooled: Pooled, mut command: PreparedCommand, plan: &SandboxPlan) -> Result<Child, Error> {
+/// A command encoded for the waiter, and the process that has it once delivered.
+pub(crate) struct Delivered {
+    child: Child,
+    sock: OwnedFd,
+    started: Instant,
+}
+
+/// Encodes `command` for a pooled sandbox.
+pub(crate) fn encode(command: &PreparedCommand) -> Result<message::Message, PoolError> {
+    message::encode(&command.exec, None).map_err(too_big)
+}
+
+/// Sends `msg` to `pooled`. On failure (the sandbox died while it waited) the sandbox is
+/// dropped, and the command, not delivered, may go to another.
+pub(crate) fn deliver(pooled: Pooled, msg: &message::Message) -> io::Result<Delivered> {
     let started = Instant::now();
-    let msg = message::encode(&command.exec, None).map_err(too_big)?;
-    let Pooled { mut child, sock } = pooled;
-    send(&sock, &msg).map_err(PoolError::Handover)?;
+    let Pooled { child, sock } = pooled;
+    send(&sock, msg)?;
+    Ok(Delivered { child, sock, started })
+}
+
+/// Waits until the waiter has executed the command (EOF) or failed (a record); returns the
+/// `Child`, now running the command.
+pub(crate) fn finish(d: Delivered, mut command: PreparedCommand, plan: &SandboxPlan) -> Result<Child, Error> {
+    let Delivered { mut child, sock, started } = d;
     command.child_ends.clear(); // the waiter has its copies
     let report = read_to_eof(&sock).map_err(PoolError::Handover)?;
     if !report.is_empty() {

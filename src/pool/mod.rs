@@ -112,11 +112,25 @@ impl SandboxPool {
             let ids = &command.exec.ids;
             return Err(PoolError::Ids { uid: ids.uid, gid: ids.gid, groups: ids.groups.clone() }.into());
         }
-        let pooled = self.take()?;
-        let child = handover::hand_over(pooled, command, &self.inner.plan);
+        let msg = handover::encode(&command)?;
+        let delivered = self.deliver(&msg)?;
+        let child = handover::finish(delivered, command, &self.inner.plan);
         // After the hand-over, whose few system calls the refill would otherwise compete with.
         filler::refill(&self.inner);
         child
+    }
+
+    /// Sends the command to a waiting sandbox; one that died meanwhile (its socket closed) is
+    /// dropped and the next one tried, a few times.
+    fn deliver(&self, msg: &message::Message) -> Result<handover::Delivered, Error> {
+        let mut attempts = 0;
+        loop {
+            match handover::deliver(self.take()?, msg) {
+                Ok(delivered) => return Ok(delivered),
+                Err(e) if attempts >= 3 => return Err(PoolError::Handover(e).into()),
+                Err(_) => attempts += 1,
+            }
+        }
     }
 
     /// A waiting sandbox still alive, or (the pool is empty) one made now.
