@@ -12,6 +12,7 @@ use crate::caps::spec::Capabilities;
 use crate::cgroup::error::{CgroupError, LimitError, PlanError};
 use crate::child::setup_error::SetupError;
 use crate::hint;
+use crate::join::error::ExecError;
 #[cfg(feature = "landlock")]
 use crate::landlock::error::LandlockError;
 use crate::mount::spec::Mount;
@@ -65,6 +66,9 @@ pub enum Error {
     /// Reading the sandbox's piped stdout or stderr failed.
     #[error("reading the sandbox's piped output: {0}")]
     Output(#[source] io::Error),
+    /// A command could not be run in a live sandbox (`Child::exec`).
+    #[error(transparent)]
+    Exec(#[from] ExecError),
 }
 
 impl From<SetupError> for Error {

@@ -86,6 +86,7 @@ mod child;
 mod command;
 mod error;
 mod hint;
+mod join;
 mod kernel;
 #[cfg(feature = "landlock")]
 mod landlock;
@@ -113,6 +114,7 @@ pub use child::setup_error::{SetupError, SetupObject};
 pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
+pub use join::error::ExecError;
 #[cfg(feature = "landlock")]
 pub use landlock::error::LandlockError;
 #[cfg(feature = "landlock")]

@@ -1,5 +1,7 @@
 //! `Sandbox` (**parent**): a validated, immutable configuration to spawn from.
 
+use std::sync::Arc;
+
 use crate::build::SandboxPlan;
 use crate::command::Command;
 use crate::error::Error;
@@ -10,12 +12,12 @@ use crate::spawn::{self, exit_report::ExitReport, exit_report::Output, handle::C
 /// any number of threads.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    plan: SandboxPlan,
+    plan: Arc<SandboxPlan>,
 }
 
 impl Sandbox {
     pub(crate) fn from_plan(plan: SandboxPlan) -> Sandbox {
-        Sandbox { plan }
+        Sandbox { plan: Arc::new(plan) }
     }
 
     /// The namespaces each spawn gets.
@@ -35,9 +37,9 @@ impl Sandbox {
 
     /// Runs `cmd` in a new sandbox. Returns once the program has been executed; a failure on
     /// the way (in the parent or in the child's setup) is a typed error and leaves nothing
-    /// running. Unset stdio is inherited.
+    /// running. Unset stdio is inherited. [`Child::exec`] runs more commands in it.
     pub fn spawn(&self, cmd: &Command) -> Result<Child, Error> {
-        spawn::spawn(&self.plan, cmd, StdioDefaults::SPAWN)
+        spawn::spawn(&self.plan, cmd, StdioDefaults::SPAWN).map(|child| child.with_plan(Arc::clone(&self.plan)))
     }
 
     /// Runs `cmd` to completion, collecting its output (stdout and stderr piped and stdin null

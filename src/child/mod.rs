@@ -12,6 +12,7 @@ pub(crate) mod control;
 pub(crate) mod describe;
 pub(crate) mod exec;
 pub(crate) mod fds;
+pub(crate) mod join_recipe;
 pub(crate) mod plan;
 pub(crate) mod recipe;
 pub(crate) mod record;

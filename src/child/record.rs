@@ -48,6 +48,22 @@ impl Record {
     }
 }
 
+/// A step without an object.
+pub(crate) fn at(step: Step, result: Result<(), Errno>) -> Result<(), Record> {
+    result.map_err(|errno| record(step, (0, errno)))
+}
+
+/// A step over a list (mount operations, rlimits, cgroup files, capabilities): the failure
+/// says which.
+pub(crate) fn each(step: Step, result: Result<(), (usize, Errno)>) -> Result<(), Record> {
+    result.map_err(|failed| record(step, failed))
+}
+
+pub(crate) fn record(step: Step, (index, errno): (usize, Errno)) -> Record {
+    // A list longer than u16 (some 10,000 mounts) names its last index rather than a wrong one.
+    Record { step, index: u16::try_from(index).unwrap_or(u16::MAX), errno }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

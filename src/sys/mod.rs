@@ -7,6 +7,8 @@
 //! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
 //!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack;
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
+//! - [`join`]: `Child::exec`'s two processes, their setns and clone (**child**) and start
+//!   (**parent**).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
@@ -24,6 +26,7 @@ pub mod child;
 pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
+pub mod join;
 #[cfg(feature = "landlock")]
 pub mod landlock;
 pub mod launch;
