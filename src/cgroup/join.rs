@@ -69,7 +69,8 @@ pub(crate) fn existing(cgroup: &Cgroup) -> Result<(Vec<JoinFile>, Option<OwnedFd
     }
     let mut files = Vec::new();
     for dir in &cgroup.dirs {
-        let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(&dir.path);
+        let opened =
+            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(&dir.path);
         let parent = OwnedFd::from(opened.map_err(|source| CgroupError::Place { path: dir.path.clone(), source })?);
         let file = dir.join_file();
         let relative = CString::new(file).expect("a join file's name has no NUL");

@@ -37,6 +37,7 @@ use crate::join::plan::JoinedPlan;
 use crate::landlock;
 use crate::sys::child as sys;
 use crate::sys::join as join_sys;
+use crate::sys::join_start::start_joined;
 use crate::{caps, cgroup, rlimit, seccomp, user};
 
 /// A's entry point. Never returns.
@@ -55,7 +56,7 @@ fn enter(p: &JoinedPlan<'_>) -> Result<(), Record> {
     at(Step::DeathSignal, control::set_death_signal(setup.die_with_parent))?;
     at(Step::WaitGo, control::wait_go(control, true))?;
     at(Step::Setns, join_sys::setns(p.join.pidfd, p.join.setns_flags))?;
-    at(Step::StartJoined, join_sys::start_joined(p, joined_main))
+    at(Step::StartJoined, start_joined(p, joined_main))
 }
 
 /// B's entry point. Never returns.

@@ -52,7 +52,12 @@ struct State {
 }
 
 impl Family {
-    pub fn new(plan: Arc<SandboxPlan>, first_pid: i32, first: OwnedFd, cgroup: (Vec<JoinFile>, Option<OwnedFd>)) -> Self {
+    pub fn new(
+        plan: Arc<SandboxPlan>,
+        first_pid: i32,
+        first: OwnedFd,
+        cgroup: (Vec<JoinFile>, Option<OwnedFd>),
+    ) -> Self {
         let (cgroup_join, cgroup_into) = cgroup;
         Family { plan, first_pid, first, cgroup_join, cgroup_into, state: Mutex::default() }
     }

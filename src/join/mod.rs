@@ -14,7 +14,7 @@ pub(crate) mod error;
 pub(crate) mod family;
 pub(crate) mod plan;
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,15 +31,26 @@ use crate::child::step::Step;
 use crate::command::Command;
 use crate::error::{Error, SpawnError};
 use crate::spawn::dumpable::DumpableGuard;
-use crate::spawn::handle::Child;
 use crate::spawn::stdio::StdioDefaults;
 use crate::spawn::{failure, pipes, prepare};
-use crate::sys::join::{exec_child, pidfd_open, JoinedStack};
+use crate::sys::join::JoinedStack;
+use crate::sys::launch_join::{exec_child, pidfd_open};
 use crate::sys::stack::Stack;
 use crate::sys::vmclone::ParentSteps;
 use error::ExecError;
 use family::{Family, Joinable};
 use plan::{JoinPlan, JoinedPlan};
+
+/// A command running in the sandbox: what its `Child` is made of.
+pub(crate) struct Joined {
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+    /// The parent's ends of piped stdio.
+    pub parent_ends: [Option<OwnedFd>; 3],
+    pub started: Instant,
+    /// Its link to the sandbox's family.
+    pub link: Joinable,
+}
 
 /// What a `Child` knows of its own process, for its first exec.
 pub(crate) struct FirstProcess<'a> {
@@ -71,7 +82,7 @@ fn family(link: &Joinable, first: FirstProcess<'_>) -> Result<Arc<Family>, Error
 }
 
 /// Runs `cmd` in the live sandbox of `link` (see `Child::exec`).
-pub(crate) fn exec(link: &Joinable, first: FirstProcess<'_>, cmd: &Command) -> Result<Child, Error> {
+pub(crate) fn exec(link: &Joinable, first: FirstProcess<'_>, cmd: &Command) -> Result<Joined, Error> {
     let family = family(link, first)?;
     let plan = &family.plan;
     let mut command = prepare::prepare(cmd, plan, StdioDefaults::SPAWN)?;
@@ -110,8 +121,8 @@ pub(crate) fn exec(link: &Joinable, first: FirstProcess<'_>, cmd: &Command) -> R
         SpawnError::io("opening a pidfd of the exec'd process")(e)
     })?;
     family.add(pid);
-    let child = Child::new(Pid::from_raw(pid), Some(pidfd), &mut command.parent_ends, started, None);
-    Ok(child.with_join(Joinable::member(family)))
+    let (parent_ends, link) = (std::mem::take(&mut command.parent_ends), Joinable::member(family));
+    Ok(Joined { pid: Pid::from_raw(pid), pidfd, parent_ends, started, link })
 }
 
 /// The error for A's or B's failure record.

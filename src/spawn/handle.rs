@@ -106,7 +106,9 @@ impl Child {
             cgroup: self.cgroup.as_ref(),
             reaped: self.report.is_some(),
         };
-        crate::join::exec(&self.join, first, cmd)
+        let mut joined = crate::join::exec(&self.join, first, cmd)?;
+        let child = Child::new(joined.pid, Some(joined.pidfd), &mut joined.parent_ends, joined.started, None);
+        Ok(child.with_join(joined.link))
     }
 
     /// With the seccomp listener the parent took from the child (notify rules).
