@@ -201,3 +201,18 @@ fn an_exec_runs_in_the_sandboxs_cgroup_and_its_starter_does_not() {
     assert_eq!(second.wait().unwrap().signal(), Some(libc::SIGKILL));
     assert!(dirs.iter().all(|d| !d.exists()), "cgroup left: {dirs:?}");
 }
+
+#[cfg(feature = "landlock")]
+#[test]
+fn rootless_an_exec_is_confined_by_the_sandboxs_landlock_rules() {
+    if !require_userns() {
+        return;
+    }
+    let sb = sandbox(|b| {
+        b.landlock(isobox::Landlock::new().read_exec("/").read_write("/tmp"));
+    });
+    let first = sleeper(&sb);
+    // (No /dev/null: the rules leave it read-only.)
+    let out = exec_sh(&first, "touch /tmp/ok && echo tmp ok; touch /etc/denied 2>/tmp/err || echo etc failed");
+    assert_eq!(out, "tmp ok\netc failed\n");
+}
