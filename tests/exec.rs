@@ -173,7 +173,7 @@ fn rootless_a_sandbox_without_a_pid_namespace_is_joined_in_what_it_has() {
 }
 
 #[test]
-fn an_exec_runs_in_the_sandboxs_cgroup_and_its_starter_does_not() {
+fn an_exec_runs_in_the_sandboxs_cgroup_and_the_caller_does_not() {
     if !require_root() {
         return;
     }
