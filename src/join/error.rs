@@ -12,6 +12,12 @@ pub enum ExecError {
         /// The host pid of its first process.
         pid: i32,
     },
+    /// This `Child` does not know its sandbox's plan: only a `Child` from `Sandbox::spawn` (or
+    /// from `exec`) can run more commands.
+    #[error(
+        "this Child cannot run more commands: only one from Sandbox::spawn, or from Child::exec, knows its sandbox"
+    )]
+    NotJoinable,
     /// The sandbox has a time namespace, which a process sharing the caller's memory cannot
     /// join (the kernel wants a single-threaded process: its clocks are the memory's).
     #[error("a sandbox with a time namespace cannot run more commands: setns(CLONE_NEWTIME) needs a process of its own memory, and isobox's processes share the caller's until exec")]

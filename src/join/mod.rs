@@ -66,10 +66,10 @@ fn family(link: &Joinable, first: FirstProcess<'_>) -> Result<Arc<Family>, Error
     if let Some(family) = link.family.get() {
         return if family.first_reaped() { Err(gone(family.first_pid)) } else { Ok(Arc::clone(family)) };
     }
-    let plan = match (&link.plan, first.reaped) {
-        (Some(plan), false) => plan,
-        _ => return Err(gone(first.pid)),
-    };
+    let Some(plan) = &link.plan else { return Err(ExecError::NotJoinable.into()) };
+    if first.reaped {
+        return Err(gone(first.pid));
+    }
     plan::check(plan, crate::kernel::version())?;
     let pidfd = first.pidfd.ok_or(SpawnError::Io {
         what: "exec needs a pidfd of the sandbox's first process",
@@ -151,5 +151,23 @@ impl ParentSteps for NoParentSteps {
 
     fn while_running(&mut self, _pid: Pid) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(reaped: bool) -> FirstProcess<'static> {
+        FirstProcess { pid: 42, pidfd: None, cgroup: None, reaped }
+    }
+
+    #[test]
+    fn a_child_without_a_plan_or_whose_sandbox_was_reaped_cannot_exec() {
+        let err = family(&Joinable::default(), first(false)).unwrap_err();
+        assert!(matches!(err, Error::Exec(ExecError::NotJoinable)), "{err}");
+        let plan = crate::build::build(&crate::sandbox::Sandbox::builder().spec).unwrap();
+        let err = family(&Joinable::first(Arc::new(plan)), first(true)).unwrap_err();
+        assert!(matches!(err, Error::Exec(ExecError::SandboxGone { pid: 42 })), "{err}");
     }
 }
