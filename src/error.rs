@@ -12,6 +12,7 @@ use crate::caps::spec::Capabilities;
 use crate::cgroup::error::{CgroupError, LimitError, PlanError};
 use crate::child::setup_error::SetupError;
 use crate::hint;
+use crate::join::error::ExecError;
 #[cfg(feature = "landlock")]
 use crate::landlock::error::LandlockError;
 use crate::mount::spec::Mount;
@@ -69,6 +70,9 @@ pub enum Error {
     /// A pool refused, or could not hand over, a command.
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// A command could not be run in a live sandbox (`Child::exec`).
+    #[error(transparent)]
+    Exec(#[from] ExecError),
 }
 
 impl From<SetupError> for Error {

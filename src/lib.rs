@@ -93,6 +93,22 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # More commands in one sandbox
+//! [`Child::exec`] runs another program in a running sandbox, with its namespaces, root,
+//! cgroup and hardening, as a [`Child`] of its own (Linux 5.8); [`ExecError`] says why a
+//! sandbox cannot be joined (it has exited, or has a time namespace or notify rules).
+//!
+//! ```no_run
+//! use isobox::{Command, Namespaces, Sandbox, Stdio};
+//!
+//! let sandbox = Sandbox::builder().namespaces(Namespaces::USER | Namespaces::PID | Namespaces::MOUNT).build()?;
+//! let mut first = sandbox.spawn(Command::new("sleep").arg("30"))?;
+//! first.exec(Command::new("sh").args(["-c", "echo hi > /tmp/note"]))?.wait()?;
+//! let out = first.exec(Command::new("cat").arg("/tmp/note").stdout(Stdio::piped()))?.wait_with_output()?;
+//! assert_eq!(out.stdout, b"hi\n");
+//! # Ok::<(), isobox::Error>(())
+//! ```
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
@@ -107,6 +123,7 @@ mod child;
 mod command;
 mod error;
 mod hint;
+mod join;
 mod kernel;
 #[cfg(feature = "landlock")]
 mod landlock;
@@ -135,6 +152,7 @@ pub use child::setup_error::{SetupError, SetupObject};
 pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
+pub use join::error::ExecError;
 #[cfg(feature = "landlock")]
 pub use landlock::error::LandlockError;
 #[cfg(feature = "landlock")]

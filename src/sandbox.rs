@@ -42,9 +42,9 @@ impl Sandbox {
 
     /// Runs `cmd` in a new sandbox. Returns once the program has been executed; a failure on
     /// the way (in the parent or in the child's setup) is a typed error and leaves nothing
-    /// running. Unset stdio is inherited.
+    /// running. Unset stdio is inherited. [`Child::exec`] runs more commands in it.
     pub fn spawn(&self, cmd: &Command) -> Result<Child, Error> {
-        spawn::spawn(&self.plan, cmd, StdioDefaults::SPAWN)
+        spawn::spawn(&self.plan, cmd, StdioDefaults::SPAWN).map(|child| child.with_plan(Arc::clone(&self.plan)))
     }
 
     /// Runs `cmd` to completion, collecting its output (stdout and stderr piped and stdin null

@@ -194,10 +194,17 @@ fn rootless_a_dropped_pool_leaves_no_process() {
 #[ignore = "run by rootless_a_waiting_sandbox_killed_from_outside_is_replaced"]
 fn killed_waiters_alone() {
     let pool = Sandbox::builder().namespaces(common::full()).build().unwrap().pool(2).unwrap();
+    let ppid = |pid: i32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
+    };
+    // Ours: the init's child (the init ours), other test processes' pools aside.
+    let ours = |pid: i32| ppid(pid).and_then(|init| ppid(init as i32)) == Some(std::process::id());
     let waiters = || -> Vec<i32> {
         let pids =
             std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok());
         pids.filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "isobox-wait\n"))
+            .filter(|pid| ours(*pid))
             .collect()
     };
     // A waiter names itself just after its exec, which the pool does not wait for.

@@ -33,7 +33,9 @@ pub(crate) fn spawn_async(
             if tx.is_closed() {
                 return; // dropped while queued: nothing to spawn
             }
-            let spawned = catch_unwind(AssertUnwindSafe(|| spawn::spawn(&plan, &cmd, defaults)));
+            let spawned = catch_unwind(AssertUnwindSafe(|| {
+                spawn::spawn(&plan, &cmd, defaults).map(|child| child.with_plan(std::sync::Arc::clone(&plan)))
+            }));
             if let Err(Ok(Ok(child))) = tx.send(spawned) {
                 reap_later(child); // the caller's future was dropped meanwhile
             }

@@ -14,10 +14,12 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::dir::Dir;
 use super::error::CgroupError;
+use super::group::Cgroup;
 use super::parent_dirs::open_prepared;
 
 /// One file the child writes "0" to.
@@ -56,4 +58,23 @@ pub(crate) fn prepare(planned: &[(PathBuf, Dir)]) -> Result<Vec<JoinFile>, Cgrou
         files.push(JoinFile { parent: fd, relative, path });
     }
     Ok(files)
+}
+
+/// For a process joining the existing `cgroup` (`Child::exec`): on a pure v2 host its
+/// directory, to be born in (`CLONE_INTO_CGROUP`); elsewhere the files it writes "0" to, each
+/// relative to a descriptor of its own directory.
+pub(crate) fn existing(cgroup: &Cgroup) -> Result<(Vec<JoinFile>, Option<OwnedFd>), CgroupError> {
+    if let Some(fd) = cgroup.v2_dir_fd() {
+        return Ok((Vec::new(), Some(fd)));
+    }
+    let mut files = Vec::new();
+    for dir in &cgroup.dirs {
+        let opened =
+            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(&dir.path);
+        let parent = OwnedFd::from(opened.map_err(|source| CgroupError::Place { path: dir.path.clone(), source })?);
+        let file = dir.join_file();
+        let relative = CString::new(file).expect("a join file's name has no NUL");
+        files.push(JoinFile { parent, relative, path: dir.path.join(file) });
+    }
+    Ok((files, None))
 }

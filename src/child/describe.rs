@@ -68,6 +68,8 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
             (Some(SetupObject::Path(path(time::apply::OFFSETS_FILE.to_bytes()))), time::describe::hint(errno))
         }
         Step::Seccomp => (None, seccomp::describe::hint(errno)),
+        Step::Setns => (None, crate::join::describe::setns_hint(errno)),
+        Step::StartJoined => (None, crate::join::describe::start_hint(errno)),
         Step::Loopback => (Some(SetupObject::Interface(net::describe::LOOPBACK)), None),
         Step::JoinCgroup => {
             let file = cgroup::describe::join_file(launch.cgroup_join, index);

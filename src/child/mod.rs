@@ -14,6 +14,7 @@ pub(crate) mod exec;
 pub(crate) mod fds;
 pub(crate) mod init;
 pub(crate) mod init_shared;
+pub(crate) mod join_recipe;
 pub(crate) mod plan;
 pub(crate) mod program;
 pub(crate) mod recipe;

@@ -17,6 +17,12 @@ pub enum Step {
     DeathSignal,
     /// Waiting for the parent to release the child (after it wrote the id maps).
     WaitGo,
+    /// `Child::exec`: joining the running sandbox's namespaces (setns through its pidfd;
+    /// index 1 is the cgroup namespace, joined once in its cgroup).
+    Setns,
+    /// `Child::exec`: starting the process that runs the command inside the sandbox's pid
+    /// namespace (a clone, in the sandbox's cgroup on cgroup v2).
+    StartJoined,
     /// Entering the time namespace.
     UnshareTime,
     /// Writing the time namespace's clock offsets.
@@ -81,10 +87,12 @@ pub enum Step {
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 33] = [
+pub(crate) const STEPS: [Step; 35] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
+    Step::Setns,
+    Step::StartJoined,
     Step::UnshareTime,
     Step::TimeOffsets,
     Step::SetupIds,
@@ -123,6 +131,8 @@ impl fmt::Display for Step {
             Step::ClosePipes => "closing the parent's pipe ends",
             Step::DeathSignal => "setting the parent-death signal",
             Step::WaitGo => "waiting for the parent",
+            Step::Setns => "joining the sandbox's namespaces",
+            Step::StartJoined => "starting the process inside the sandbox",
             Step::SetupIds => "becoming the sandbox's root",
             Step::UnshareTime => "entering the time namespace",
             Step::TimeOffsets => "writing time namespace offsets",

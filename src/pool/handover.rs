@@ -4,6 +4,7 @@
 
 use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Instant;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
@@ -39,20 +40,31 @@ pub(crate) fn deliver(pooled: Pooled, msg: &message::Message) -> io::Result<Deli
     Ok(Delivered { child, sock, started })
 }
 
-/// Waits until the waiter has executed the command (EOF) or failed (a record); returns the
-/// `Child`, now running the command.
-pub(crate) fn finish(d: Delivered, mut command: PreparedCommand, plan: &SandboxPlan) -> Result<Child, Error> {
-    let Delivered { mut child, sock, started } = d;
-    command.child_ends.clear(); // the waiter has its copies
-    let report = read_to_eof(&sock).map_err(PoolError::Handover)?;
+/// Waits until the waiter has executed the command (EOF) or failed (its record, returned).
+/// `Err`: the sandbox died before it read the command (the socket was reset with the command
+/// unread), which another sandbox may take.
+pub(crate) fn await_exec(d: Delivered) -> io::Result<(Delivered, Vec<u8>)> {
+    let report = read_to_eof(&d.sock)?;
+    Ok((d, report))
+}
+
+/// The `Child`, now running the command, or the error its waiter reported.
+pub(crate) fn finish(
+    d: Delivered,
+    report: &[u8],
+    mut command: PreparedCommand,
+    plan: &Arc<SandboxPlan>,
+) -> Result<Child, Error> {
+    let Delivered { mut child, started, .. } = d;
+    command.child_ends.clear(); // the program has its copies
     if !report.is_empty() {
         drop(child); // killed and reaped
         let none = ControlFds { go_read: -1, go_write: -1, report_read: -1, report_write: -1 };
         let launch = ChildLaunch::new(&command.exec, none, false, &[]);
-        return Err(setup_failure(&report, &plan.child, &launch));
+        return Err(setup_failure(report, &plan.child, &launch));
     }
     child.attach_stdio(&mut command.parent_ends, started);
-    Ok(child)
+    Ok(child.with_plan(Arc::clone(plan)))
 }
 
 fn too_big(e: TooBig) -> PoolError {

@@ -113,20 +113,22 @@ impl SandboxPool {
             return Err(PoolError::Ids { uid: ids.uid, gid: ids.gid, groups: ids.groups.clone() }.into());
         }
         let msg = handover::encode(&command)?;
-        let delivered = self.deliver(&msg)?;
-        let child = handover::finish(delivered, command, &self.inner.plan);
+        let (delivered, report) = self.deliver(&msg)?;
+        let child = handover::finish(delivered, &report, command, &self.inner.plan);
         // After the hand-over, whose few system calls the refill would otherwise compete with.
         filler::refill(&self.inner);
         child
     }
 
-    /// Sends the command to a waiting sandbox; one that died meanwhile (its socket closed) is
-    /// dropped and the next one tried, a few times.
-    fn deliver(&self, msg: &message::Message) -> Result<handover::Delivered, Error> {
+    /// Sends the command to a waiting sandbox and waits until it has executed it (or said why
+    /// not). A sandbox that died before it read the command (its socket closed, or reset with
+    /// the command unread) is dropped and the next one tried, a few times.
+    fn deliver(&self, msg: &message::Message) -> Result<(handover::Delivered, Vec<u8>), Error> {
         let mut attempts = 0;
         loop {
-            match handover::deliver(self.take()?, msg) {
-                Ok(delivered) => return Ok(delivered),
+            let sent = handover::deliver(self.take()?, msg).and_then(handover::await_exec);
+            match sent {
+                Ok(done) => return Ok(done),
                 Err(e) if attempts >= 3 => return Err(PoolError::Handover(e).into()),
                 Err(_) => attempts += 1,
             }

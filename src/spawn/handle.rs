@@ -12,7 +12,9 @@ use nix::unistd::Pid;
 use super::exit_report::{ExitReport, Output, ResourceUsage};
 use crate::cgroup::group::Cgroup;
 use crate::cgroup::stats::{self, CgroupStats};
+use crate::command::Command;
 use crate::error::Error;
+use crate::join::family::Joinable;
 use crate::seccomp::notify::Notifier;
 use crate::signal::Signal;
 use crate::sys::process as sys;
@@ -42,6 +44,8 @@ pub struct Child {
     notifier: Option<Notifier>,
     /// With isobox's init: the pipe on which it reports the program's status.
     init_status: Option<OwnedFd>,
+    /// What `exec` needs of the sandbox, and the exec'd processes `wait` may reap.
+    join: Joinable,
 }
 
 impl Child {
@@ -63,6 +67,7 @@ impl Child {
             stderr: ends[2].take().map(ChildStderr::from),
             notifier: None,
             init_status: None,
+            join: Joinable::default(),
         }
     }
 
@@ -79,6 +84,49 @@ impl Child {
     pub(crate) fn with_init_status(mut self, status: Option<OwnedFd>) -> Child {
         self.init_status = status;
         self
+    }
+
+    /// With the sandbox's plan, so that [`Child::exec`] can run more commands in it.
+    pub(crate) fn with_plan(self, plan: std::sync::Arc<crate::build::SandboxPlan>) -> Child {
+        self.with_join(Joinable::first(plan))
+    }
+
+    /// With its link to the sandbox's other processes (an exec'd process's, or the first's).
+    pub(crate) fn with_join(mut self, join: Joinable) -> Child {
+        self.join = join;
+        self
+    }
+
+    /// Runs `cmd` in this running sandbox, as another process beside its program: the same
+    /// namespaces (joined with setns through the first process's pidfd, Linux 5.8), root,
+    /// cgroup, capabilities, ids as the command asks (checked against the sandbox's maps as a
+    /// spawn checks them), no_new_privs, rlimits, Landlock and seccomp filter. Unset stdio is
+    /// inherited. Returns a `Child` of its own once the command has been executed.
+    ///
+    /// The new `Child` owns no cgroup: its [`kill`](Child::kill) and drop SIGKILL its process
+    /// only (what it started stays in the sandbox, and ends with it), and its `cgroup_dirs`
+    /// and `cgroup_stats` are empty. It can `exec` too, into the same sandbox. Once this
+    /// sandbox's first process has been reaped (or with a pid namespace, once it exits), the
+    /// exec'd processes are killed with it; waiting for the first process also reaps the
+    /// exec'd ones that have exited, and keeps their status for their own `Child`.
+    ///
+    /// Fails with [`ExecError::SandboxGone`](crate::ExecError::SandboxGone) once the sandbox's
+    /// first process has exited, with a `ConfigError` for a command the sandbox cannot run
+    /// (e.g. [`ConfigError::UnmappedId`](crate::ConfigError::UnmappedId)), with a
+    /// [`SetupError`](crate::SetupError) naming the step (e.g. `Step::Setns`) otherwise. A
+    /// sandbox with a time namespace or seccomp notify rules cannot be joined
+    /// ([`ExecError`](crate::ExecError)). A command may only be run from a `Child` that
+    /// [`Sandbox::spawn`](crate::Sandbox::spawn) returned (or one exec'd from it).
+    pub fn exec(&self, cmd: &Command) -> Result<Child, Error> {
+        let first = crate::join::FirstProcess {
+            pid: self.pid.as_raw(),
+            pidfd: self.pidfd(),
+            cgroup: self.cgroup.as_ref(),
+            reaped: self.report.is_some(),
+        };
+        let mut joined = crate::join::exec(&self.join, first, cmd)?;
+        let child = Child::new(joined.pid, Some(joined.pidfd), &mut joined.parent_ends, joined.started, None);
+        Ok(child.with_join(joined.link))
     }
 
     /// With the seccomp listener the parent took from the child (notify rules).
@@ -228,7 +276,8 @@ impl Child {
         if let Some(report) = self.report {
             return Ok(Some(report));
         }
-        let waited = sys::wait4(self.pid, nohang).map_err(|source| Error::Wait { pid: self.pid.as_raw(), source })?;
+        let waited = self.join.wait4(self.pid, self.pidfd(), nohang);
+        let waited = waited.map_err(|source| Error::Wait { pid: self.pid.as_raw(), source })?;
         let Some((status, usage)) = waited else {
             return Ok(None);
         };

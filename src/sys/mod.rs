@@ -7,6 +7,8 @@
 //! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
 //!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack;
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
+//! - [`join`]: `Child::exec`'s setns and second clone (**child**); [`join_start`]: that
+//!   clone's one call; [`launch_join`]: the start of its first process (**parent**).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
@@ -25,9 +27,12 @@ pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
 pub mod init_exe;
+pub mod join;
+pub mod join_start;
 #[cfg(feature = "landlock")]
 pub mod landlock;
 pub mod launch;
+pub mod launch_join;
 pub mod launch_program;
 pub mod mount_api;
 pub mod notify;
