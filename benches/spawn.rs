@@ -49,6 +49,23 @@ fn spawn_wait(c: &mut Criterion) {
     support::cleanup_cgroup_parent();
 }
 
+/// The full sandbox from a prewarmed pool (refilled in the background), beside std and the
+/// same sandbox spawned cold.
+fn pooled(c: &mut Criterion) {
+    let fixture = support::Fixture::new();
+    let mut group = c.benchmark_group("pooled_spawn_wait");
+    let tiny = fixture.tiny();
+    group.bench_function("std::process::Command", |b| b.iter(|| std_status(&tiny)));
+    let cold = support::variants(&fixture).into_iter().find(|(name, _, _)| name.starts_with("+hostname"));
+    let (_, cold, program) = cold.expect("the full sandbox variant");
+    let cmd = quiet(&program);
+    group.bench_function("full sandbox, cold", |b| b.iter(|| isobox_status(&cold, &cmd)));
+    for (name, pool) in support::pooled_variants(&fixture, 8) {
+        group.bench_function(name, |b| b.iter(|| assert!(pool.status(&cmd).unwrap().success())));
+    }
+    group.finish();
+}
+
 /// Times `iters` spawns until the program's first byte arrives; waiting for exit is not timed.
 fn time_to_first_byte<R: Read, W: FnOnce()>(iters: u64, mut spawn: impl FnMut() -> (R, W)) -> Duration {
     let mut total = Duration::ZERO;
@@ -149,5 +166,5 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(2))
 }
 
-criterion_group! { name = benches; config = config(); targets = spawn_wait, spawn_running, parent_size, parallel }
+criterion_group! { name = benches; config = config(); targets = spawn_wait, pooled, spawn_running, parent_size, parallel }
 criterion_main!(benches);

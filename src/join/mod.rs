@@ -14,7 +14,7 @@ pub(crate) mod error;
 pub(crate) mod family;
 pub(crate) mod plan;
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -130,9 +130,18 @@ fn failed(report: &[u8], family: &Family, joined: &JoinedPlan<'_>) -> Error {
     let gone = || Error::from(ExecError::SandboxGone { pid: family.first_pid });
     match Record::decode(report) {
         Some(Record { step: Step::Setns, errno: Errno::ESRCH, .. }) => gone(),
+        // A first process that has exited (a zombie) may refuse setns with EPERM before ESRCH:
+        // the permission check comes first.
+        Some(Record { step: Step::Setns, .. }) if has_exited(family.first.as_fd()) => gone(),
         Some(Record { step: Step::StartJoined | Step::JoinCgroup, .. }) if family.first_reaped() => gone(),
         _ => setup_failure(report, joined.setup, &joined.launch),
     }
+}
+
+/// Whether the process of `pidfd` has exited (a pidfd is readable from then on).
+fn has_exited(pidfd: BorrowedFd<'_>) -> bool {
+    let mut fds = [nix::poll::PollFd::new(pidfd, nix::poll::PollFlags::POLLIN)];
+    nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).is_ok_and(|n| n > 0)
 }
 
 /// The parent has nothing to do while A waits: its namespaces, maps and cgroup exist.
