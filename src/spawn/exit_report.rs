@@ -137,6 +137,23 @@ pub struct ResourceUsage {
 }
 
 impl ResourceUsage {
+    /// From a `struct rusage` as 18 words (x86_64 and aarch64 Linux): two timevals, then
+    /// maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock, msgsnd, msgrcv,
+    /// nsignals, nvcsw, nivcsw. What isobox's init sends of the program.
+    pub(crate) fn from_words(w: &[i64; 18]) -> ResourceUsage {
+        let time = |sec: i64, usec: i64| Duration::new(sec.max(0) as u64, (usec.clamp(0, 999_999) as u32) * 1000);
+        let count = |n: i64| n.max(0) as u64;
+        ResourceUsage {
+            user_time: time(w[0], w[1]),
+            system_time: time(w[2], w[3]),
+            max_rss_bytes: count(w[4]).saturating_mul(1024),
+            minor_faults: count(w[8]),
+            major_faults: count(w[9]),
+            voluntary_context_switches: count(w[16]),
+            involuntary_context_switches: count(w[17]),
+        }
+    }
+
     pub(crate) fn from_rusage(r: &libc::rusage) -> ResourceUsage {
         let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000));
         ResourceUsage {

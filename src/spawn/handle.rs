@@ -276,16 +276,19 @@ impl Child {
         if let Some(report) = self.report {
             return Ok(Some(report));
         }
+        if let Some(report) = self.program_ended(nohang) {
+            return Ok(Some(report));
+        }
         let waited = self.join.wait4(self.pid, self.pidfd(), nohang);
         let waited = waited.map_err(|source| Error::Wait { pid: self.pid.as_raw(), source })?;
         let Some((status, usage)) = waited else {
             return Ok(None);
         };
-        // With an init, the program's own status (if the init lived to report it).
-        let status = self.init_status.take().and_then(|fd| super::init::read_status(&fd)).unwrap_or(status);
+        // With an init, the program's own status and use (if the init lived to report them).
+        let program = self.init_status.take().and_then(|fd| super::init::read_status(&fd));
+        let (status, usage) = program.unwrap_or((status, ResourceUsage::from_rusage(&usage)));
         let wall_time = self.started.elapsed();
         let cgroup = self.cgroup.as_ref().map(|c| stats::read(c, stats::When::Final));
-        let usage = ResourceUsage::from_rusage(&usage);
         let report = ExitReport { status: ExitStatus::from_raw(status), wall_time, usage, cgroup };
         self.report = Some(report);
         self.pidfd = None;
@@ -294,6 +297,36 @@ impl Child {
             cgroup.remove()?;
         }
         Ok(Some(report))
+    }
+}
+
+impl Child {
+    /// With isobox's init and nothing else to wait for (no cgroup to remove, no exec'd process
+    /// in the family): the program's end as the init reports it, before the init's own exit,
+    /// in which the kernel tears the namespaces down; the init is reaped in the background.
+    /// `None`: not that case, or not yet (`nohang`), or the init ended without a report.
+    fn program_ended(&mut self, nohang: bool) -> Option<ExitReport> {
+        if self.cgroup.is_some() || self.join.family.get().is_some() {
+            return None;
+        }
+        let status = self.init_status.as_ref()?;
+        if !nohang {
+            let mut fds = vec![PollFd::new(status.as_fd(), PollFlags::POLLIN)];
+            if let Some(pidfd) = &self.pidfd {
+                fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
+            }
+            while matches!(nix::poll::poll(&mut fds, PollTimeout::NONE), Err(nix::errno::Errno::EINTR)) {}
+        }
+        let (status, usage) = super::init::read_status(status)?;
+        if !super::reaper::reap_later(self.pid) {
+            let _ = sys::wait4(self.pid, false);
+        }
+        let report =
+            ExitReport { status: ExitStatus::from_raw(status), wall_time: self.started.elapsed(), usage, cgroup: None };
+        self.init_status = None;
+        self.pidfd = None;
+        self.report = Some(report);
+        Some(report)
     }
 }
 

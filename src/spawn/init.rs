@@ -5,6 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::OFlag;
 
+use super::exit_report::ResourceUsage;
 use crate::error::SpawnError;
 use crate::sys::fd::dup_at_or_above;
 use crate::sys::stack::Stack;
@@ -56,11 +57,20 @@ impl InitSpawn {
     }
 }
 
-/// The program's wait status, if the init wrote it before it exited.
-pub(crate) fn read_status(status_read: &OwnedFd) -> Option<i32> {
-    let mut bytes = [0u8; 4];
+/// The program's wait status and resource use, if the init wrote them (it does just before
+/// it exits).
+pub(crate) fn read_status(status_read: &OwnedFd) -> Option<(i32, ResourceUsage)> {
+    let mut bytes = [0u8; 4 + 144];
     match nix::unistd::read(status_read.as_raw_fd(), &mut bytes) {
-        Ok(4) => Some(i32::from_ne_bytes(bytes)),
+        Ok(n) if n == bytes.len() => {
+            let status = i32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let mut words = [0i64; 18];
+            for (i, w) in words.iter_mut().enumerate() {
+                let at = 4 + i * 8;
+                *w = i64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+            }
+            Some((status, ResourceUsage::from_words(&words)))
+        }
         _ => None,
     }
 }

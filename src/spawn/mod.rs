@@ -14,6 +14,7 @@ pub(crate) mod init;
 pub(crate) mod parent_steps;
 pub(crate) mod pipes;
 pub(crate) mod prepare;
+pub(crate) mod reaper;
 pub(crate) mod stdio;
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
