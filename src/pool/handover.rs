@@ -2,7 +2,7 @@
 //! isobox's waiter over the sandbox's socket; EOF means it exec'd the command, a 12-byte
 //! record says which step failed.
 
-use std::io::{self, IoSlice, Read};
+use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Instant;
@@ -104,6 +104,13 @@ fn write_all(sock: &OwnedFd, mut bytes: &[u8]) -> io::Result<()> {
 
 fn read_to_eof(sock: &OwnedFd) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    std::fs::File::from(sock.try_clone()?).read_to_end(&mut out)?;
-    Ok(out)
+    let mut buf = [0u8; 64];
+    loop {
+        match nix::unistd::read(sock.as_raw_fd(), &mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }

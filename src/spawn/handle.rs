@@ -163,6 +163,12 @@ impl Child {
     /// Waits for the program to exit (closing its stdin first, as std does, and dropping a
     /// notifier still held here, so that a notified call nobody answers fails with ENOSYS
     /// instead of waiting forever).
+    ///
+    /// With isobox's init, a sandbox without a cgroup (and without exec'd commands) is done
+    /// when the init reports the program's end: `wait` returns then, and the init's own exit,
+    /// in which the kernel kills what else runs in the namespace and tears the namespaces
+    /// down, and its reaping follow on a thread of isobox's, within moments. With a cgroup,
+    /// `wait` returns once everything has ended and the cgroup is removed.
     pub fn wait(&mut self) -> Result<ExitReport, Error> {
         drop(self.stdin.take());
         drop(self.notifier.take());
