@@ -32,21 +32,42 @@ fn shuffled(len: usize, state: &mut u64) -> Vec<usize> {
     order
 }
 
+/// One variant: what is timed, and what runs untimed before it (a pool's top-up).
+struct Run<'a> {
+    before: Option<Box<dyn FnMut() + 'a>>,
+    timed: Box<dyn FnMut() + 'a>,
+}
+
+impl<'a> Run<'a> {
+    fn timed(f: impl FnMut() + 'a) -> Run<'a> {
+        Run { before: None, timed: Box::new(f) }
+    }
+
+    fn once(&mut self) -> Duration {
+        if let Some(before) = &mut self.before {
+            before();
+        }
+        let start = Instant::now();
+        (self.timed)();
+        start.elapsed()
+    }
+}
+
 /// Times `n` rounds; in each round every closure runs once, in an order shuffled anew each
 /// round: a spawn pays for some of the kernel's deferred tear-down of the one before it (a
 /// network namespace's is the largest), and a fixed order would charge that to whichever
 /// variant comes next. Returns sorted times.
-fn measure_interleaved(n: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<Duration>> {
+fn measure_interleaved(n: usize, runs: &mut [Run<'_>]) -> Vec<Vec<Duration>> {
     for _ in 0..n / 10 {
-        runs.iter_mut().for_each(|run| run()); // warm-up
+        runs.iter_mut().for_each(|run| {
+            run.once(); // warm-up
+        });
     }
     let mut times = vec![Vec::with_capacity(n); runs.len()];
     let mut state = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..n {
         for i in shuffled(runs.len(), &mut state) {
-            let start = Instant::now();
-            runs[i]();
-            times[i].push(start.elapsed());
+            times[i].push(runs[i].once());
         }
     }
     times.iter_mut().for_each(|t| t.sort());
@@ -54,17 +75,13 @@ fn measure_interleaved(n: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<
 }
 
 /// Times `n` spawns of each closure in a row, as criterion does. Returns sorted times.
-fn measure_back_to_back(n: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<Duration>> {
+fn measure_back_to_back(n: usize, runs: &mut [Run<'_>]) -> Vec<Vec<Duration>> {
     let mut times = Vec::with_capacity(runs.len());
     for run in runs.iter_mut() {
-        (0..n / 10).for_each(|_| run()); // warm-up
-        let mut t: Vec<Duration> = (0..n)
-            .map(|_| {
-                let start = Instant::now();
-                run();
-                start.elapsed()
-            })
-            .collect();
+        (0..n / 10).for_each(|_| {
+            run.once(); // warm-up
+        });
+        let mut t: Vec<Duration> = (0..n).map(|_| run.once()).collect();
         t.sort();
         times.push(t);
     }
@@ -103,16 +120,22 @@ fn main() {
     let pools: Vec<_> = pools.into_iter().filter(|(name, _)| wanted(name)).collect();
     let mut pooled_cmd = Command::new("/tiny");
     pooled_cmd.stdout(Stdio::null());
-    let mut runs: Vec<Box<dyn FnMut()>> = vec![Box::new(|| {
+    let mut runs: Vec<Run<'_>> = vec![Run::timed(|| {
         let status = std::process::Command::new(&tiny).stdout(StdStdio::null()).status().unwrap();
         assert!(status.success());
     })];
     for ((_, sandbox, _), cmd) in variants.iter().zip(&commands) {
-        runs.push(Box::new(move || assert!(sandbox.status(cmd).unwrap().success())));
+        runs.push(Run::timed(move || assert!(sandbox.status(cmd).unwrap().success())));
     }
-    for (_, pool) in &pools {
+    for (name, pool) in &pools {
         let cmd = &pooled_cmd;
-        runs.push(Box::new(move || assert!(pool.status(cmd).unwrap().success())));
+        let timed = Box::new(move || assert!(pool.status(cmd).unwrap().success()));
+        // A burst: the pool refilled before the spawn (untimed), nothing set up during it.
+        let before: Option<Box<dyn FnMut()>> = name.ends_with("burst").then(|| {
+            pool.set_auto_refill(false);
+            Box::new(move || pool.fill().unwrap()) as Box<dyn FnMut()>
+        });
+        runs.push(Run { before, timed });
     }
     let back_to_back = std::env::var("ISOBOX_LATENCY_ORDER").is_ok_and(|o| o == "back-to-back");
     let times = if back_to_back { measure_back_to_back(n, &mut runs) } else { measure_interleaved(n, &mut runs) };

@@ -229,3 +229,21 @@ fn rootless_a_waiting_sandbox_killed_from_outside_is_replaced() {
     }
     common::run_alone("killed_waiters_alone", "REPLACED");
 }
+
+#[test]
+fn rootless_without_auto_refill_the_pool_only_shrinks_until_filled() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(2).unwrap();
+    pool.set_auto_refill(false);
+    for left in [1, 0] {
+        assert!(pool.status(&Command::new("/bin/true")).unwrap().success());
+        std::thread::sleep(Duration::from_millis(50)); // a refill would have had time to start
+        assert_eq!(pool.idle(), left);
+    }
+    // Empty: the spawn makes its sandbox itself.
+    assert!(pool.status(&Command::new("/bin/true")).unwrap().success());
+    pool.fill().unwrap();
+    assert_eq!(pool.idle(), 2);
+}

@@ -136,7 +136,8 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     out
 }
 
-/// The full sandbox (`+hostname (full, no net)`) as pools of `size`, with and without init.
+/// The full sandbox (`+hostname (full, no net)`) as pools of `size`, with and without init,
+/// and one for bursts (refilled between spawns, not during them: `benches/latency.rs`).
 pub fn pooled_variants(f: &Fixture, size: usize) -> Vec<(&'static str, isobox::SandboxPool)> {
     let five = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT | Namespaces::UTS | Namespaces::IPC;
     let full = |init: bool| {
@@ -144,7 +145,7 @@ pub fn pooled_variants(f: &Fixture, size: usize) -> Vec<(&'static str, isobox::S
         b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev")).hostname("bench").init(init);
         b.build().unwrap().pool(size).unwrap()
     };
-    vec![("pooled: full", full(true)), ("pooled: full, no init", full(false))]
+    vec![("pooled: full", full(true)), ("pooled: full, no init", full(false)), ("pooled: full, burst", full(true))]
 }
 
 /// Removes the benches' cgroup parent from every hierarchy.

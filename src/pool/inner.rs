@@ -25,6 +25,8 @@ pub(crate) struct Inner {
     pub idle: Mutex<Vec<Pooled>>,
     /// The pool was dropped: the filler stops.
     pub closed: AtomicBool,
+    /// Top the pool up after each spawn (`SandboxPool::set_auto_refill`).
+    pub auto_refill: AtomicBool,
 }
 
 impl Inner {
