@@ -165,7 +165,7 @@ fn a_pooled_sandbox_has_its_limits_and_its_cgroup_goes_with_it() {
 
 /// Not a test: run alone by the next one, so that no other test's sandboxes are about.
 #[test]
-#[ignore = "run by rootless_a_dropped_pool_leaves_no_process"]
+#[ignore = "run by rootless_a_dropped_pool_leaves_no_process_descriptor_or_mount"]
 fn dropped_pool_alone() {
     let me = std::process::id();
     let children = || -> Vec<String> {
@@ -174,15 +174,37 @@ fn dropped_pool_alone() {
             .filter(|stat| stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)) == Some(&me.to_string()))
             .collect()
     };
-    let pool = Sandbox::builder().namespaces(common::full()).build().unwrap().pool(4).unwrap();
+    let sb = Sandbox::builder().namespaces(common::full()).build().unwrap();
+    // One spawn first: isobox keeps one descriptor for the whole process, its program's memfd.
+    assert!(sb.status(&Command::new("/bin/true")).unwrap().success());
+    let settled = |deadline: Instant| {
+        while !children().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10)); // isobox's reaper thread at work
+        }
+    };
+    settled(Instant::now() + Duration::from_secs(5));
+    let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let mounts = std::fs::read("/proc/self/mountinfo").unwrap();
+    let pool = sb.pool(4).unwrap();
     assert_eq!(children().len(), 4, "{:?}", children());
+    for _ in 0..6 {
+        let out = pool.output(&sh("echo out; echo err >&2")).unwrap();
+        assert_eq!((text(&out.stdout), text(&out.stderr)), ("out\n".into(), "err\n".into()));
+    }
+    assert!(pool.spawn(&Command::new("/no/such/program")).is_err());
     drop(pool);
+    // The sandboxes handed out were reaped by isobox's reaper thread: give it a moment.
+    settled(Instant::now() + Duration::from_secs(5));
     assert_eq!(children(), Vec::<String>::new(), "the pool's sandboxes outlived it");
+    let listed: Vec<_> =
+        std::fs::read_dir("/proc/self/fd").unwrap().flatten().map(|e| std::fs::read_link(e.path())).collect();
+    assert_eq!(std::fs::read_dir("/proc/self/fd").unwrap().count(), fds, "descriptors left: {listed:?}");
+    assert!(std::fs::read("/proc/self/mountinfo").unwrap() == mounts, "host mounts changed");
     println!("POOL-GONE");
 }
 
 #[test]
-fn rootless_a_dropped_pool_leaves_no_process() {
+fn rootless_a_dropped_pool_leaves_no_process_descriptor_or_mount() {
     if !require_userns() {
         return;
     }
