@@ -6,8 +6,10 @@
 //! The program waits until the first process has left the caller's memory: a process that
 //! shares the caller's memory must never be in the sandbox's memory cgroup while untrusted
 //! code runs there (an OOM kill of it would take every process sharing that memory, the
-//! caller too). `set_tid_address` makes the kernel clear a word and wake its futex when the
-//! first process execs (or exits), which the program waits on.
+//! caller too). It closes its copy of the hand-over pipe's write end and reads to EOF: the
+//! first process's copy is close-on-exec, and the kernel closes it in exec after the switch
+//! to the new memory (`do_close_on_exec` after `exec_mmap`), or at exit after `exit_mm`.
+//! (A wake-up through `set_tid_address` comes earlier in `exec_mmap`, before the switch.)
 //!
 //! Async-signal-safe like the rest of the recipe: no allocation; the only writes are to this
 //! frame, which the program reads (`Shared`).
@@ -33,7 +35,6 @@ use crate::sys::vfork::ProgramStart;
 /// frame, which holds what the program reads (`Shared`).
 pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, Record> {
     let shared = Shared::new(p);
-    at(Step::StartProgram, sys::set_tid_address(&shared.sharing))?;
     let start = ProgramStart { arg: &shared, run: program_main };
     let started = clone_program(init.stack, &start, init.program_pidfd);
     let (pid, pidfd) = started.map_err(|errno| record(Step::StartProgram, (0, errno)))?;
@@ -47,7 +48,7 @@ pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, 
 /// Keeps only what the init needs (its executable, the status pipe, the report pipe until
 /// exec, the program's pidfd for a listener's handover: `pidfd`, or -1), then executes it.
 fn become_init(init: &InitLaunch, pid: i32, pidfd: i32) -> Errno {
-    let mut keep = [init.keep[0], init.keep[1], init.keep[2], pidfd];
+    let mut keep = [init.keep[0], init.keep[1], init.keep[2], init.keep[3], pidfd];
     keep.sort_unstable(); // -1 first, which the close skips
     if let Err(errno) = fds::close_all_from_zero_but(&keep) {
         return errno;
@@ -93,9 +94,9 @@ fn program_main(shared: &Shared<'_>) -> ! {
 
 /// Waits until the first process has left the caller's memory, then ends the recipe.
 fn program(shared: &Shared<'_>) -> Result<Infallible, Record> {
-    while shared.sharing.load(Ordering::SeqCst) != 0 {
-        at(Step::StartProgram, sys::futex_wait(&shared.sharing, 1))?;
-    }
+    let (read, write) = shared.plan.launch.init.as_ref().map_or((-1, -1), |i| i.left);
+    at(Step::StartProgram, sys::close(write))?;
+    at(Step::StartProgram, read_to_eof(read))?;
     if shared.init_failed.load(Ordering::SeqCst) {
         // The first process wrote the failure; it takes the program with it anyway.
         return Err(record(Step::StartInit, (0, Errno::ECHILD)));
@@ -103,6 +104,18 @@ fn program(shared: &Shared<'_>) -> Result<Infallible, Record> {
     at(Step::Signals, sys::unblock_signals())?;
     let holder = shared.program_pidfd.load(Ordering::SeqCst);
     program::finish(shared.plan, (holder >= 0).then_some(holder))
+}
+
+/// Reads `fd` until EOF. Async-signal-safe.
+fn read_to_eof(fd: std::os::fd::RawFd) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    loop {
+        match sys::read(fd, &mut byte) {
+            Ok(0) => return sys::close(fd),
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -115,14 +115,18 @@ pub(crate) struct InitLaunch {
     pub status_write: RawFd,
     /// `status_write` in decimal, NUL-terminated: the init's second argument.
     pub status_digits: [u8; 12],
+    /// The hand-over pipe (read end, write end): the program closes its copy of the write
+    /// end and reads until EOF, which comes when the first process's copy closes, in its
+    /// exec (or exit), after it has left the caller's memory.
+    pub left: (RawFd, RawFd),
     /// The program's stack.
     pub stack: ProgramStack,
     /// With a seccomp listener to hand over: the first process keeps a pidfd of the program,
     /// through which the parent takes the listener from the program.
     pub program_pidfd: bool,
     /// What the first process keeps when it becomes the init, ascending (and the program's
-    /// pidfd, wherever the kernel put it).
-    pub keep: [RawFd; 3],
+    /// pidfd, wherever the kernel put it): the write end of `left` only until its exec.
+    pub keep: [RawFd; 4],
 }
 
 impl<'a> ChildLaunch<'a> {
@@ -169,13 +173,14 @@ impl<'a> ChildLaunch<'a> {
 
     /// With isobox's init: its descriptors are kept through the arrangement and the scratch
     /// numbers start above them. Call after `seccomp_program` is set.
-    pub fn with_init(mut self, exe: RawFd, status_write: RawFd, stack: ProgramStack) -> Self {
+    pub fn with_init(mut self, exe: RawFd, status_write: RawFd, left: (RawFd, RawFd), stack: ProgramStack) -> Self {
         self.keep_fds([exe, status_write]);
-        let mut keep = [exe, status_write, self.control.report_write];
+        self.keep_fds([left.0, left.1]);
+        let mut keep = [exe, status_write, self.control.report_write, left.1];
         keep.sort_unstable();
         let status_digits = decimal(status_write);
         let program_pidfd = self.hands_over();
-        self.init = Some(InitLaunch { exe, status_write, status_digits, stack, program_pidfd, keep });
+        self.init = Some(InitLaunch { exe, status_write, status_digits, left, stack, program_pidfd, keep });
         self
     }
 

@@ -15,6 +15,10 @@ use crate::sys::vfork::ProgramStack;
 pub(crate) struct InitSpawn {
     status_read: OwnedFd,
     status_write: OwnedFd,
+    /// The pipe on whose EOF the program learns that the first process left the caller's
+    /// memory (only the first process holds the write end then): the parent's copies go
+    /// right after the clone.
+    left: Option<(OwnedFd, OwnedFd)>,
     /// A copy of the init's executable when the shared one's number is a descriptor target.
     exe_copy: Option<OwnedFd>,
     exe: RawFd,
@@ -36,25 +40,45 @@ impl InitSpawn {
         let (status_read, status_write) =
             nix::unistd::pipe2(flags).map_err(|e| SpawnError::io("creating the init's status pipe")(e.into()))?;
         let status_write = above(status_write, "moving the init's status pipe")?;
+        let (left_read, left_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+            .map_err(|e| SpawnError::io("creating the init's hand-over pipe")(e.into()))?;
+        let left_read = above(left_read, "moving the init's hand-over pipe")?;
+        let left_write = above(left_write, "moving the init's hand-over pipe")?;
         let (exe, exe_copy) = crate::sys::init_exe::init_fd_at_or_above(top_target.saturating_add(1))
             .map_err(SpawnError::io("making isobox's init executable"))?;
         let stack = Stack::take().map_err(SpawnError::io("mapping the program's stack"))?;
-        Ok(InitSpawn { status_read, status_write, exe_copy, exe, stack })
+        Ok(InitSpawn { status_read, status_write, left: Some((left_read, left_write)), exe_copy, exe, stack })
     }
 
     /// The descriptors and the stack, as the child's plan holds them.
-    pub fn child_view(&self) -> (RawFd, RawFd, ProgramStack) {
+    pub fn child_view(&self) -> InitFds {
         let stack = ProgramStack { base: self.stack.base as usize, len: self.stack.len };
-        (self.exe, self.status_write.as_raw_fd(), stack)
+        let (read, write) = self.left.as_ref().map_or((-1, -1), |(r, w)| (r.as_raw_fd(), w.as_raw_fd()));
+        InitFds { exe: self.exe, status_write: self.status_write.as_raw_fd(), left: (read, write), stack }
+    }
+
+    /// The parent's copies of the hand-over pipe, to close right after the clone: the
+    /// program must see EOF once the first process's copy is gone.
+    pub fn take_child_only(&mut self) -> Vec<OwnedFd> {
+        self.left.take().map(|(r, w)| vec![r, w]).unwrap_or_default()
     }
 
     /// Once the child has exec'd or died: the status pipe's read end, for the `Child`.
     pub fn finish(self) -> OwnedFd {
-        let InitSpawn { status_read, status_write, exe_copy, stack, .. } = self;
-        drop((status_write, exe_copy));
+        let InitSpawn { status_read, status_write, left, exe_copy, stack, .. } = self;
+        drop((status_write, left, exe_copy));
         stack.give_back(); // neither the first process nor the program runs on it any more
         status_read
     }
+}
+
+/// The init's descriptors and the program's stack, as the child's plan holds them.
+pub(crate) struct InitFds {
+    pub exe: RawFd,
+    pub status_write: RawFd,
+    /// The hand-over pipe: read end, write end.
+    pub left: (RawFd, RawFd),
+    pub stack: ProgramStack,
 }
 
 /// The program's wait status and resource use, if the init wrote them (it does just before

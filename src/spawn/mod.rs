@@ -75,13 +75,13 @@ fn launch(
     let (mut cgroup, join) = CgroupSpawn::plan(sandbox.cgroup.as_ref(), sandbox.caller.is_root())?;
     let clone_into = cgroup.clone_into();
     let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
-    let init = sandbox.child.init.then(|| init::InitSpawn::new(&command.exec.fd_moves)).transpose()?;
+    let mut init = sandbox.child.init.then(|| init::InitSpawn::new(&command.exec.fd_moves)).transpose()?;
     let second_release = cgroup.is_late();
     let mut launch = ChildLaunch::new(&command.exec, pipes.child_view(), second_release, &join);
     let seccomp_program = sandbox.child.seccomp.for_spawn(launch.control.report_write, launch.control.go_read);
     launch.seccomp_program = seccomp_program.as_deref();
-    if let Some((exe, status, stack)) = init.as_ref().map(init::InitSpawn::child_view) {
-        launch = launch.with_init(exe, status, stack);
+    if let Some(fds) = init.as_ref().map(init::InitSpawn::child_view) {
+        launch = launch.with_init(fds.exe, fds.status_write, fds.left, fds.stack);
     }
     if let Some((exe, sock)) = waiter {
         launch = launch.with_waiter(exe, sock);
@@ -95,7 +95,8 @@ fn launch(
     let maps = sandbox.user.maps.as_ref();
     let unprivileged = !sandbox.caller.is_root();
     let mut work = ParentWork { cgroup: &mut cgroup, maps, second_release, hands_over, listener: None, unprivileged };
-    let (to_child, go_read) = pipes.split();
+    let (mut to_child, go_read) = pipes.split();
+    to_child.child_only = init.as_mut().map(init::InitSpawn::take_child_only).unwrap_or_default();
     let flags = sandbox.namespaces.clone_flags();
     let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work)
         .map_err(|failure| failure::spawn_failure(failure, sandbox))?;

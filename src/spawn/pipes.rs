@@ -53,6 +53,6 @@ impl ControlPipes {
     /// is done with it.
     pub fn split(self) -> (vmclone::ControlPipes, OwnedFd) {
         let ControlPipes { go_read, go_write, report_read, report_write } = self;
-        (vmclone::ControlPipes { go_write, report_read, report_write }, go_read)
+        (vmclone::ControlPipes { go_write, report_read, report_write, child_only: Vec::new() }, go_read)
     }
 }

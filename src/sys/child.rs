@@ -260,22 +260,6 @@ pub fn execveat_fd(fd: RawFd, argv: &[*const u8], envp: &[*const u8]) -> Errno {
     }
 }
 
-/// set_tid_address(2): the kernel writes 0 to `word` and wakes its futex when this process
-/// execs or exits (while another process shares its memory). Async-signal-safe.
-pub fn set_tid_address(word: &std::sync::atomic::AtomicU32) -> SysResult {
-    call(libc::SYS_set_tid_address, [word.as_ptr() as usize, 0, 0, 0, 0, 0]).map(drop)
-}
-
-/// Waits while `word` holds `value` (a shared futex, as the kernel's wake at exec is).
-/// Returns on a wake, a signal or a changed value. Async-signal-safe.
-pub fn futex_wait(word: &std::sync::atomic::AtomicU32, value: u32) -> SysResult {
-    let args = [word.as_ptr() as usize, libc::FUTEX_WAIT as usize, value as usize, 0, 0, 0];
-    match call(libc::SYS_futex, args) {
-        Ok(_) | Err(Errno::EAGAIN | Errno::EINTR) => Ok(()),
-        Err(errno) => Err(errno),
-    }
-}
-
 /// Clears close-on-exec on `fd`. Async-signal-safe.
 pub fn clear_cloexec(fd: RawFd) -> SysResult {
     call(libc::SYS_fcntl, [fd as usize, libc::F_SETFD as usize, 0, 0, 0, 0]).map(drop)

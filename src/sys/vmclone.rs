@@ -88,6 +88,8 @@ pub struct ControlPipes {
     pub report_read: OwnedFd,
     /// The parent's copy of the child's write end; closed right after the clone.
     pub report_write: OwnedFd,
+    /// Other descriptors only the child uses, closed right after the clone too.
+    pub child_only: Vec<OwnedFd>,
 }
 
 struct ChildStart<'a, T> {
@@ -132,6 +134,7 @@ pub unsafe fn spawn_shared<T: Sync, S: ParentSteps>(
     let cloned = clone_with_blocked_signals(&request, &mut stack, &start).map_err(SpawnFailure::Clone)?;
     let (pid, pidfd) = (cloned.pid, cloned.pidfd);
     drop(pipes.report_write);
+    drop(pipes.child_only);
     let reaper = KillUnlessDone(pid);
     let mut prepared = steps.before_release(pid, cloned.in_cgroup);
     if prepared.is_ok() {

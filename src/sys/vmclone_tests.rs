@@ -48,7 +48,7 @@ fn failing_spawn() {
     let (report_read, report_write) = pipe2(OFlag::O_CLOEXEC).unwrap();
     let fds =
         Fds { go_read: go_read.as_raw_fd(), go_write: go_write.as_raw_fd(), report_read: report_read.as_raw_fd() };
-    let pipes = ControlPipes { go_write, report_read, report_write };
+    let pipes = ControlPipes { go_write, report_read, report_write, child_only: Vec::new() };
     // SAFETY: `child` is async-signal-safe, makes its calls through sys::child, reads only
     // `fds`, closes its copy of go_write, waits for one go byte and exits on EOF.
     let spawned = unsafe { spawn_shared(0, true, &fds, child, pipes, None, &mut Failing) }.unwrap();
