@@ -107,9 +107,11 @@ fn rootless_the_program_cannot_reach_into_the_init() {
     // kill -KILL 1 "succeeds" (the kernel drops it: pid 1 has no handler for it from inside).
     let expected = "comm ok\nenviron failed\nmaps failed\nfds failed\nmem failed\nkill ok\nalive ok\n";
     assert_eq!(out, expected);
-    // The init runs without capabilities, as the program does.
+    // The init runs without capabilities, as the program does, and under a filter of its own.
     let status = sh(&sandbox_with_init(true), "grep -E '^Cap(Prm|Eff|Bnd)' /proc/1/status | cut -f2 | sort -u");
     assert_eq!(status, "0000000000000000\n");
+    let filtered = sh(&sandbox_with_init(true), "grep -E '^(Seccomp|NoNewPrivs):' /proc/1/status | tr -s '\t' ' '");
+    assert_eq!(filtered, "NoNewPrivs: 1\nSeccomp: 2\n");
 }
 
 #[test]

@@ -7,12 +7,14 @@
 //!
 //! As the init: the sandbox's first process clones the program, then executes this, so that
 //! pid 1 gets an address space of its own instead of sharing the caller's. It:
+//! - runs under a filter of its own that allows only the calls below (a program that kept
+//!   CAP_SYS_PTRACE could otherwise make it, unfiltered, run any call);
 //! - forwards every signal it receives to the program (all are blocked and taken with
 //!   `rt_sigtimedwait`; the kernel delivers to pid 1 only signals it does not ignore);
 //! - reaps every child, the orphans the namespace hands it included;
-//! - once the program has exited, writes its wait status (4 bytes, native endian) on the
-//!   status descriptor and exits with the program's code (128 + signal if it was killed), so
-//!   the parent reports the program's own status.
+//! - once the program has exited, writes its wait status and resource use (4 + 144 bytes,
+//!   native endian) on the status descriptor and exits with the program's code (128 +
+//!   signal if it was killed), so the parent reports the program's own end.
 //!
 //! Arguments: `isobox-init <program pid> <status fd>`, `isobox-wait <socket fd>`. No
 //! allocation, no libc: raw system calls only.
@@ -82,6 +84,15 @@ extern "C" fn start(stack: *const usize) -> ! {
     // Named for `ps` (from a memfd the kernel would call it "memfd:isobox-in").
     sys::call(sys::nr::PRCTL, [PR_SET_NAME, b"isobox-init\0".as_ptr() as usize, 0, 0, 0, 0]);
     sys::block_all_signals();
+    sys::restrict_to(&[
+        sys::nr::WAIT4,
+        sys::nr::KILL,
+        sys::nr::RT_SIGTIMEDWAIT,
+        sys::nr::RT_SIGPROCMASK,
+        sys::nr::WRITE,
+        sys::nr::EXIT_GROUP,
+        sys::filter::RESTART_SYSCALL,
+    ]);
     init::serve(program as isize, status_fd)
 }
 

@@ -82,6 +82,22 @@ pub fn wait_signal() -> isize {
     call(nr::RT_SIGTIMEDWAIT, [&set as *const u64 as usize, info.as_mut_ptr() as usize, 0, SIGSET_SIZE, 0, 0])
 }
 
+/// The init's own filter: its calls, and the arch it runs on.
+#[cfg(target_arch = "x86_64")]
+pub mod filter {
+    pub const ARCH: u32 = 0xc000_003e; // AUDIT_ARCH_X86_64
+    pub const SECCOMP: usize = 317;
+    pub const RESTART_SYSCALL: usize = 219;
+}
+
+/// The init's own filter: its calls, and the arch it runs on.
+#[cfg(target_arch = "aarch64")]
+pub mod filter {
+    pub const ARCH: u32 = 0xc000_00b7; // AUDIT_ARCH_AARCH64
+    pub const SECCOMP: usize = 277;
+    pub const RESTART_SYSCALL: usize = 128;
+}
+
 /// More system call numbers, for the waiter.
 #[cfg(target_arch = "x86_64")]
 pub mod nr2 {
@@ -108,4 +124,49 @@ pub mod nr2 {
     pub const DUP3: usize = 24;
     pub const PRLIMIT64: usize = 261;
     pub const CLOSE_RANGE: usize = 436;
+}
+
+#[repr(C)]
+struct SockFilter {
+    code: u16,
+    jt: u8,
+    jf: u8,
+    k: u32,
+}
+
+#[repr(C)]
+struct SockFprog {
+    len: u16,
+    filter: *const SockFilter,
+}
+
+/// Restricts the init to the calls it makes (`allowed`); anything else kills it, and with it
+/// the sandbox. A program that kept CAP_SYS_PTRACE can write into the init's memory; filtered,
+/// the init then can do nothing the sandbox's own filter would refuse. A kernel without
+/// seccomp leaves it unfiltered, as it leaves the program.
+pub fn restrict_to(allowed: &[usize; 7]) {
+    const LD_ABS: u16 = 0x20;
+    const JEQ: u16 = 0x15;
+    const RET: u16 = 0x06;
+    const ALLOW: u32 = 0x7fff_0000;
+    const KILL_PROCESS: u32 = 0x8000_0000;
+    let insn = |code, jt, jf, k| SockFilter { code, jt, jf, k };
+    // 0 arch, 1 arch check, 2 nr, 3..=9 one check each, 10 kill, 11 allow.
+    let program = [
+        insn(LD_ABS, 0, 0, 4),
+        insn(JEQ, 0, 8, filter::ARCH),
+        insn(LD_ABS, 0, 0, 0),
+        insn(JEQ, 7, 0, allowed[0] as u32),
+        insn(JEQ, 6, 0, allowed[1] as u32),
+        insn(JEQ, 5, 0, allowed[2] as u32),
+        insn(JEQ, 4, 0, allowed[3] as u32),
+        insn(JEQ, 3, 0, allowed[4] as u32),
+        insn(JEQ, 2, 0, allowed[5] as u32),
+        insn(JEQ, 1, 0, allowed[6] as u32),
+        insn(RET, 0, 0, KILL_PROCESS),
+        insn(RET, 0, 0, ALLOW),
+    ];
+    let prog = SockFprog { len: program.len() as u16, filter: program.as_ptr() };
+    call(nr::PRCTL, [38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0, 0]);
+    call(filter::SECCOMP, [1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog as *const SockFprog as usize, 0, 0, 0]);
 }
