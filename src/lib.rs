@@ -163,7 +163,7 @@ pub use mount::masks::{MASKED_PROC_PATHS, READ_ONLY_PROC_PATHS};
 pub use mount::ops::MountPart;
 pub use mount::spec::Mount;
 pub use namespaces::Namespaces;
-pub use pool::error::PoolError;
+pub use pool::error::{PoolError, PoolLimit};
 pub use pool::{SandboxPool, MAX_POOL_SIZE};
 pub use rlimit::spec::{Resource, Rlimit};
 pub use sandbox::Sandbox;

@@ -123,7 +123,8 @@ fn rootless_what_a_pool_cannot_do_is_refused_with_a_reason() {
         many.pass_fd(10 + i as i32, f.try_clone().unwrap().into());
     }
     let err = pool.spawn(&many).unwrap_err();
-    assert!(matches!(err, Error::Pool(PoolError::TooBig { .. })), "{err}");
+    let too_many = PoolError::TooBig { what: isobox::PoolLimit::Descriptors, got: 65, max: 64 };
+    assert!(matches!(&err, Error::Pool(e) if e.to_string() == too_many.to_string()), "{err}");
 }
 
 #[test]
@@ -268,4 +269,41 @@ fn rootless_without_auto_refill_the_pool_only_shrinks_until_filled() {
     assert!(pool.status(&Command::new("/bin/true")).unwrap().success());
     pool.fill().unwrap();
     assert_eq!(pool.idle(), 2);
+}
+
+#[test]
+fn rootless_a_low_open_files_limit_and_a_small_data_limit_still_serve_pooled_commands() {
+    if !require_userns() {
+        return;
+    }
+    // The waiter takes the descriptors before it sets the limit, as a spawn's child does.
+    let files: Vec<std::fs::File> = (0..40).map(|_| std::fs::File::open("/dev/null").unwrap()).collect();
+    let pool = sandbox(|b| {
+        b.rlimit(isobox::Resource::NoFile, 8, 8);
+    })
+    .pool(1)
+    .unwrap();
+    let out = pool.output(&sh("ulimit -n")).unwrap();
+    assert_eq!(text(&out.stdout), "8\n", "{}", text(&out.stderr));
+    drop(files);
+    // isobox's init and waiter need no large data segment.
+    let small_data = sandbox(|b| {
+        b.rlimit(isobox::Resource::Data, 1 << 20, 1 << 20);
+    });
+    assert!(small_data.status(&Command::new("/bin/true")).unwrap().success());
+    let out = small_data.pool(1).unwrap().output(&sh("echo served")).unwrap();
+    assert_eq!(text(&out.stdout), "served\n", "{}", out.report);
+}
+
+#[test]
+fn rootless_a_filter_with_a_notify_rule_on_a_waiter_call_is_refused_not_hung() {
+    if !require_userns() {
+        return;
+    }
+    let err = sandbox(|b| {
+        b.seccomp(Seccomp::default_profile().notify(libc::SYS_prctl));
+    })
+    .pool(1)
+    .unwrap_err();
+    assert!(matches!(err, Error::Pool(PoolError::FilterRefuses { nr }) if nr == libc::SYS_prctl), "{err}");
 }

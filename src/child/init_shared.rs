@@ -17,10 +17,6 @@ pub(crate) struct Shared<'a> {
 
 impl<'a> Shared<'a> {
     pub fn new(plan: &'a ChildPlan<'a>) -> Self {
-        Shared {
-            plan,
-            init_failed: AtomicBool::new(false),
-            program_pidfd: AtomicI32::new(-1),
-        }
+        Shared { plan, init_failed: AtomicBool::new(false), program_pidfd: AtomicI32::new(-1) }
     }
 }

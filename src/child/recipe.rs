@@ -88,7 +88,11 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
     at(Step::NoNewPrivs, control::set_no_new_privs(setup.no_new_privs))?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
-    each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
+    // A pooled sandbox's waiter sets the open-files limit once the command's descriptors
+    // are in place, as this does for a spawn's.
+    if launch.waiter.is_none() {
+        each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
+    }
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
     // With an init the program unblocks signals itself: the init must start with all blocked.
     at(Step::Signals, control::reset_signals(launch.init.is_none()))?;

@@ -11,9 +11,14 @@ use crate::seccomp::plan::SeccompPlan;
 const ALLOW: u32 = 0x7fff_0000;
 
 /// The calls, with the arguments an argument check would look at.
-fn waiter_calls() -> [Call; 10] {
+fn waiter_calls() -> [Call; 13] {
     let cloexec = libc::O_CLOEXEC as u64;
+    let (rw, private_anon) =
+        ((libc::PROT_READ | libc::PROT_WRITE) as u64, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64);
     [
+        Call::native(libc::SYS_prctl, &[libc::PR_SET_NAME as u64, 0]),
+        Call::native(libc::SYS_mmap, &[0, 4096, rw, private_anon, u64::MAX, 0]),
+        Call::native(libc::SYS_prlimit64, &[0, libc::RLIMIT_NOFILE as u64, 0, 0]),
         Call::native(libc::SYS_execveat, &[3, 0, 0, 0, libc::AT_EMPTY_PATH as u64]),
         Call::native(libc::SYS_close_range, &[0, u32::MAX as u64, 0]),
         Call::native(libc::SYS_recvmsg, &[3, 0, libc::MSG_CMSG_CLOEXEC as u64]),
@@ -36,8 +41,10 @@ pub(crate) fn filter_allows_waiter(plan: &SeccompPlan) -> Result<(), PoolError> 
         return Ok(());
     }
     for call in waiter_calls() {
-        if interp::try_run(&program, &call) != Some(ALLOW) {
-            return Err(PoolError::FilterRefuses { nr: i64::from(call.nr) });
+        match interp::try_run_counting(&program, &call) {
+            Ok((ALLOW, _)) => {}
+            Ok(_) => return Err(PoolError::FilterRefuses { nr: i64::from(call.nr) }),
+            Err(why) => return Err(PoolError::FilterUnreadable { why }),
         }
     }
     Ok(())

@@ -21,6 +21,13 @@ pub enum PoolError {
         /// The system call's number.
         nr: i64,
     },
+    /// The sandbox's seccomp filter is a program of the user's with instructions isobox's
+    /// interpreter does not follow, so whether it allows the waiter's calls cannot be told.
+    #[error("isobox cannot tell whether the sandbox's own seccomp program allows what a pooled sandbox needs before exec ({why}): spawn without a pool")]
+    FilterUnreadable {
+        /// What the interpreter could not follow.
+        why: String,
+    },
     /// A command that asks for other ids than the pool's sandboxes were set up with (those of
     /// a command that names none).
     #[error("a pooled sandbox runs commands as the ids it was set up with; this command asks for uid {uid:?}, gid {gid:?}, groups {groups:?} (spawn it without the pool)")]
@@ -33,12 +40,38 @@ pub enum PoolError {
         groups: Option<Vec<u32>>,
     },
     /// A command larger than a pooled sandbox takes.
-    #[error("the command is too large for a pooled sandbox: {what} (spawn it without the pool)")]
+    #[error("the command has {got} {what}, a pooled sandbox takes at most {max} (spawn it without the pool)")]
     TooBig {
-        /// What is over the limit, with the numbers.
-        what: String,
+        /// What is over the limit.
+        what: PoolLimit,
+        /// How many the command has.
+        got: usize,
+        /// The most a pooled sandbox takes.
+        max: usize,
     },
     /// Handing the command to the pooled sandbox failed.
     #[error("handing the command to a pooled sandbox: {0}")]
     Handover(#[source] io::Error),
+}
+
+/// What of a command a pooled sandbox takes only so much of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PoolLimit {
+    /// Descriptors (stdio and passed ones).
+    Descriptors,
+    /// Arguments, environment variables and PATH candidates.
+    Strings,
+    /// Bytes of arguments, environment, working directory and paths.
+    Bytes,
+}
+
+impl std::fmt::Display for PoolLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PoolLimit::Descriptors => "descriptors",
+            PoolLimit::Strings => "arguments, variables and paths",
+            PoolLimit::Bytes => "bytes of arguments, environment and paths",
+        })
+    }
 }

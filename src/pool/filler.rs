@@ -6,13 +6,15 @@
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use super::inner::Inner;
+use super::inner::{Inner, Pooled};
 use crate::error::{Error, SpawnError};
 
-struct Job {
-    pool: Weak<Inner>,
-    /// Someone waits for the pool to be full (its creation).
-    done: Option<Sender<Result<(), Error>>>,
+enum Job {
+    /// Top the pool up; someone may wait for it to be full (its creation, `fill`).
+    Fill { pool: Weak<Inner>, done: Option<Sender<Result<(), Error>>> },
+    /// One sandbox for a spawn that found the pool empty, made here too so that it dies with
+    /// the process, as the others do, not with the caller's thread.
+    One { pool: Weak<Inner>, reply: Sender<Result<Pooled, Error>> },
 }
 
 static JOBS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
@@ -35,22 +37,47 @@ fn jobs() -> Result<Sender<Job>, Error> {
 }
 
 fn run(job: Job) {
-    let result = match job.pool.upgrade() {
-        // A panic must not end the thread: every pool's sandboxes would die with it.
-        Some(pool) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.fill()))
-            .unwrap_or_else(|_| Err(SpawnError::io("filling a pool")(std::io::Error::other("panicked")).into())),
-        None => Ok(()),
-    };
-    if let Some(done) = job.done {
-        let _ = done.send(result);
+    match job {
+        Job::Fill { pool, done } => {
+            let result = match pool.upgrade() {
+                Some(pool) => guarded(|| pool.fill()),
+                None => Ok(()),
+            };
+            if let Some(done) = done {
+                let _ = done.send(result);
+            }
+        }
+        Job::One { pool, reply } => {
+            if let Some(pool) = pool.upgrade() {
+                let _ = reply.send(guarded(|| pool.make_one()));
+            }
+        }
     }
+}
+
+/// `f`, its panic an error: a panic must not end the thread, every pool's sandboxes would die
+/// with it.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(SpawnError::io("filling a pool")(std::io::Error::other("panicked")).into()))
+}
+
+fn unreachable_thread() -> Error {
+    SpawnError::io("reaching isobox's pool thread")(std::io::Error::other("gone")).into()
+}
+
+/// One pooled sandbox, made on the pool thread, for a spawn that found the pool empty.
+pub(crate) fn make_one(pool: &Arc<Inner>) -> Result<Pooled, Error> {
+    let (tx, rx) = mpsc::channel();
+    jobs()?.send(Job::One { pool: Arc::downgrade(pool), reply: tx }).map_err(|_| unreachable_thread())?;
+    rx.recv().unwrap_or_else(|_| Err(unreachable_thread()))
 }
 
 /// Fills `pool` on the pool thread and waits until it is full: the first failure is returned.
 pub(crate) fn fill_and_wait(pool: &Arc<Inner>) -> Result<(), Error> {
     let (tx, rx) = mpsc::channel();
-    let job = Job { pool: Arc::downgrade(pool), done: Some(tx) };
-    jobs()?.send(job).map_err(|_| SpawnError::io("reaching isobox's pool thread")(std::io::Error::other("gone")))?;
+    let job = Job::Fill { pool: Arc::downgrade(pool), done: Some(tx) };
+    jobs()?.send(job).map_err(|_| unreachable_thread())?;
     rx.recv().unwrap_or_else(|_| Err(SpawnError::io("filling a pool")(std::io::Error::other("no answer")).into()))
 }
 
@@ -58,6 +85,6 @@ pub(crate) fn fill_and_wait(pool: &Arc<Inner>) -> Result<(), Error> {
 /// empty pool, whose next spawn then makes its sandbox itself and returns the error.
 pub(crate) fn refill(pool: &Arc<Inner>) {
     if let Ok(jobs) = jobs() {
-        let _ = jobs.send(Job { pool: Arc::downgrade(pool), done: None });
+        let _ = jobs.send(Job::Fill { pool: Arc::downgrade(pool), done: None });
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 
-use super::error::PoolError;
+use super::error::{PoolError, PoolLimit};
 use super::inner::Pooled;
 use super::message::{self, TooBig};
 use crate::build::SandboxPlan;
@@ -26,9 +26,12 @@ pub(crate) struct Delivered {
     started: Instant,
 }
 
-/// Encodes `command` for a pooled sandbox.
-pub(crate) fn encode(command: &PreparedCommand) -> Result<message::Message, PoolError> {
-    message::encode(&command.exec, None).map_err(too_big)
+/// Encodes `command` for a pooled sandbox, with the sandbox's open-files limit, which the
+/// waiter sets once the descriptors are in place (the fill-time recipe leaves it to it).
+pub(crate) fn encode(command: &PreparedCommand, plan: &SandboxPlan) -> Result<message::Message, PoolError> {
+    let rlimits = &plan.child.rlimits;
+    let nofile = rlimits.nofile.and_then(|i| rlimits.list.get(i)).map(|r| (r.soft, r.hard));
+    message::encode(&command.exec, nofile).map_err(too_big)
 }
 
 /// Sends `msg` to `pooled`. On failure (the sandbox died while it waited) the sandbox is
@@ -68,12 +71,12 @@ pub(crate) fn finish(
 }
 
 fn too_big(e: TooBig) -> PoolError {
-    let what = match e {
-        TooBig::Descriptors(n) => format!("{n} descriptors, at most {}", message::MAX_FDS),
-        TooBig::Strings(n) => format!("{n} arguments, variables and paths, at most {}", message::MAX_STRINGS),
-        TooBig::Bytes(n) => format!("{n} bytes of arguments and environment, at most {}", message::BODY_MAX),
+    let (what, got, max) = match e {
+        TooBig::Descriptors(n) => (PoolLimit::Descriptors, n, message::MAX_FDS),
+        TooBig::Strings(n) => (PoolLimit::Strings, n, message::MAX_STRINGS),
+        TooBig::Bytes(n) => (PoolLimit::Bytes, n, message::BODY_MAX),
     };
-    PoolError::TooBig { what }
+    PoolError::TooBig { what, got, max }
 }
 
 /// The whole message in one call where the socket takes it (one wake-up of the waiter), the

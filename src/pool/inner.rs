@@ -39,7 +39,7 @@ impl Inner {
     }
 
     /// Starts one pooled sandbox (on the calling thread, whose exit kills it with
-    /// `die_with_parent`).
+    /// `die_with_parent`: only the pool thread calls this).
     pub fn make_one(&self) -> Result<Pooled, Error> {
         let (child, sock) = crate::spawn::spawn_waiter(&self.plan)?;
         Ok(Pooled { child, sock })

@@ -41,9 +41,9 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// - every idle sandbox holds its namespaces, its cgroup and two small processes (isobox's
 ///   init, with a pid namespace, and its waiter): about 150 KiB of memory measured (70 KiB
 ///   resident in the processes), and a pool holds at most [`MAX_POOL_SIZE`];
-/// - commands run with the ids a command naming none gets ([`PoolError::Ids`] otherwise),
-///   their descriptor targets must be below the sandbox's open-files limit, and at most 64
-///   descriptors and 1 MiB of arguments and environment travel to a pooled sandbox;
+/// - commands run with the ids a command naming none gets ([`PoolError::Ids`] otherwise), and
+///   at most 64 descriptors and 1 MiB of arguments and environment travel to a pooled
+///   sandbox (its waiter receives them under the sandbox's open-files limit, then sets it);
 /// - the seccomp filter is installed while the sandbox waits, so it must allow the waiter's
 ///   few calls ([`PoolError::FilterRefuses`]); the default profile does;
 /// - the pool's sandboxes are spawned by isobox's pool thread, which lives as long as the
@@ -128,7 +128,7 @@ impl SandboxPool {
             let ids = &command.exec.ids;
             return Err(PoolError::Ids { uid: ids.uid, gid: ids.gid, groups: ids.groups.clone() }.into());
         }
-        let msg = handover::encode(&command)?;
+        let msg = handover::encode(&command, &self.inner.plan)?;
         let (delivered, report) = self.deliver(&msg)?;
         let child = handover::finish(delivered, &report, command, &self.inner.plan);
         // After the hand-over, whose few system calls the refill would otherwise compete with.
@@ -153,7 +153,7 @@ impl SandboxPool {
         }
     }
 
-    /// A waiting sandbox still alive, or (the pool is empty) one made now.
+    /// A waiting sandbox still alive, or (the pool is empty) one made now, on the pool thread.
     fn take(&self) -> Result<Pooled, Error> {
         loop {
             let next = self.inner.idle().pop();
@@ -164,7 +164,7 @@ impl SandboxPool {
                     }
                     // Ended while it waited (killed from outside): try the next.
                 }
-                None => return self.inner.make_one(),
+                None => return filler::make_one(&self.inner),
             }
         }
     }

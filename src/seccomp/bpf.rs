@@ -34,6 +34,7 @@ pub(crate) const JA: u16 = (libc::BPF_JMP | libc::BPF_JA) as u16;
 pub(crate) const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
 pub(crate) const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
 pub(crate) const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+pub(crate) const JGT: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
 
 /// A = the 32-bit word at `offset` of seccomp_data.
 pub(crate) const fn load(offset: u32) -> sock_filter {

@@ -63,6 +63,7 @@ pub(crate) fn try_run_counting(program: &[sock_filter], call: &Call) -> Result<(
             bpf::JA => next.saturating_add(insn.k as usize),
             bpf::JEQ => cond(a == insn.k),
             bpf::JGE => cond(a >= insn.k),
+            bpf::JGT => cond(a > insn.k),
             bpf::JSET => cond(a & insn.k != 0),
             code => return Err(format!("opcode {code:#x} at {pc}")),
         };
@@ -82,9 +83,4 @@ pub(crate) fn run_counting(program: &[sock_filter], call: &Call) -> (u32, usize)
 #[cfg(test)]
 pub(crate) fn run(program: &[sock_filter], call: &Call) -> u32 {
     run_counting(program, call).0
-}
-
-/// The verdict of `program` for `call`, if this interpreter can follow it.
-pub(crate) fn try_run(program: &[sock_filter], call: &Call) -> Option<u32> {
-    try_run_counting(program, call).ok().map(|(verdict, _)| verdict)
 }

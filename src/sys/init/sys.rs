@@ -102,10 +102,9 @@ pub mod filter {
 #[cfg(target_arch = "x86_64")]
 pub mod nr2 {
     pub const READ: usize = 0;
-    pub const CLOSE: usize = 3;
+    pub const MMAP: usize = 9;
     pub const RECVMSG: usize = 47;
     pub const EXECVE: usize = 59;
-    pub const FCNTL: usize = 72;
     pub const CHDIR: usize = 80;
     pub const DUP3: usize = 292;
     pub const PRLIMIT64: usize = 302;
@@ -116,10 +115,9 @@ pub mod nr2 {
 #[cfg(target_arch = "aarch64")]
 pub mod nr2 {
     pub const READ: usize = 63;
-    pub const CLOSE: usize = 57;
+    pub const MMAP: usize = 222;
     pub const RECVMSG: usize = 212;
     pub const EXECVE: usize = 221;
-    pub const FCNTL: usize = 25;
     pub const CHDIR: usize = 49;
     pub const DUP3: usize = 24;
     pub const PRLIMIT64: usize = 261;

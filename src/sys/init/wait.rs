@@ -13,8 +13,6 @@
 //!
 //! The descriptors arrive with the header (SCM_RIGHTS), in the order of their targets.
 
-use core::ptr::{addr_of, addr_of_mut};
-
 use crate::sys::{self, nr2};
 
 const MAGIC: u32 = 0x15b0_c0de;
@@ -30,9 +28,8 @@ const ENOTDIR: isize = -20;
 const EACCES: isize = -13;
 const EBADMSG: isize = -74;
 const E2BIG: isize = -7;
+const EMFILE: isize = -24;
 
-static mut BODY: [u8; BODY_MAX] = [0; BODY_MAX];
-static mut STRINGS: [*const u8; MAX_STRINGS] = [core::ptr::null(); MAX_STRINGS];
 
 /// What a failure reports: the step numbers the header named.
 #[derive(Clone, Copy)]
@@ -53,11 +50,16 @@ pub fn serve(sock: usize) -> ! {
     let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
     let steps = Steps { fds: word(6) as u16, chdir: word(7) as u16, exec: word(8) as u16 };
     let (body_len, n_fds) = (word(1) as usize, word(2) as usize);
-    if word(0) != MAGIC || n_fds != received || body_len > BODY_MAX {
+    if word(0) != MAGIC || body_len > BODY_MAX {
         fail(sock, steps.exec, 0, if body_len > BODY_MAX { E2BIG } else { EBADMSG });
     }
-    // SAFETY: the only reference to BODY, in this single-threaded program.
-    let body = unsafe { &mut (&mut *addr_of_mut!(BODY))[..body_len] };
+    if n_fds != received {
+        // The kernel drops what does not fit under the open-files limit (MSG_CTRUNC).
+        fail(sock, steps.fds, 0, EMFILE);
+    }
+    // Mapped, not static: the same program is every sandbox's init, which must not need a
+    // large data segment (a small RLIMIT_DATA would kill it).
+    let body = map_bytes(body_len).unwrap_or_else(|e| fail(sock, steps.exec, 0, e));
     if !read_exact(sock, body) {
         fail(sock, steps.exec, 0, EBADMSG);
     }
@@ -84,8 +86,7 @@ fn run(
     if total > MAX_STRINGS {
         fail(sock, steps.exec, 0, E2BIG);
     }
-    // SAFETY: the only reference to STRINGS, in this single-threaded program.
-    let ptrs = unsafe { &mut (&mut *addr_of_mut!(STRINGS))[..total] };
+    let ptrs = map_pointers(total).unwrap_or_else(|e| fail(sock, steps.exec, 0, e));
     // cwd, candidates, argv (null-terminated), envp (null-terminated).
     let mut next = 0;
     let mut fill = |slot: usize, ptrs: &mut [*const u8]| -> bool {
@@ -163,6 +164,30 @@ fn arrange(sock: usize, fds: &[i32], targets: &[i32]) -> Result<usize, isize> {
     keep.sort_unstable();
     close_gaps(keep);
     Ok(moved_sock)
+}
+
+/// Anonymous memory for `len` bytes (at least one page), zeroed, never unmapped: exec
+/// replaces it.
+fn map(len: usize) -> Result<*mut u8, isize> {
+    let len = len.max(1);
+    let r = sys::call(nr2::MMAP, [0, len, 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, usize::MAX, 0]);
+    if (-4095..0).contains(&r) {
+        Err(r)
+    } else {
+        Ok(r as *mut u8)
+    }
+}
+
+fn map_bytes(len: usize) -> Result<&'static mut [u8], isize> {
+    let at = map(len)?;
+    // SAFETY: a fresh private mapping of at least `len` bytes, zeroed, used only through this.
+    Ok(unsafe { core::slice::from_raw_parts_mut(at, len) })
+}
+
+fn map_pointers(n: usize) -> Result<&'static mut [*const u8], isize> {
+    let at = map(n * core::mem::size_of::<*const u8>())?;
+    // SAFETY: as above, page-aligned (so aligned for pointers); all-zero is the null pointer.
+    Ok(unsafe { core::slice::from_raw_parts_mut(at as *mut *const u8, n) })
 }
 
 fn dup3(from: usize, to: usize, flags: usize) -> Result<usize, isize> {
@@ -261,6 +286,5 @@ fn fail(sock: usize, step: u16, index: u16, errno: isize) -> ! {
     record[4..8].copy_from_slice(&((-errno) as i32).to_ne_bytes());
     record[8..].copy_from_slice(&RECORD_MAGIC.to_ne_bytes());
     sys::call(sys::nr::WRITE, [sock, record.as_ptr() as usize, record.len(), 0, 0, 0]);
-    let _ = (addr_of!(BODY), nr2::CLOSE, nr2::FCNTL);
     sys::exit(127)
 }
