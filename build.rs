@@ -19,9 +19,12 @@ fn main() {
         .arg("src/sys/init/main.rs")
         .arg("-o")
         .arg(&out);
-    // The linker cargo would use for this target, when configured through the environment.
+    // The linker cargo uses for this target (set from `target.<triple>.linker` in its config
+    // or the environment: RUSTC_LINKER), else the environment's own variable.
     let linker_var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace(['-', '.'], "_"));
-    if let Some(linker) = env::var_os(linker_var) {
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    println!("cargo:rerun-if-env-changed={linker_var}");
+    if let Some(linker) = env::var_os("RUSTC_LINKER").or_else(|| env::var_os(&linker_var)) {
         cmd.arg("-C").arg(format!("linker={}", linker.to_string_lossy()));
     }
     let status = cmd.status().expect("running rustc for isobox's init");

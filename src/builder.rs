@@ -115,11 +115,15 @@ impl SandboxBuilder {
     /// program then runs as pid 2 and behaves as it does outside: signals sent with
     /// [`Child::signal`](crate::Child::signal) reach it (a program without a handler for
     /// SIGTERM dies of it; as pid 1 it would ignore it), orphans it leaves are reaped, and
-    /// the exit report is the program's own status. The init is a 2 KiB static program of
+    /// the exit report is the program's own status. The init is a 14 KiB static program of
     /// isobox's (executed from a sealed memfd) with the program's ids, capabilities and
-    /// Landlock rules; it is not ptraceable by the program. It counts against
-    /// [`pids_max`](Self::pids_max) as one process, which isobox adds to the limit it writes.
-    /// It cannot forward SIGSTOP (the kernel stops the init instead; use SIGTSTP).
+    /// Landlock rules, under a seccomp filter of its own that allows only its few calls; it
+    /// is not dumpable, so the program cannot ptrace it (unless it keeps CAP_SYS_PTRACE, and
+    /// then the init's filter holds). It counts against [`pids_max`](Self::pids_max) and
+    /// `RLIMIT_NPROC` as one process, which isobox adds to the limits it writes. It cannot
+    /// forward SIGSTOP (the kernel stops the init instead; use SIGTSTP). Without a cgroup,
+    /// [`Child::wait`](crate::Child::wait) returns on the init's report of the program's
+    /// end, and the init's own exit (the namespaces' teardown) completes in the background.
     ///
     /// Off, the program is pid 1 itself: the kernel gives it only the signals it handles
     /// (SIGKILL always), and zombies of orphans stay until it waits for them.

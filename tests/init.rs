@@ -131,3 +131,21 @@ fn a_pids_limit_counts_the_programs_processes_not_the_init() {
     });
     assert_eq!(sh(&sb, "(true) && echo forked"), "forked\n");
 }
+
+#[test]
+fn rootless_process_limits_leave_the_program_its_own_count() {
+    if !require_userns() {
+        return;
+    }
+    // RLIMIT_NPROC 1: the program itself, no fork, as without an init.
+    let sb = sandbox(|b| {
+        b.rlimit(isobox::Resource::NProc, 1, 1);
+    });
+    let out = common::sh_output(&sb, "echo started; (true) && echo forked");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n", "{}", out.report);
+    // Builtins only: the shell may not fork.
+    let script = "while read -r l; do case $l in 'Max processes'*) echo $l;; esac; done < /proc/self/limits";
+    let out = common::sh_output(&sb, script);
+    let said = String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(said, "Max processes 2 2 processes", "written as 1 + 1, the init's");
+}

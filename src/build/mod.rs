@@ -9,6 +9,7 @@ use crate::cgroup::spec::Limits;
 use crate::child::plan::ChildSetup;
 use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
+use crate::rlimit::spec::{Resource, Rlimit};
 use crate::user::caller::Caller;
 use crate::user::plan::UserPlan;
 use crate::{caps, cgroup, mount, net, rlimit, seccomp, time, user, uts};
@@ -38,7 +39,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         setup_ids: user.setup_ids,
         uts: uts::plan::compile(spec.hostname.as_ref(), spec.domainname.as_ref(), ns)?,
         mounts: mount::plan::compile(&spec.mount, ns, user.host_root_inside())?,
-        rlimits: rlimit::plan::compile(&spec.rlimits)?,
+        rlimits: rlimit::plan::compile(&rlimits_with_init(&spec.rlimits, spec.init && ns.contains(Namespaces::PID)))?,
         time: time::plan::compile(spec.time_offsets, ns)?,
         net: net::plan::compile(ns),
         unshare_cgroup: ns.cgroup_flag(),
@@ -65,6 +66,17 @@ fn limits_with_init(limits: &Limits, init: bool) -> Limits {
         limits.pids_max = limits.pids_max.map(|n| if n == 0 { 0 } else { n.saturating_add(1) });
     }
     limits
+}
+
+/// RLIMIT_NPROC counts the init too (its processes of the same user): one more, so that the
+/// program keeps the number asked for (unlimited stays unlimited).
+fn rlimits_with_init(rlimits: &[Rlimit], init: bool) -> Vec<Rlimit> {
+    let one_more = |n: u64| if n == libc::RLIM_INFINITY { n } else { n.saturating_add(1) };
+    let mut rlimits = rlimits.to_vec();
+    for r in rlimits.iter_mut().filter(|r| init && r.resource == Resource::NProc) {
+        (r.soft, r.hard) = (one_more(r.soft), one_more(r.hard));
+    }
+    rlimits
 }
 
 /// Whether the child may install a seccomp filter or restrict itself with Landlock at the end

@@ -30,6 +30,12 @@ pub(crate) fn setup_failure(report: &[u8], setup: &ChildSetup, launch: &ChildLau
     SetupError { step: rec.step, object, errno: rec.errno, hint }.into()
 }
 
+const START_PROGRAM_EAGAIN: &str = "no room for one more process beside isobox's init: the host's \
+    process limits (kernel.threads-max, kernel.pid_max) or the caller's own RLIMIT_NPROC; \
+    init(false) runs the program as pid 1 instead";
+const START_INIT_ENOMEM: &str = "executing isobox's init needs a little memory of its own: a memory \
+    or address-space limit (RLIMIT_AS, RLIMIT_DATA) leaves none";
+
 /// The object a failed step was working on, and a hint where the host is the likely cause.
 fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Option<SetupObject>, Option<&'static str>) {
     let index = usize::from(rec.index);
@@ -68,6 +74,8 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
             (Some(SetupObject::Path(path(time::apply::OFFSETS_FILE.to_bytes()))), time::describe::hint(errno))
         }
         Step::Seccomp => (None, seccomp::describe::hint(errno)),
+        Step::StartProgram if errno == Errno::EAGAIN => (None, Some(START_PROGRAM_EAGAIN)),
+        Step::StartInit if errno == Errno::ENOMEM => (None, Some(START_INIT_ENOMEM)),
         Step::Setns => (None, crate::join::describe::setns_hint(errno)),
         Step::StartJoined => (None, crate::join::describe::start_hint(errno)),
         Step::Loopback => (Some(SetupObject::Interface(net::describe::LOOPBACK)), None),
