@@ -30,6 +30,7 @@ use std::convert::Infallible;
 use super::control;
 use super::exec::exec;
 use super::fds;
+use super::privileges;
 use super::record::{at, each, record, Record};
 use super::step::Step;
 use crate::join::plan::JoinedPlan;
@@ -38,7 +39,7 @@ use crate::landlock;
 use crate::sys::child as sys;
 use crate::sys::join as join_sys;
 use crate::sys::join_start::start_joined;
-use crate::{caps, cgroup, rlimit, seccomp, user};
+use crate::{cgroup, rlimit, seccomp};
 
 /// A's entry point. Never returns.
 pub(crate) fn main(p: &JoinedPlan<'_>) -> ! {
@@ -68,22 +69,12 @@ fn joined_main(p: &JoinedPlan<'_>) -> ! {
 
 /// B: into the cgroup and its namespace, then the sandbox's hardening, then exec.
 fn joined(p: &JoinedPlan<'_>) -> Result<Infallible, Record> {
-    let (setup, launch, ids) = (p.setup, &p.launch, &p.launch.exec.ids);
+    let (setup, launch) = (p.setup, &p.launch);
     at(Step::DeathSignal, control::set_death_signal(setup.die_with_parent))?;
     each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))?;
     join_sys::setns(p.join.pidfd, p.join.cgroup_ns).map_err(|errno| record(Step::Setns, (1, errno)))?;
     each(Step::Rlimit, rlimit::apply::set_early(&setup.rlimits))?;
-    at(Step::NewSession, control::new_session(setup.new_session))?;
-    at(Step::ClearAmbient, caps::apply::clear_ambient())?;
-    each(Step::DropBounding, caps::apply::drop_bounding(&setup.caps))?;
-    at(Step::KeepCaps, caps::apply::keep_caps(&setup.caps, ids))?;
-    at(Step::Groups, user::apply::groups(ids))?;
-    at(Step::Gid, user::apply::gid(ids))?;
-    at(Step::Uid, user::apply::uid(ids))?;
-    at(Step::Capabilities, caps::apply::set(&setup.caps))?;
-    each(Step::AmbientCapabilities, caps::apply::raise_ambient(&setup.caps))?;
-    at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
-    at(Step::NoNewPrivs, control::set_no_new_privs(setup.no_new_privs))?;
+    privileges::settle(setup, launch)?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
     each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;

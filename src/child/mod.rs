@@ -16,6 +16,7 @@ pub(crate) mod init;
 pub(crate) mod init_shared;
 pub(crate) mod join_recipe;
 pub(crate) mod plan;
+pub(crate) mod privileges;
 pub(crate) mod program;
 pub(crate) mod recipe;
 pub(crate) mod record;

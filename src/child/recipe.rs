@@ -11,13 +11,14 @@ use super::control;
 use super::fds;
 use super::init;
 use super::plan::{ChildLaunch, ChildPlan};
+use super::privileges;
 use super::program;
 use super::record::{at, each, Record};
 use super::step::Step;
 #[cfg(feature = "landlock")]
 use crate::landlock;
 use crate::sys::child as sys;
-use crate::{caps, cgroup, mount, net, rlimit, time, user, uts};
+use crate::{cgroup, mount, net, rlimit, time, user, uts};
 
 /// The child's entry point. Never returns.
 pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
@@ -56,7 +57,7 @@ pub(crate) fn main(p: &ChildPlan<'_>) -> ! {
 ///   the listener's handover (a write on the report pipe, a read on the go pipe, which its
 ///   prologue allows), so that the parent holds the listener before the program runs.
 fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
-    let (setup, launch, ids) = (p.setup, &p.launch, &p.launch.exec.ids);
+    let (setup, launch) = (p.setup, &p.launch);
     at(Step::ClosePipes, control::close_parent_ends(&launch.control))?;
     at(Step::DeathSignal, control::set_death_signal(setup.die_with_parent))?;
     at(Step::WaitGo, control::wait_go(&launch.control, !launch.second_release && !launch.hands_over()))?;
@@ -76,17 +77,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
         join_cgroup(launch)?;
     }
     at(Step::UnshareCgroup, sys::unshare(setup.unshare_cgroup))?;
-    at(Step::NewSession, control::new_session(setup.new_session))?;
-    at(Step::ClearAmbient, caps::apply::clear_ambient())?;
-    each(Step::DropBounding, caps::apply::drop_bounding(&setup.caps))?;
-    at(Step::KeepCaps, caps::apply::keep_caps(&setup.caps, ids))?;
-    at(Step::Groups, user::apply::groups(ids))?;
-    at(Step::Gid, user::apply::gid(ids))?;
-    at(Step::Uid, user::apply::uid(ids))?;
-    at(Step::Capabilities, caps::apply::set(&setup.caps))?;
-    each(Step::AmbientCapabilities, caps::apply::raise_ambient(&setup.caps))?;
-    at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
-    at(Step::NoNewPrivs, control::set_no_new_privs(setup.no_new_privs))?;
+    privileges::settle(setup, launch)?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
     // A pooled sandbox's waiter sets the open-files limit once the command's descriptors
     // are in place, as this does for a spawn's.

@@ -3,7 +3,7 @@
 //! record says which step failed.
 
 use std::io::{self, IoSlice};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -47,7 +47,7 @@ pub(crate) fn deliver(pooled: Pooled, msg: &message::Message) -> io::Result<Deli
 /// `Err`: the sandbox died before it read the command (the socket was reset with the command
 /// unread), which another sandbox may take.
 pub(crate) fn await_exec(d: Delivered) -> io::Result<(Delivered, Vec<u8>)> {
-    let report = read_to_eof(&d.sock)?;
+    let report = crate::sys::fd::read_to_eof(d.sock.as_fd())?;
     Ok((d, report))
 }
 
@@ -103,17 +103,4 @@ fn write_all(sock: &OwnedFd, mut bytes: &[u8]) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn read_to_eof(sock: &OwnedFd) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 64];
-    loop {
-        match nix::unistd::read(sock.as_raw_fd(), &mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
 }

@@ -16,3 +16,17 @@ pub fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: `new` was just created by fcntl and is owned by no one else.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
+
+/// Reads `fd` until EOF (a pipe or socket the other side closes at exec, or with a report).
+pub fn read_to_eof(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -165,7 +165,7 @@ pub unsafe fn spawn_shared<T: Sync, S: ParentSteps>(
         let _ = kill(pid, Signal::SIGKILL);
     }
     drop(pipes.go_write);
-    report.extend(read_to_eof(&pipes.report_read).map_err(SpawnFailure::Control)?);
+    report.extend(super::fd::read_to_eof(pipes.report_read.as_fd()).map_err(SpawnFailure::Control)?);
     std::mem::forget(reaper);
     stack.give_back(); // the child no longer runs on it: the report pipe is at EOF
     Ok(SharedSpawn { pid, pidfd, prepared, report })
@@ -179,19 +179,6 @@ fn send_go(go: &OwnedFd) -> io::Result<()> {
             // EPIPE: the child already died (our caller keeps a read end open, so this is a
             // safety net); its report or exit status will say why.
             Err(Errno::EPIPE) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-fn read_to_eof(fd: &OwnedFd) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 64];
-    loop {
-        match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
         }
     }
