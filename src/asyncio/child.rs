@@ -38,12 +38,32 @@ pub struct AsyncChild {
     /// A copy of the child's pidfd, registered with the reactor (`None` before Linux 5.2:
     /// `wait` then polls `try_wait` with a growing sleep).
     pidfd: Option<AsyncFd<OwnedFd>>,
+    /// A copy of isobox's init's report pipe, where that report ends the wait (no cgroup):
+    /// readable when the program has ended, before the init's own exit.
+    report: Option<AsyncFd<OwnedFd>>,
     /// The program's stdin, when the command asked for a pipe.
     pub stdin: Option<ChildStdin>,
     /// The program's stdout, when piped.
     pub stdout: Option<ChildStdout>,
     /// The program's stderr, when piped.
     pub stderr: Option<ChildStderr>,
+}
+
+/// The readiness of whichever of `a` and `b` turns readable first.
+async fn first_readable<'a>(
+    a: &'a AsyncFd<OwnedFd>,
+    b: Option<&'a AsyncFd<OwnedFd>>,
+) -> std::io::Result<tokio::io::unix::AsyncFdReadyGuard<'a, OwnedFd>> {
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(ready) = a.poll_read_ready(cx) {
+            return std::task::Poll::Ready(ready);
+        }
+        match b {
+            Some(b) => b.poll_read_ready(cx),
+            None => std::task::Poll::Pending,
+        }
+    })
+    .await
 }
 
 fn register(what: &'static str) -> impl FnOnce(std::io::Error) -> Error {
@@ -55,7 +75,7 @@ fn register(what: &'static str) -> impl FnOnce(std::io::Error) -> Error {
 /// its unsafe successor `register_with_interest`; that one needs tokio 1.51.6 or 1.53.3, this
 /// one works from 1.36.
 #[allow(deprecated)]
-fn register_pidfd(fd: OwnedFd) -> std::io::Result<AsyncFd<OwnedFd>> {
+fn register_readable(fd: OwnedFd) -> std::io::Result<AsyncFd<OwnedFd>> {
     AsyncFd::with_interest(fd, Interest::READABLE)
 }
 
@@ -63,13 +83,20 @@ impl AsyncChild {
     /// Wraps `child` (on the runtime: registering needs its reactor). Should a registration
     /// fail, the child is dropped through `Drop`, i.e. reaped off the runtime.
     pub(crate) fn new(child: Child) -> Result<AsyncChild, Error> {
-        let mut this = AsyncChild { inner: Some(child), pidfd: None, stdin: None, stdout: None, stderr: None };
+        let mut this =
+            AsyncChild { inner: Some(child), pidfd: None, report: None, stdin: None, stdout: None, stderr: None };
         let child = this.inner.as_mut().expect("just set");
         let pidfd = child.pidfd().map(|fd| fd.try_clone_to_owned()).transpose();
         let pidfd = pidfd.map_err(register("copying the sandbox's pidfd"))?;
+        let report = child.early_report_fd().map(|fd| fd.try_clone_to_owned()).transpose();
+        let report = report.map_err(register("copying the init's report pipe"))?;
         let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        this.report = report
+            .map(register_readable)
+            .transpose()
+            .map_err(register("registering the init's report pipe with tokio"))?;
         this.pidfd = pidfd
-            .map(register_pidfd)
+            .map(register_readable)
             .transpose()
             .map_err(register("registering the sandbox's pidfd with the tokio runtime"))?;
         let sender = |s: std::process::ChildStdin| pipe::Sender::from_owned_fd(OwnedFd::from(s));
@@ -100,14 +127,17 @@ impl AsyncChild {
         let Some(pidfd) = &self.pidfd else {
             return self.poll_wait().await;
         };
+        let report_pipe = self.report.as_ref();
         loop {
             let inner = self.inner.as_mut().expect("an AsyncChild holds its Child until dropped");
             if let Some(report) = inner.try_wait()? {
                 return Ok(report);
             }
-            // Readable once the process has exited. Cleared only with the readiness this
-            // guard saw, so an exit between `try_wait` and here is not lost.
-            let mut ready = pidfd.readable().await.map_err(|source| Error::Wait { pid: inner.id() as i32, source })?;
+            // Readable once the process has exited (or, the init's report pipe, once the
+            // program has). Cleared only with the readiness the guard saw, so an exit between
+            // `try_wait` and here is not lost.
+            let pid = inner.id() as i32;
+            let mut ready = first_readable(pidfd, report_pipe).await.map_err(|source| Error::Wait { pid, source })?;
             if let Some(report) = inner.try_wait()? {
                 return Ok(report);
             }

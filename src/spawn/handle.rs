@@ -307,6 +307,13 @@ impl Child {
 }
 
 impl Child {
+    /// The pipe on which isobox's init reports the program's end, when that report ends the
+    /// wait (see [`Child::program_ended`]): an async waiter watches it beside the pidfd.
+    pub(crate) fn early_report_fd(&self) -> Option<BorrowedFd<'_>> {
+        let early = self.cgroup.is_none() && self.join.family.get().is_none();
+        self.init_status.as_ref().filter(|_| early).map(|fd| fd.as_fd())
+    }
+
     /// With isobox's init and nothing else to wait for (no cgroup to remove, no exec'd process
     /// in the family): the program's end as the init reports it, before the init's own exit,
     /// in which the kernel tears the namespaces down; the init is reaped in the background.
