@@ -11,8 +11,8 @@
 //! to the new memory (`do_close_on_exec` after `exec_mmap`), or at exit after `exit_mm`.
 //! (A wake-up through `set_tid_address` comes earlier in `exec_mmap`, before the switch.)
 //!
-//! Async-signal-safe like the rest of the recipe: no allocation; the only writes are to this
-//! frame, which the program reads (`Shared`).
+//! Async-signal-safe like the rest of the recipe: no allocation; what the program reads of
+//! the first process's (`Shared`) lives in a frame the first process never leaves.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -45,8 +45,9 @@ pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, 
     sys::exit_group(127) // wakes the program, which sees `init_failed` and exits
 }
 
-/// Keeps only what the init needs (its executable, the status pipe, the report pipe until
-/// exec, the program's pidfd for a listener's handover: `pidfd`, or -1), then executes it.
+/// Keeps only what the init needs (its executable, the status pipe, the program's pidfd for
+/// a listener's handover: `pidfd`, or -1) and, until the exec closes them, the report pipe and
+/// the hand-over pipe's write end; then executes the init.
 fn become_init(init: &InitLaunch, pid: i32, pidfd: i32) -> Errno {
     let mut keep = [init.keep[0], init.keep[1], init.keep[2], init.keep[3], pidfd];
     keep.sort_unstable(); // -1 first, which the close skips
