@@ -309,6 +309,7 @@ impl Child {
 impl Child {
     /// The pipe on which isobox's init reports the program's end, when that report ends the
     /// wait (see [`Child::program_ended`]): an async waiter watches it beside the pidfd.
+    #[cfg(feature = "tokio")]
     pub(crate) fn early_report_fd(&self) -> Option<BorrowedFd<'_>> {
         let early = self.cgroup.is_none() && self.join.family.get().is_none();
         self.init_status.as_ref().filter(|_| early).map(|fd| fd.as_fd())
