@@ -199,6 +199,16 @@ fn helper_parent_process() {
     let mut sleep = cmd("sleep", &["1000"]);
     sleep.stdout(Stdio::null()); // keep the test's pipe free of the sandbox
     let sb = builder.build().expect("valid");
+    #[cfg(feature = "tokio")]
+    if kind == "async" {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let child = runtime.block_on(sb.spawn_async(&sleep)).expect("helper: async spawn");
+        println!("SANDBOX_PID={}", child.id());
+        std::io::stdout().flush().expect("flush");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
     let pool = (kind == "pool").then(|| sb.pool(2).expect("helper: pool"));
     let child = match &pool {
         Some(pool) => pool.spawn(&sleep).expect("helper: pooled spawn"),
@@ -326,6 +336,15 @@ fn rootless_killing_the_parent_kills_a_pooled_sandbox() {
         return;
     }
     killing_the_parent_kills_the_sandbox("pool");
+}
+
+#[test]
+#[cfg(feature = "tokio")]
+fn rootless_killing_the_parent_kills_an_async_sandbox() {
+    if !require_userns() {
+        return;
+    }
+    killing_the_parent_kills_the_sandbox("async");
 }
 
 #[test]
