@@ -123,6 +123,7 @@ mod child;
 mod command;
 mod error;
 mod hint;
+mod image;
 mod join;
 mod kernel;
 #[cfg(feature = "landlock")]
@@ -152,6 +153,8 @@ pub use child::setup_error::{SetupError, SetupObject};
 pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
+pub use image::error::{UnpackError, UnpackErrorKind};
+pub use image::unpack::{unpack_layer, UnpackOptions, UnpackReport};
 pub use join::error::ExecError;
 #[cfg(feature = "landlock")]
 pub use landlock::error::LandlockError;

@@ -30,3 +30,11 @@ pub fn read_to_eof(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
         }
     }
 }
+
+/// `openat2(dir, path, how)`, the descriptor owned: the parent's resolution of a path beneath
+/// a directory it holds (unpacking a layer).
+pub fn openat2(dir: BorrowedFd<'_>, path: &std::ffi::OsStr, how: nix::fcntl::OpenHow) -> nix::Result<OwnedFd> {
+    let fd = nix::fcntl::openat2(dir.as_raw_fd(), path, how)?;
+    // SAFETY: the kernel just made `fd` for this call and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}

@@ -42,5 +42,6 @@ pub mod seccomp;
 pub mod stack;
 pub mod vfork;
 pub mod vmclone;
+pub mod xattr;
 
 pub use cstr_array::CStrArray;

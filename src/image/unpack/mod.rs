@@ -1,0 +1,91 @@
+//! Unpacking one layer (**parent**) into a directory, in overlayfs's format, without trusting
+//! the archive: isobox's own code over the `tar` crate's entry iterator (its `unpack`
+//! functions have had path-traversal holes, tar-rs#129, RUSTSEC-2021-0080, RUSTSEC-2026-0067).
+//!
+//! - [`name`]: each entry's name is relative and has no `..`, or it is refused;
+//! - [`fs`]: its parent is resolved from the layer's directory one component at a time,
+//!   beneath it and through no symlink, and made as needed; the entry is created there with
+//!   `*at` calls that never follow its last component;
+//! - [`entry`]: files, directories, symlinks, hard links (to an earlier file of the layer
+//!   only), FIFOs and, on request, devices; whiteouts become overlay's: `.wh.<name>` a 0:0
+//!   character device `<name>`, `.wh..wh..opq` the directory's opaque xattr.
+//!
+//! Policy: ownership is applied as root (`UnpackOptions::owners`) and left to the caller
+//! otherwise; setuid and setgid bits are dropped unless owners are applied; device nodes are
+//! skipped (and counted) unless `devices` is set; timestamps and other xattrs are not kept.
+
+pub(crate) mod entry;
+pub(crate) mod fs;
+pub(crate) mod name;
+
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::image::error::{UnpackError, UnpackErrorKind};
+
+/// How to unpack a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnpackOptions {
+    /// Apply each entry's owner and group, and keep setuid and setgid bits (needs root over
+    /// the ids; default: when the caller is root).
+    pub owners: bool,
+    /// Create character and block devices (default: off; they are skipped and counted). An
+    /// image's device nodes give whoever opens them the host's devices.
+    pub devices: bool,
+    /// Mark opaque directories with `trusted.overlay.opaque` (root's overlay) rather than
+    /// `user.overlay.opaque` (an overlay mounted with `userxattr` in a user namespace);
+    /// default: when the caller is root.
+    pub trusted_xattrs: bool,
+}
+
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        let root = nix::unistd::geteuid().is_root();
+        UnpackOptions { owners: root, devices: false, trusted_xattrs: root }
+    }
+}
+
+/// What a layer held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnpackReport {
+    /// Entries created (whiteouts and opaque marks included).
+    pub entries: u64,
+    /// Bytes of file contents written.
+    pub bytes: u64,
+    /// Whiteouts and opaque directories made.
+    pub whiteouts: u64,
+    /// Device nodes skipped (`UnpackOptions::devices` off).
+    pub devices_skipped: u64,
+}
+
+/// Unpacks the layer archive `archive` (uncompressed tar) into the existing directory `dir`.
+/// An entry that is refused or fails stops it, with the entry's name; whatever it wrote
+/// stays inside `dir`, for the caller to remove.
+pub fn unpack_layer(archive: impl Read, dir: &Path, options: &UnpackOptions) -> Result<UnpackReport, UnpackError> {
+    let root = open_root(dir)?;
+    let mut tar = tar::Archive::new(archive);
+    let entries = tar.entries().map_err(|e| UnpackError::new("", UnpackErrorKind::Archive(e)))?;
+    let mut report = UnpackReport::default();
+    let mut layer = entry::Layer::new(root.as_fd(), *options);
+    let mut last = PathBuf::new();
+    for item in entries {
+        let mut item = item.map_err(|e| UnpackError::new(last.clone(), UnpackErrorKind::Archive(e)))?;
+        last = PathBuf::from(std::ffi::OsStr::from_bytes(&item.path_bytes()));
+        layer.add(&mut item, &mut report).map_err(|kind| UnpackError::new(last.clone(), kind))?;
+    }
+    layer.finish(&mut report).map_err(|(name, kind)| UnpackError::new(name, kind))?;
+    Ok(report)
+}
+
+fn open_root(dir: &Path) -> Result<OwnedFd, UnpackError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = libc::O_PATH | libc::O_DIRECTORY;
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(flags).open(dir);
+    opened
+        .map(OwnedFd::from)
+        .map_err(|source| UnpackError::new(dir, UnpackErrorKind::Io { op: "opening the layer's directory", source }))
+}
