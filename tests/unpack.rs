@@ -203,3 +203,85 @@ fn devices_and_owners_as_root() {
     let owned = std::fs::metadata(place.layer().join("owned")).unwrap();
     assert_eq!((owned.uid(), owned.gid(), owned.permissions().mode() & 0o7777), (1000, 1000, 0o4755));
 }
+
+/// The base's `outside` file: its content, mode and owner.
+fn outside_state(place: &Place) -> (Vec<u8>, u32, u32) {
+    let path = place.base.path().join("outside");
+    let meta = std::fs::metadata(&path).unwrap();
+    (std::fs::read(&path).unwrap(), meta.permissions().mode(), meta.uid())
+}
+
+#[test]
+fn rootless_an_entry_of_the_same_name_as_a_symlink_replaces_the_link_not_its_target() {
+    for options in [UnpackOptions::default(), {
+        let mut o = UnpackOptions::default();
+        o.owners = common::is_root();
+        o
+    }] {
+        for (link, entry) in [
+            ("../outside", file("a", b"pwned")),
+            ("../outside", dir("a/")),
+            ("../outside", E(b'6', "a", "", b"")),
+            ("../outside", hardlink("a", "f")),
+            ("/proc/self/cwd", file("a", b"pwned")),
+        ] {
+            let place = Place::new();
+            let before = outside_state(&place);
+            let archive = tar(&[file("f", b"inside"), symlink("a", link), entry]);
+            unpack_layer(&archive[..], &place.layer(), &options).unwrap();
+            assert!(!std::fs::symlink_metadata(place.layer().join("a")).unwrap().file_type().is_symlink());
+            assert_eq!(outside_state(&place), before, "the link's target was touched");
+            place.assert_untouched();
+        }
+    }
+}
+
+#[test]
+fn rootless_whiteouts_and_opaque_marks_through_a_symlink_are_refused() {
+    for marker in ["s/.wh.passwd", "s/.wh..wh..opq"] {
+        let (_, err) = refused(&[symlink("s", "/etc"), E(b'0', marker, "", b"")]);
+        assert!(matches!(err.kind, UnpackErrorKind::ThroughSymlink) && err.entry == Path::new(marker), "{err}");
+    }
+}
+
+#[test]
+fn rootless_long_names_are_checked_like_short_ones() {
+    // A GNU long-name entry, then the entry it names.
+    let long = format!("{}/../../outside\0", "d".repeat(120));
+    let (_, err) = refused(&[E(b'L', "././@LongLink", "", long.as_bytes()), file("short", b"pwned")]);
+    assert!(matches!(err.kind, UnpackErrorKind::ParentDir), "{err}");
+}
+
+#[test]
+fn rootless_modes_setuid_read_only_directories_and_the_root_entry() {
+    let place = Place::new();
+    let mut options = UnpackOptions::default();
+    options.owners = false;
+    let mut archive = tar(&[dir("./"), dir("ro/"), dir("ro/sub/"), file("ro/sub/f", b"x"), file("suid", b"s")]);
+    // ro/ and ro/sub/ read-only, suid setuid.
+    for (at, mode) in [(512, 0o555), (1024, 0o555), (2560, 0o4755)] {
+        let mut h = tar::Header::from_byte_slice(&archive[at..at + 512]).clone();
+        h.set_mode(mode);
+        h.set_cksum();
+        archive[at..at + 512].copy_from_slice(h.as_bytes());
+    }
+    unpack_layer(&archive[..], &place.layer(), &options).unwrap();
+    let mode = |p: &str| std::fs::symlink_metadata(place.layer().join(p)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!((mode("ro"), mode("ro/sub")), (0o555, 0o555), "read-only, and filled");
+    assert_eq!(std::fs::read(place.layer().join("ro/sub/f")).unwrap(), b"x");
+    assert_eq!(mode("suid"), 0o755, "setuid dropped without owners");
+    for d in ["ro/sub", "ro"] {
+        std::fs::set_permissions(place.layer().join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+fn rootless_a_stream_cut_at_a_block_boundary_or_empty_is_refused() {
+    let whole = tar(&[file("big", &[7u8; 4096]), file("next", b"n")]);
+    for cut in [512 + 4096, 0] {
+        let place = Place::new();
+        let err = unpack_layer(&whole[..cut], &place.layer(), &UnpackOptions::default()).unwrap_err();
+        assert!(matches!(err.kind, UnpackErrorKind::Archive(_)), "cut at {cut}: {err}");
+        place.assert_untouched();
+    }
+}

@@ -6,14 +6,18 @@
 //! - [`fs`]: its parent is resolved from the layer's directory one component at a time,
 //!   beneath it and through no symlink, and made as needed; the entry is created there with
 //!   `*at` calls that never follow its last component;
-//! - [`entry`]: files, directories, symlinks, hard links (to an earlier file of the layer
-//!   only), FIFOs and, on request, devices; whiteouts become overlay's: `.wh.<name>` a 0:0
-//!   character device `<name>`, `.wh..wh..opq` the directory's opaque xattr.
+//! - [`create`]: files, directories, symlinks, hard links (to an earlier file of the layer
+//!   only), FIFOs and, on request, devices;
+//! - [`entry`]: the layer's entries in turn, then its whiteouts in overlay's format
+//!   (`.wh.<name>` a 0:0 character device `<name>`, `.wh..wh..opq` the directory's opaque
+//!   xattr) and its directories' modes (made 0700 or more until then, so that a read-only
+//!   directory can be filled without root).
 //!
 //! Policy: ownership is applied as root (`UnpackOptions::owners`) and left to the caller
 //! otherwise; setuid and setgid bits are dropped unless owners are applied; device nodes are
 //! skipped (and counted) unless `devices` is set; timestamps and other xattrs are not kept.
 
+pub(crate) mod create;
 pub(crate) mod entry;
 pub(crate) mod fs;
 pub(crate) mod name;
@@ -63,22 +67,47 @@ pub struct UnpackReport {
 }
 
 /// Unpacks the layer archive `archive` (uncompressed tar) into the existing directory `dir`.
-/// An entry that is refused or fails stops it, with the entry's name; whatever it wrote
+/// An entry that is refused or fails stops it, with the entry's name (empty when the
+/// archive's own structure is wrong: a bad header, or a stream cut short); whatever it wrote
 /// stays inside `dir`, for the caller to remove.
 pub fn unpack_layer(archive: impl Read, dir: &Path, options: &UnpackOptions) -> Result<UnpackReport, UnpackError> {
     let root = open_root(dir)?;
-    let mut tar = tar::Archive::new(archive);
-    let entries = tar.entries().map_err(|e| UnpackError::new("", UnpackErrorKind::Archive(e)))?;
+    let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let mut tar = tar::Archive::new(Counted { inner: archive, read: std::rc::Rc::clone(&read) });
+    // An unreadable header names no entry: the error's entry is empty.
+    let unreadable = |e| UnpackError::new("", UnpackErrorKind::Archive(e));
+    let entries = tar.entries().map_err(unreadable)?;
     let mut report = UnpackReport::default();
     let mut layer = entry::Layer::new(root.as_fd(), *options);
-    let mut last = PathBuf::new();
+    let mut end = 0; // where the last entry's data ends (rounded to blocks)
     for item in entries {
-        let mut item = item.map_err(|e| UnpackError::new(last.clone(), UnpackErrorKind::Archive(e)))?;
-        last = PathBuf::from(std::ffi::OsStr::from_bytes(&item.path_bytes()));
-        layer.add(&mut item, &mut report).map_err(|kind| UnpackError::new(last.clone(), kind))?;
+        let mut item = item.map_err(unreadable)?;
+        let name = PathBuf::from(std::ffi::OsStr::from_bytes(&item.path_bytes()));
+        end = item.raw_file_position() + item.size().div_ceil(512) * 512;
+        layer.add(&mut item, &mut report).map_err(|kind| UnpackError::new(name, kind))?;
+    }
+    // The iterator also ends at EOF on a block boundary: an archive must end with its
+    // end-of-archive block, past the last entry, or it was cut.
+    if read.get() < end + 512 {
+        let cut = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no end-of-archive block");
+        return Err(UnpackError::new("", UnpackErrorKind::Archive(cut)));
     }
     layer.finish(&mut report).map_err(|(name, kind)| UnpackError::new(name, kind))?;
     Ok(report)
+}
+
+/// The archive, counting what was read of it.
+struct Counted<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
 }
 
 fn open_root(dir: &Path) -> Result<OwnedFd, UnpackError> {
