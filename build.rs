@@ -9,6 +9,7 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/sys/init");
+    println!("cargo:rerun-if-changed=src/sys/syscall6.rs"); // included by path
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("isobox-init");
     let target = env::var("TARGET").expect("cargo sets TARGET");
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());

@@ -5,22 +5,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{require_root, require_userns, sandbox};
+use common::{cmd, ms, require_root, require_userns, sandbox};
 use isobox::tokio::AsyncChild;
-use isobox::{Command, Sandbox, Stdio};
+use isobox::{Sandbox, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SIGKILL: Option<i32> = Some(libc::SIGKILL);
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn cmd(program: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.args(args);
-    cmd
-}
 
 /// True once `/proc/<pid>` is gone: neither running nor a zombie.
 fn reaped(pid: u32) -> bool {

@@ -5,23 +5,13 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{is_gone, require_userns, sandbox};
+use common::{cmd, is_gone, ms, require_userns, sandbox};
 use isobox::{Child, Command, Namespaces, Sandbox, Stdio};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 const SIGKILL: Option<i32> = Some(libc::SIGKILL);
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn cmd(program: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.args(args);
-    cmd
-}
 
 fn sh(script: &str) -> Command {
     cmd("/bin/sh", &["-c", script])

@@ -104,7 +104,7 @@ fn program(shared: &Shared<'_>) -> Result<Infallible, Record> {
     }
     at(Step::Signals, sys::unblock_signals())?;
     let holder = shared.program_pidfd.load(Ordering::SeqCst);
-    program::finish(shared.plan, (holder >= 0).then_some(holder))
+    program::finish(shared.plan.setup, &shared.plan.launch, (holder >= 0).then_some(holder))
 }
 
 /// Reads `fd` until EOF. Async-signal-safe.

@@ -28,9 +28,9 @@
 use std::convert::Infallible;
 
 use super::control;
-use super::exec::exec;
 use super::fds;
 use super::privileges;
+use super::program;
 use super::record::{at, each, record, Record};
 use super::step::Step;
 use crate::join::plan::JoinedPlan;
@@ -39,7 +39,7 @@ use crate::landlock;
 use crate::sys::child as sys;
 use crate::sys::join as join_sys;
 use crate::sys::join_start::start_joined;
-use crate::{cgroup, rlimit, seccomp};
+use crate::{cgroup, rlimit};
 
 /// A's entry point. Never returns.
 pub(crate) fn main(p: &JoinedPlan<'_>) -> ! {
@@ -78,10 +78,9 @@ fn joined(p: &JoinedPlan<'_>) -> Result<Infallible, Record> {
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
     each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
-    at(Step::Signals, sys::reset_signals().and_then(|()| sys::unblock_signals()))?;
+    at(Step::Signals, control::reset_signals(true))?;
     #[cfg(feature = "landlock")]
     each(Step::Landlock, landlock::apply::restrict(setup.landlock.as_ref()))?;
-    // No notify rules here (refused before): the plain program, no listener.
-    at(Step::Seccomp, seccomp::apply::install(&setup.seccomp, None).map(drop))?;
-    Err(record(Step::Exec, exec(launch.exec)))
+    // No notify rules here (refused before): no listener to hand over.
+    program::finish(setup, launch, None)
 }

@@ -1,6 +1,7 @@
 //! The program's last steps (**child**): the seccomp filter, a listener's handover, exec.
-//! Run by the sandbox's first process, or with isobox's init by the program beside it. A
-//! pooled sandbox executes isobox's waiter instead, which takes the command later.
+//! Run by the sandbox's first process, with isobox's init by the program beside it, and by an
+//! exec's B (`join_recipe`). A pooled sandbox executes isobox's waiter instead, which takes
+//! the command later.
 
 use std::convert::Infallible;
 use std::os::fd::RawFd;
@@ -8,7 +9,7 @@ use std::os::fd::RawFd;
 use super::exec::exec;
 use nix::errno::Errno;
 
-use super::plan::{ChildPlan, WaiterLaunch};
+use super::plan::{ChildLaunch, ChildSetup, WaiterLaunch};
 use super::record::{at, record, Record};
 use super::step::Step;
 use crate::seccomp;
@@ -16,8 +17,11 @@ use crate::sys::child as sys;
 
 /// Installs the filter, hands its listener over (taken by the parent through `holder_pidfd`,
 /// the first process's pidfd for the program, when the program holds it) and executes.
-pub(super) fn finish(p: &ChildPlan<'_>, holder_pidfd: Option<RawFd>) -> Result<Infallible, Record> {
-    let (setup, launch) = (p.setup, &p.launch);
+pub(super) fn finish(
+    setup: &ChildSetup,
+    launch: &ChildLaunch<'_>,
+    holder_pidfd: Option<RawFd>,
+) -> Result<Infallible, Record> {
     if let Some(w) = &launch.waiter {
         at(Step::Exec, sys::clear_cloexec(w.sock))?; // before the filter, which may refuse fcntl
     }

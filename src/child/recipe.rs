@@ -91,7 +91,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     each(Step::Landlock, landlock::apply::restrict(setup.landlock.as_ref()))?;
     match &launch.init {
         Some(init) => init::start(p, init),
-        None => program::finish(p, None),
+        None => program::finish(p.setup, &p.launch, None),
     }
 }
 

@@ -52,7 +52,7 @@ impl InitSpawn {
 
     /// The descriptors and the stack, as the child's plan holds them.
     pub fn child_view(&self) -> InitFds {
-        let stack = ProgramStack { base: self.stack.base as usize, len: self.stack.len };
+        let stack = ProgramStack::of(&self.stack);
         let (read, write) = self.left.as_ref().map_or((-1, -1), |(r, w)| (r.as_raw_fd(), w.as_raw_fd()));
         InitFds { exe: self.exe, status_write: self.status_write.as_raw_fd(), left: (read, write), stack }
     }

@@ -30,6 +30,9 @@ pub struct CloneArgs {
 
 pub type Entry = extern "C" fn(*mut c_void) -> libc::c_int;
 
+/// CLONE_INTO_CGROUP (linux/sched.h), which libc does not define on every target.
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
 /// Calls clone3; in the child, calls `entry(arg)` and exits with its result. Returns the
 /// kernel's result in the parent: a pid, or `-errno`.
 ///

@@ -19,9 +19,9 @@ use std::sync::atomic::AtomicI32;
 use nix::errno::Errno;
 
 use super::child::call;
-use super::clone3::{clone3_raw, CloneArgs};
+use super::clone3::{clone3_raw, CloneArgs, CLONE_INTO_CGROUP};
 use super::raw::check;
-use super::stack::Stack;
+use super::vfork::{ProgramStack, ProgramStart};
 
 /// setns(2) of `flags` through `fd` (a pidfd: several namespaces at once, Linux 5.8), or
 /// nothing when `flags` is 0. Async-signal-safe: does not allocate.
@@ -32,26 +32,11 @@ pub fn setns(fd: RawFd, flags: i32) -> Result<(), Errno> {
     call(libc::SYS_setns, [fd as usize, flags as usize, 0, 0, 0, 0]).map(drop)
 }
 
-/// B's stack, as the parent mapped it (its guard page at `base`). Made only from a
-/// [`Stack`] the parent holds until A and B are done (`launch_join::exec_child` returns).
-#[derive(Debug, Clone, Copy)]
-pub struct JoinedStack {
-    base: usize,
-    len: usize,
-}
-
-impl JoinedStack {
-    /// The whole of `stack`'s mapping; the caller keeps `stack` until A and B are done.
-    pub fn of(stack: &Stack) -> JoinedStack {
-        JoinedStack { base: stack.base as usize, len: stack.len }
-    }
-}
+/// B's stack: a [`ProgramStack`], as the program beside the init has.
+pub type JoinedStack = ProgramStack;
 
 /// What B runs: `run(arg)`.
-pub struct JoinedStart<'a, T> {
-    pub arg: &'a T,
-    pub run: fn(&T) -> !,
-}
+pub type JoinedStart<'a, T> = ProgramStart<'a, T>;
 
 /// Clones B (`CLONE_VM | CLONE_VFORK | CLONE_PARENT`, into `cgroup` when given) onto `stack`;
 /// the kernel stores its pid (in the caller's pid namespace) in `launched` before B runs.
@@ -73,8 +58,8 @@ pub unsafe fn clone_joined<T: Sync>(
         parent_tid: launched.as_ptr() as u64,
         // CLONE_PARENT takes the exit signal of the caller's own child (SIGCHLD); 0 here.
         exit_signal: 0,
-        stack: stack.base as u64,
-        stack_size: stack.len as u64,
+        stack: stack.clone_fields().0,
+        stack_size: stack.clone_fields().1,
         cgroup: cgroup.map_or(0, |fd| fd as u64),
         ..CloneArgs::default()
     };
@@ -83,15 +68,6 @@ pub unsafe fn clone_joined<T: Sync>(
     // at the bottom); B runs `entry::<T>` on it and reads `start`, alive while we are
     // suspended (vfork) and so until B has exec'd or exited. The kernel writes one i32 to
     // `launched`, an atomic the parent reads only after the report pipe's EOF.
-    let ret = unsafe { clone3_raw(&args, entry::<T>, arg) };
+    let ret = unsafe { clone3_raw(&args, super::vfork::entry::<T>, arg) };
     check(ret).map(drop)
-}
-
-/// CLONE_INTO_CGROUP (linux/sched.h), which libc does not define on every target.
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-
-extern "C" fn entry<T: Sync>(arg: *mut c_void) -> libc::c_int {
-    // SAFETY: `arg` is the `JoinedStart<T>` of `clone_joined`, alive while we run (see there).
-    let start = unsafe { &*(arg as *const JoinedStart<'_, T>) };
-    (start.run)(start.arg)
 }

@@ -40,6 +40,7 @@ pub mod process;
 pub mod raw;
 pub mod seccomp;
 pub mod stack;
+pub mod syscall6;
 pub mod vfork;
 pub mod vmclone;
 pub mod xattr;

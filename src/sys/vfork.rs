@@ -13,16 +13,31 @@ use nix::errno::Errno;
 
 use super::clone3::{clone3_raw, CloneArgs};
 use super::raw::check;
+use super::stack::Stack;
 
-/// The second stack, as the parent mapped it (its guard page at `base`).
+/// A second stack for a process the child starts (the program beside the init, or an exec's
+/// B), as the parent mapped it (its guard page at `base`). Made only from a [`Stack`] the
+/// parent holds until that process has exec'd or exited.
 #[derive(Debug, Clone, Copy)]
 pub struct ProgramStack {
-    pub base: usize,
-    pub len: usize,
+    base: usize,
+    len: usize,
 }
 
-/// What the program runs: `run(arg)`. Made by the caller in a frame that outlives the
-/// program's use of it (see [`clone_program`]).
+impl ProgramStack {
+    /// The whole of `stack`'s mapping; the caller keeps `stack` until the process is done.
+    pub fn of(stack: &Stack) -> ProgramStack {
+        ProgramStack { base: stack.base as usize, len: stack.len }
+    }
+
+    /// clone3's `stack` and `stack_size`.
+    pub(super) fn clone_fields(&self) -> (u64, u64) {
+        (self.base as u64, self.len as u64)
+    }
+}
+
+/// What a process the child starts runs: `run(arg)`. Made by the caller in a frame that
+/// outlives the process's use of it (see [`clone_program`], `join::clone_joined`).
 pub struct ProgramStart<'a, T> {
     pub arg: &'a T,
     pub run: fn(&T) -> !,
@@ -47,8 +62,8 @@ pub unsafe fn clone_program<T: Sync>(
         flags: libc::CLONE_VM as u64 | if want_pidfd { libc::CLONE_PIDFD as u64 } else { 0 },
         pidfd: &mut pidfd as *mut libc::c_int as u64,
         exit_signal: libc::SIGCHLD as u64,
-        stack: stack.base as u64,
-        stack_size: stack.len as u64,
+        stack: stack.clone_fields().0,
+        stack_size: stack.clone_fields().1,
         ..CloneArgs::default()
     };
     let arg = start as *const ProgramStart<'_, T> as *mut c_void;
@@ -59,8 +74,10 @@ pub unsafe fn clone_program<T: Sync>(
     check(ret).map(|pid| (pid as i32, pidfd))
 }
 
-extern "C" fn entry<T: Sync>(arg: *mut c_void) -> libc::c_int {
-    // SAFETY: `arg` is the `ProgramStart<T>` of `clone_program`, alive while we run (see there).
+/// The started process's first Rust code: `start.run(start.arg)`.
+pub(super) extern "C" fn entry<T: Sync>(arg: *mut c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ProgramStart<T>` of `clone_program` or `join::clone_joined`,
+    // alive while we run (their contracts).
     let start = unsafe { &*(arg as *const ProgramStart<'_, T>) };
     (start.run)(start.arg)
 }

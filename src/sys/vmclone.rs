@@ -28,7 +28,7 @@ use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-use super::clone3::{clone3_raw, CloneArgs};
+use super::clone3::{clone3_raw, CloneArgs, CLONE_INTO_CGROUP};
 use super::raw;
 use super::stack::Stack;
 
@@ -287,9 +287,6 @@ fn clone3<T: Sync>(
         in_cgroup: cgroup.is_some(),
     })
 }
-
-/// CLONE_INTO_CGROUP (linux/sched.h), which libc does not define on every target.
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 fn owned_pidfd(wanted: bool, fd: libc::c_int) -> Option<OwnedFd> {
     // SAFETY: the kernel just created this descriptor for us and nothing else owns it.

@@ -81,6 +81,18 @@ pub fn run_alone(name: &str, marker: &str) {
 pub const TRY: &str =
     "t() { n=$1; shift; if \"$@\" >/dev/null 2>&1; then echo \"$n ok\"; else echo \"$n failed\"; fi; }\n";
 
+/// `n` milliseconds.
+pub fn ms(n: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(n)
+}
+
+/// `program` with `args`.
+pub fn cmd(program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    cmd
+}
+
 /// Runs `sh -c script` in `sandbox`, asserts success, and returns stdout as a string.
 pub fn sh(sandbox: &Sandbox, script: &str) -> String {
     let out = sh_output(sandbox, script);

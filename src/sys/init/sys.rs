@@ -24,40 +24,14 @@ pub mod nr {
     pub const EXIT_GROUP: usize = 94;
 }
 
-/// One system call; returns the kernel's result (`-errno` on failure).
-#[cfg(target_arch = "x86_64")]
-pub fn call(nr: usize, a: [usize; 6]) -> isize {
-    let ret: isize;
-    // SAFETY: the x86_64 system-call ABI; every pointer argument our callers pass points into
-    // this program's own stack and is valid for the call's use.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") nr as isize => ret,
-            in("rdi") a[0], in("rsi") a[1], in("rdx") a[2],
-            in("r10") a[3], in("r8") a[4], in("r9") a[5],
-            lateout("rcx") _, lateout("r11") _,
-            options(nostack),
-        );
-    }
-    ret
-}
+#[path = "../syscall6.rs"]
+mod syscall6;
 
 /// One system call; returns the kernel's result (`-errno` on failure).
-#[cfg(target_arch = "aarch64")]
 pub fn call(nr: usize, a: [usize; 6]) -> isize {
-    let ret: isize;
-    // SAFETY: the aarch64 system-call ABI; pointer arguments as on x86_64.
-    unsafe {
-        core::arch::asm!(
-            "svc 0",
-            in("x8") nr,
-            inlateout("x0") a[0] as isize => ret,
-            in("x1") a[1], in("x2") a[2], in("x3") a[3], in("x4") a[4], in("x5") a[5],
-            options(nostack),
-        );
-    }
-    ret
+    // SAFETY: every pointer argument this program's callers pass points into its own stack,
+    // statics or mappings, valid for the call's use.
+    unsafe { syscall6::syscall6(nr as i64, a) }
 }
 
 pub fn exit(code: i32) -> ! {
