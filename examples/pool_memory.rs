@@ -1,10 +1,20 @@
 //! What idle pooled sandboxes cost in memory: the drop in MemAvailable with 100 of them
-//! waiting, and the resident memory of their processes (isobox's init and waiter).
+//! waiting (noisy while anything else runs), the kernel's own part of it (kernel stacks, page
+//! tables, unreclaimable slab), and the resident memory of their processes (isobox's init and
+//! waiters).
 //! `cargo run --release --example pool_memory` (BENCHMARKS.md).
 use isobox::{Namespaces, Sandbox};
-fn avail() -> i64 {
+/// `field` of /proc/meminfo, in KiB.
+fn meminfo(field: &str) -> i64 {
     let m = std::fs::read_to_string("/proc/meminfo").unwrap();
-    m.lines().find(|l| l.starts_with("MemAvailable:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
+    let line = m.lines().find(|l| l.split(':').next() == Some(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// MemAvailable, and the kernel's memory that idle processes and namespaces hold.
+fn avail() -> (i64, i64) {
+    let kernel = ["KernelStack", "PageTables", "SUnreclaim"].iter().map(|f| meminfo(f)).sum();
+    (meminfo("MemAvailable"), kernel)
 }
 fn main() {
     let sb = Sandbox::builder()
@@ -30,11 +40,13 @@ fn main() {
                 .and_then(|v| v.parse::<u64>().ok())
         })
         .sum();
+    let (available, kernel) = (before.0 - after.0, after.1 - before.1);
     println!(
-        "100 idle pooled sandboxes: MemAvailable -{} KiB ({} KiB each); RSS of their processes {} KiB ({} each)",
-        before - after,
-        (before - after) / 100,
-        rss,
+        "100 idle pooled sandboxes: MemAvailable {} KiB less ({} KiB each); kernel stacks, page tables and \
+         unreclaimable slab {kernel} KiB more ({} each); RSS of their processes {rss} KiB ({} each)",
+        available,
+        available / 100,
+        kernel / 100,
         rss / 100
     );
     drop(pool);

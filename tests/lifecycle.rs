@@ -284,6 +284,14 @@ fn wait_until_gone(family: &mut Family, timeout: Duration) -> Option<WaitStatus>
     }
 }
 
+/// The live processes in pid namespace `ns` (not the zombies).
+fn in_pid_namespace(ns: &std::path::Path) -> Vec<u32> {
+    let pids = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
+    let zombie =
+        |p: u32| stat(Pid::from_raw(p as i32)).is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')));
+    pids.filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|l| l == ns) && !zombie(*p)).collect()
+}
+
 /// The host pids of `pid`'s children (with a pid namespace, the init's: the program).
 fn children(pid: Pid) -> Vec<u32> {
     let list = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
@@ -295,12 +303,22 @@ fn killing_the_parent_kills_the_sandbox(kind: &str) {
     let mut family = start_helper(kind);
     let pid = read_sandbox_pid(&mut family);
     assert!(stat(pid).is_ok(), "the sandbox should run with its parent");
-    // With a pid namespace the first process is isobox's init and the program its child.
+    // With a pid namespace the first process is isobox's init and the program its child; a
+    // pooled command is the program itself, beside the sandbox's init.
     let program = children(pid);
-    assert_eq!(program.len(), usize::from(kind != "user"), "{program:?}");
+    assert_eq!(program.len(), usize::from(kind != "user" && kind != "pool"), "{program:?}");
+    let pid_ns = (kind != "user").then(|| std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("its pid ns"));
     family.helper.kill().expect("SIGKILL the helper");
     family.helper.wait().expect("reap the helper");
     let status = wait_until_gone(&mut family, ms(5000));
+    if let Some(ns) = pid_ns {
+        let deadline = Instant::now() + ms(5000);
+        while !in_pid_namespace(&ns).is_empty() {
+            let left: Vec<_> = in_pid_namespace(&ns).iter().map(|p| stat(Pid::from_raw(*p as i32))).collect();
+            assert!(Instant::now() < deadline, "left in {ns:?}: {left:?}");
+            std::thread::sleep(ms(20));
+        }
+    }
     assert!(is_gone(pid.as_raw() as u32));
     assert!(stat(pid).is_err(), "sandbox {pid} left as a zombie");
     for p in program {

@@ -50,10 +50,11 @@ fn rootless_a_pooled_sandbox_is_hardened_like_a_spawned_one() {
         echo pid $$; cat /proc/1/comm; ls /proc/self/fd | wc -l; unshare -U true 2>/dev/null && echo unshared";
     let spawned = sandbox(|_| {}).output(&sh(script)).unwrap();
     let pooled = sandbox(|_| {}).pool(1).unwrap().output(&sh(script)).unwrap();
-    assert_eq!(text(&pooled.stdout), text(&spawned.stdout));
-    let said = text(&pooled.stdout);
-    assert!(said.contains("CapEff: 0000000000000000\n") && said.contains("Seccomp: 2\n"), "{said}");
-    assert!(said.contains("pid 2\nisobox-init\n") && !said.contains("unshared"), "{said}");
+    // The pooled command is pid 3: it runs beside the waiter (pid 2) that holds the sandbox.
+    let (pooled, spawned) = (text(&pooled.stdout), text(&spawned.stdout));
+    assert_eq!(pooled.replace("pid 3\n", "pid 2\n"), spawned);
+    assert!(pooled.contains("CapEff: 0000000000000000\n") && pooled.contains("Seccomp: 2\n"), "{pooled}");
+    assert!(pooled.contains("pid 3\nisobox-init\n") && !pooled.contains("unshared"), "{pooled}");
 }
 
 #[test]
@@ -187,7 +188,8 @@ fn dropped_pool_alone() {
     let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
     let mounts = std::fs::read("/proc/self/mountinfo").unwrap();
     let pool = sb.pool(4).unwrap();
-    assert_eq!(children().len(), 4, "{:?}", children());
+    // Two of ours per sandbox: its init, and the waiter for the command beside it.
+    assert_eq!(children().len(), 8, "{:?}", children());
     for _ in 0..6 {
         let out = pool.output(&sh("echo out; echo err >&2")).unwrap();
         assert_eq!((text(&out.stdout), text(&out.stderr)), ("out\n".into(), "err\n".into()));
@@ -306,4 +308,55 @@ fn rootless_a_filter_with_a_notify_rule_on_a_waiter_call_is_refused_not_hung() {
     .pool(1)
     .unwrap_err();
     assert!(matches!(err, Error::Pool(PoolError::FilterRefuses { nr }) if nr == libc::SYS_prctl), "{err}");
+}
+
+/// The live processes in pid namespace `ns` (zombies aside).
+fn live_in_pid_namespace(ns: &std::path::Path) -> Vec<String> {
+    let pids = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
+    let stats = pids.filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|l| l == ns));
+    let stats = stats.filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok());
+    stats.filter(|s| !s.rsplit(") ").next().unwrap_or("").starts_with('Z')).collect()
+}
+
+fn until_empty(ns: &std::path::Path) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !live_in_pid_namespace(ns).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10)); // isobox's reaper thread at work
+    }
+    live_in_pid_namespace(ns)
+}
+
+#[test]
+fn rootless_a_pooled_command_is_the_callers_child_and_what_it_left_running_ends_with_it() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(2).unwrap();
+    // An orphan left running by a command that has exited.
+    let mut cmd = sh("sleep 1000 >/dev/null & echo $$ $PPID");
+    cmd.stdout(Stdio::piped());
+    let mut child = pool.spawn(&cmd).unwrap();
+    let pid = child.id();
+    let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let parent = stat.rsplit(") ").next().unwrap().split_whitespace().nth(1).unwrap().parse::<u32>().unwrap();
+    assert_eq!(parent, std::process::id(), "the pooled command's parent: {stat}");
+    let mut said = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut said).unwrap();
+    assert_eq!(said, "3 0\n", "pid 3 beside the init and the waiter, its parent outside");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(until_empty(&ns), Vec::<String>::new(), "left running after the command's wait");
+    // Killing a pooled command ends the sandbox, with what the command started.
+    let mut cmd = sh("sleep 1000 & sleep 1000");
+    let mut child = pool.spawn(&cmd.stdout(Stdio::null())).unwrap();
+    let ns = std::fs::read_link(format!("/proc/{}/ns/pid", child.id())).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while live_in_pid_namespace(&ns).len() < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10)); // init, waiter, sh and its two sleeps
+    }
+    assert_eq!(live_in_pid_namespace(&ns).len(), 5, "{:?}", live_in_pid_namespace(&ns));
+    child.kill().unwrap();
+    let report = child.wait().unwrap();
+    assert_eq!(report.signal(), Some(9), "{report}");
+    assert_eq!(until_empty(&ns), Vec::<String>::new(), "left running after kill");
 }

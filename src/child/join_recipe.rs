@@ -11,7 +11,8 @@
 //!   cgroup on pure v2: death signal → (v1, hybrid) joins the cgroup → joins the cgroup
 //!   namespace → the tail of the spawn's recipe, in the same order and with the same plans:
 //!   rlimits, setsid, capabilities, groups, gid, uid, death signal again, no_new_privs,
-//!   descriptors, the open-files limit, chdir, signals, Landlock, seccomp, execve.
+//!   descriptors, the open-files limit, chdir, signals, Landlock, seccomp, execve (of the
+//!   command, or of isobox's waiter for a pooled sandbox, see `pool`).
 //!
 //! Why A is not B: `setns(CLONE_NEWPID)` moves only the caller's later children. Why A stays
 //! out of the cgroup and B is its vfork child: a process that shares the caller's memory must
@@ -76,7 +77,11 @@ fn joined(p: &JoinedPlan<'_>) -> Result<Infallible, Record> {
     each(Step::Rlimit, rlimit::apply::set_early(&setup.rlimits))?;
     privileges::settle(setup, launch)?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
-    each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
+    // A pooled sandbox's waiter sets the open-files limit once the command's descriptors
+    // are in place (as in `recipe`).
+    if launch.waiter.is_none() {
+        each(Step::Rlimit, rlimit::apply::set_nofile(&setup.rlimits))?;
+    }
     at(Step::Chdir, launch.exec.cwd.as_deref().map_or(Ok(()), sys::chdir))?;
     at(Step::Signals, control::reset_signals(true))?;
     #[cfg(feature = "landlock")]

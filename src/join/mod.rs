@@ -14,7 +14,7 @@ pub(crate) mod error;
 pub(crate) mod family;
 pub(crate) mod plan;
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,6 +31,7 @@ use crate::child::step::Step;
 use crate::command::Command;
 use crate::error::{Error, SpawnError};
 use crate::spawn::dumpable::DumpableGuard;
+use crate::spawn::prepare::PreparedCommand;
 use crate::spawn::stdio::StdioDefaults;
 use crate::spawn::{failure, pipes, prepare};
 use crate::sys::join::JoinedStack;
@@ -84,10 +85,26 @@ fn family(link: &Joinable, first: FirstProcess<'_>) -> Result<Arc<Family>, Error
 /// Runs `cmd` in the live sandbox of `link` (see `Child::exec`).
 pub(crate) fn exec(link: &Joinable, first: FirstProcess<'_>, cmd: &Command) -> Result<Joined, Error> {
     let family = family(link, first)?;
+    let command = prepare::prepare(cmd, &family.plan, StdioDefaults::SPAWN)?;
+    run(family, command, None)
+}
+
+/// Starts isobox's waiter in the live sandbox of `link`, on `sock` (`exe`: isobox's program):
+/// a pooled sandbox whose command will be the caller's child (see `pool`).
+pub(crate) fn exec_waiter(link: &Joinable, first: FirstProcess<'_>, exe: RawFd, sock: RawFd) -> Result<Joined, Error> {
+    let family = family(link, first)?;
+    let command = prepare::for_waiter(&family.plan)?;
+    run(family, command, Some((exe, sock)))
+}
+
+/// The exec proper, of a prepared command (or of the waiter, on its socket).
+fn run(family: Arc<Family>, mut command: PreparedCommand, waiter: Option<(RawFd, RawFd)>) -> Result<Joined, Error> {
     let plan = &family.plan;
-    let mut command = prepare::prepare(cmd, plan, StdioDefaults::SPAWN)?;
     let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
-    let launch = ChildLaunch::new(&command.exec, pipes.child_view(), false, &family.cgroup_join);
+    let mut launch = ChildLaunch::new(&command.exec, pipes.child_view(), false, &family.cgroup_join);
+    if let Some((exe, sock)) = waiter {
+        launch = launch.with_waiter(exe, sock);
+    }
     let stack = Stack::take().map_err(SpawnError::io("mapping the exec'd process's stack"))?;
     let (setns_flags, cgroup_ns) = plan::setns_flags(plan.namespaces);
     let pidfd = family.first.as_raw_fd();

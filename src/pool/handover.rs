@@ -67,7 +67,7 @@ pub(crate) fn finish(
         return Err(setup_failure(report, &plan.child, &launch));
     }
     child.attach_stdio(&mut command.parent_ends, started);
-    Ok(child.with_plan(Arc::clone(plan)))
+    Ok(child)
 }
 
 fn too_big(e: TooBig) -> PoolError {

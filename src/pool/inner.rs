@@ -27,6 +27,9 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     /// Top the pool up after each spawn (`SandboxPool::set_auto_refill`).
     pub auto_refill: AtomicBool,
+    /// Each command runs beside the sandbox's first process, as the caller's child, instead
+    /// of as that process's own program (see `beside`).
+    pub beside: bool,
 }
 
 impl Inner {
@@ -41,7 +44,13 @@ impl Inner {
     /// Starts one pooled sandbox (on the calling thread, whose exit kills it with
     /// `die_with_parent`: only the pool thread calls this).
     pub fn make_one(&self) -> Result<Pooled, Error> {
-        let (child, sock) = crate::spawn::spawn_waiter(&self.plan)?;
+        let (child, sock) = match self.beside {
+            true => crate::spawn::spawn_beside_waiter(&self.plan)?,
+            false => {
+                let (child, sock) = crate::spawn::spawn_waiter(&self.plan)?;
+                (child.with_plan(Arc::clone(&self.plan)), sock)
+            }
+        };
         Ok(Pooled { child, sock })
     }
 

@@ -35,12 +35,21 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// Sandboxes of one [`Sandbox`](crate::Sandbox), set up ahead and waiting for a command:
 /// a pooled spawn costs about what `std::process::Command` does (BENCHMARKS.md).
 ///
-/// Each sandbox runs one command and is then gone, as with [`Sandbox::spawn`]; tenants
+/// Each sandbox runs one command and is then gone, as with [`Sandbox::spawn`](crate::Sandbox::spawn); tenants
 /// share nothing. After each spawn a thread of isobox's makes a new one in the background.
+///
+/// With a pid namespace (and no cgroup), the command runs beside the sandbox's first process,
+/// as [`Child::exec`](crate::Child::exec) runs one: it is the caller's own child, so its exit reaches `wait`
+/// directly, and the sandbox (its init, and a waiter of isobox's that holds it open, pid 2)
+/// is ended in the background once the command has been reaped. Its `Child::id` is the
+/// command's pid (pid 3 inside), its `kill` ends the whole sandbox. Otherwise the command is
+/// the sandbox's own program, as in a spawn.
+///
 /// Trade-offs:
-/// - every idle sandbox holds its namespaces, its cgroup and two small processes (isobox's
-///   init, with a pid namespace, and its waiter): about 150 KiB of memory measured (70 KiB
-///   resident in the processes), and a pool holds at most [`MAX_POOL_SIZE`];
+/// - every idle sandbox holds its namespaces, its cgroup and two or three small processes
+///   (isobox's init with a pid namespace, and its waiters): about 210 KiB of kernel memory
+///   measured for a five-namespace sandbox, and 94 KiB resident in the processes
+///   (BENCHMARKS.md); a pool holds at most [`MAX_POOL_SIZE`];
 /// - commands run with the ids a command naming none gets ([`PoolError::Ids`] otherwise), and
 ///   at most 64 descriptors and 1 MiB of arguments and environment travel to a pooled
 ///   sandbox (its waiter receives them under the sandbox's open-files limit, then sets it);
@@ -74,7 +83,8 @@ impl SandboxPool {
         let ids = prepare::default_ids(&plan)?;
         let idle = Mutex::new(Vec::with_capacity(size));
         let (closed, auto_refill) = (AtomicBool::new(false), AtomicBool::new(true));
-        let inner = Arc::new(Inner { plan, size, ids, idle, closed, auto_refill });
+        let beside = runs_beside(&plan);
+        let inner = Arc::new(Inner { plan, size, ids, idle, closed, auto_refill, beside });
         filler::fill_and_wait(&inner)?;
         Ok(SandboxPool { inner })
     }
@@ -159,7 +169,7 @@ impl SandboxPool {
             let next = self.inner.idle().pop();
             match next {
                 Some(mut pooled) => {
-                    if pooled.child.try_wait()?.is_none() {
+                    if pooled.child.try_wait()?.is_none() && pooled.child.holder_stands() {
                         return Ok(pooled);
                     }
                     // Ended while it waited (killed from outside): try the next.
@@ -168,6 +178,18 @@ impl SandboxPool {
             }
         }
     }
+}
+
+/// Whether a pooled command of `plan` runs beside the sandbox's first process, as the
+/// caller's own child started the way `Child::exec` starts one (its exit reaches the caller
+/// directly, the init's report of it one wake-up later), rather than as that process's
+/// program: with a pid namespace, whose init holds the sandbox open after the command's exit
+/// (its teardown then happens off the caller's `wait`), and without a cgroup, whose removal
+/// `wait` waits for anyway, or what `Child::exec` refuses.
+fn runs_beside(plan: &SandboxPlan) -> bool {
+    plan.namespaces.contains(crate::namespaces::Namespaces::PID)
+        && plan.cgroup.is_none()
+        && crate::join::plan::check(plan, crate::kernel::version()).is_ok()
 }
 
 impl Drop for SandboxPool {

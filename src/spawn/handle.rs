@@ -1,7 +1,7 @@
 //! The running sandbox, like `std::process::Child` (**parent**).
 
 use std::io::Read;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
 use std::time::{Duration, Instant};
@@ -46,6 +46,10 @@ pub struct Child {
     init_status: Option<OwnedFd>,
     /// What `exec` needs of the sandbox, and the exec'd processes `wait` may reap.
     join: Joinable,
+    /// A pooled command run beside the sandbox's first process, as the caller's child (see
+    /// `pool`): that first process, and the socket by which its waiter holds the sandbox
+    /// open. Killed with this `Child`, and ended in the background once it is reaped.
+    holder: Option<(Box<Child>, OwnedFd)>,
 }
 
 impl Child {
@@ -68,6 +72,7 @@ impl Child {
             notifier: None,
             init_status: None,
             join: Joinable::default(),
+            holder: None,
         }
     }
 
@@ -118,15 +123,44 @@ impl Child {
     /// ([`ExecError`](crate::ExecError)). A command may only be run from a `Child` that
     /// [`Sandbox::spawn`](crate::Sandbox::spawn) returned (or one exec'd from it).
     pub fn exec(&self, cmd: &Command) -> Result<Child, Error> {
-        let first = crate::join::FirstProcess {
+        let mut joined = crate::join::exec(&self.join, self.first_process(), cmd)?;
+        let child = Child::new(joined.pid, Some(joined.pidfd), &mut joined.parent_ends, joined.started, None);
+        Ok(child.with_join(joined.link))
+    }
+
+    /// Starts isobox's waiter in this running sandbox on `sock` (`exe`: isobox's program), as
+    /// the caller's child: a pooled sandbox whose command has no init between it and the
+    /// caller (see `pool`).
+    pub(crate) fn exec_waiter(&self, exe: RawFd, sock: RawFd) -> Result<Child, Error> {
+        let mut joined = crate::join::exec_waiter(&self.join, self.first_process(), exe, sock)?;
+        let child = Child::new(joined.pid, Some(joined.pidfd), &mut joined.parent_ends, joined.started, None);
+        Ok(child.with_join(joined.link))
+    }
+
+    /// A pooled command's process, with the sandbox it runs in (`holder`, and its waiter's
+    /// socket), which it ends.
+    pub(crate) fn with_holder(mut self, holder: Child, sock: OwnedFd) -> Child {
+        self.holder = Some((Box::new(holder), sock));
+        self
+    }
+
+    /// Whether the sandbox a pooled command would run beside still stands: the socket of
+    /// the waiter that holds it has not closed (that waiter killed from outside ends the
+    /// sandbox, and the command's process with it). `true` without one.
+    pub(crate) fn holder_stands(&self) -> bool {
+        let Some((_, sock)) = &self.holder else { return true };
+        let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
+        matches!(nix::poll::poll(&mut fds, PollTimeout::ZERO), Ok(0))
+    }
+
+    /// What `exec` needs to know of this `Child`'s process.
+    fn first_process(&self) -> crate::join::FirstProcess<'_> {
+        crate::join::FirstProcess {
             pid: self.pid.as_raw(),
             pidfd: self.pidfd(),
             cgroup: self.cgroup.as_ref(),
             reaped: self.report.is_some(),
-        };
-        let mut joined = crate::join::exec(&self.join, first, cmd)?;
-        let child = Child::new(joined.pid, Some(joined.pidfd), &mut joined.parent_ends, joined.started, None);
-        Ok(child.with_join(joined.link))
+        }
     }
 
     /// With the seccomp listener the parent took from the child (notify rules).
@@ -213,6 +247,9 @@ impl Child {
         if let Some(cgroup) = &self.cgroup {
             cgroup.kill_all();
         }
+        if let Some((holder, _)) = &mut self.holder {
+            let _ = holder.signal(Signal::KILL); // the sandbox's init: all in its pid namespace
+        }
         self.signal(Signal::KILL)
     }
 
@@ -298,6 +335,9 @@ impl Child {
         let report = ExitReport { status: ExitStatus::from_raw(status), wall_time, usage, cgroup };
         self.report = Some(report);
         self.pidfd = None;
+        if let Some((holder, _sock)) = self.holder.take() {
+            holder.end_in_background();
+        }
         if let Some(mut cgroup) = self.cgroup.take() {
             // Whatever the first process left behind dies with the cgroup.
             cgroup.remove()?;
@@ -341,6 +381,21 @@ impl Child {
         self.pidfd = None;
         self.report = Some(report);
         Some(report)
+    }
+}
+
+impl Child {
+    /// Kills the sandbox and has isobox's reaper thread reap its first process, whose exit
+    /// tears the namespaces down: nobody waits for it. Reaped here if that thread is
+    /// missing, or if there is a cgroup to remove after.
+    fn end_in_background(mut self: Box<Child>) {
+        let _ = self.kill();
+        if self.cgroup.is_some() || !super::reaper::reap_later(self.pid) {
+            return; // dropped: reaped here
+        }
+        let (status, usage) = (ExitStatus::from_raw(libc::SIGKILL), ResourceUsage::default());
+        self.report = Some(ExitReport { status, wall_time: self.started.elapsed(), usage, cgroup: None });
+        self.pidfd = None;
     }
 }
 

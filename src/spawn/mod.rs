@@ -18,6 +18,7 @@ pub(crate) mod reaper;
 pub(crate) mod stdio;
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::build::SandboxPlan;
@@ -49,6 +50,21 @@ pub(crate) fn spawn_waiter(sandbox: &SandboxPlan) -> Result<(Child, OwnedFd), Er
     let child = launch(sandbox, command, Some((exe, theirs.as_raw_fd())))?;
     drop((theirs, exe_copy)); // the child has exec'd the waiter with its copies
     Ok((child, ours))
+}
+
+/// Starts a pooled sandbox whose command will be the caller's child: a pooled sandbox as
+/// [`spawn_waiter`] makes it holds the sandbox open, and a second waiter, started in it as
+/// `Child::exec` starts a command, takes the command through the returned socket. Its
+/// `Child` owns the first (see `pool`).
+pub(crate) fn spawn_beside_waiter(sandbox: &Arc<SandboxPlan>) -> Result<(Child, OwnedFd), Error> {
+    let (first, first_sock) = spawn_waiter(sandbox)?;
+    let first = first.with_plan(Arc::clone(sandbox));
+    let (ours, theirs) = waiter_socket()?;
+    let (exe, exe_copy) =
+        crate::sys::init_exe::init_fd_at_or_above(3).map_err(SpawnError::io("making isobox's waiter executable"))?;
+    let beside = first.exec_waiter(exe, theirs.as_raw_fd())?;
+    drop((theirs, exe_copy)); // the waiter has its copies
+    Ok((beside.with_holder(first, first_sock), ours))
 }
 
 /// A stream socket pair, close-on-exec; the child's end above the standard descriptors.
