@@ -3,6 +3,7 @@
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use crate::cgroup::stats::{self, CgroupStats};
 use crate::command::Command;
 use crate::error::Error;
 use crate::join::family::Joinable;
+use crate::mount::overlay::upper::SpawnUpper;
 use crate::seccomp::notify::Notifier;
 use crate::signal::Signal;
 use crate::sys::process as sys;
@@ -46,6 +48,8 @@ pub struct Child {
     init_status: Option<OwnedFd>,
     /// What `exec` needs of the sandbox, and the exec'd processes `wait` may reap.
     join: Joinable,
+    /// An overlay root's upper directory of this spawn's, removed after the wait unless kept.
+    upper: Option<SpawnUpper>,
 }
 
 impl Child {
@@ -68,6 +72,7 @@ impl Child {
             notifier: None,
             init_status: None,
             join: Joinable::default(),
+            upper: None,
         }
     }
 
@@ -302,16 +307,35 @@ impl Child {
             // Whatever the first process left behind dies with the cgroup.
             cgroup.remove()?;
         }
+        if self.upper.as_ref().is_some_and(|u| !u.keep()) {
+            self.upper = None; // removes it
+        }
         Ok(Some(report))
     }
 }
 
 impl Child {
+    /// An overlay root's upper directory of this spawn's (`Upper::Dir`), which the `Child`
+    /// removes after its wait unless kept.
+    pub(crate) fn with_upper(mut self, upper: Option<SpawnUpper>) -> Child {
+        self.upper = upper;
+        self
+    }
+
+    /// With an overlay root whose upper is a directory ([`Upper::Dir`](crate::Upper::Dir)): this
+    /// sandbox's upper directory on the host, holding what it changed (deletions as overlayfs's
+    /// whiteouts). `None` with a tmpfs upper, and once removed after the wait (unless
+    /// [`keep_upper`](crate::OverlayRoot::keep_upper)).
+    #[must_use]
+    pub fn upper_dir(&self) -> Option<PathBuf> {
+        self.upper.as_ref().map(SpawnUpper::upper)
+    }
+
     /// The pipe on which isobox's init reports the program's end, when that report ends the
     /// wait (see [`Child::program_ended`]): an async waiter watches it beside the pidfd.
     #[cfg(feature = "tokio")]
     pub(crate) fn early_report_fd(&self) -> Option<BorrowedFd<'_>> {
-        let early = self.cgroup.is_none() && self.join.family.get().is_none();
+        let early = self.cgroup.is_none() && self.upper.is_none() && self.join.family.get().is_none();
         self.init_status.as_ref().filter(|_| early).map(|fd| fd.as_fd())
     }
 
@@ -320,7 +344,8 @@ impl Child {
     /// in which the kernel tears the namespaces down; the init is reaped in the background.
     /// `None`: not that case, or not yet (`nohang`), or the init ended without a report.
     fn program_ended(&mut self, nohang: bool) -> Option<ExitReport> {
-        if self.cgroup.is_some() || self.join.family.get().is_some() {
+        // An upper directory is removed (or kept) once the overlay is gone with the init.
+        if self.cgroup.is_some() || self.upper.is_some() || self.join.family.get().is_some() {
             return None;
         }
         let status = self.init_status.as_ref()?;
