@@ -141,7 +141,7 @@ impl fmt::Display for Step {
             Step::UnshareTime => "entering the time namespace",
             Step::TimeOffsets => "writing time namespace offsets",
             Step::Mount => "mount",
-            Step::Overlay => "mounting the overlay root",
+            Step::Overlay => "overlay",
             Step::Hostname => "setting the hostname",
             Step::Domainname => "setting the NIS domain name",
             Step::Loopback => "bringing up loopback",

@@ -161,7 +161,7 @@ impl fmt::Display for MountPart {
             MountPart::NewRoot => write!(f, "entering the new root"),
             MountPart::DefaultRoot => write!(f, "building the default root"),
             MountPart::Rootfs(path) => write!(f, "binding rootfs {}", path.display()),
-            MountPart::OverlayRoot => write!(f, "mounting the overlay root"),
+            MountPart::OverlayRoot => write!(f, "root"),
             MountPart::UserMount { index, mount } => write!(f, "#{index} ({mount})"),
             MountPart::ReadOnlyRoot => write!(f, "making the root read-only"),
         }

@@ -75,6 +75,10 @@ pub(crate) fn action(plan: &OverlayPlan, index: usize) -> MountAction {
         return MountAction::OverlayLayer { index: layer, path };
     }
     let stage = Stage::ALL.iter().find(|s| **s as usize == index).copied().unwrap_or(Stage::Create);
+    // mount(2) does not say which layer it could not find: the first that is gone now.
+    if let (Stage::LegacyMount, Some((layer, path))) = (stage, missing_layer(plan)) {
+        return MountAction::OverlayLayer { index: layer, path };
+    }
     match (stage, &plan.upper) {
         (Stage::UpperMount | Stage::UpperDirs | Stage::UpperDir, UpperPlan::Tmpfs { .. }) => {
             MountAction::OverlayUpper { path: None }
@@ -88,6 +92,11 @@ pub(crate) fn action(plan: &OverlayPlan, index: usize) -> MountAction {
         }
         _ => MountAction::OverlayOption { option: stage.option(), path: None },
     }
+}
+
+/// The first layer (lowest first) that is no longer a directory (**parent**, after a failure).
+fn missing_layer(plan: &OverlayPlan) -> Option<(usize, PathBuf)> {
+    plan.layers.iter().enumerate().find(|(_, l)| !l.is_dir()).map(|(i, l)| (i, l.clone()))
 }
 
 const LAYER_ACCESS: &str = "the sandbox sets up as its own root (nobody, uid 65534, on the host for a root caller): \
@@ -109,7 +118,9 @@ pub(crate) fn hint(plan: &OverlayPlan, index: usize, errno: Errno) -> Option<&'s
     let stage = (index < LAYER).then(|| Stage::ALL.iter().find(|s| **s as usize == index).copied()).flatten();
     match (stage, errno) {
         (_, Errno::EACCES) => Some(LAYER_ACCESS),
-        (None, Errno::ENOENT | Errno::ENOTDIR) => Some("the layer is gone or no longer a directory since build()"),
+        (None | Some(Stage::LegacyMount), Errno::ENOENT | Errno::ENOTDIR) => {
+            Some("the layer is gone or no longer a directory since build()")
+        }
         (Some(Stage::Open), Errno::ENODEV) => Some(NO_OVERLAY),
         (Some(Stage::Open | Stage::LegacyMount | Stage::Create), Errno::EPERM) if plan.userxattr => Some(USERNS),
         (Some(Stage::UserXattr), Errno::EINVAL) => Some("userxattr needs Linux 5.11"),
