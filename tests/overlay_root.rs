@@ -3,121 +3,14 @@
 //! layers; whiteouts and opaque directories of higher layers hide lower files; 200 layers
 //! mount; a directory upper is removed after the wait unless kept; hardening holds over it.
 mod common;
+#[path = "overlay_root/layers.rs"]
+mod layers;
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 
 use common::{require_userns, sandbox, sh};
-use isobox::{
-    unpack_layer, ConfigError, Error, Mount, MountAction, MountPart, OverlayError, OverlayRoot, SetupObject, Step,
-    UnpackOptions, Upper,
-};
-
-/// An entry of a layer archive: a directory (`name/`), a symlink (`target` set) or a file.
-struct E<'a>(&'a str, &'a [u8], Option<&'a str>);
-
-fn f<'a>(name: &'a str, data: &'a [u8]) -> E<'a> {
-    E(name, data, None)
-}
-fn d(name: &str) -> E<'_> {
-    E(name, b"", None)
-}
-
-/// A layer archive of `entries`, owned by `uid` and `gid`.
-fn archive(entries: &[E<'_>], (uid, gid): (u32, u32)) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for E(name, data, link) in entries {
-        let mut h = tar::Header::new_gnu();
-        let (kind, mode) = match (link, name.ends_with('/')) {
-            (Some(_), _) => (tar::EntryType::Symlink, 0o777),
-            (None, true) => (tar::EntryType::Directory, 0o755),
-            (None, false) => (tar::EntryType::Regular, 0o644),
-        };
-        h.set_entry_type(kind);
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        h.set_uid(uid.into());
-        h.set_gid(gid.into());
-        if let Some(target) = link {
-            h.set_link_name(target).unwrap();
-        }
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap()
-}
-
-/// Layer directories in a base directory the sandbox's root can search.
-struct Layers {
-    base: tempfile::TempDir,
-    dirs: Vec<PathBuf>,
-}
-
-impl Layers {
-    fn new() -> Layers {
-        let base = tempfile::tempdir_in(layer_base().0).unwrap();
-        std::fs::set_permissions(base.path(), PermissionsExt::from_mode(0o755)).unwrap();
-        Layers { base, dirs: Vec::new() }
-    }
-
-    /// Unpacks `entries` as the next layer up; `trusted`: for an overlay without a user
-    /// namespace (opaque marks in `trusted.*`, files host root's), else owned by the sandbox's
-    /// root on the host (so that, unpacked as root with owners, the sandbox may change them).
-    fn add(&mut self, entries: &[E<'_>], trusted: bool) -> &mut Self {
-        let dir = self.base.path().join(format!("l{:03}", self.dirs.len()));
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
-        let mut options = UnpackOptions::default();
-        options.trusted_xattrs = trusted;
-        let owner = if trusted { (0, 0) } else { common::sandbox_root_on_host() };
-        unpack_layer(&archive(entries, owner)[..], &dir, &options).unwrap();
-        self.dirs.push(dir);
-        self
-    }
-}
-
-/// Where layers go, and whether they can carry both whiteouts and `user.*` xattrs (opaque
-/// marks for an overlay in a user namespace): the temp directory, or the build's own. A VM
-/// whose /tmp is a tmpfs before Linux 6.6 (no user xattrs) and whose build directory is a 9p
-/// share (no device nodes) has neither: its layers then hold no user opaque mark.
-fn layer_base() -> (PathBuf, bool) {
-    static BASE: std::sync::OnceLock<(PathBuf, bool)> = std::sync::OnceLock::new();
-    let marks = archive(&[d("o/"), f("o/.wh..wh..opq", b""), f(".wh.gone", b"")], (0, 0));
-    let takes_marks = |dir: &Path| {
-        let Ok(probe) = tempfile::tempdir_in(dir) else { return false };
-        let mut options = UnpackOptions::default();
-        options.trusted_xattrs = false;
-        unpack_layer(&marks[..], probe.path(), &options).is_ok()
-    };
-    let candidates = [std::env::temp_dir(), PathBuf::from(env!("CARGO_TARGET_TMPDIR"))];
-    BASE.get_or_init(|| match candidates.iter().find(|d| takes_marks(d)) {
-        Some(dir) => (dir.clone(), true),
-        None => {
-            eprintln!("no directory here takes whiteouts and user xattrs: layers without user opaque marks");
-            (candidates[0].clone(), false)
-        }
-    })
-    .clone()
-}
-
-/// A base layer whose system directories are the host's: `/usr` bound read-only, and the
-/// host's top-level links (merged /usr) as links, or mount points to bind.
-fn base_entries() -> (Vec<(String, Option<String>)>, Vec<Mount>) {
-    let mut entries = vec![("usr/".to_string(), None), ("proc/".to_string(), None)];
-    let mut mounts = vec![Mount::bind_ro("/usr", "/usr")];
-    for top in ["bin", "sbin", "lib", "lib64"] {
-        let host = Path::new("/").join(top);
-        match std::fs::read_link(&host) {
-            Ok(to) => entries.push((top.to_string(), Some(to.to_str().unwrap().to_string()))),
-            Err(_) if host.is_dir() => {
-                entries.push((format!("{top}/"), None));
-                mounts.push(Mount::bind_ro(&host, &host));
-            }
-            Err(_) => {}
-        }
-    }
-    (entries, mounts)
-}
+use isobox::{ConfigError, Error, Mount, MountAction, MountPart, OverlayError, OverlayRoot, SetupObject, Step, Upper};
+use layers::{base_entries, d, f, layer_base, snapshot, Layers, E};
 
 /// Three layers: a base with the system directories and files; a middle one that changes a
 /// file, deletes one (whiteout) and makes a directory opaque; a top one that adds a file.
@@ -151,30 +44,6 @@ fn three_layers(trusted: bool) -> (Layers, Vec<Mount>) {
     (layers, mounts)
 }
 
-/// Every entry under `dir`: its type, mode, size and contents (files) or target (links).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let what = if meta.is_dir() {
-                stack.push(path.clone());
-                "dir".to_string()
-            } else if meta.file_type().is_symlink() {
-                format!("link {:?}", std::fs::read_link(&path).unwrap())
-            } else if meta.file_type().is_char_device() {
-                format!("char {}", meta.rdev())
-            } else {
-                format!("file {:?}", std::fs::read(&path).unwrap())
-            };
-            out.insert(path, format!("{what} {:o} {}", meta.mode(), meta.uid()));
-        }
-    }
-    out
-}
-
 const CHANGES: &str = "cat /etc/base.txt; test -e /etc/gone.txt || echo gone-hidden; ls /opaque; cat /top.txt; \
     echo new > /new.txt && rm /data/keep.txt && mv /mv/src /mv/dst && echo more >> /etc/base.txt && echo changed; \
     cat /new.txt /mv/dst /etc/base.txt; ls /data; \
@@ -199,7 +68,9 @@ fn rootless_layers_stack_with_whiteouts_and_opaque_dirs_and_are_never_written() 
     let before: Vec<_> = layers.dirs.iter().map(|d| snapshot(d)).collect();
     let sb = sandbox(|b| {
         b.overlay_root(OverlayRoot::new(&layers.dirs));
-        mounts.into_iter().for_each(|m| drop(b.mount(m)));
+        for m in mounts {
+            b.mount(m);
+        }
     });
     let out = common::sh_output(&sb, CHANGES);
     assert_eq!(String::from_utf8_lossy(&out.stdout), changed(layer_base().1, common::kernel_at_least(6, 6)));
@@ -219,7 +90,9 @@ fn without_a_user_namespace_opaque_dirs_use_trusted_xattrs() {
     let before: Vec<_> = layers.dirs.iter().map(|d| snapshot(d)).collect();
     let mut b = isobox::Sandbox::builder();
     b.namespaces(isobox::Namespaces::MOUNT | isobox::Namespaces::PID).overlay_root(OverlayRoot::new(&layers.dirs));
-    mounts.into_iter().for_each(|m| drop(b.mount(m)));
+    for m in mounts {
+        b.mount(m);
+    }
     let sb = b.build().unwrap();
     let mut cmd = common::cmd("/bin/sh", &["-c", CHANGES]);
     cmd.uid(0).gid(0);
@@ -246,7 +119,9 @@ fn many_layers(n: usize) -> (Layers, Vec<Mount>) {
 fn overlay_sandbox(root: OverlayRoot, mounts: Vec<Mount>) -> isobox::Sandbox {
     sandbox(|b| {
         b.overlay_root(root);
-        mounts.into_iter().for_each(|m| drop(b.mount(m)));
+        for m in mounts {
+            b.mount(m);
+        }
     })
 }
 
@@ -301,7 +176,9 @@ fn rootless_hardening_holds_over_an_overlay_root() {
     let sb = sandbox(|b| {
         b.overlay_root(OverlayRoot::new(&layers.dirs)).readonly_root(true);
         b.mount(Mount::proc("/proc")).mount(Mount::dev("/dev"));
-        mounts.into_iter().for_each(|m| drop(b.mount(m)));
+        for m in mounts {
+            b.mount(m);
+        }
     });
     // The root is the overlay, read-only; every other mount is one the sandbox asked for (the
     // staging directory and the upper's tmpfs are gone with the host's root); the procfs masks
@@ -345,10 +222,16 @@ fn rootless_build_refuses_an_overlay_that_cannot_work() {
         }
     };
     let dir = layers.base.path().to_path_buf();
-    let e = refused(&|b| drop(b.rootfs(&dir).overlay_root(OverlayRoot::new([&dir]))));
+    let e = refused(&|b| {
+        b.rootfs(&dir).overlay_root(OverlayRoot::new([&dir]));
+    });
     assert!(matches!(e, OverlayError::WithRootfs), "{e}");
-    let e = refused(&|b| drop(b.overlay_root(OverlayRoot::new([dir.join("missing")]))));
+    let e = refused(&|b| {
+        b.overlay_root(OverlayRoot::new([dir.join("missing")]));
+    });
     assert!(matches!(e, OverlayError::Layer { index: 0, .. }), "{e}");
-    let e = refused(&|b| drop(b.overlay_root(OverlayRoot::new([&dir]).upper(Upper::Dir(dir.join("x"))))));
+    let e = refused(&|b| {
+        b.overlay_root(OverlayRoot::new([&dir]).upper(Upper::Dir(dir.join("x"))));
+    });
     assert!(matches!(e, OverlayError::UpperDir { .. }), "{e}");
 }

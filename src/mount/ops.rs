@@ -10,7 +10,7 @@ use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::overlay::plan::OverlayPlan;
+use super::overlay::compiled::OverlayPlan;
 use super::spec::Mount;
 
 /// A path inside the new root, relative to it, with its parent and last component split out

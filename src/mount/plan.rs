@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::check;
 use super::default_root;
-use super::overlay;
 use super::ops::{cpath, Masks, MountPart, Op, OpsBuilder, PlannedOp};
+use super::overlay;
 use super::probe::{HostPath, HostProbe, Probe};
 use super::spec::{Mount, MountKind, MountSpec};
 use crate::error::ConfigError;
@@ -27,7 +27,7 @@ pub(crate) struct MountPlan {
 
 impl MountPlan {
     /// The overlay root's plan, if the root is one.
-    pub fn overlay(&self) -> Option<&overlay::plan::OverlayPlan> {
+    pub fn overlay(&self) -> Option<&overlay::compiled::OverlayPlan> {
         self.ops.iter().find_map(|p| match &p.op {
             Op::Overlay(plan) => Some(&**plan),
             _ => None,
@@ -98,7 +98,7 @@ pub(crate) struct PlanInput<'a> {
     pub default_root_at: &'a Path,
     pub rootfs: Option<&'a Path>,
     /// An overlay root (compiled), in place of `rootfs`.
-    pub overlay: Option<overlay::plan::OverlayPlan>,
+    pub overlay: Option<overlay::compiled::OverlayPlan>,
     pub mounts: &'a [Mount],
     pub readonly_root: bool,
     /// The default root gets a /proc only when the sandbox has its own pid namespace.

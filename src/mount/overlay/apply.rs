@@ -12,8 +12,8 @@ use std::ffi::CStr;
 
 use nix::errno::Errno;
 
+use super::compiled::{OverlayApi, OverlayPlan, UpperPlan};
 use super::describe::{Stage, LAYER};
-use super::plan::{OverlayApi, OverlayPlan, UpperPlan};
 use crate::sys::child as sys;
 use crate::sys::mount_api::{self as api, Fd};
 use crate::sys::overlay as ovl;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use super::plan::{OverlayApi, OverlayPlan, UpperPlan};
+use super::compiled::{OverlayApi, OverlayPlan, UpperPlan};
 use crate::mount::describe::MountAction;
 
 /// What the child was doing when the overlay failed: the index of its failure record. A layer

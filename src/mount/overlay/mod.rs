@@ -4,12 +4,14 @@
 //! is bound), before the pivot.
 //!
 //! - spec: [`spec`] (`OverlayRoot`, `Upper`, public), [`error`] (`OverlayError`);
-//! - plan: [`plan`] (the layers as the kernel gets them, the staging directory, the options);
+//! - plan: [`plan`] compiles it into [`compiled`] (the layers as the kernel gets them, the
+//!   staging directory, the options);
 //! - apply: [`apply`] (**child**: fsopen, `lowerdir+` per layer, fsmount, move_mount; or the
 //!   legacy mount(2) string), [`upper`] (**parent**, per spawn: the upper directory);
 //! - describe: [`describe`] (the failed stage, layer or option, and a hint).
 
 pub(crate) mod apply;
+pub(crate) mod compiled;
 pub(crate) mod describe;
 pub(crate) mod error;
 pub(crate) mod plan;

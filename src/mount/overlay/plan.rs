@@ -12,6 +12,7 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::compiled::{OverlayApi, OverlayPlan, UpperPlan};
 use super::error::OverlayError;
 use super::spec::{OverlayRoot, Upper, MAX_OVERLAY_LAYERS};
 use crate::error::ConfigError;
@@ -22,47 +23,6 @@ pub(crate) const LOWERDIR_PLUS: (u32, u32) = (6, 8);
 pub(crate) const USERNS_OVERLAY: (u32, u32) = (5, 11);
 /// The longest string fsconfig(2) takes as one value, less its NUL.
 pub(crate) const MAX_VALUE: usize = 255;
-
-/// How the child hands the layers to the kernel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum OverlayApi {
-    /// fsopen, one `lowerdir+` per layer (Linux 6.8), fsmount, move_mount.
-    LowerdirPlus,
-    /// mount(2) with this option string (at most one page).
-    Legacy { options: CString },
-}
-
-/// The upper, as compiled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum UpperPlan {
-    /// A tmpfs with these options, made by the child.
-    Tmpfs { options: Vec<(CString, CString)> },
-    /// A directory made per spawn in `parent` (`super::upper`), kept afterwards if `keep`.
-    Dir { parent: PathBuf, keep: bool },
-}
-
-/// An overlay root, ready for the child.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OverlayPlan {
-    /// The layers as given, lowest first (for errors).
-    pub layers: Vec<PathBuf>,
-    /// The layers as passed to the kernel, top-most first: absolute, or relative to `base`.
-    pub lowers: Vec<CString>,
-    /// The directory the child changes to before passing the layers, when they are relative.
-    pub base: Option<CString>,
-    /// The host directory the upper and then the overlay are attached at.
-    pub staging: PathBuf,
-    pub staging_c: CString,
-    /// `staging/upper` and `staging/work`.
-    pub upper_path: CString,
-    pub work_path: CString,
-    pub upper: UpperPlan,
-    pub api: OverlayApi,
-    /// In a user namespace: overlayfs's xattrs in `user.overlay.*`.
-    pub userxattr: bool,
-    /// A throwaway upper directory: no syncs.
-    pub volatile: bool,
-}
 
 /// What the overlay's compilation needs besides the user's request (seams for tests).
 pub(crate) struct OverlayInput<'a> {
@@ -99,7 +59,7 @@ pub(crate) fn compile(root: &OverlayRoot, input: &OverlayInput<'_>) -> Result<Ov
     let (upper_path, work_path) = (cpath(&staging.join("upper")), cpath(&staging.join("work")));
     let userxattr = input.user_namespace;
     let volatile = matches!(upper, UpperPlan::Dir { keep: false, .. });
-    let legacy = root.legacy_mount || input.kernel.is_none_or(|k| k < LOWERDIR_PLUS);
+    let legacy = root.legacy_mount || input.kernel.map_or(true, |k| k < LOWERDIR_PLUS);
     let flags = Flags { upper: &upper_path, work: &work_path, userxattr, volatile };
     let (lowers, base, api) = if legacy { legacy_form(&layers, &flags, input.page)? } else { plus_form(&layers)? };
     let staging_c = cpath(&staging);
@@ -176,8 +136,7 @@ fn upper_dir(dir: &Path, layers: &[PathBuf]) -> Result<PathBuf, ConfigError> {
     }
     for layer in layers {
         if canonical.starts_with(layer) || layer.starts_with(&canonical) {
-            let (inner, outer) =
-                if canonical.starts_with(layer) { (&canonical, layer) } else { (layer, &canonical) };
+            let (inner, outer) = if canonical.starts_with(layer) { (&canonical, layer) } else { (layer, &canonical) };
             return Err(OverlayError::Overlap { inner: inner.clone(), outer: outer.clone() }.into());
         }
     }

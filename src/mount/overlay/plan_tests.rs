@@ -83,7 +83,9 @@ fn bad_layer_sets_are_refused() {
     assert!(matches!(&missing, OverlayError::Layer { index: 1, .. }), "{missing}");
     std::fs::write(host.path("file"), b"").unwrap();
     let file = check(OverlayRoot::new([host.path("file")]));
-    assert!(matches!(&file, OverlayError::Layer { index: 0, source, .. } if source.raw_os_error() == Some(libc::ENOTDIR)));
+    assert!(
+        matches!(&file, OverlayError::Layer { index: 0, source, .. } if source.raw_os_error() == Some(libc::ENOTDIR))
+    );
     std::fs::create_dir(host.path("l0/inner")).unwrap();
     let nested = check(OverlayRoot::new([host.path("l0/inner"), host.path("l1"), host.path("l0")]));
     assert!(matches!(&nested, OverlayError::Overlap { inner, .. } if inner.ends_with("l0/inner")), "{nested}");

@@ -8,8 +8,8 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::compiled::UpperPlan;
 use super::error::OverlayError;
-use super::plan::UpperPlan;
 use crate::error::ConfigError;
 use crate::mount::ops::{cpath, Op};
 use crate::mount::plan::MountPlan;
@@ -137,7 +137,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("work/work/deep")).unwrap();
         std::fs::write(dir.join("work/work/deep/f"), b"x").unwrap();
         for d in ["work/work/deep", "work/work"] {
-            std::fs::set_permissions(dir.join(d), std::fs::Permissions::from_mode(0)).unwrap();
+            std::fs::set_permissions(dir.join(d), std::fs::Permissions::from_mode(0o000)).unwrap();
         }
         remove_tree(&dir).unwrap();
         assert!(!dir.exists());
