@@ -43,7 +43,8 @@ pub enum Upper {
     },
     /// A host directory (absolute, on a filesystem with xattrs and `d_type`, not inside a
     /// layer): each spawn makes a directory of its own in it, holding `upper` (the sandbox's
-    /// changes, deletions as whiteouts) and `work` (overlayfs's), owned by the sandbox's root.
+    /// changes, deletions as whiteouts) and `work` (overlayfs's), owned by the sandbox's root,
+    /// which must be able to search `dir` and the directories above it.
     /// It is removed when the [`Child`](crate::Child) is waited for or dropped, unless
     /// [`OverlayRoot::keep_upper`]; [`Child::upper_dir`](crate::Child::upper_dir) names it.
     Dir(PathBuf),
