@@ -10,6 +10,7 @@ use crate::cgroup::spec::IoLimit;
 use crate::error::Error;
 #[cfg(feature = "landlock")]
 use crate::landlock::spec::Landlock;
+use crate::mount::overlay::spec::OverlayRoot;
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::{Resource, Rlimit};
@@ -44,6 +45,18 @@ impl SandboxBuilder {
     /// root described in the crate docs. Needs `Namespaces::MOUNT`.
     pub fn rootfs(&mut self, dir: impl AsRef<Path>) -> &mut Self {
         self.spec.mount.rootfs = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Makes the sandbox's root an overlay of read-only layer directories with a writable upper
+    /// (a tmpfs, or a directory per spawn): an image's root. One or the other of this and
+    /// [`rootfs`](Self::rootfs); `build()` checks the layers (at most 500, existing
+    /// directories, none inside another or the upper). Mounted with `lowerdir+` one layer at a
+    /// time on Linux 6.8 and later, else with the classic option string, which holds as many
+    /// layers as fit in one page (`build()` says how many). In a user namespace overlayfs is
+    /// mounted with `userxattr` (Linux 5.11). Needs `Namespaces::MOUNT`; see [`OverlayRoot`].
+    pub fn overlay_root(&mut self, root: OverlayRoot) -> &mut Self {
+        self.spec.mount.overlay = Some(root);
         self
     }
 

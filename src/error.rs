@@ -15,6 +15,7 @@ use crate::hint;
 use crate::join::error::ExecError;
 #[cfg(feature = "landlock")]
 use crate::landlock::error::LandlockError;
+use crate::mount::overlay::error::OverlayError;
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::pool::error::PoolError;
@@ -311,6 +312,10 @@ pub enum ConfigError {
     /// A seccomp filter that cannot work.
     #[error("seccomp: {0}")]
     Seccomp(#[from] SeccompError),
+    /// An overlay root that cannot work (at `build()`), or whose upper directory a spawn could
+    /// not make.
+    #[error(transparent)]
+    Overlay(#[from] OverlayError),
 }
 
 impl From<PlanError> for ConfigError {

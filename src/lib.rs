@@ -164,6 +164,8 @@ pub use mount::default_root::DEFAULT_ROOT_DIRS;
 pub use mount::describe::MountAction;
 pub use mount::masks::{MASKED_PROC_PATHS, READ_ONLY_PROC_PATHS};
 pub use mount::ops::MountPart;
+pub use mount::overlay::error::OverlayError;
+pub use mount::overlay::spec::{OverlayRoot, Upper, MAX_OVERLAY_LAYERS};
 pub use mount::spec::Mount;
 pub use namespaces::Namespaces;
 pub use pool::error::{PoolError, PoolLimit};

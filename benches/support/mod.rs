@@ -13,6 +13,9 @@ const TINY_C: &str = "#include <unistd.h>\nint main(void) { return write(1, \"x\
 /// (mount points).
 pub struct Fixture {
     pub dir: tempfile::TempDir,
+    /// An image's tree as a plain directory (`tree`) and as three layers (`l0` the mount
+    /// points, `l1` the program, `l2` a file of its own), for the overlay root variants.
+    pub images: tempfile::TempDir,
 }
 
 impl Fixture {
@@ -35,7 +38,18 @@ impl Fixture {
         }
         // A root caller's sandbox is nobody on the host: it must be able to enter the root.
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        Fixture { dir }
+        let images = image_trees(&dir.path().join("tiny"));
+        Fixture { dir, images }
+    }
+
+    /// The image tree as one directory.
+    pub fn tree(&self) -> PathBuf {
+        self.images.path().join("tree")
+    }
+
+    /// The same tree as three layers, lowest first.
+    pub fn layers(&self) -> Vec<PathBuf> {
+        (0..3).map(|i| self.images.path().join(format!("l{i}"))).collect()
     }
 
     /// The program's host path.
@@ -46,6 +60,26 @@ impl Fixture {
     pub fn root(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// The image tree (the tiny program, `proc` and `dev` mount points, `etc/motd`) as a plain
+/// directory and as three layers holding its parts.
+fn image_trees(tiny: &Path) -> tempfile::TempDir {
+    let images = tempfile::tempdir().expect("temp dir");
+    let at = |p: &str| images.path().join(p);
+    for d in ["tree/proc", "tree/dev", "tree/etc", "l0/proc", "l0/dev", "l1", "l2/etc"] {
+        std::fs::create_dir_all(at(d)).unwrap();
+    }
+    for (to, what) in [("tree/tiny", tiny), ("l1/tiny", tiny)] {
+        std::fs::copy(what, at(to)).unwrap();
+    }
+    for motd in ["tree/etc/motd", "l2/etc/motd"] {
+        std::fs::write(at(motd), b"an image\n").unwrap();
+    }
+    let open = |p: &Path| std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    open(images.path());
+    ["tree", "l0", "l1", "l2"].iter().for_each(|d| open(&at(d)));
+    images
 }
 
 /// A cgroup parent for the benches, removed at the end (with `cleanup_cgroup_parent`).
@@ -121,6 +155,15 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     let mut b = bare(f, five | Namespaces::NET);
     full(&mut b);
     out.push(("+net", b.build().unwrap(), inside.clone()));
+    // An image's tree as a plain rootfs, and as an overlay of three layers with a tmpfs upper.
+    let mut b = Sandbox::builder();
+    b.namespaces(five).rootfs(f.tree());
+    full(&mut b);
+    out.push(("image: tree as rootfs (full)", b.build().unwrap(), inside.clone()));
+    let mut b = Sandbox::builder();
+    b.namespaces(five).overlay_root(isobox::OverlayRoot::new(f.layers()));
+    full(&mut b);
+    out.push(("image: overlay of 3 layers (full)", b.build().unwrap(), inside.clone()));
     if is_root() {
         let mut b = bare(f, five);
         full(&mut b);

@@ -101,7 +101,7 @@ fn memory_floor(child: &ChildSetup) -> u64 {
     const BASE: u64 = 8 << 20;
     const PER_MOUNT: u64 = 8 << 10;
     let host_mounts = std::fs::read_to_string("/proc/self/mountinfo").map_or(0, |t| t.lines().count()) as u64;
-    BASE + PER_MOUNT * (host_mounts + child.mounts.ops.len() as u64) + landlock_floor(child)
+    BASE + PER_MOUNT * (host_mounts + child.mounts.mount_count()) + landlock_floor(child)
 }
 
 /// The child builds its Landlock ruleset itself before exec, charged to its cgroup: about

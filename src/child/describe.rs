@@ -51,6 +51,14 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
             }
             None => (None, None),
         },
+        Step::Overlay => match setup.mounts.overlay() {
+            Some(plan) => {
+                let action = mount::overlay::describe::action(plan, index);
+                let part = crate::mount::ops::MountPart::OverlayRoot;
+                (Some(SetupObject::Mount { part, action }), mount::overlay::describe::hint(plan, index, errno))
+            }
+            None => (None, None),
+        },
         Step::Rlimit => {
             let object = setup.rlimits.list.get(index).map(|r| SetupObject::Rlimit { index, rlimit: *r });
             (object, rlimit::describe::hint(errno))

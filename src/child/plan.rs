@@ -93,6 +93,8 @@ pub(crate) struct ChildLaunch<'a> {
     pub init: Option<InitLaunch>,
     /// A pooled sandbox: the program is isobox's waiter, which takes the command later.
     pub waiter: Option<WaiterLaunch>,
+    /// An overlay root with a directory upper: this spawn's own directory on the host.
+    pub overlay_upper: Option<&'a std::ffi::CStr>,
 }
 
 /// What a pooled sandbox's program needs to become isobox's waiter (see `pool`).
@@ -150,6 +152,7 @@ impl<'a> ChildLaunch<'a> {
             seccomp_program: None,
             init: None,
             waiter: None,
+            overlay_upper: None,
         }
     }
 

@@ -68,7 +68,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     }
     at(Step::SetupIds, user::apply::setup_ids(setup.setup_ids))?;
     at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
-    each(Step::Mount, mount::apply::run(&setup.mounts.ops))?;
+    mount::apply::run(&setup.mounts.ops, launch.overlay_upper)?;
     at(Step::Hostname, uts::apply::hostname(&setup.uts))?;
     at(Step::Domainname, uts::apply::domainname(&setup.uts))?;
     at(Step::Loopback, net::apply::loopback(&setup.net))?;

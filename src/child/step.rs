@@ -31,6 +31,9 @@ pub enum Step {
     SetupIds,
     /// One operation of the mount plan (the object says which).
     Mount,
+    /// Mounting the overlay root, an operation of the mount plan where the root is made (the
+    /// object names the layer, the upper or the option).
+    Overlay,
     /// Setting the hostname.
     Hostname,
     /// Setting the NIS domain name.
@@ -87,7 +90,7 @@ pub enum Step {
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 35] = [
+pub(crate) const STEPS: [Step; 36] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -97,6 +100,7 @@ pub(crate) const STEPS: [Step; 35] = [
     Step::TimeOffsets,
     Step::SetupIds,
     Step::Mount,
+    Step::Overlay,
     Step::Hostname,
     Step::Domainname,
     Step::Loopback,
@@ -137,6 +141,7 @@ impl fmt::Display for Step {
             Step::UnshareTime => "entering the time namespace",
             Step::TimeOffsets => "writing time namespace offsets",
             Step::Mount => "mount",
+            Step::Overlay => "overlay",
             Step::Hostname => "setting the hostname",
             Step::Domainname => "setting the NIS domain name",
             Step::Loopback => "bringing up loopback",

@@ -12,6 +12,9 @@ use std::os::fd::RawFd;
 use nix::errno::Errno;
 
 use super::ops::{Fs, InRoot, Op, PlannedOp};
+use super::overlay;
+use crate::child::record::{record, Record};
+use crate::child::step::Step;
 use crate::sys::child as sys;
 use crate::sys::mount_api::{self as api, Fd};
 
@@ -21,11 +24,17 @@ struct Anchors {
     proc: Fd,
 }
 
-/// Runs every operation in order; a failure says which one, by index.
-pub(crate) fn run(ops: &[PlannedOp]) -> Result<(), (usize, Errno)> {
+/// Runs every operation in order; a failure says which one, by index (`Step::Mount`), or, for
+/// the overlay root, its stage or layer (`Step::Overlay`). `spawn_upper`: this spawn's upper
+/// directory on the host, for an overlay root with a directory upper.
+pub(crate) fn run(ops: &[PlannedOp], spawn_upper: Option<&CStr>) -> Result<(), Record> {
     let mut anchors = Anchors { root: Fd(-1), proc: Fd(-1) };
     for (index, planned) in ops.iter().enumerate() {
-        apply(&planned.op, &mut anchors).map_err(|errno| (index, errno))?;
+        if let Op::Overlay(overlay) = &planned.op {
+            anchors.root = overlay::apply::mount(overlay, spawn_upper).map_err(|f| record(Step::Overlay, f))?;
+            continue;
+        }
+        apply(&planned.op, &mut anchors).map_err(|errno| record(Step::Mount, (index, errno)))?;
     }
     Ok(())
 }
@@ -47,6 +56,8 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
             anchors.root = tree;
             Ok(())
         }
+        // Run by `run` itself, which reports its failures as `Step::Overlay`.
+        Op::Overlay(_) => Err(Errno::EINVAL),
         Op::Mkdir { path } => existing_ok(api::mkdirat(parent(root, path)?.0, &path.name, 0o755)),
         Op::Touch { path } => existing_ok(api::mknod_regular_at(parent(root, path)?.0, &path.name, 0o644)),
         Op::Symlink { target, link } => existing_ok(api::symlinkat(target, parent(root, link)?.0, &link.name)),

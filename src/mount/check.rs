@@ -3,6 +3,7 @@
 
 use std::path::Component;
 
+use super::overlay::error::OverlayError;
 use super::spec::{MountKind, MountSpec};
 use crate::error::ConfigError;
 use crate::namespaces::Namespaces;
@@ -13,6 +14,12 @@ pub(crate) fn settings(spec: &MountSpec, ns: Namespaces) -> Result<(), ConfigErr
     if let Some(rootfs) = &spec.rootfs {
         need(ns, Namespaces::MOUNT, "rootfs")?;
         existing_dir("rootfs", rootfs)?;
+    }
+    if spec.overlay.is_some() {
+        need(ns, Namespaces::MOUNT, "an overlay root")?;
+        if spec.rootfs.is_some() {
+            return Err(OverlayError::WithRootfs.into());
+        }
     }
     if !spec.mounts.is_empty() {
         need(ns, Namespaces::MOUNT, "mounts")?;

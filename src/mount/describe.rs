@@ -75,6 +75,27 @@ pub enum MountAction {
     },
     /// pivot_root into the new root and detaching the old one.
     PivotRoot,
+    /// Mounting the overlay root.
+    Overlay,
+    /// Passing one layer to the overlay.
+    OverlayLayer {
+        /// Its index, lowest first.
+        index: usize,
+        /// Its host path, as given.
+        path: PathBuf,
+    },
+    /// Mounting the overlay's upper: a tmpfs (`path` is `None`), or a spawn's directory in `path`.
+    OverlayUpper {
+        /// The upper directory given (`Upper::Dir`).
+        path: Option<PathBuf>,
+    },
+    /// One option or step of the overlay's mount.
+    OverlayOption {
+        /// Which.
+        option: &'static str,
+        /// The path it concerns, if any.
+        path: Option<PathBuf>,
+    },
 }
 
 impl MountAction {
@@ -98,6 +119,7 @@ impl MountAction {
             Op::ReadOnlyEntry { proc, name } => MountAction::ReadOnly { target: entry(proc, name) },
             Op::ReadOnlyRoot { .. } => MountAction::ReadOnly { target: top() },
             Op::EnterNewRoot { .. } => MountAction::PivotRoot,
+            Op::Overlay(_) => MountAction::Overlay,
         }
     }
 }
@@ -121,6 +143,14 @@ impl fmt::Display for MountAction {
             MountAction::Devpts { target } => write!(f, "devpts on {}", target.display()),
             MountAction::Mask { path } => write!(f, "masking {}", path.display()),
             MountAction::PivotRoot => write!(f, "pivot_root into the new root"),
+            MountAction::Overlay => write!(f, "overlay on /"),
+            MountAction::OverlayLayer { index, path } => write!(f, "overlay layer #{index} {}", path.display()),
+            MountAction::OverlayUpper { path: None } => write!(f, "overlay upper (tmpfs)"),
+            MountAction::OverlayUpper { path: Some(path) } => write!(f, "overlay upper in {}", path.display()),
+            MountAction::OverlayOption { option, path: None } => write!(f, "overlay option {option}"),
+            MountAction::OverlayOption { option, path: Some(path) } => {
+                write!(f, "overlay option {option} ({})", path.display())
+            }
         }
     }
 }
@@ -131,6 +161,7 @@ impl fmt::Display for MountPart {
             MountPart::NewRoot => write!(f, "entering the new root"),
             MountPart::DefaultRoot => write!(f, "building the default root"),
             MountPart::Rootfs(path) => write!(f, "binding rootfs {}", path.display()),
+            MountPart::OverlayRoot => write!(f, "root"),
             MountPart::UserMount { index, mount } => write!(f, "#{index} ({mount})"),
             MountPart::ReadOnlyRoot => write!(f, "making the root read-only"),
         }

@@ -10,6 +10,7 @@ use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::overlay::compiled::OverlayPlan;
 use super::spec::Mount;
 
 /// A path inside the new root, relative to it, with its parent and last component split out
@@ -87,6 +88,9 @@ pub(crate) enum Op {
     RootBind {
         path: CString,
     },
+    /// An overlay root of read-only layers and an upper (`super::overlay`), attached at its
+    /// staging host directory; the overlay's mount is the new root.
+    Overlay(Box<OverlayPlan>),
     /// mkdir; an existing directory is fine.
     Mkdir {
         path: InRoot,
@@ -156,6 +160,8 @@ pub enum MountPart {
     DefaultRoot,
     /// Binding the `rootfs` directory onto itself.
     Rootfs(PathBuf),
+    /// Mounting the overlay root (`SandboxBuilder::overlay_root`).
+    OverlayRoot,
     /// One of the user's mounts.
     UserMount {
         /// Its index among the builder's mounts.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::check;
 use super::default_root;
 use super::ops::{cpath, Masks, MountPart, Op, OpsBuilder, PlannedOp};
+use super::overlay;
 use super::probe::{HostPath, HostProbe, Probe};
 use super::spec::{Mount, MountKind, MountSpec};
 use crate::error::ConfigError;
@@ -24,6 +25,22 @@ pub(crate) struct MountPlan {
     pub ops: Vec<PlannedOp>,
 }
 
+impl MountPlan {
+    /// The overlay root's plan, if the root is one.
+    pub fn overlay(&self) -> Option<&overlay::compiled::OverlayPlan> {
+        self.ops.iter().find_map(|p| match &p.op {
+            Op::Overlay(plan) => Some(&**plan),
+            _ => None,
+        })
+    }
+
+    /// How many mounts the plan makes, for the memory floor: one an operation, and one an
+    /// overlay layer (overlayfs clones each layer's mount).
+    pub fn mount_count(&self) -> u64 {
+        (self.ops.len() + self.overlay().map_or(0, |o| o.layers.len())) as u64
+    }
+}
+
 /// Checks the mount settings and compiles them; an empty plan without a mount namespace.
 /// `host_root_inside`: whether an id inside may be host uid 0 (decides the read-only procfs
 /// entries, see [`super::masks::masks_for`]).
@@ -32,13 +49,21 @@ pub(crate) fn compile(spec: &MountSpec, ns: Namespaces, host_root_inside: bool) 
     if !ns.contains(Namespaces::MOUNT) {
         return Ok(MountPlan::default());
     }
-    let default_root_at = match &spec.rootfs {
-        Some(rootfs) => rootfs.clone(),
-        None => default_root::mount_point(&spec.mounts, &|p| p.is_dir()).ok_or(ConfigError::NoStagingDirectory)?,
+    let overlay = match &spec.overlay {
+        Some(root) => Some(overlay::plan::compile(root, &overlay_input(spec, ns))?),
+        None => None,
+    };
+    let default_root_at = match (&spec.rootfs, &overlay) {
+        (Some(rootfs), _) => rootfs.clone(),
+        (None, Some(overlay)) => overlay.staging.clone(),
+        (None, None) => {
+            default_root::mount_point(&spec.mounts, &|p| p.is_dir()).ok_or(ConfigError::NoStagingDirectory)?
+        }
     };
     let input = PlanInput {
         default_root_at: &default_root_at,
         rootfs: spec.rootfs.as_deref(),
+        overlay,
         mounts: &spec.mounts,
         readonly_root: spec.readonly_root,
         pid_namespace: ns.contains(Namespaces::PID),
@@ -47,11 +72,33 @@ pub(crate) fn compile(spec: &MountSpec, ns: Namespaces, host_root_inside: bool) 
     build_plan(&input, &HostProbe)
 }
 
+/// What the overlay's plan needs of the host: the kernel, the page size, what it must not hide.
+fn overlay_input(spec: &MountSpec, ns: Namespaces) -> overlay::plan::OverlayInput<'_> {
+    let keep_visible = spec
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.kind {
+            MountKind::Bind { source, .. } => Some(source.as_path()),
+            _ => None,
+        })
+        .collect();
+    overlay::plan::OverlayInput {
+        user_namespace: ns.contains(Namespaces::USER),
+        kernel: crate::kernel::version(),
+        keep_visible,
+        candidates: &default_root::DEFAULT_ROOT_MOUNT_POINTS,
+        page: nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p as usize),
+    }
+}
+
 /// What the plan is built from (already validated: absolute paths, no NUL bytes).
 pub(crate) struct PlanInput<'a> {
-    /// Where the default root's tmpfs goes (see [`default_root::mount_point`]).
+    /// Where the default root's tmpfs goes (see [`default_root::mount_point`]); with an
+    /// overlay root, its staging directory.
     pub default_root_at: &'a Path,
     pub rootfs: Option<&'a Path>,
+    /// An overlay root (compiled), in place of `rootfs`.
+    pub overlay: Option<overlay::compiled::OverlayPlan>,
     pub mounts: &'a [Mount],
     pub readonly_root: bool,
     /// The default root gets a /proc only when the sandbox has its own pid namespace.
@@ -65,12 +112,16 @@ pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Mou
     let root = input.rootfs.unwrap_or(input.default_root_at).to_path_buf();
     let mut b = OpsBuilder { ops: Vec::new(), part: MountPart::NewRoot, root, masks: input.masks };
     b.push(Op::MakePrivate);
-    match input.rootfs {
-        Some(rootfs) => {
+    match (input.rootfs, &input.overlay) {
+        (Some(rootfs), _) => {
             b.part = MountPart::Rootfs(rootfs.to_path_buf());
             b.push(Op::RootBind { path: cpath(rootfs) });
         }
-        None => {
+        (None, Some(overlay)) => {
+            b.part = MountPart::OverlayRoot;
+            b.push(Op::Overlay(Box::new(overlay.clone())));
+        }
+        (None, None) => {
             b.part = MountPart::DefaultRoot;
             default_root::build(&mut b, input.pid_namespace, probe);
         }

@@ -32,6 +32,7 @@ fn input<'a>(rootfs: Option<&'a Path>, mounts: &'a [Mount]) -> PlanInput<'a> {
     PlanInput {
         default_root_at: Path::new("/tmp"),
         rootfs,
+        overlay: None,
         mounts,
         readonly_root: false,
         pid_namespace: true,

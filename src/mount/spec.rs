@@ -3,10 +3,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::overlay::spec::OverlayRoot;
+
 /// The root and mounts the builder recorded.
 #[derive(Debug, Clone)]
 pub(crate) struct MountSpec {
     pub rootfs: Option<PathBuf>,
+    /// An overlay root in place of `rootfs`.
+    pub overlay: Option<OverlayRoot>,
     pub mounts: Vec<Mount>,
     pub readonly_root: bool,
     /// Mask and make read-only the sensitive entries of every procfs (default: on).
@@ -15,7 +19,7 @@ pub(crate) struct MountSpec {
 
 impl Default for MountSpec {
     fn default() -> Self {
-        MountSpec { rootfs: None, mounts: Vec::new(), readonly_root: false, masked_paths: true }
+        MountSpec { rootfs: None, overlay: None, mounts: Vec::new(), readonly_root: false, masked_paths: true }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use crate::cgroup::stats::{self, CgroupStats};
 use crate::command::Command;
 use crate::error::Error;
 use crate::join::family::Joinable;
+use crate::mount::overlay::upper::SpawnUpper;
 use crate::seccomp::notify::Notifier;
 use crate::signal::Signal;
 use crate::sys::process as sys;
@@ -50,6 +52,8 @@ pub struct Child {
     /// `pool`): that first process, and the socket by which its waiter holds the sandbox
     /// open. Killed with this `Child`, and ended in the background once it is reaped.
     holder: Option<(Box<Child>, OwnedFd)>,
+    /// An overlay root's upper directory of this spawn's, removed after the wait unless kept.
+    upper: Option<SpawnUpper>,
 }
 
 impl Child {
@@ -73,6 +77,7 @@ impl Child {
             init_status: None,
             join: Joinable::default(),
             holder: None,
+            upper: None,
         }
     }
 
@@ -342,16 +347,36 @@ impl Child {
             // Whatever the first process left behind dies with the cgroup.
             cgroup.remove()?;
         }
+        if self.upper.as_ref().is_some_and(|u| !u.keep()) {
+            self.upper = None; // removes it
+        }
         Ok(Some(report))
     }
 }
 
 impl Child {
+    /// An overlay root's upper directory of this spawn's (`Upper::Dir`), which the `Child`
+    /// removes after its wait unless kept.
+    pub(crate) fn with_upper(mut self, upper: Option<SpawnUpper>) -> Child {
+        self.upper = upper;
+        self
+    }
+
+    /// With an overlay root whose upper is a directory ([`Upper::Dir`](crate::Upper::Dir)): this
+    /// sandbox's upper directory on the host, holding what it changed (deletions as overlayfs's
+    /// whiteouts). `None` with a tmpfs upper, and once removed after the wait (unless
+    /// [`keep_upper`](crate::OverlayRoot::keep_upper)).
+    #[must_use]
+    pub fn upper_dir(&self) -> Option<PathBuf> {
+        let holders = || self.holder.as_ref().and_then(|(holder, _)| holder.upper_dir());
+        self.upper.as_ref().map(SpawnUpper::upper).or_else(holders)
+    }
+
     /// The pipe on which isobox's init reports the program's end, when that report ends the
     /// wait (see [`Child::program_ended`]): an async waiter watches it beside the pidfd.
     #[cfg(feature = "tokio")]
     pub(crate) fn early_report_fd(&self) -> Option<BorrowedFd<'_>> {
-        let early = self.cgroup.is_none() && self.join.family.get().is_none();
+        let early = self.cgroup.is_none() && self.upper.is_none() && self.join.family.get().is_none();
         self.init_status.as_ref().filter(|_| early).map(|fd| fd.as_fd())
     }
 
@@ -360,7 +385,8 @@ impl Child {
     /// in which the kernel tears the namespaces down; the init is reaped in the background.
     /// `None`: not that case, or not yet (`nohang`), or the init ended without a report.
     fn program_ended(&mut self, nohang: bool) -> Option<ExitReport> {
-        if self.cgroup.is_some() || self.join.family.get().is_some() {
+        // An upper directory is removed (or kept) once the overlay is gone with the init.
+        if self.cgroup.is_some() || self.upper.is_some() || self.join.family.get().is_some() {
             return None;
         }
         let status = self.init_status.as_ref()?;
@@ -390,8 +416,10 @@ impl Child {
     /// missing, or if there is a cgroup to remove after.
     fn end_in_background(mut self: Box<Child>) {
         let _ = self.kill();
-        if self.cgroup.is_some() || !super::reaper::reap_later(self.pid) {
-            return; // dropped: reaped here
+        // A cgroup to remove, or an upper directory to remove once the overlay is gone with
+        // the init: dropped, so reaped here.
+        if self.cgroup.is_some() || self.upper.is_some() || !super::reaper::reap_later(self.pid) {
+            return;
         }
         let (status, usage) = (ExitStatus::from_raw(libc::SIGKILL), ResourceUsage::default());
         self.report = Some(ExitReport { status, wall_time: self.started.elapsed(), usage, cgroup: None });

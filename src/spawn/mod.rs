@@ -27,6 +27,7 @@ use crate::child::describe::setup_failure;
 use crate::child::plan::{ChildLaunch, ChildPlan};
 use crate::command::Command;
 use crate::error::{Error, SpawnError};
+use crate::mount::overlay::upper as overlay_upper;
 use crate::seccomp::notify::Notifier;
 use crate::sys::launch::spawn_child;
 use handle::Child;
@@ -88,6 +89,8 @@ fn launch(
     mut command: prepare::PreparedCommand,
     waiter: Option<(RawFd, RawFd)>,
 ) -> Result<Child, Error> {
+    let owner = overlay_upper::owner(sandbox.user.maps.as_ref(), sandbox.caller.is_root());
+    let upper = overlay_upper::SpawnUpper::for_spawn(&sandbox.child.mounts, owner)?;
     let (mut cgroup, join) = CgroupSpawn::plan(sandbox.cgroup.as_ref(), sandbox.caller.is_root())?;
     let clone_into = cgroup.clone_into();
     let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
@@ -102,6 +105,7 @@ fn launch(
     if let Some((exe, sock)) = waiter {
         launch = launch.with_waiter(exe, sock);
     }
+    launch.overlay_upper = upper.as_ref().map(overlay_upper::SpawnUpper::child_path);
     let hands_over = launch.hands_over();
     let plan = ChildPlan { setup: &sandbox.child, launch };
     let started = Instant::now();
@@ -126,7 +130,7 @@ fn launch(
         .with_init_status(init_status);
     spawned.prepared?;
     if spawned.report.is_empty() {
-        return Ok(child);
+        return Ok(child.with_upper(upper));
     }
     drop(child); // reaps the child, which has exited after writing its report
     Err(setup_failure(&spawned.report, &sandbox.child, &plan.launch))

@@ -3,7 +3,8 @@
 //! - [`raw`] and [`child`]: errno-free system calls for the **child** between clone and exec;
 //!   [`mount_api`]: the fd-based mount calls (openat2, open_tree, move_mount, fsopen…) it
 //!   uses inside the new root.
-//!   [`caps`]: its capability calls (prctl with every argument, capset).
+//!   [`caps`]: its capability calls (prctl with every argument, capset); [`overlay`]: the
+//!   few more an overlay root needs.
 //! - [`vmclone`]: the clone that shares the parent's memory, and the rules that make it sound;
 //!   [`clone3`]: the stack-switching clone3 call it prefers; [`stack`]: the child's stack;
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
@@ -36,6 +37,7 @@ pub mod launch_join;
 pub mod launch_program;
 pub mod mount_api;
 pub mod notify;
+pub mod overlay;
 pub mod process;
 pub mod raw;
 pub mod seccomp;
