@@ -242,6 +242,15 @@ fn killed_waiters_alone() {
     for pid in &waiters {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL).unwrap();
     }
+    // Once they have died (a kill that lands while a sandbox is being handed over kills the
+    // command, as it would kill a spawned one).
+    let dead = |pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')))
+    };
+    while !waiters.iter().all(dead) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let out = pool.output(&sh("echo still served")).unwrap();
     assert_eq!(text(&out.stdout), "still served\n");
     println!("REPLACED");
@@ -348,7 +357,7 @@ fn rootless_a_pooled_command_is_the_callers_child_and_what_it_left_running_ends_
     assert_eq!(until_empty(&ns), Vec::<String>::new(), "left running after the command's wait");
     // Killing a pooled command ends the sandbox, with what the command started.
     let mut cmd = sh("sleep 1000 & sleep 1000");
-    let mut child = pool.spawn(&cmd.stdout(Stdio::null())).unwrap();
+    let mut child = pool.spawn(cmd.stdout(Stdio::null())).unwrap();
     let ns = std::fs::read_link(format!("/proc/{}/ns/pid", child.id())).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while live_in_pid_namespace(&ns).len() < 5 && Instant::now() < deadline {

@@ -1,9 +1,13 @@
-//! The running sandbox, like `std::process::Child` (**parent**).
+//! The running sandbox, like `std::process::Child` (**parent**). What runs beside it
+//! (`exec`, and a pooled command's holder) is in [`exec`]; the init's early report and an
+//! overlay's upper directory are in [`early`].
+
+mod early;
+mod exec;
 
 use std::io::Read;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -13,7 +17,6 @@ use nix::unistd::Pid;
 use super::exit_report::{ExitReport, Output, ResourceUsage};
 use crate::cgroup::group::Cgroup;
 use crate::cgroup::stats::{self, CgroupStats};
-use crate::command::Command;
 use crate::error::Error;
 use crate::join::family::Joinable;
 use crate::mount::overlay::upper::SpawnUpper;
@@ -105,67 +108,6 @@ impl Child {
     pub(crate) fn with_join(mut self, join: Joinable) -> Child {
         self.join = join;
         self
-    }
-
-    /// Runs `cmd` in this running sandbox, as another process beside its program: the same
-    /// namespaces (joined with setns through the first process's pidfd, Linux 5.8), root,
-    /// cgroup, capabilities, ids as the command asks (checked against the sandbox's maps as a
-    /// spawn checks them), no_new_privs, rlimits, Landlock and seccomp filter. Unset stdio is
-    /// inherited. Returns a `Child` of its own once the command has been executed.
-    ///
-    /// The new `Child` owns no cgroup: its [`kill`](Child::kill) and drop SIGKILL its process
-    /// only (what it started stays in the sandbox, and ends with it), and its `cgroup_dirs`
-    /// and `cgroup_stats` are empty. It can `exec` too, into the same sandbox. Once this
-    /// sandbox's first process has been reaped (or with a pid namespace, once it exits), the
-    /// exec'd processes are killed with it; waiting for the first process also reaps the
-    /// exec'd ones that have exited, and keeps their status for their own `Child`.
-    ///
-    /// Fails with [`ExecError::SandboxGone`](crate::ExecError::SandboxGone) once the sandbox's
-    /// first process has exited, with a `ConfigError` for a command the sandbox cannot run
-    /// (e.g. [`ConfigError::UnmappedId`](crate::ConfigError::UnmappedId)), with a
-    /// [`SetupError`](crate::SetupError) naming the step (e.g. `Step::Setns`) otherwise. A
-    /// sandbox with a time namespace or seccomp notify rules cannot be joined
-    /// ([`ExecError`](crate::ExecError)). A command may only be run from a `Child` that
-    /// [`Sandbox::spawn`](crate::Sandbox::spawn) returned (or one exec'd from it).
-    pub fn exec(&self, cmd: &Command) -> Result<Child, Error> {
-        let mut joined = crate::join::exec(&self.join, self.first_process(), cmd)?;
-        let child = Child::new(joined.pid, Some(joined.pidfd), &mut joined.parent_ends, joined.started, None);
-        Ok(child.with_join(joined.link))
-    }
-
-    /// Starts isobox's waiter in this running sandbox on `sock` (`exe`: isobox's program), as
-    /// the caller's child: a pooled sandbox whose command has no init between it and the
-    /// caller (see `pool`).
-    pub(crate) fn exec_waiter(&self, exe: RawFd, sock: RawFd) -> Result<Child, Error> {
-        let mut joined = crate::join::exec_waiter(&self.join, self.first_process(), exe, sock)?;
-        let child = Child::new(joined.pid, Some(joined.pidfd), &mut joined.parent_ends, joined.started, None);
-        Ok(child.with_join(joined.link))
-    }
-
-    /// A pooled command's process, with the sandbox it runs in (`holder`, and its waiter's
-    /// socket), which it ends.
-    pub(crate) fn with_holder(mut self, holder: Child, sock: OwnedFd) -> Child {
-        self.holder = Some((Box::new(holder), sock));
-        self
-    }
-
-    /// Whether the sandbox a pooled command would run beside still stands: the socket of
-    /// the waiter that holds it has not closed (that waiter killed from outside ends the
-    /// sandbox, and the command's process with it). `true` without one.
-    pub(crate) fn holder_stands(&self) -> bool {
-        let Some((_, sock)) = &self.holder else { return true };
-        let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
-        matches!(nix::poll::poll(&mut fds, PollTimeout::ZERO), Ok(0))
-    }
-
-    /// What `exec` needs to know of this `Child`'s process.
-    fn first_process(&self) -> crate::join::FirstProcess<'_> {
-        crate::join::FirstProcess {
-            pid: self.pid.as_raw(),
-            pidfd: self.pidfd(),
-            cgroup: self.cgroup.as_ref(),
-            reaped: self.report.is_some(),
-        }
     }
 
     /// With the seccomp listener the parent took from the child (notify rules).
@@ -351,79 +293,6 @@ impl Child {
             self.upper = None; // removes it
         }
         Ok(Some(report))
-    }
-}
-
-impl Child {
-    /// An overlay root's upper directory of this spawn's (`Upper::Dir`), which the `Child`
-    /// removes after its wait unless kept.
-    pub(crate) fn with_upper(mut self, upper: Option<SpawnUpper>) -> Child {
-        self.upper = upper;
-        self
-    }
-
-    /// With an overlay root whose upper is a directory ([`Upper::Dir`](crate::Upper::Dir)): this
-    /// sandbox's upper directory on the host, holding what it changed (deletions as overlayfs's
-    /// whiteouts). `None` with a tmpfs upper, and once removed after the wait (unless
-    /// [`keep_upper`](crate::OverlayRoot::keep_upper)).
-    #[must_use]
-    pub fn upper_dir(&self) -> Option<PathBuf> {
-        let holders = || self.holder.as_ref().and_then(|(holder, _)| holder.upper_dir());
-        self.upper.as_ref().map(SpawnUpper::upper).or_else(holders)
-    }
-
-    /// The pipe on which isobox's init reports the program's end, when that report ends the
-    /// wait (see [`Child::program_ended`]): an async waiter watches it beside the pidfd.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn early_report_fd(&self) -> Option<BorrowedFd<'_>> {
-        let early = self.cgroup.is_none() && self.upper.is_none() && self.join.family.get().is_none();
-        self.init_status.as_ref().filter(|_| early).map(|fd| fd.as_fd())
-    }
-
-    /// With isobox's init and nothing else to wait for (no cgroup to remove, no exec'd process
-    /// in the family): the program's end as the init reports it, before the init's own exit,
-    /// in which the kernel tears the namespaces down; the init is reaped in the background.
-    /// `None`: not that case, or not yet (`nohang`), or the init ended without a report.
-    fn program_ended(&mut self, nohang: bool) -> Option<ExitReport> {
-        // An upper directory is removed (or kept) once the overlay is gone with the init.
-        if self.cgroup.is_some() || self.upper.is_some() || self.join.family.get().is_some() {
-            return None;
-        }
-        let status = self.init_status.as_ref()?;
-        if !nohang {
-            let mut fds = vec![PollFd::new(status.as_fd(), PollFlags::POLLIN)];
-            if let Some(pidfd) = &self.pidfd {
-                fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
-            }
-            while matches!(nix::poll::poll(&mut fds, PollTimeout::NONE), Err(nix::errno::Errno::EINTR)) {}
-        }
-        let (status, usage) = super::init::read_status(status)?;
-        if !super::reaper::reap_later(self.pid) {
-            let _ = sys::wait4(self.pid, false);
-        }
-        let report =
-            ExitReport { status: ExitStatus::from_raw(status), wall_time: self.started.elapsed(), usage, cgroup: None };
-        self.init_status = None;
-        self.pidfd = None;
-        self.report = Some(report);
-        Some(report)
-    }
-}
-
-impl Child {
-    /// Kills the sandbox and has isobox's reaper thread reap its first process, whose exit
-    /// tears the namespaces down: nobody waits for it. Reaped here if that thread is
-    /// missing, or if there is a cgroup to remove after.
-    fn end_in_background(mut self: Box<Child>) {
-        let _ = self.kill();
-        // A cgroup to remove, or an upper directory to remove once the overlay is gone with
-        // the init: dropped, so reaped here.
-        if self.cgroup.is_some() || self.upper.is_some() || !super::reaper::reap_later(self.pid) {
-            return;
-        }
-        let (status, usage) = (ExitStatus::from_raw(libc::SIGKILL), ResourceUsage::default());
-        self.report = Some(ExitReport { status, wall_time: self.started.elapsed(), usage, cgroup: None });
-        self.pidfd = None;
     }
 }
 
