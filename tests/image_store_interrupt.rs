@@ -64,7 +64,10 @@ fn rootless_a_source_that_ends_mid_blob_is_refused_and_leaves_nothing() {
     let store = ImageStore::open(store_dir.path()).unwrap();
     let e = store.import_oci_dir(src.path(), None).unwrap_err();
     writer.join().unwrap();
-    assert!(matches!(e, StoreError::SizeMismatch { actual, .. } if actual == img.layers[0].blob.len() as u64 / 2), "{e}");
+    assert!(
+        matches!(e, StoreError::SizeMismatch { actual, .. } if actual == img.layers[0].blob.len() as u64 / 2),
+        "{e}"
+    );
     assert_nothing_published(store_dir.path());
     assert_eq!(names(&store_dir.path().join("isobox/tmp")), Vec::<String>::new());
 }

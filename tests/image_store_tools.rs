@@ -31,7 +31,13 @@ fn skopeo_copy(from: &str, to: &str) {
 /// whiteout.
 fn image() -> Img {
     let busybox = std::fs::read("/bin/busybox").unwrap_or_else(|_| b"#!/bin/sh\n".to_vec());
-    let base = oci::layer(&[("bin/", b""), ("bin/busybox", &busybox), ("bin/sh", b"-> busybox"), ("etc/", b""), ("etc/issue", b"x\n")]);
+    let base = oci::layer(&[
+        ("bin/", b""),
+        ("bin/busybox", &busybox),
+        ("bin/sh", b"-> busybox"),
+        ("etc/", b""),
+        ("etc/issue", b"x\n"),
+    ]);
     let top = oci::layer(&[("etc/", b""), ("etc/.wh.issue", b""), ("etc/motd", b"hello\n")]);
     Img::new(vec![Layer::new(base, Comp::Gzip), Layer::new(top, Comp::Gzip)], &["/bin/sh"])
 }
