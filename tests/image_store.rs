@@ -8,43 +8,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use isobox::{ImageStore, StoreError};
-use oci::{Comp, Img, Layer};
-
-fn base(comp: Comp) -> Layer {
-    let entries: &[(&str, &[u8])] =
-        &[("bin/", b""), ("bin/hello", b"hi\n"), ("bin/sh", b"-> hello"), ("etc/", b""), ("etc/hostname", b"box\n")];
-    Layer::new(oci::layer(entries), comp)
-}
-
-fn top(comp: Comp) -> Layer {
-    let entries: &[(&str, &[u8])] = &[("etc/", b""), ("etc/.wh.hostname", b""), ("etc/motd", b"welcome\n")];
-    Layer::new(oci::layer(entries), comp)
-}
-
-fn other(comp: Comp) -> Layer {
-    Layer::new(oci::layer(&[("usr/", b""), ("usr/share", b"other\n")]), comp)
-}
-
-/// How many entries `dir` of the store has.
-fn count(store: &ImageStore, dir: &str) -> usize {
-    std::fs::read_dir(store.path().join(dir)).unwrap().count()
-}
-
-/// (blobs, unpacked layers, temporaries) on disk.
-fn on_disk(store: &ImageStore) -> (usize, usize, usize) {
-    (count(store, "blobs/sha256"), count(store, "isobox/layers/sha256"), count(store, "isobox/tmp"))
-}
-
-fn assert_nothing_written(store: &ImageStore) {
-    assert_eq!(on_disk(store), (0, 0, 0));
-    assert!(store.images().unwrap().is_empty());
-}
-
-fn oci_dir(img: &Img, name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    oci::write_dir(dir.path(), &oci::layout_files(&[(img, name)]));
-    dir
-}
+use oci::{base, oci_dir, on_disk, other, top, Comp, Img};
 
 /// The two-layer image came out whole: config, layer order, files, whiteout.
 fn check_image(image: &isobox::Image, img: &Img) {
@@ -145,85 +109,7 @@ fn rootless_zstd_layers() {
         let store = ImageStore::open(dir.path()).unwrap();
         let e = store.import_oci_dir(oci_dir(&img, "z").path(), None).unwrap_err();
         assert!(matches!(e, StoreError::MediaType { needs_zstd: true, .. }), "{e}");
-        assert_nothing_written(&store);
-    }
-}
-
-/// Imports `img` into a fresh store and returns the error and the store.
-fn refused(img: &Img, edit: impl FnOnce(&Path)) -> (StoreError, ImageStore, tempfile::TempDir) {
-    let src = oci_dir(img, "bad");
-    edit(src.path());
-    let dir = tempfile::tempdir().unwrap();
-    let store = ImageStore::open(dir.path()).unwrap();
-    let e = store.import_oci_dir(src.path(), None).unwrap_err();
-    (e, store, dir)
-}
-
-#[test]
-fn rootless_a_wrong_digest_size_or_diff_id_is_refused_and_nothing_is_written() {
-    let img = Img::new(vec![base(Comp::Gzip), top(Comp::Plain)], &["/bin/hello", "x"]);
-    // The second layer's blob altered (one byte of a file's contents).
-    let top_name = format!("blobs/sha256/{}", oci::hex(&img.layers[1].blob));
-    let (e, store, _d) = refused(&img, |src| {
-        let path = src.join(&top_name);
-        let mut bytes = std::fs::read(&path).unwrap();
-        let at = bytes.windows(7).position(|w| w == b"welcome").unwrap();
-        bytes[at] = b'W';
-        std::fs::write(path, bytes).unwrap();
-    });
-    assert!(matches!(&e, StoreError::DigestMismatch { entry, .. } if *entry == top_name), "{e}");
-    assert_nothing_written(&store);
-    // A descriptor's size one byte short.
-    let mut short = img.clone();
-    short.manifest["layers"][0]["size"] = (img.layers[0].blob.len() - 1).into();
-    short.seal_manifest();
-    let (e, store, _d) = refused(&short, |_| {});
-    assert!(
-        matches!(e, StoreError::SizeMismatch { expected, .. } if expected == img.layers[0].blob.len() as u64 - 1),
-        "{e}"
-    );
-    assert_nothing_written(&store);
-    // A config whose diff-id for the (gzip'd) first layer is another layer's.
-    let mut wrong = img.clone();
-    wrong.config["rootfs"]["diff_ids"][0] = oci::digest(&img.layers[1].tar).into();
-    wrong.seal();
-    let (e, store, _d) = refused(&wrong, |_| {});
-    assert!(
-        matches!(&e, StoreError::DiffIdMismatch { expected, .. } if expected.to_string() == oci::digest(&img.layers[1].tar)),
-        "{e}"
-    );
-    assert_nothing_written(&store);
-    // The index's descriptor of the manifest with a wrong digest.
-    let (e, store, _d) = refused(&img, |src| {
-        let index = std::fs::read_to_string(src.join("index.json")).unwrap();
-        std::fs::write(src.join("index.json"), index.replace(&img.manifest_digest(), &oci::digest(b"other"))).unwrap();
-    });
-    assert!(matches!(e, StoreError::Missing { .. } | StoreError::DigestMismatch { .. }), "{e}");
-    assert_nothing_written(&store);
-}
-
-#[test]
-fn rootless_a_docker_archive_with_a_wrong_diff_id_or_config_name_writes_nothing() {
-    let work = tempfile::tempdir().unwrap();
-    let mut img = Img::new(vec![base(Comp::Plain), top(Comp::Plain)], &["/bin/hello", "x"]);
-    img.config["rootfs"]["diff_ids"][1] = oci::digest(b"not the layer").into();
-    img.seal();
-    oci::docker_archive(&work.path().join("d.tar"), &img, "t");
-    let store = ImageStore::open(work.path().join("store")).unwrap();
-    let e = store.import_docker_archive(work.path().join("d.tar"), None).unwrap_err();
-    assert!(matches!(&e, StoreError::DiffIdMismatch { entry, .. } if entry.ends_with("/layer.tar")), "{e}");
-    assert_nothing_written(&store);
-}
-
-#[test]
-fn rootless_foreign_layers_and_unknown_media_types_are_refused() {
-    for media_type in ["application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", "application/x-unknown"] {
-        let mut img = Img::new(vec![base(Comp::Gzip)], &["/bin/hello", "x"]);
-        img.layers[0].media_type = media_type.into();
-        img.seal();
-        let (e, store, _d) = refused(&img, |_| {});
-        assert!(matches!(&e, StoreError::MediaType { media_type: m, needs_zstd: false, .. } if m == media_type), "{e}");
-        assert_nothing_written(&store);
+        oci::assert_nothing_written(&store);
     }
 }
 

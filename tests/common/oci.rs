@@ -238,3 +238,41 @@ pub fn docker25_archive(path: &Path, img: &Img, tag: &str) {
     members.push(Member::File("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
     write_tar(path, &members);
 }
+
+// Layers and stores the image tests share.
+
+pub fn base(comp: Comp) -> Layer {
+    let entries: &[(&str, &[u8])] =
+        &[("bin/", b""), ("bin/hello", b"hi\n"), ("bin/sh", b"-> hello"), ("etc/", b""), ("etc/hostname", b"box\n")];
+    Layer::new(layer(entries), comp)
+}
+
+pub fn top(comp: Comp) -> Layer {
+    let entries: &[(&str, &[u8])] = &[("etc/", b""), ("etc/.wh.hostname", b""), ("etc/motd", b"welcome\n")];
+    Layer::new(layer(entries), comp)
+}
+
+pub fn other(comp: Comp) -> Layer {
+    Layer::new(layer(&[("usr/", b""), ("usr/share", b"other\n")]), comp)
+}
+
+/// How many entries `dir` of the store has.
+pub fn count(store: &isobox::ImageStore, dir: &str) -> usize {
+    std::fs::read_dir(store.path().join(dir)).unwrap().count()
+}
+
+/// (blobs, unpacked layers, temporaries) on disk.
+pub fn on_disk(store: &isobox::ImageStore) -> (usize, usize, usize) {
+    (count(store, "blobs/sha256"), count(store, "isobox/layers/sha256"), count(store, "isobox/tmp"))
+}
+
+pub fn assert_nothing_written(store: &isobox::ImageStore) {
+    assert_eq!(on_disk(store), (0, 0, 0));
+    assert!(store.images().unwrap().is_empty());
+}
+
+pub fn oci_dir(img: &Img, name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_dir(dir.path(), &layout_files(&[(img, name)]));
+    dir
+}

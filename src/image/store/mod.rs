@@ -31,7 +31,7 @@ pub(crate) mod stage;
 
 use std::path::Path;
 
-use crate::image::store::error::StoreError;
+use crate::image::store::error::{io_at, StoreError};
 use crate::image::store::image::{GcReport, Image, ImageEntry, Imported};
 use crate::image::store::layout::Layout;
 use crate::image::store::source::{ArchiveSource, DirSource};
@@ -47,12 +47,17 @@ pub struct ImageStore {
 }
 
 impl ImageStore {
-    /// Opens the store in `dir`, creating the directory and the layout as needed.
+    /// Opens the store in `dir`, creating the directory and the layout as needed. Its path
+    /// is made absolute (symlinks resolved), and so are the layer directories it hands out.
     /// Layers are unpacked with [`UnpackOptions::default`] (owners and `trusted.` xattrs as
     /// root; the caller's ids and `user.` xattrs otherwise), so a store is meant to be used
     /// by one user.
     pub fn open(dir: impl AsRef<Path>) -> Result<ImageStore, StoreError> {
-        let layout = Layout::new(dir.as_ref());
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(io_at("creating", dir))?;
+        // Absolute, so that layer directories are too (overlay lower dirs).
+        let dir = std::fs::canonicalize(dir).map_err(io_at("resolving", dir))?;
+        let layout = Layout::new(&dir);
         layout.create()?;
         Ok(ImageStore { layout, options: UnpackOptions::default() })
     }
