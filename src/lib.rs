@@ -109,6 +109,24 @@
 //! # Ok::<(), isobox::Error>(())
 //! ```
 //!
+//! # Images
+//! An [`ImageStore`] is a directory in the OCI image layout (skopeo, umoci and containerd read
+//! and write it) with isobox's cache of unpacked layers beside it. It imports OCI layouts,
+//! oci-archives and docker-archives, checking every blob's digest and every layer's diff-id,
+//! and writes a layer that several images share once. An [`Image`] gives its config's run
+//! defaults and its unpacked layer directories, lowest first.
+//!
+//! ```no_run
+//! use isobox::ImageStore;
+//!
+//! let store = ImageStore::open("/var/lib/myapp/images")?;
+//! let imported = store.import_docker_archive("busybox.tar", None)?;
+//! println!("{} blobs written", imported.report.blobs_written);
+//! let image = store.image("busybox:latest")?;
+//! println!("{:?} over {:?}", image.config().cmd, image.layer_dirs());
+//! # Ok::<(), isobox::StoreError>(())
+//! ```
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
@@ -154,6 +172,10 @@ pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
 pub use image::error::{UnpackError, UnpackErrorKind};
+pub use image::store::digest::Digest;
+pub use image::store::error::StoreError;
+pub use image::store::image::{GcReport, Image, ImageConfig, ImageEntry, ImageLayer, ImportReport, Imported};
+pub use image::store::ImageStore;
 pub use image::unpack::{unpack_layer, UnpackOptions, UnpackReport};
 pub use join::error::ExecError;
 #[cfg(feature = "landlock")]

@@ -1,6 +1,8 @@
 //! Container images (**parent**): layers many images share, unpacked safely (issue
-//! "Images"). So far: [`unpack`], the layer unpacker in overlayfs's format; the store,
-//! import, overlay roots, build and registry come on top of it.
+//! "Images"). So far: [`unpack`], the layer unpacker in overlayfs's format, and [`store`],
+//! an OCI layout store that imports images and caches their unpacked layers; overlay roots,
+//! build and registry come on top of them.
 
 pub(crate) mod error;
+pub(crate) mod store;
 pub(crate) mod unpack;

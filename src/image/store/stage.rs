@@ -1,0 +1,200 @@
+//! One import's staging area (**parent**): `isobox/tmp/import-…/`. Every blob is copied there,
+//! hashed while written, synced and checked against its descriptor; every layer is unpacked
+//! there from its blob, its diff-id hashed while decompressed and checked against the config.
+//! Only when all of the image is in does `commit` rename each into place (blobs first, then
+//! layers; one already there is kept, and ours dropped), so a failed or interrupted import
+//! publishes nothing half-written, and dropping a `Stage` removes its directory.
+//! The store lock is held shared the whole time, so gc, which takes it exclusive, never
+//! collects a blob an import is about to reference.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+use nix::fcntl::Flock;
+
+use crate::image::store::digest::{Digest, Hashing};
+use crate::image::store::error::{io_at, StoreError};
+use crate::image::store::fsutil;
+use crate::image::store::image::ImportReport;
+use crate::image::store::layout::Layout;
+use crate::image::store::media::Compression;
+use crate::image::unpack::{unpack_layer, UnpackOptions};
+
+/// What a blob should be: its digest and size, where known.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Expect<'a> {
+    pub(crate) digest: Option<&'a Digest>,
+    pub(crate) size: Option<u64>,
+}
+
+pub(crate) struct Stage<'l> {
+    layout: &'l Layout,
+    options: UnpackOptions,
+    dir: PathBuf,
+    blobs: Vec<(Digest, u64)>,
+    layers: Vec<Digest>,
+    /// Blobs this import hashed itself (not hashed again to unpack).
+    verified: HashSet<Digest>,
+    report: ImportReport,
+    _lock: Flock<File>,
+}
+
+impl<'l> Stage<'l> {
+    pub(crate) fn new(layout: &'l Layout, options: UnpackOptions) -> Result<Stage<'l>, StoreError> {
+        let lock = fsutil::lock(&layout.store_lock(), false)?;
+        let dir = layout.tmp.join(fsutil::unique_name("import"));
+        std::fs::create_dir(&dir).map_err(io_at("creating", &dir))?;
+        let (blobs, layers, verified) = (Vec::new(), Vec::new(), HashSet::new());
+        Ok(Stage { layout, options, dir, blobs, layers, verified, report: ImportReport::default(), _lock: lock })
+    }
+
+    /// Whether the store has the blob, or this import staged it.
+    pub(crate) fn has_blob(&self, digest: &Digest) -> bool {
+        self.verified.contains(digest) || self.layout.blob(digest.hex()).exists()
+    }
+
+    /// Where the blob is: staged, or in the store.
+    pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
+        match self.blobs.iter().any(|(d, _)| d == digest) {
+            true => self.dir.join(digest.hex()),
+            false => self.layout.blob(digest.hex()),
+        }
+    }
+
+    /// Copies the blob `entry` from what `open` opens, unless the store has `expect.digest`,
+    /// checking it against `expect`; its digest.
+    pub(crate) fn blob<R: Read>(
+        &mut self,
+        entry: &str,
+        open: impl FnOnce() -> Result<R, StoreError>,
+        expect: Expect<'_>,
+    ) -> Result<Digest, StoreError> {
+        if let Some(digest) = expect.digest.filter(|d| self.has_blob(d)) {
+            if !self.verified.contains(digest) {
+                self.report.blobs_present += 1;
+            }
+            return Ok(digest.clone());
+        }
+        let src = open()?;
+        let partial = self.dir.join(fsutil::unique_name("partial"));
+        let (digest, len) = copy_synced(src, &partial, expect.size).map_err(io_at("copying a blob to", &partial))?;
+        if let Some(expected) = expect.size.filter(|&s| s != len) {
+            return Err(StoreError::SizeMismatch { entry: entry.to_owned(), expected, actual: len });
+        }
+        if let Some(expected) = expect.digest.filter(|&d| *d != digest) {
+            return Err(StoreError::DigestMismatch {
+                entry: entry.to_owned(),
+                expected: expected.clone(),
+                actual: digest,
+            });
+        }
+        if self.verified.insert(digest.clone()) {
+            let path = self.dir.join(digest.hex());
+            std::fs::rename(&partial, &path).map_err(io_at("renaming a blob to", path))?;
+            self.blobs.push((digest.clone(), len));
+        }
+        Ok(digest)
+    }
+
+    /// Unpacks the layer `entry` (blob `blob`, compressed with `compression`) unless the
+    /// store has it, checking its diff-id (and the blob's digest, if this import did not).
+    pub(crate) fn layer(
+        &mut self,
+        entry: &str,
+        blob: &Digest,
+        compression: Compression,
+        diff_id: &Digest,
+    ) -> Result<(), StoreError> {
+        if self.layers.contains(diff_id) {
+            return Ok(());
+        }
+        if self.layout.layers.join(diff_id.hex()).exists() {
+            self.report.layers_present += 1;
+            return Ok(());
+        }
+        let path = self.blob_path(blob);
+        let file = File::open(&path).map_err(io_at("opening", &path))?;
+        let mut compressed = Hashing::new(io::BufReader::with_capacity(1 << 20, file));
+        let dir = self.dir.join(format!("layer-{}", diff_id.hex()));
+        std::fs::create_dir(&dir).map_err(io_at("creating", &dir))?;
+        let reading = io_at("reading the layer", &path);
+        let mut plain = Hashing::new(compression.reader(&mut compressed).map_err(io_at("reading the layer", &path))?);
+        let unpacked = unpack_layer(&mut plain, &dir, &self.options);
+        unpacked.map_err(|source| StoreError::Unpack { entry: entry.to_owned(), source })?;
+        plain.drain().map_err(io_at("reading the layer", &path))?;
+        let (actual, _) = plain.finish();
+        compressed.drain().map_err(reading)?;
+        if actual != *diff_id {
+            return Err(StoreError::DiffIdMismatch { entry: entry.to_owned(), expected: diff_id.clone(), actual });
+        }
+        let (digest, _) = compressed.finish();
+        if !self.verified.contains(blob) && digest != *blob {
+            return Err(StoreError::DigestMismatch { entry: entry.to_owned(), expected: blob.clone(), actual: digest });
+        }
+        self.layers.push(diff_id.clone());
+        Ok(())
+    }
+
+    /// Publishes every staged blob, then every staged layer; what was written. The store lock
+    /// is held until the stage is dropped, so that the index names the blobs before gc runs.
+    pub(crate) fn commit(&mut self) -> Result<ImportReport, StoreError> {
+        for (digest, len) in std::mem::take(&mut self.blobs) {
+            let dest = self.layout.blob(digest.hex());
+            if dest.exists() {
+                self.report.blobs_present += 1;
+                continue;
+            }
+            let staged = self.dir.join(digest.hex());
+            std::fs::rename(&staged, &dest).map_err(io_at("publishing a blob as", &dest))?;
+            self.report.blobs_written += 1;
+            self.report.bytes_written += len;
+        }
+        fsutil::sync_dir(&self.layout.blobs)?;
+        if self.layers.is_empty() {
+            return Ok(self.report);
+        }
+        // The unpacked files reach the disk before their directory is published.
+        let dir = File::open(&self.dir).map_err(io_at("opening", &self.dir))?;
+        nix::unistd::syncfs(dir.as_raw_fd()).map_err(|e| io_at("syncing the file system of", &self.dir)(e.into()))?;
+        for diff_id in std::mem::take(&mut self.layers) {
+            let dest = self.layout.layers.join(diff_id.hex());
+            match std::fs::rename(self.dir.join(format!("layer-{}", diff_id.hex())), &dest) {
+                Ok(()) => self.report.layers_unpacked += 1,
+                // Another import published it first (rename(2) onto a non-empty directory).
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {
+                    self.report.layers_present += 1;
+                }
+                Err(e) => return Err(io_at("publishing a layer as", dest)(e)),
+            }
+        }
+        fsutil::sync_dir(&self.layout.layers)?;
+        Ok(self.report)
+    }
+}
+
+impl Drop for Stage<'_> {
+    fn drop(&mut self) {
+        let _ = fsutil::remove_tree(&self.dir);
+    }
+}
+
+/// Copies `src` into the new file `path` (at most `limit` + 1 bytes, when known), hashing it,
+/// and syncs it; its digest and length.
+fn copy_synced(src: impl Read, path: &std::path::Path, limit: Option<u64>) -> io::Result<(Digest, u64)> {
+    let mut out = File::options().write(true).create_new(true).open(path)?;
+    let mut src = Hashing::new(src.take(limit.map_or(u64::MAX, |l| l + 1)));
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.write_all(&buf[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.sync_all()?;
+    Ok(src.finish())
+}
