@@ -89,6 +89,24 @@ fn rootless_the_pool_refills_in_the_background() {
 }
 
 #[test]
+fn rootless_a_pool_is_topped_up_while_a_long_command_runs() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    let mut long = pool.spawn(Command::new("/bin/sleep").arg("30")).unwrap();
+    // Not at the command's end (it runs on), but shortly after the spawn.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pool.idle() < 1 {
+        assert!(Instant::now() < deadline, "not refilled while the command ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(long.try_wait().unwrap(), None, "the long command still runs");
+    long.kill().unwrap();
+    assert_eq!(long.wait().unwrap().signal(), Some(9));
+}
+
+#[test]
 fn rootless_a_missing_program_and_a_bad_directory_are_the_usual_errors() {
     if !require_userns() {
         return;

@@ -3,8 +3,9 @@
 //! to the thread that spawned it: a thread of each pool's own would take the sandboxes it
 //! handed out with it when the pool is dropped.
 
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use super::inner::{Inner, Pooled};
 use crate::error::{Error, SpawnError};
@@ -12,6 +13,8 @@ use crate::error::{Error, SpawnError};
 enum Job {
     /// Top the pool up; someone may wait for it to be full (its creation, `fill`).
     Fill { pool: Weak<Inner>, done: Option<Sender<Result<(), Error>>> },
+    /// Top the pool up at `at` (a spawn's refill, unless its command ends before).
+    FillAt { pool: Weak<Inner>, at: Instant },
     /// One sandbox for a spawn that found the pool empty, made here too so that it dies with
     /// the process, as the others do, not with the caller's thread.
     One { pool: Weak<Inner>, reply: Sender<Result<Pooled, Error>> },
@@ -26,14 +29,33 @@ fn jobs() -> Result<Sender<Job>, Error> {
     let (tx, rx) = mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("isobox-pool".into())
-        .spawn(move || {
-            for job in rx {
-                run(job);
-            }
-        })
+        .spawn(move || serve(&rx))
         .map_err(SpawnError::io("starting isobox's pool thread"))?;
     let jobs = JOBS.get_or_init(|| Mutex::new(tx));
     Ok(jobs.lock().unwrap_or_else(|p| p.into_inner()).clone())
+}
+
+/// Runs the jobs as they come, and the timed fills when they are due.
+fn serve(jobs: &Receiver<Job>) {
+    let mut later: Vec<(Instant, Weak<Inner>)> = Vec::new();
+    loop {
+        let next = match later.iter().map(|(at, _)| *at).min() {
+            None => jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(at) => jobs.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        match next {
+            Ok(Job::FillAt { pool, at }) => later.push((at, pool)),
+            Ok(job) => run(job),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = Instant::now();
+        let (due, rest): (Vec<_>, Vec<_>) = later.into_iter().partition(|(at, _)| *at <= now);
+        later = rest;
+        for (_, pool) in due {
+            run(Job::Fill { pool, done: None }); // a no-op for a pool already topped up
+        }
+    }
 }
 
 fn run(job: Job) {
@@ -47,6 +69,7 @@ fn run(job: Job) {
                 let _ = done.send(result);
             }
         }
+        Job::FillAt { pool, .. } => run(Job::Fill { pool, done: None }),
         Job::One { pool, reply } => {
             if let Some(pool) = pool.upgrade() {
                 let _ = reply.send(guarded(|| pool.make_one()));
@@ -83,8 +106,15 @@ pub(crate) fn fill_and_wait(pool: &Arc<Inner>) -> Result<(), Error> {
 
 /// Asks the pool thread to top `pool` up, without waiting. A failure there shows up as an
 /// empty pool, whose next spawn then makes its sandbox itself and returns the error.
-pub(crate) fn refill(pool: &Arc<Inner>) {
+pub(crate) fn refill(pool: Weak<Inner>) {
     if let Ok(jobs) = jobs() {
-        let _ = jobs.send(Job::Fill { pool: Arc::downgrade(pool), done: None });
+        let _ = jobs.send(Job::Fill { pool, done: None });
+    }
+}
+
+/// As [`refill`], `after` from now.
+pub(crate) fn refill_after(pool: Weak<Inner>, after: Duration) {
+    if let Ok(jobs) = jobs() {
+        let _ = jobs.send(Job::FillAt { pool, at: Instant::now() + after });
     }
 }

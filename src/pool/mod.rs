@@ -18,16 +18,20 @@ pub(crate) mod message;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::build::SandboxPlan;
 use crate::command::Command;
 use crate::error::Error;
 use crate::spawn::exit_report::{ExitReport, Output};
-use crate::spawn::handle::Child;
+use crate::spawn::handle::{AfterReap, Child};
 use crate::spawn::prepare;
 use crate::spawn::stdio::StdioDefaults;
 use error::PoolError;
 use inner::{Inner, Pooled};
+
+/// How long after a spawn the pool is topped up if the command has not ended by then.
+const REFILL_DELAY: Duration = Duration::from_millis(10);
 
 /// The most sandboxes one pool holds.
 pub const MAX_POOL_SIZE: usize = 256;
@@ -112,7 +116,9 @@ impl SandboxPool {
         self.inner.idle().len()
     }
 
-    /// Whether a spawn has the pool thread make a new sandbox right after it (default: on).
+    /// Whether a spawn has the pool thread make a new sandbox after it (default: on): once
+    /// the command has ended (its `Child` reaped), or 10 ms after the spawn, whichever comes
+    /// first, so that the set-up competes less with the command it replaces.
     /// Off, the pool only shrinks until [`fill`](Self::fill), so that no set-up competes with
     /// the commands for the CPU while they run: for bursts served from a full pool, refilled
     /// when the caller is idle. An empty pool's spawn makes its sandbox itself.
@@ -141,11 +147,14 @@ impl SandboxPool {
         let msg = handover::encode(&command, &self.inner.plan)?;
         let (delivered, report) = self.deliver(&msg)?;
         let child = handover::finish(delivered, &report, command, &self.inner.plan);
-        // After the hand-over, whose few system calls the refill would otherwise compete with.
-        if self.inner.auto_refill.load(Ordering::SeqCst) {
-            filler::refill(&self.inner);
+        if !self.inner.auto_refill.load(Ordering::SeqCst) {
+            return child;
         }
-        child
+        // Once the command has ended, or REFILL_DELAY after the hand-over: a refill, a cold
+        // spawn's work, would otherwise compete with the command it replaces.
+        let pool = Arc::downgrade(&self.inner);
+        filler::refill_after(pool.clone(), REFILL_DELAY);
+        child.map(|child| child.after_reap(AfterReap(Box::new(move || filler::refill(pool)))))
     }
 
     /// Sends the command to a waiting sandbox and waits until it has executed it (or said why

@@ -57,6 +57,17 @@ pub struct Child {
     holder: Option<(Box<Child>, OwnedFd)>,
     /// An overlay root's upper directory of this spawn's, removed after the wait unless kept.
     upper: Option<SpawnUpper>,
+    /// Run once the process has been reaped (a pool's refill).
+    after_reap: Option<AfterReap>,
+}
+
+/// What a `Child` runs once reaped.
+pub(crate) struct AfterReap(pub Box<dyn FnOnce() + Send + Sync>);
+
+impl std::fmt::Debug for AfterReap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterReap")
+    }
 }
 
 impl Child {
@@ -81,6 +92,7 @@ impl Child {
             join: Joinable::default(),
             holder: None,
             upper: None,
+            after_reap: None,
         }
     }
 
@@ -107,6 +119,12 @@ impl Child {
     /// With its link to the sandbox's other processes (an exec'd process's, or the first's).
     pub(crate) fn with_join(mut self, join: Joinable) -> Child {
         self.join = join;
+        self
+    }
+
+    /// With `hook` to run once the process has been reaped.
+    pub(crate) fn after_reap(mut self, hook: AfterReap) -> Child {
+        self.after_reap = Some(hook);
         self
     }
 
@@ -263,6 +281,16 @@ impl Child {
     }
 
     fn reap(&mut self, nohang: bool) -> Result<Option<ExitReport>, Error> {
+        let reaped = self.reap_once(nohang);
+        if self.report.is_some() {
+            if let Some(AfterReap(hook)) = self.after_reap.take() {
+                hook();
+            }
+        }
+        reaped
+    }
+
+    fn reap_once(&mut self, nohang: bool) -> Result<Option<ExitReport>, Error> {
         if let Some(report) = self.report {
             return Ok(Some(report));
         }
