@@ -172,11 +172,12 @@ pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
 pub use image::error::{UnpackError, UnpackErrorKind};
+pub use image::run::error::ImageRunError;
 pub use image::store::digest::Digest;
 pub use image::store::error::StoreError;
 pub use image::store::image::{GcReport, Image, ImageConfig, ImageEntry, ImageLayer, ImportReport, Imported};
 pub use image::store::ImageStore;
-pub use image::unpack::{unpack_layer, UnpackOptions, UnpackReport};
+pub use image::unpack::{unpack_layer, IdShift, UnpackOptions, UnpackReport};
 pub use join::error::ExecError;
 #[cfg(feature = "landlock")]
 pub use landlock::error::LandlockError;
