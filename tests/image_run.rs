@@ -185,7 +185,7 @@ fn rootless_the_user_is_resolved_against_the_images_own_passwd() {
 /// ids win. As root: a range of ids mapped directly, the store shifted onto it; rootless:
 /// the subordinate ids.
 #[test]
-fn user_by_name_runs_with_its_ids_and_groups_in_a_mapped_range() {
+fn rootless_a_user_by_name_runs_with_its_ids_and_groups_in_a_mapped_range() {
     if !require_userns() || !require_busybox() {
         return;
     }
