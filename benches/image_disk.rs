@@ -96,7 +96,10 @@ fn main() {
         assert!(child.wait().unwrap().success());
     }
     let copies = layers * n as u64;
-    println!("{n} sandboxes of one image ({} layers), each with a directory upper; MiB on disk (allocated blocks)\n", image.layers().len());
+    println!(
+        "{n} sandboxes of one image ({} layers), each with a directory upper; MiB on disk (allocated blocks)\n",
+        image.layers().len()
+    );
     println!("| what | MiB | inodes |");
     println!("| --- | ---: | ---: |");
     println!("| the store's unpacked layers (once) | {} | {layer_inodes} |", mib(layers));

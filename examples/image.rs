@@ -48,13 +48,17 @@ fn run() -> Result<Option<String>, Box<dyn std::error::Error>> {
 /// An OCI layout of one image: a base layer with busybox and its links, a second one with a
 /// greeting, and a config whose Cmd prints it.
 fn write_image(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let mut base = vec![("bin/".to_string(), Vec::new(), 0o755), ("bin/busybox".into(), std::fs::read(BUSYBOX)?, 0o755)];
+    let mut base =
+        vec![("bin/".to_string(), Vec::new(), 0o755), ("bin/busybox".into(), std::fs::read(BUSYBOX)?, 0o755)];
     for applet in ["sh", "cat", "echo", "hostname", "id", "pwd"] {
         base.push((format!("bin/{applet}"), b"-> busybox".to_vec(), 0o777));
     }
     base.extend([("proc/".into(), Vec::new(), 0o755), ("etc/".into(), Vec::new(), 0o755)]);
     base.push(("etc/passwd".into(), b"root:x:0:0:root:/root:/bin/sh\n".to_vec(), 0o644));
-    let greeting = vec![("srv/".to_string(), Vec::new(), 0o755), ("srv/hello.txt".into(), b"hello from an image\n".to_vec(), 0o644)];
+    let greeting = vec![
+        ("srv/".to_string(), Vec::new(), 0o755),
+        ("srv/hello.txt".into(), b"hello from an image\n".to_vec(), 0o644),
+    ];
     let layers = [layer(&base)?, layer(&greeting)?];
     let config = json!({
         "architecture": "amd64", "os": "linux",
@@ -67,7 +71,8 @@ fn write_image(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
         "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| digest(l)).collect::<Vec<_>>() },
     });
     let config = serde_json::to_vec(&config)?;
-    let descriptor = |media: &str, blob: &[u8]| json!({ "mediaType": media, "digest": digest(blob), "size": blob.len() });
+    let descriptor =
+        |media: &str, blob: &[u8]| json!({ "mediaType": media, "digest": digest(blob), "size": blob.len() });
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -274,7 +274,10 @@ mod tests {
         let mut cmd = Command::new("x");
         cmd.env("A", "mine").env_remove("B");
         let env = cmd.resolved_env_over(Some(&image));
-        assert_eq!(env.into_iter().collect::<Vec<_>>(), vec![("A".into(), "mine".into()), ("PATH".into(), "/img/bin".into())]);
+        assert_eq!(
+            env.into_iter().collect::<Vec<_>>(),
+            vec![("A".into(), "mine".into()), ("PATH".into(), "/img/bin".into())]
+        );
         let no_path = [("C".into(), "3".into())];
         assert_eq!(Command::new("x").resolved_env_over(Some(&no_path))[OsStr::new("PATH")], DEFAULT_PATH);
         cmd.env_clear();

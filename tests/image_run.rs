@@ -4,9 +4,9 @@
 //! sandbox's writes go to the upper and the store's layers stay as they were; the default
 //! hardening holds; a root caller's sandbox with a user namespace writes to the image's own
 //! directories when the store shifts ids for it (and cannot without).
-mod common;
 #[path = "image_run/busybox.rs"]
 mod busybox;
+mod common;
 #[allow(dead_code)]
 #[path = "overlay_root/layers.rs"]
 mod layers;
@@ -88,7 +88,10 @@ fn rootless_without_an_image_a_command_is_as_before_and_a_missing_command_is_an_
     });
     assert!(matches!(sb.image_command(), Err(ImageRunError::NoCommand { .. })));
     // Without an Entrypoint the first argument is the program.
-    assert_eq!(run(&sb, &sb.image_command_with(["/bin/sh", "-c", "echo $X $PATH"]).unwrap()), format!("1 {}\n", isobox::DEFAULT_PATH));
+    assert_eq!(
+        run(&sb, &sb.image_command_with(["/bin/sh", "-c", "echo $X $PATH"]).unwrap()),
+        format!("1 {}\n", isobox::DEFAULT_PATH)
+    );
 }
 
 #[test]

@@ -48,7 +48,8 @@ pub fn import(dir: &Path, name: &str, layers: &[Vec<u8>], config: serde_json::Va
         "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| digest(l)).collect::<Vec<_>>() },
     }))
     .unwrap();
-    let descriptor = |media: &str, blob: &[u8]| json!({ "mediaType": media, "digest": digest(blob), "size": blob.len() });
+    let descriptor =
+        |media: &str, blob: &[u8]| json!({ "mediaType": media, "digest": digest(blob), "size": blob.len() });
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -4,8 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::caps::spec::CapsSpec;
-use crate::image::run::spec::ImageSpec;
 use crate::cgroup::spec::Limits;
+use crate::image::run::spec::ImageSpec;
 #[cfg(feature = "landlock")]
 use crate::landlock::spec::Landlock;
 use crate::mount::spec::MountSpec;

@@ -4,8 +4,8 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::OwnedFd;
 use std::os::fd::RawFd;
-use std::path::Path;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 
 use super::stdio::{descriptors, StdioDefaults};
 use crate::build::{SandboxPlan, ARGS_RESERVE};

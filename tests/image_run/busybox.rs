@@ -12,8 +12,9 @@ use super::oci::{layout_files, write_dir, Comp, Img, Layer};
 pub const BUSYBOX: &str = "/bin/busybox";
 
 /// The applets the tests call, as links to busybox.
-const APPLETS: &[&str] =
-    &["sh", "cat", "echo", "id", "ls", "pwd", "mkdir", "rm", "touch", "grep", "test", "env", "mount", "tr", "wc", "sleep"];
+const APPLETS: &[&str] = &[
+    "sh", "cat", "echo", "id", "ls", "pwd", "mkdir", "rm", "touch", "grep", "test", "env", "mount", "tr", "wc", "sleep",
+];
 
 /// One entry of a layer archive, owned 0:0 as an image's files are.
 pub enum E {

@@ -9,7 +9,10 @@ use crate::command::Command;
 
 /// Entrypoint followed by `args`, or by the image's Cmd when `args` is `None`. Without an
 /// Entrypoint the first of them is the program.
-pub(crate) fn image_command(image: Option<&ImageDefaults>, args: Option<Vec<OsString>>) -> Result<Command, ImageRunError> {
+pub(crate) fn image_command(
+    image: Option<&ImageDefaults>,
+    args: Option<Vec<OsString>>,
+) -> Result<Command, ImageRunError> {
     let image = image.ok_or(ImageRunError::NotAnImage)?;
     let tail = args.unwrap_or_else(|| image.cmd.iter().map(OsString::from).collect());
     let mut words = image.entrypoint.iter().map(OsString::from).chain(tail);

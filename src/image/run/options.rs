@@ -20,8 +20,7 @@ impl UnpackOptions {
     /// importing: layers already unpacked keep their owners, so a store serves one mapping.
     pub fn for_user_namespace(mapping: &UserMapping) -> Result<UnpackOptions, ConfigError> {
         let caller = Caller::current();
-        let mut options = UnpackOptions::default();
-        options.trusted_xattrs = false;
+        let mut options = UnpackOptions { trusted_xattrs: false, ..UnpackOptions::default() };
         if !caller.is_root() {
             options.owners = false;
             return Ok(options);

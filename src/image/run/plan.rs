@@ -56,10 +56,12 @@ mod tests {
 
     #[test]
     fn env_working_dir_and_numeric_user_compile() {
-        let mut config = ImageConfig::default();
-        config.env = vec!["PATH=/bin".into(), "A=x=y".into(), "EMPTY=".into()];
-        config.working_dir = Some("srv".into());
-        config.user = Some("7:8".into());
+        let config = ImageConfig {
+            env: vec!["PATH=/bin".into(), "A=x=y".into(), "EMPTY=".into()],
+            working_dir: Some("srv".into()),
+            user: Some("7:8".into()),
+            ..ImageConfig::default()
+        };
         let d = compile(Some(&spec(config))).unwrap().unwrap();
         let env: Vec<_> = d.env.iter().map(|(k, v)| (k.to_str().unwrap(), v.to_str().unwrap())).collect();
         assert_eq!(env, [("PATH", "/bin"), ("A", "x=y"), ("EMPTY", "")]);
@@ -71,8 +73,7 @@ mod tests {
     #[test]
     fn an_env_entry_without_a_name_is_refused() {
         for bad in ["NOEQUALS", "=v"] {
-            let mut config = ImageConfig::default();
-            config.env = vec![bad.into()];
+            let config = ImageConfig { env: vec![bad.into()], ..ImageConfig::default() };
             assert!(matches!(compile(Some(&spec(config))), Err(ImageRunError::BadEnv { .. })), "{bad}");
         }
     }

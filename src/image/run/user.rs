@@ -85,9 +85,10 @@ pub(crate) fn resolve(user: &str, image: &str, files: &IdFiles) -> Result<ImageI
         None => primary,
         Some(g) => match g.parse::<u32>() {
             Ok(gid) => gid,
-            Err(_) => group(groups_text).find(|(n, _, _)| *n == g).map(|(_, gid, _)| gid).ok_or_else(|| {
-                ImageRunError::UnknownGroup { image: image.to_string(), group: g.to_string() }
-            })?,
+            Err(_) => group(groups_text)
+                .find(|(n, _, _)| *n == g)
+                .map(|(_, gid, _)| gid)
+                .ok_or_else(|| ImageRunError::UnknownGroup { image: image.to_string(), group: g.to_string() })?,
         },
     };
     let mut groups: Vec<u32> = Vec::new();
