@@ -47,7 +47,7 @@ pub struct UnpackOptions {
     /// to, so that a sandbox with that mapping sees each file owned as the archive says (and
     /// its root can change what the image's root owns). Directories the archive leaves out
     /// are made owned by the shifted root. Default: none (the archive's ids as they are).
-    /// [`UnpackOptions::for_user_mapping`] picks it from a sandbox's mapping.
+    /// [`UnpackOptions::for_user_namespace`] picks it from a sandbox's mapping.
     pub id_shift: Option<IdShift>,
 }
 
