@@ -153,8 +153,9 @@ impl Command {
         self
     }
 
-    /// The working directory inside the sandbox (default: `/` when the sandbox has its own
-    /// root, otherwise the parent's).
+    /// The working directory inside the sandbox (default: the image's `WorkingDir` with
+    /// [`SandboxBuilder::image`](crate::SandboxBuilder::image), else `/` when the sandbox has
+    /// its own root, otherwise the parent's).
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
         self.cwd = Some(dir.as_ref().to_path_buf());
         self
@@ -185,7 +186,8 @@ impl Command {
         self
     }
 
-    /// The user id inside the sandbox (default 0 with a user namespace, else unchanged).
+    /// The user id inside the sandbox (default 0 with a user namespace, else unchanged; an
+    /// image's `User` when the command sets none of uid, gid and groups).
     pub fn uid(&mut self, uid: u32) -> &mut Command {
         self.uid = Some(uid);
         self

@@ -114,7 +114,9 @@
 //! and write it) with isobox's cache of unpacked layers beside it. It imports OCI layouts,
 //! oci-archives and docker-archives, checking every blob's digest and every layer's diff-id,
 //! and writes a layer that several images share once. An [`Image`] gives its config's run
-//! defaults and its unpacked layer directories, lowest first.
+//! defaults and its unpacked layer directories, lowest first; [`SandboxBuilder::image`] runs
+//! it (its layers as an overlay root, its config as the commands' defaults, see
+//! [`Sandbox::image_command`]).
 //!
 //! ```no_run
 //! use isobox::ImageStore;
