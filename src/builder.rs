@@ -8,9 +8,11 @@ use crate::build::{self, spec::Spec};
 use crate::caps::spec::Capabilities;
 use crate::cgroup::spec::IoLimit;
 use crate::error::Error;
+use crate::image::run::spec::ImageSpec;
+use crate::image::store::image::Image;
 #[cfg(feature = "landlock")]
 use crate::landlock::spec::Landlock;
-use crate::mount::overlay::spec::OverlayRoot;
+use crate::mount::overlay::spec::{OverlayRoot, Upper};
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::{Resource, Rlimit};
@@ -57,6 +59,43 @@ impl SandboxBuilder {
     /// mounted with `userxattr` (Linux 5.11). Needs `Namespaces::MOUNT`; see [`OverlayRoot`].
     pub fn overlay_root(&mut self, root: OverlayRoot) -> &mut Self {
         self.spec.mount.overlay = Some(root);
+        self
+    }
+
+    /// Runs `image` (from an [`ImageStore`](crate::ImageStore)): the root is an overlay of its
+    /// layers (each once, where it is topmost) under a tmpfs upper, as
+    /// [`overlay_root`](Self::overlay_root) makes it, and its config's run defaults are the
+    /// defaults of every command the sandbox runs (spawns, pools and `Child::exec`), the way
+    /// Docker applies them. A command's own setting wins over each:
+    ///
+    /// - `Env` is the base environment (in place of the default `PATH`, which is added if the
+    ///   image sets none); [`Command::env`](crate::Command::env) adds or overrides,
+    ///   `env_remove` removes, `env_clear` and `inherit_env` start from nothing or the host's;
+    /// - `WorkingDir` is the working directory unless the command sets its own;
+    /// - `User` (`user`, `uid`, `user:group`, `uid:gid`) is resolved at `build()` against the
+    ///   image's `/etc/passwd` and `/etc/group` (read from its layers, top first) into uid,
+    ///   gid and supplementary groups (the groups that list the user); an unknown name fails
+    ///   `build()` with [`ImageRunError`](crate::ImageRunError). A command that sets any of
+    ///   its uid, gid or groups takes none of the image's. No `User`: the sandbox's default
+    ///   (root inside a user namespace);
+    /// - `Entrypoint` and `Cmd` give [`Sandbox::image_command`](crate::Sandbox::image_command);
+    ///   a plain `Command::new` runs what it names, with the defaults above.
+    ///
+    /// Needs `Namespaces::MOUNT`. The layers are read by the sandbox's root: for a root
+    /// caller whose sandbox has a user namespace, import into a store opened with
+    /// [`UnpackOptions::for_user_namespace`](crate::UnpackOptions::for_user_namespace), so
+    /// the image's files belong to the sandbox's root (overlayfs cannot copy up a file owned
+    /// by an id the namespace does not map: writes to it fail with EOVERFLOW).
+    pub fn image(&mut self, image: &Image) -> &mut Self {
+        self.image_with(image, Upper::default(), false)
+    }
+
+    /// [`image`](Self::image) with the sandbox's writes going to `upper` ([`Upper::Dir`]: a
+    /// directory per spawn, kept after the sandbox with `keep_upper`, see [`OverlayRoot`]).
+    pub fn image_with(&mut self, image: &Image, upper: Upper, keep_upper: bool) -> &mut Self {
+        let spec = ImageSpec::of(image);
+        self.spec.mount.overlay = Some(OverlayRoot::new(&spec.layers).upper(upper).keep_upper(keep_upper));
+        self.spec.image = Some(spec);
         self
     }
 

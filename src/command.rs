@@ -153,8 +153,9 @@ impl Command {
         self
     }
 
-    /// The working directory inside the sandbox (default: `/` when the sandbox has its own
-    /// root, otherwise the parent's).
+    /// The working directory inside the sandbox (default: the image's `WorkingDir` with
+    /// [`SandboxBuilder::image`](crate::SandboxBuilder::image), else `/` when the sandbox has
+    /// its own root, otherwise the parent's).
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
         self.cwd = Some(dir.as_ref().to_path_buf());
         self
@@ -185,7 +186,8 @@ impl Command {
         self
     }
 
-    /// The user id inside the sandbox (default 0 with a user namespace, else unchanged).
+    /// The user id inside the sandbox (default 0 with a user namespace, else unchanged; an
+    /// image's `User` when the command sets none of uid, gid and groups).
     pub fn uid(&mut self, uid: u32) -> &mut Command {
         self.uid = Some(uid);
         self
@@ -216,13 +218,22 @@ impl Command {
     }
 
     /// The environment the program will get (before any PATH lookup).
+    #[cfg(test)]
     pub(crate) fn resolved_env(&self) -> BTreeMap<OsString, OsString> {
+        self.resolved_env_over(None)
+    }
+
+    /// The environment over `base` (an image's `Env`, in place of the default PATH, which is
+    /// added if it sets none), unless the command clears or inherits its environment.
+    pub(crate) fn resolved_env_over(&self, base: Option<&[(OsString, OsString)]>) -> BTreeMap<OsString, OsString> {
         let mut env: BTreeMap<OsString, OsString> = if self.inherit_env {
             std::env::vars_os().collect()
         } else if self.env_cleared {
             BTreeMap::new()
         } else {
-            [(OsString::from("PATH"), OsString::from(DEFAULT_PATH))].into_iter().collect()
+            let mut env: BTreeMap<_, _> = base.unwrap_or_default().iter().cloned().collect();
+            env.entry(OsString::from("PATH")).or_insert_with(|| OsString::from(DEFAULT_PATH));
+            env
         };
         for (k, v) in &self.env {
             match v {
@@ -257,5 +268,21 @@ mod tests {
         let env = cmd.resolved_env();
         assert_eq!(env[OsStr::new("ISOBOX_TEST_INHERITED")], "yes");
         assert_eq!(env[OsStr::new("B")], "2");
+    }
+
+    #[test]
+    fn an_image_env_is_the_base_the_command_overrides() {
+        let image = [("PATH".into(), "/img/bin".into()), ("A".into(), "1".into()), ("B".into(), "2".into())];
+        let mut cmd = Command::new("x");
+        cmd.env("A", "mine").env_remove("B");
+        let env = cmd.resolved_env_over(Some(&image));
+        assert_eq!(
+            env.into_iter().collect::<Vec<_>>(),
+            vec![("A".into(), "mine".into()), ("PATH".into(), "/img/bin".into())]
+        );
+        let no_path = [("C".into(), "3".into())];
+        assert_eq!(Command::new("x").resolved_env_over(Some(&no_path))[OsStr::new("PATH")], DEFAULT_PATH);
+        cmd.env_clear();
+        assert!(cmd.resolved_env_over(Some(&image)).is_empty());
     }
 }

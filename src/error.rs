@@ -12,6 +12,7 @@ use crate::caps::spec::Capabilities;
 use crate::cgroup::error::{CgroupError, LimitError, PlanError};
 use crate::child::setup_error::SetupError;
 use crate::hint;
+use crate::image::run::error::ImageRunError;
 use crate::join::error::ExecError;
 #[cfg(feature = "landlock")]
 use crate::landlock::error::LandlockError;
@@ -316,6 +317,9 @@ pub enum ConfigError {
     /// not make.
     #[error(transparent)]
     Overlay(#[from] OverlayError),
+    /// An image whose config cannot be run as it says (its `User` or `Env`).
+    #[error(transparent)]
+    Image(#[from] ImageRunError),
 }
 
 impl From<PlanError> for ConfigError {

@@ -114,7 +114,9 @@
 //! and write it) with isobox's cache of unpacked layers beside it. It imports OCI layouts,
 //! oci-archives and docker-archives, checking every blob's digest and every layer's diff-id,
 //! and writes a layer that several images share once. An [`Image`] gives its config's run
-//! defaults and its unpacked layer directories, lowest first.
+//! defaults and its unpacked layer directories, lowest first; [`SandboxBuilder::image`] runs
+//! it (its layers as an overlay root, its config as the commands' defaults, see
+//! [`Sandbox::image_command`]).
 //!
 //! ```no_run
 //! use isobox::ImageStore;
@@ -172,11 +174,12 @@ pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
 pub use image::error::{UnpackError, UnpackErrorKind};
+pub use image::run::error::ImageRunError;
 pub use image::store::digest::Digest;
 pub use image::store::error::StoreError;
 pub use image::store::image::{GcReport, Image, ImageConfig, ImageEntry, ImageLayer, ImportReport, Imported};
 pub use image::store::ImageStore;
-pub use image::unpack::{unpack_layer, UnpackOptions, UnpackReport};
+pub use image::unpack::{unpack_layer, IdShift, UnpackOptions, UnpackReport};
 pub use join::error::ExecError;
 #[cfg(feature = "landlock")]
 pub use landlock::error::LandlockError;

@@ -9,6 +9,7 @@ use crate::asyncio::{child::AsyncChild, start};
 use crate::build::SandboxPlan;
 use crate::command::Command;
 use crate::error::Error;
+use crate::image::run::{command::image_command, error::ImageRunError};
 use crate::namespaces::Namespaces;
 use crate::pool::SandboxPool;
 use crate::spawn::{self, exit_report::ExitReport, exit_report::Output, handle::Child, stdio::StdioDefaults};
@@ -38,6 +39,24 @@ impl Sandbox {
     #[must_use]
     pub fn landlock_abi(&self) -> Option<u32> {
         self.plan.child.landlock.as_ref().map(|l| l.abi)
+    }
+
+    /// The command the image of [`SandboxBuilder::image`](crate::SandboxBuilder::image) says to
+    /// run: its Entrypoint followed by its Cmd (`docker run IMAGE`). Spawned here, it gets the
+    /// image's Env, WorkingDir and User as any command does; set more on it before spawning.
+    pub fn image_command(&self) -> Result<Command, ImageRunError> {
+        image_command(self.plan.image.as_ref(), None)
+    }
+
+    /// The image's Entrypoint followed by `args` in place of its Cmd (`docker run IMAGE
+    /// ARGS…`); without an Entrypoint the first of `args` is the program.
+    pub fn image_command_with<I, S>(&self, args: I) -> Result<Command, ImageRunError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let args = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+        image_command(self.plan.image.as_ref(), Some(args))
     }
 
     /// Runs `cmd` in a new sandbox. Returns once the program has been executed; a failure on

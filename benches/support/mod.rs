@@ -1,6 +1,8 @@
 //! What the benches share: the tiny program, the prepared root and the sandbox variants.
 #![allow(dead_code)]
 
+pub mod image;
+
 use std::path::{Path, PathBuf};
 
 use isobox::{Capabilities, Mount, Namespaces, Sandbox, SandboxBuilder, Seccomp, UserMapping};
@@ -16,6 +18,8 @@ pub struct Fixture {
     /// An image's tree as a plain directory (`tree`) and as three layers (`l0` the mount
     /// points, `l1` the program, `l2` a file of its own), for the overlay root variants.
     pub images: tempfile::TempDir,
+    /// The same tree as an image of three layers in an `ImageStore` (under `images/store`).
+    pub image: isobox::Image,
 }
 
 impl Fixture {
@@ -39,7 +43,8 @@ impl Fixture {
         // A root caller's sandbox is nobody on the host: it must be able to enter the root.
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let images = image_trees(&dir.path().join("tiny"));
-        Fixture { dir, images }
+        let image = image::tiny_image(images.path(), &dir.path().join("tiny"));
+        Fixture { dir, images, image }
     }
 
     /// The image tree as one directory.
@@ -164,6 +169,10 @@ pub fn variants(f: &Fixture) -> Vec<(&'static str, Sandbox, PathBuf)> {
     b.namespaces(five).overlay_root(isobox::OverlayRoot::new(f.layers()));
     full(&mut b);
     out.push(("image: overlay of 3 layers (full)", b.build().unwrap(), inside.clone()));
+    let mut b = Sandbox::builder();
+    b.namespaces(five).image(&f.image);
+    full(&mut b);
+    out.push(("image: builder.image, 3 layers (full)", b.build().unwrap(), inside.clone()));
     if is_root() {
         let mut b = bare(f, five);
         full(&mut b);

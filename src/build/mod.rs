@@ -8,6 +8,7 @@ use crate::cgroup::plan::CgroupPlan;
 use crate::cgroup::spec::Limits;
 use crate::child::plan::ChildSetup;
 use crate::error::ConfigError;
+use crate::image::run::plan::ImageDefaults;
 use crate::namespaces::Namespaces;
 use crate::rlimit::spec::{Resource, Rlimit};
 use crate::user::caller::Caller;
@@ -28,6 +29,8 @@ pub(crate) struct SandboxPlan {
     pub cgroup: Option<CgroupPlan>,
     /// What the child does the same way in every spawn.
     pub child: ChildSetup,
+    /// The image's run defaults, for every command (`spawn::prepare`); `None` without one.
+    pub image: Option<ImageDefaults>,
 }
 
 /// Checks the spec and compiles every wing's plan.
@@ -54,7 +57,8 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
     };
     let limits = limits_with_init(&spec.limits, child.init);
     let cgroup = cgroup::plan::compile(&limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
-    Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child })
+    let image = crate::image::run::plan::compile(spec.image.as_ref())?;
+    Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child, image })
 }
 
 /// The init is one more process in the sandbox's cgroup: the program keeps the number of

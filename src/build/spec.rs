@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::caps::spec::CapsSpec;
 use crate::cgroup::spec::Limits;
+use crate::image::run::spec::ImageSpec;
 #[cfg(feature = "landlock")]
 use crate::landlock::spec::Landlock;
 use crate::mount::spec::MountSpec;
@@ -35,6 +36,8 @@ pub(crate) struct Spec {
     pub seccomp: Seccomp,
     /// isobox's init as pid 1 when there is a pid namespace.
     pub init: bool,
+    /// The image whose config gives the commands' defaults (its layers are `mount.overlay`).
+    pub image: Option<ImageSpec>,
 }
 
 impl Default for Spec {
@@ -59,6 +62,7 @@ impl Default for Spec {
             landlock: None,
             seccomp: Seccomp::default_profile(),
             init: true,
+            image: None,
         }
     }
 }

@@ -5,12 +5,14 @@ use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::OwnedFd;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 
 use super::stdio::{descriptors, StdioDefaults};
 use crate::build::{SandboxPlan, ARGS_RESERVE};
 use crate::child::plan::ExecPlan;
 use crate::command::{Command, DEFAULT_PATH};
 use crate::error::{ConfigError, Error};
+use crate::image::run::plan::ImageDefaults;
 use crate::sys::CStrArray;
 use crate::user::ids::{self, Ids, Requested};
 use crate::validate;
@@ -27,10 +29,10 @@ pub(crate) struct PreparedCommand {
 
 /// Prepares `cmd` for a spawn of `sandbox`; every check that can fail does so here.
 pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefaults) -> Result<PreparedCommand, Error> {
-    let (argv, envp, candidates) = exec_arrays(cmd)?;
-    let cwd = working_dir(cmd, !sandbox.child.mounts.ops.is_empty())?;
-    let asked = Requested { uid: cmd.uid, gid: cmd.gid, groups: cmd.groups.as_deref() };
-    let ids = ids::inside(asked, &sandbox.user, &sandbox.caller)?;
+    let image = sandbox.image.as_ref();
+    let (argv, envp, candidates) = exec_arrays(cmd, image.map(|i| i.env.as_slice()))?;
+    let cwd = working_dir(cmd, image.and_then(|i| i.cwd.as_deref()), !sandbox.child.mounts.ops.is_empty())?;
+    let ids = ids::inside(requested(cmd, image), &sandbox.user, &sandbox.caller)?;
     let fds = descriptors(cmd, defaults, child_nofile(sandbox))?;
     fits_memory_limit(&argv, &envp, &fds.moves, sandbox)?;
     let exec = ExecPlan { argv, envp, candidates, cwd, ids, fd_moves: fds.moves };
@@ -46,9 +48,26 @@ pub(crate) fn for_waiter(sandbox: &SandboxPlan) -> Result<PreparedCommand, Error
     Ok(PreparedCommand { exec, child_ends: Vec::new(), parent_ends: [None, None, None] })
 }
 
-/// The ids a command that names none runs with.
+/// The ids a command that names none runs with (the image's `User`, if any).
 pub(crate) fn default_ids(sandbox: &SandboxPlan) -> Result<Ids, ConfigError> {
-    ids::inside(Requested { uid: None, gid: None, groups: None }, &sandbox.user, &sandbox.caller)
+    let none = Requested { uid: None, gid: None, groups: None };
+    let asked = sandbox.image.as_ref().and_then(image_ids).unwrap_or(none);
+    ids::inside(asked, &sandbox.user, &sandbox.caller)
+}
+
+/// The ids `cmd` asks for: its own if it sets any of uid, gid and groups, else the image's.
+fn requested<'a>(cmd: &'a Command, image: Option<&'a ImageDefaults>) -> Requested<'a> {
+    let own = Requested { uid: cmd.uid, gid: cmd.gid, groups: cmd.groups.as_deref() };
+    if own.uid.is_some() || own.gid.is_some() || own.groups.is_some() {
+        return own;
+    }
+    image.and_then(image_ids).unwrap_or(own)
+}
+
+fn image_ids(image: &ImageDefaults) -> Option<Requested<'_>> {
+    let ids = image.ids.as_ref()?;
+    let groups = (!ids.groups.is_empty()).then_some(ids.groups.as_slice());
+    Some(Requested { uid: Some(ids.uid), gid: Some(ids.gid), groups })
 }
 
 /// The soft open-files limit the child has while it moves its descriptors (the builder's is
@@ -98,7 +117,10 @@ fn cstring(what: &str, s: &OsStr) -> Result<CString, ConfigError> {
     CString::new(s.as_bytes()).map_err(|_| ConfigError::NulByte { what: what.to_string() })
 }
 
-fn exec_arrays(cmd: &Command) -> Result<(CStrArray, CStrArray, Vec<CString>), ConfigError> {
+fn exec_arrays(
+    cmd: &Command,
+    image_env: Option<&[(OsString, OsString)]>,
+) -> Result<(CStrArray, CStrArray, Vec<CString>), ConfigError> {
     if cmd.program.is_empty() {
         return Err(ConfigError::EmptyProgram);
     }
@@ -106,7 +128,7 @@ fn exec_arrays(cmd: &Command) -> Result<(CStrArray, CStrArray, Vec<CString>), Co
     for (i, arg) in cmd.args.iter().enumerate() {
         argv.push(cstring(&format!("argument {}", i + 1), arg)?);
     }
-    let env = cmd.resolved_env();
+    let env = cmd.resolved_env_over(image_env);
     let mut envp = Vec::with_capacity(env.len());
     for (key, value) in &env {
         if key.is_empty() || key.as_bytes().contains(&b'=') {
@@ -140,9 +162,9 @@ pub(crate) fn candidates(program: &OsStr, path: Option<&OsStr>) -> Vec<CString> 
         .collect()
 }
 
-/// The command's directory, or `/` when the sandbox has a root of its own.
-fn working_dir(cmd: &Command, own_root: bool) -> Result<Option<CString>, ConfigError> {
-    match &cmd.cwd {
+/// The command's directory, or the image's, or `/` when the sandbox has a root of its own.
+fn working_dir(cmd: &Command, image: Option<&Path>, own_root: bool) -> Result<Option<CString>, ConfigError> {
+    match cmd.cwd.as_deref().or(image) {
         Some(dir) => {
             validate::absolute("working directory", dir)?;
             Ok(Some(cstring("working directory", dir.as_os_str())?))

@@ -11,7 +11,8 @@
 //! - [`join`]: `Child::exec`'s setns and second clone (**child**); [`join_start`]: that
 //!   clone's one call; [`launch_join`]: the start of its first process (**parent**).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
-//! - [`cstr_array`]: argv/envp arrays.
+//! - [`cstr_array`]: argv/envp arrays; [`image_xattr`]: an xattr read by the **parent** (an
+//!   image's opaque directories).
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
 //!   query of the **parent**).
 //! - [`seccomp`]: installing a filter, for the **child**; [`notify`]: taking its listener and
@@ -27,6 +28,7 @@ pub mod child;
 pub mod clone3;
 pub mod cstr_array;
 pub mod fd;
+pub mod image_xattr;
 pub mod init_exe;
 pub mod join;
 pub mod join_start;

@@ -45,7 +45,12 @@ fn meta(header: &tar::Header, options: &UnpackOptions) -> Result<Meta, UnpackErr
             UnpackErrorKind::Archive(std::io::Error::new(std::io::ErrorKind::InvalidData, "an owner id past 32 bits"))
         })
     };
-    Ok(Meta { mode, owner: Some((Uid::from_raw(id(header.uid())?), Gid::from_raw(id(header.gid())?))) })
+    let (uid, gid) = (id(header.uid())?, id(header.gid())?);
+    let (uid, gid) = match options.id_shift {
+        Some(shift) => (shift.uid_of(uid), shift.gid_of(gid)),
+        None => (uid, gid),
+    };
+    Ok(Meta { mode, owner: Some((Uid::from_raw(uid), Gid::from_raw(gid))) })
 }
 
 /// Creates `name` in `dir` as `item` says.
@@ -161,7 +166,7 @@ fn node(
 fn hard_link(dir: BorrowedFd<'_>, name: &OsStr, target: &[u8], root: BorrowedFd<'_>) -> Result<(), UnpackErrorKind> {
     let wrong = || UnpackErrorKind::HardlinkTarget { target: PathBuf::from(OsStr::from_bytes(target)) };
     let to = name::parse(target).map_err(|_| wrong())?;
-    let to_dir = fs::dir_of(root, &to.parent, false).map_err(|_| wrong())?;
+    let to_dir = fs::dir_of(root, &to.parent, fs::Missing::Fail).map_err(|_| wrong())?;
     if fs::kind_at(to_dir.as_fd(), &to.last)? != Some(SFlag::S_IFREG) {
         return Err(wrong());
     }

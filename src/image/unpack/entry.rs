@@ -85,6 +85,12 @@ impl<'a> Layer<'a> {
         Ok(())
     }
 
+    /// How missing parents are made: owned by the shifted root with `id_shift`.
+    fn make(&self) -> fs::Missing {
+        let shifted = self.options.id_shift.filter(|_| self.options.owners);
+        fs::Missing::Make(shifted.map(|s| (s.uid, s.gid)))
+    }
+
     /// The (cached) directory of `parts`.
     fn parent_of(&mut self, parts: &[OsString]) -> Result<OwnedFd, UnpackErrorKind> {
         let copy =
@@ -94,7 +100,7 @@ impl<'a> Layer<'a> {
                 return copy(fd);
             }
         }
-        let fd = fs::dir_of(self.root, parts, true)?;
+        let fd = fs::dir_of(self.root, parts, self.make())?;
         self.parent = Some((parts.to_vec(), copy(&fd)?));
         Ok(fd)
     }
@@ -104,7 +110,7 @@ impl<'a> Layer<'a> {
     pub fn finish(&mut self, report: &mut UnpackReport) -> Result<(), Failed> {
         for (w, raw) in std::mem::take(&mut self.whiteouts) {
             let failed = |kind| (raw.clone(), kind);
-            let dir = fs::dir_of(self.root, &w.parent, true).map_err(failed)?;
+            let dir = fs::dir_of(self.root, &w.parent, self.make()).map_err(failed)?;
             if fs::kind_at(dir.as_fd(), &w.last).map_err(failed)?.is_some() {
                 continue; // an entry of this layer: the whiteout was for the layers below it
             }
@@ -117,7 +123,7 @@ impl<'a> Layer<'a> {
             if self.options.trusted_xattrs { c"trusted.overlay.opaque" } else { c"user.overlay.opaque" };
         for (parts, raw) in std::mem::take(&mut self.opaque) {
             let failed = |kind| (raw.clone(), kind);
-            let dir = fs::dir_of(self.root, &parts, true).map_err(failed)?;
+            let dir = fs::dir_of(self.root, &parts, self.make()).map_err(failed)?;
             let own =
                 fs::open_dir(dir.as_fd(), OsStr::new("."), true).map_err(io("opening a directory")).map_err(failed)?;
             crate::sys::xattr::set(own.as_fd(), xattr, b"y")
@@ -135,7 +141,7 @@ impl<'a> Layer<'a> {
         for (parts, mode) in modes {
             let failed = |kind| (parts.iter().collect::<PathBuf>(), kind);
             let Some((last, parent)) = parts.split_last() else { continue };
-            let dir = fs::dir_of(self.root, parent, false).map_err(failed)?;
+            let dir = fs::dir_of(self.root, parent, fs::Missing::Fail).map_err(failed)?;
             // Still the directory this layer made (a later entry may have replaced it); it is
             // no symlink, so chmod follows nothing.
             if fs::kind_at(dir.as_fd(), last).map_err(failed)? != Some(SFlag::S_IFDIR) {

@@ -48,15 +48,26 @@ pub(crate) fn create_file(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> Resul
     open(dir, name, flags, mode).map(File::from).map_err(io("creating a file"))
 }
 
+/// What [`dir_of`] does with a directory of the path that is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// Fails (ENOENT).
+    Fail,
+    /// Makes it (mode 0755), owned by the caller, or by these ids (`UnpackOptions::id_shift`:
+    /// the layer's root as the sandbox sees it).
+    Make(Option<(u32, u32)>),
+}
+
 /// The directory `parts` below `root`, made as needed (mode 0755).
-pub(crate) fn dir_of(root: BorrowedFd<'_>, parts: &[OsString], create: bool) -> Result<OwnedFd, UnpackErrorKind> {
+pub(crate) fn dir_of(root: BorrowedFd<'_>, parts: &[OsString], missing: Missing) -> Result<OwnedFd, UnpackErrorKind> {
     let mut cur =
         root.try_clone_to_owned().map_err(|e| UnpackErrorKind::Io { op: "copying a descriptor", source: e })?;
     for part in parts {
         let next = match open_dir(cur.as_fd(), part, false) {
-            Err(Errno::ENOENT) if create => {
+            Err(Errno::ENOENT) if missing != Missing::Fail => {
                 match nix::sys::stat::mkdirat(at(cur.as_fd()), part.as_os_str(), Mode::from_bits_truncate(0o755)) {
-                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Ok(()) => made_owner(cur.as_fd(), part, missing)?,
+                    Err(Errno::EEXIST) => {}
                     Err(e) => return Err(io("mkdirat")(e)),
                 }
                 open_dir(cur.as_fd(), part, false)
@@ -71,6 +82,13 @@ pub(crate) fn dir_of(root: BorrowedFd<'_>, parts: &[OsString], create: bool) -> 
         })?;
     }
     Ok(cur)
+}
+
+/// Gives a directory [`dir_of`] just made the owner `missing` names, if any.
+fn made_owner(dir: BorrowedFd<'_>, name: &OsStr, missing: Missing) -> Result<(), UnpackErrorKind> {
+    let Missing::Make(Some((uid, gid))) = missing else { return Ok(()) };
+    let (uid, gid) = (nix::unistd::Uid::from_raw(uid), nix::unistd::Gid::from_raw(gid));
+    nix::unistd::fchownat(at(dir), name, Some(uid), Some(gid), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(io("fchownat"))
 }
 
 /// What is at `name` in `dir`, not following a symlink: `None` if nothing.

@@ -43,12 +43,59 @@ pub struct UnpackOptions {
     /// `user.overlay.opaque` (an overlay mounted with `userxattr` in a user namespace);
     /// default: when the caller is root.
     pub trusted_xattrs: bool,
+    /// With `owners`: shift the archive's ids onto the host ids a user namespace maps them
+    /// to, so that a sandbox with that mapping sees each file owned as the archive says (and
+    /// its root can change what the image's root owns). Directories the archive leaves out
+    /// are made owned by the shifted root. Default: none (the archive's ids as they are).
+    /// [`UnpackOptions::for_user_namespace`] picks it from a sandbox's mapping.
+    pub id_shift: Option<IdShift>,
+}
+
+/// Archive ids `0..count` become host ids `uid..uid + count` (`gid..` for groups); any other
+/// id becomes `uid` (`gid`), the shifted root: a file of an id the mapping cannot show is
+/// the root's rather than unowned in the sandbox (where nothing could copy it up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IdShift {
+    /// The host uid archive uid 0 becomes.
+    pub uid: u32,
+    /// The host gid archive gid 0 becomes.
+    pub gid: u32,
+    /// How many ids are shifted (at least 1).
+    pub count: u32,
+}
+
+impl IdShift {
+    /// Archive ids `0..count` onto host `uid..` and `gid..`.
+    #[must_use]
+    pub const fn new(uid: u32, gid: u32, count: u32) -> IdShift {
+        IdShift { uid, gid, count }
+    }
+
+    /// The host uid of archive uid `id`.
+    #[must_use]
+    pub fn uid_of(&self, id: u32) -> u32 {
+        Self::shift(self.uid, self.count, id)
+    }
+
+    /// The host gid of archive gid `id`.
+    #[must_use]
+    pub fn gid_of(&self, id: u32) -> u32 {
+        Self::shift(self.gid, self.count, id)
+    }
+
+    fn shift(base: u32, count: u32, id: u32) -> u32 {
+        match base.checked_add(id) {
+            Some(host) if id < count && host != u32::MAX => host,
+            _ => base,
+        }
+    }
 }
 
 impl Default for UnpackOptions {
     fn default() -> Self {
         let root = nix::unistd::geteuid().is_root();
-        UnpackOptions { owners: root, devices: false, trusted_xattrs: root }
+        UnpackOptions { owners: root, devices: false, trusted_xattrs: root, id_shift: None }
     }
 }
 
