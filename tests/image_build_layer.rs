@@ -115,10 +115,8 @@ fn rootless_an_upper_directory_becomes_a_sorted_layer_with_whiteouts_links_and_n
 
 /// `user.overlay.opaque` of `path`, read with getfattr where installed (else assumed).
 fn xattr_of(path: &Path) -> Option<Vec<u8>> {
-    let out = std::process::Command::new("getfattr")
-        .args(["--only-values", "-n", "user.overlay.opaque"])
-        .arg(path)
-        .output();
+    let out =
+        std::process::Command::new("getfattr").args(["--only-values", "-n", "user.overlay.opaque"]).arg(path).output();
     match out {
         Ok(o) if o.status.success() => Some(o.stdout),
         Ok(_) => None,
