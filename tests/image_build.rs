@@ -4,6 +4,7 @@
 //! the same digests; skopeo and umoci read the new image; a refused upper publishes nothing.
 mod common;
 #[path = "overlay_root/layers.rs"]
+#[allow(dead_code)]
 mod layers;
 #[path = "common/oci.rs"]
 mod oci;
@@ -267,4 +268,27 @@ fn rootless_skopeo_and_umoci_read_a_committed_image() {
         assert_eq!(listing, ["fresh"], "umoci applied the opaque mark");
     }
     let _ = Process::new("chmod").args(["-R", "u+rwx"]).arg(&bundle).status();
+}
+
+/// Any directory in overlay's format commits (no sandbox needed), plain or zstd'd.
+#[test]
+fn rootless_a_plain_directory_commits_uncompressed_and_with_zstd() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("added"), b"plain\n").unwrap();
+    let mut kinds = vec![(isobox::LayerCompression::None, "application/vnd.oci.image.layer.v1.tar")];
+    #[cfg(feature = "zstd")]
+    kinds.push((isobox::LayerCompression::Zstd, "application/vnd.oci.image.layer.v1.tar+zstd"));
+    let mut diff_ids = Vec::new();
+    for (compression, media_type) in kinds {
+        let options = CommitOptions::new("plain").compression(compression);
+        let image = f.store.commit(&f.base, dir.path(), &options).unwrap();
+        let top = image.layers().last().unwrap();
+        assert_eq!(top.media_type, media_type);
+        assert_eq!(std::fs::read(image.layer_dirs()[1].join("added")).unwrap(), b"plain\n");
+        // The cache was made from the blob: a fresh handle reads the image back, checking it.
+        assert_eq!(ImageStore::open(f.store.path()).unwrap().image("plain").unwrap().layers(), image.layers());
+        diff_ids.push(top.diff_id.clone());
+    }
+    assert!(diff_ids.windows(2).all(|w| w[0] == w[1]), "one tar whatever the compression");
 }

@@ -6,6 +6,7 @@
 //! owners are written as stored or mapped; a `.wh.` name and an unreadable directory are refused.
 mod common;
 #[path = "overlay_root/layers.rs"]
+#[allow(dead_code)]
 mod layers;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -154,7 +155,7 @@ fn rootless_a_whiteout_name_and_an_unreadable_directory_are_refused() {
     }
     std::fs::remove_file(dir.path().join("a/.wh.x")).unwrap();
     // A directory it may not read is named in the error.
-    std::fs::set_permissions(dir.path().join("a"), PermissionsExt::from_mode(0)).unwrap();
+    std::fs::set_permissions(dir.path().join("a"), PermissionsExt::from_mode(0o0)).unwrap();
     let refused = write_layer(dir.path(), std::io::sink(), &OwnerMap::default());
     std::fs::set_permissions(dir.path().join("a"), PermissionsExt::from_mode(0o755)).unwrap();
     if !common::is_root() {
