@@ -19,10 +19,12 @@ use super::error::BuildError;
 use super::spec::CommitOptions;
 use crate::image::store::digest::{Digest, Hashing};
 use crate::image::store::error::{io_at, StoreError};
+use crate::image::store::fsutil;
 use crate::image::store::image::{Image, ImageLayer};
+use crate::image::store::index;
 use crate::image::store::json::{self, Descriptor};
 use crate::image::store::layout::Layout;
-use crate::image::store::{fsutil, index, media};
+use crate::image::store::media;
 use crate::image::unpack::{unpack_layer, UnpackOptions};
 
 /// Commits `upper` over `base` in the store `layout` (which unpacks with `unpack`).
