@@ -276,9 +276,11 @@ fn rootless_a_plain_directory_commits_uncompressed_and_with_zstd() {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("added"), b"plain\n").unwrap();
-    let mut kinds = vec![(isobox::LayerCompression::None, "application/vnd.oci.image.layer.v1.tar")];
-    #[cfg(feature = "zstd")]
-    kinds.push((isobox::LayerCompression::Zstd, "application/vnd.oci.image.layer.v1.tar+zstd"));
+    let kinds = [
+        (isobox::LayerCompression::None, "application/vnd.oci.image.layer.v1.tar"),
+        #[cfg(feature = "zstd")]
+        (isobox::LayerCompression::Zstd, "application/vnd.oci.image.layer.v1.tar+zstd"),
+    ];
     let mut diff_ids = Vec::new();
     for (compression, media_type) in kinds {
         let options = CommitOptions::new("plain").compression(compression);
