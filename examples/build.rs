@@ -48,16 +48,30 @@ fn base_image(store: &ImageStore, scratch: &Path) -> Result<isobox::Image> {
     };
     let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
     let layer_digest = blob(&layer)?;
-    let config = serde_json::json!({ "architecture": arch, "os": "linux",
-        "config": { "Env": ["PATH=/usr/bin:/bin"] }, "rootfs": { "type": "layers", "diff_ids": [layer_digest.to_string()] } });
+    let config = serde_json::json!({
+        "architecture": arch,
+        "os": "linux",
+        "config": { "Env": ["PATH=/usr/bin:/bin"] },
+        "rootfs": { "type": "layers", "diff_ids": [layer_digest.to_string()] },
+    });
     let config = serde_json::to_vec(&config)?;
-    let manifest = serde_json::to_vec(&serde_json::json!({ "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(&config)?.to_string(), "size": config.len() },
-        "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest.to_string(), "size": layer.len() }] }))?;
-    let index = serde_json::json!({ "schemaVersion": 2, "manifests": [{ "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": blob(&manifest)?.to_string(), "size": manifest.len(),
-        "annotations": { "org.opencontainers.image.ref.name": "base" } }] });
+    let (oci, config_digest, layer_digest) =
+        ("application/vnd.oci.image", blob(&config)?.to_string(), layer_digest.to_string());
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": format!("{oci}.manifest.v1+json"),
+        "config": { "mediaType": format!("{oci}.config.v1+json"), "digest": config_digest, "size": config.len() },
+        "layers": [{ "mediaType": format!("{oci}.layer.v1.tar"), "digest": layer_digest, "size": layer.len() }],
+    }))?;
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": format!("{oci}.manifest.v1+json"),
+            "digest": blob(&manifest)?.to_string(),
+            "size": manifest.len(),
+            "annotations": { "org.opencontainers.image.ref.name": "base" },
+        }],
+    });
     std::fs::write(layout.join("index.json"), serde_json::to_vec(&index)?)?;
     std::fs::write(layout.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     Ok(store.import_oci_dir(&layout, None)?.image)

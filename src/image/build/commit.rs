@@ -38,21 +38,7 @@ pub(crate) fn commit(
     let _lock = fsutil::lock(&layout.store_lock(), false)?;
     let base_config = base_config(layout, base)?;
     let layer = blob::write(layout, upper, options)?;
-    let dest = layout.layers.join(layer.diff_id.hex());
-    let unpacked = if dest.exists() { None } else { Some(unpack_blob(layout, unpack, &layer)?) };
-    let blob_path = layout.blob(layer.digest.hex());
-    if !blob_path.exists() {
-        std::fs::rename(&layer.file.0, &blob_path).map_err(io_at("publishing a blob as", &blob_path))?;
-        fsutil::sync_dir(&layout.blobs)?;
-    }
-    if let Some(dir) = unpacked {
-        match std::fs::rename(&dir.0, &dest) {
-            Ok(()) => fsutil::sync_dir(&layout.layers)?,
-            // Another commit or import published it first.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
-            Err(e) => return Err(io_at("publishing a layer as", dest)(e).into()),
-        }
-    }
+    publish_layer(layout, unpack, &layer)?;
     let config = config::new_config(base_config, base.layers.len(), &layer.diff_id, options);
     let config_bytes = to_bytes(&config, "the new config")?;
     let config_desc = publish(layout, media::OCI_CONFIG, &config_bytes)?;
@@ -80,6 +66,26 @@ pub(crate) fn commit(
         layers,
         layers_root: layout.layers.clone(),
     })
+}
+
+/// Unpacks the layer blob (unless the cache has its diff-id), then publishes the blob and the
+/// unpacked layer.
+fn publish_layer(layout: &Layout, unpack: UnpackOptions, layer: &LayerBlob) -> Result<(), BuildError> {
+    let dest = layout.layers.join(layer.diff_id.hex());
+    let unpacked = if dest.exists() { None } else { Some(unpack_blob(layout, unpack, layer)?) };
+    let blob_path = layout.blob(layer.digest.hex());
+    if !blob_path.exists() {
+        std::fs::rename(&layer.file.0, &blob_path).map_err(io_at("publishing a blob as", &blob_path))?;
+        fsutil::sync_dir(&layout.blobs)?;
+    }
+    let Some(dir) = unpacked else { return Ok(()) };
+    match std::fs::rename(&dir.0, &dest) {
+        Ok(()) => fsutil::sync_dir(&layout.layers)?,
+        // Another commit or import published it first.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
+        Err(e) => return Err(io_at("publishing a layer as", dest)(e).into()),
+    }
+    Ok(())
 }
 
 /// The base's config, read from this store and checked; its layer blobs must be here too.
