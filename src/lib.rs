@@ -129,6 +129,26 @@
 //! # Ok::<(), isobox::StoreError>(())
 //! ```
 //!
+//! A sandbox's changes become a new image with [`ImageStore::commit`]: run it over the image's
+//! layers with a kept directory upper, then commit that upper over the image.
+//!
+//! ```no_run
+//! use isobox::{Command, CommitOptions, ImageStore, OverlayRoot, Sandbox, Upper};
+//!
+//! let store = ImageStore::open("/var/lib/myapp/images")?;
+//! let base = store.image("busybox:latest")?;
+//! let root = OverlayRoot::new(base.layer_dirs()).upper(Upper::Dir("/var/lib/myapp/uppers".into())).keep_upper(true);
+//! let sandbox = Sandbox::builder().overlay_root(root).build()?;
+//! let mut cmd = Command::new("/bin/sh");
+//! cmd.args(["-c", "echo hello > /greeting"]);
+//! let mut child = sandbox.spawn(&cmd)?;
+//! child.wait()?;
+//! let upper = child.upper_dir().expect("a kept upper");
+//! let built = store.commit(&base, &upper, &CommitOptions::new("greeter:1").cmd(["/bin/cat", "/greeting"]))?;
+//! println!("{}", built.manifest_digest());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
@@ -173,6 +193,9 @@ pub use child::setup_error::{SetupError, SetupObject};
 pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
+pub use image::build::error::BuildError;
+pub use image::build::layer::{write_layer, LayerReport};
+pub use image::build::spec::{CommitOptions, LayerCompression, OwnerMap};
 pub use image::error::{UnpackError, UnpackErrorKind};
 pub use image::run::error::ImageRunError;
 pub use image::store::digest::Digest;

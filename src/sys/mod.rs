@@ -13,6 +13,7 @@
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays; [`image_xattr`]: an xattr read by the **parent** (an
 //!   image's opaque directories).
+//! - [`build`]: reading an upper directory's overlay xattrs to commit it (**parent**).
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
 //!   query of the **parent**).
 //! - [`seccomp`]: installing a filter, for the **child**; [`notify`]: taking its listener and
@@ -23,6 +24,7 @@
 //! carries a `// SAFETY:` comment (`clippy::undocumented_unsafe_blocks` is denied).
 #![allow(unsafe_code)]
 
+pub mod build;
 pub mod caps;
 pub mod child;
 pub mod clone3;

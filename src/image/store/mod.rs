@@ -31,6 +31,8 @@ pub(crate) mod stage;
 
 use std::path::Path;
 
+use crate::image::build::error::BuildError;
+use crate::image::build::spec::CommitOptions;
 use crate::image::store::error::{io_at, StoreError};
 use crate::image::store::image::{GcReport, Image, ImageEntry, Imported};
 use crate::image::store::layout::Layout;
@@ -122,5 +124,20 @@ impl ImageStore {
     /// a removed image's layers loses them: collect when none is.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
         gc::gc(&self.layout)
+    }
+
+    /// Commits `upper_dir`, a sandbox's upper directory over `base` (an image of this store:
+    /// [`Child::upper_dir`](crate::Child::upper_dir) of a sandbox run with
+    /// [`OverlayRoot`](crate::OverlayRoot) over `base.layer_dirs()`, an [`Upper::Dir`](crate::Upper::Dir)
+    /// and `keep_upper(true)`, once it ended), as a new layer on top of `base`: the image
+    /// named `options`' reference, its config the base's with `options`' changes. Deletions
+    /// become whiteouts; see [`write_layer`](crate::write_layer) for what the layer holds.
+    pub fn commit(
+        &self,
+        base: &Image,
+        upper_dir: impl AsRef<Path>,
+        options: &CommitOptions,
+    ) -> Result<Image, BuildError> {
+        crate::image::build::commit::commit(&self.layout, self.options, base, upper_dir.as_ref(), options)
     }
 }
