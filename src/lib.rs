@@ -172,6 +172,10 @@ pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
 pub use image::error::{UnpackError, UnpackErrorKind};
+#[cfg(feature = "registry")]
+pub use image::registry::error::{RegistryError, RegistryStep};
+#[cfg(feature = "registry")]
+pub use image::registry::options::{Pulled, Pushed, RegistryOptions};
 pub use image::store::digest::Digest;
 pub use image::store::error::StoreError;
 pub use image::store::image::{GcReport, Image, ImageConfig, ImageEntry, ImageLayer, ImportReport, Imported};

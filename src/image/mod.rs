@@ -4,5 +4,7 @@
 //! build and registry come on top of them.
 
 pub(crate) mod error;
+#[cfg(feature = "registry")]
+pub(crate) mod registry;
 pub(crate) mod store;
 pub(crate) mod unpack;
