@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(service.as_deref(), Some("registry.docker.io"));
         assert_eq!(scopes, ["repository:library/busybox:pull"]);
         let url = token_url(&realm, service.as_deref(), &scopes);
-        assert_eq!(url, "https://auth.docker.io/token?service=registry.docker.io&scope=repository:library/busybox:pull");
+        assert_eq!(
+            url,
+            "https://auth.docker.io/token?service=registry.docker.io&scope=repository:library/busybox:pull"
+        );
         let odd = parse_challenge(r#"bearer scope="a b", realm="http://x/t?x=1\"""#).unwrap();
         let scopes = vec!["a".to_owned(), "b".to_owned()];
         assert_eq!(odd, Challenge::Bearer { realm: "http://x/t?x=1\"".into(), service: None, scopes });

@@ -98,8 +98,12 @@ impl Client {
             }
             let challenge = header_all(&response, "www-authenticate");
             let had_credentials = authorization.is_some() && ours;
-            let unauthorized =
-                || RegistryError::Unauthorized { step: call.step, url: call.url.to_owned(), challenge, had_credentials };
+            let unauthorized = || RegistryError::Unauthorized {
+                step: call.step,
+                url: call.url.to_owned(),
+                challenge,
+                had_credentials,
+            };
             if retried || !ours {
                 return Err(unauthorized());
             }
@@ -143,7 +147,11 @@ impl Client {
         let url = auth::token_url(realm, service, scopes);
         let step = RegistryStep::Token;
         if url.starts_with("http://") && !self.plain {
-            return Err(RegistryError::Protocol { step, url, what: "a token realm in plain HTTP, for an HTTPS registry" });
+            return Err(RegistryError::Protocol {
+                step,
+                url,
+                what: "a token realm in plain HTTP, for an HTTPS registry",
+            });
         }
         let basic = self.credentials.as_ref().map(|(u, p)| auth::basic(u, p));
         let headers: Vec<(&str, &str)> = basic.iter().map(|b| ("authorization", b.as_str())).collect();

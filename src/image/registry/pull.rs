@@ -72,11 +72,7 @@ pub(crate) fn pull(store: &ImageStore, reference: &str, options: &RegistryOption
 
 /// The manifest `name` (a tag or digest) and its media type, checked against `expected` and
 /// against the digest the registry announces.
-fn fetch_manifest(
-    client: &Client,
-    name: &str,
-    expected: Option<&Digest>,
-) -> Result<(Vec<u8>, String), RegistryError> {
+fn fetch_manifest(client: &Client, name: &str, expected: Option<&Digest>) -> Result<(Vec<u8>, String), RegistryError> {
     let url = client.url(&format!("manifests/{name}"));
     let step = RegistryStep::FetchManifest;
     let get = Method::GET;

@@ -111,7 +111,8 @@ impl Pusher<'_> {
         let url = self.client.url(&format!("blobs/{}", d.digest));
         let (head, post, put) = (Method::HEAD, Method::POST, Method::PUT);
         let step = RegistryStep::CheckBlob;
-        let mut response = self.client.send(Call { step, method: &head, url: &url, headers: &[], body: Body::Empty })?;
+        let mut response =
+            self.client.send(Call { step, method: &head, url: &url, headers: &[], body: Body::Empty })?;
         match response.status().as_u16() {
             200 => {
                 self.report.blobs_present += 1;
@@ -152,7 +153,8 @@ impl Pusher<'_> {
         let step = RegistryStep::PutManifest;
         let put = Method::PUT;
         let headers = [("content-type", media_type)];
-        let mut response = self.client.send(Call { step, method: &put, url: &url, headers: &headers, body: Body::Bytes(bytes) })?;
+        let mut response =
+            self.client.send(Call { step, method: &put, url: &url, headers: &headers, body: Body::Bytes(bytes) })?;
         if response.status() != 201 {
             return Err(http::status_error(step, &url, &mut response));
         }
