@@ -30,7 +30,12 @@ fn busybox() -> Option<Vec<u8>> {
 fn base_layer(busybox: &[u8]) -> Vec<u8> {
     let header = |kind, mode, size| {
         let mut h = tar::Header::new_gnu();
-        (h.set_entry_type(kind), h.set_mode(mode), h.set_size(size), h.set_uid(0), h.set_gid(0), h.set_mtime(0));
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(size);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
         h
     };
     let mut tar = tar::Builder::new(Vec::new());

@@ -14,7 +14,6 @@ pub struct Request {
     pub target: String,
     /// Lowercased names.
     pub headers: HashMap<String, String>,
-    pub body: Vec<u8>,
 }
 
 pub struct Answer {
@@ -101,9 +100,9 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
         headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
     }
     let len = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; len];
+    let mut body = vec![0; len]; // read past, unused
     reader.read_exact(&mut body).ok()?;
-    Some(Request { method, target, headers, body })
+    Some(Request { method, target, headers })
 }
 
 /// A handler serving one image's manifest (under `tag` and its digest) and blobs from

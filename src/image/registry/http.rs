@@ -97,6 +97,7 @@ impl Client {
                 return Ok(response);
             }
             let challenge = header_all(&response, "www-authenticate");
+            let parsed = auth::parse_challenge(&challenge);
             let had_credentials = authorization.is_some() && ours;
             let unauthorized = || RegistryError::Unauthorized {
                 step: call.step,
@@ -107,7 +108,7 @@ impl Client {
             if retried || !ours {
                 return Err(unauthorized());
             }
-            let answer = match auth::parse_challenge(&header_all(&response, "www-authenticate")) {
+            let answer = match parsed {
                 Some(Challenge::Bearer { realm, service, scopes }) => {
                     format!("Bearer {}", self.token(&realm, service.as_deref(), &scopes)?)
                 }
