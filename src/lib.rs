@@ -149,6 +149,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! With feature `registry`, `ImageStore::pull` fetches an image by reference from a registry
+//! (only the blobs the store lacks, each checked as an import checks it) and
+//! `ImageStore::push` uploads one; `RegistryOptions` says plain HTTP or HTTPS (loopback hosts
+//! are plain by default) and gives credentials for `Basic` and `Bearer` (token) challenges.
+//!
+//! ```no_run
+//! # #[cfg(feature = "registry")] {
+//! use isobox::{ImageStore, RegistryOptions};
+//!
+//! let store = ImageStore::open("/var/lib/myapp/images")?;
+//! let pulled = store.pull("127.0.0.1:5000/team/app:1.0", &RegistryOptions::new())?;
+//! println!("{} blobs fetched, {} bytes", pulled.blobs_fetched, pulled.bytes_fetched);
+//! store.push("127.0.0.1:5000/team/app:1.0", "127.0.0.1:5000/team/app:copy", &RegistryOptions::new())?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
@@ -197,6 +214,10 @@ pub use image::build::error::BuildError;
 pub use image::build::layer::{write_layer, LayerReport};
 pub use image::build::spec::{CommitOptions, LayerCompression, OwnerMap};
 pub use image::error::{UnpackError, UnpackErrorKind};
+#[cfg(feature = "registry")]
+pub use image::registry::error::{RegistryError, RegistryStep};
+#[cfg(feature = "registry")]
+pub use image::registry::options::{Pulled, Pushed, RegistryOptions};
 pub use image::run::error::ImageRunError;
 pub use image::store::digest::Digest;
 pub use image::store::error::StoreError;

@@ -1,0 +1,96 @@
+//! How to reach a registry (**parent**), and what a pull or push did.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::image::store::digest::Digest;
+use crate::image::store::image::{Image, ImportReport};
+
+/// How to talk to a registry: plain HTTP or HTTPS, credentials, timeouts.
+///
+/// By default a loopback registry (`localhost`, `127.0.0.0/8`, `[::1]`) is spoken to in
+/// plain HTTP, as Docker does, and every other one over HTTPS, its certificate checked
+/// against Mozilla's roots. A registry that answers 401 with a `Bearer` challenge is asked
+/// for a token at the challenge's realm (with the basic credentials, if given); one with a
+/// `Basic` challenge gets the credentials themselves.
+#[derive(Clone, Default)]
+pub struct RegistryOptions {
+    pub(crate) plain_http: Option<bool>,
+    pub(crate) credentials: Option<(String, String)>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl RegistryOptions {
+    /// The defaults.
+    #[must_use]
+    pub fn new() -> RegistryOptions {
+        RegistryOptions::default()
+    }
+
+    /// Plain HTTP (`true`) or HTTPS (`false`) whatever the host; for a registry without TLS
+    /// on another machine. Token realms follow the same choice.
+    #[must_use]
+    pub fn plain_http(mut self, plain: bool) -> RegistryOptions {
+        self.plain_http = Some(plain);
+        self
+    }
+
+    /// Credentials for the registry's `Basic` challenge, or for the token service of its
+    /// `Bearer` one (Docker Hub's: a user name and an access token).
+    #[must_use]
+    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> RegistryOptions {
+        self.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// How long to wait to connect, and for each read of an answer (default 60 s). A large
+    /// layer may take longer in all: only a stall counts.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> RegistryOptions {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+impl fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("plain_http", &self.plain_http)
+            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pulled image, what the store wrote and what was fetched.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Pulled {
+    /// The image, as [`ImageStore::image`](crate::ImageStore::image) gives it, named in the
+    /// store by the reference it was pulled by.
+    pub image: Image,
+    /// What the store wrote, and what it already had.
+    pub report: ImportReport,
+    /// Blobs fetched (`GET /v2/<name>/blobs/…`): those the store lacked.
+    pub blobs_fetched: u64,
+    /// The bytes of their bodies.
+    pub bytes_fetched: u64,
+    /// Manifests fetched (one, or an index and the host's manifest).
+    pub manifests_fetched: u64,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pushed {
+    /// The digest of the manifest (or index) pushed.
+    pub manifest: Digest,
+    /// Blobs uploaded.
+    pub blobs_uploaded: u64,
+    /// Blobs the registry already had (not uploaded).
+    pub blobs_present: u64,
+    /// The bytes uploaded.
+    pub bytes_uploaded: u64,
+    /// Manifests uploaded (one, or an index's manifests and the index).
+    pub manifests_uploaded: u64,
+}
