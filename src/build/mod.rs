@@ -54,6 +54,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
     };
     let limits = limits_with_init(&spec.limits, child.init);
     let cgroup = cgroup::plan::compile(&limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
+    mount::overlay::upper::at_build(&child.mounts, ns, cgroup.is_some())?;
     Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child })
 }
 

@@ -12,6 +12,8 @@
 //!   clone's one call; [`launch_join`]: the start of its first process (**parent**).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
 //! - [`cstr_array`]: argv/envp arrays.
+//! - [`tree`]: directory calls by descriptor, for the **parent** to remove a tree that
+//!   someone else may be changing (an overlay's upper directory).
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
 //!   query of the **parent**).
 //! - [`seccomp`]: installing a filter, for the **child**; [`notify`]: taking its listener and
@@ -43,6 +45,7 @@ pub mod raw;
 pub mod seccomp;
 pub mod stack;
 pub mod syscall6;
+pub mod tree;
 pub mod vfork;
 pub mod vmclone;
 pub mod xattr;
