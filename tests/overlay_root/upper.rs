@@ -36,7 +36,7 @@ fn rootless_links_out_and_locked_directories_left_in_the_upper_are_removed_witho
     let sb = overlay_sandbox(OverlayRoot::new(&layers.dirs).upper(Upper::Dir(uppers.path().into())), mounts);
     let o = outside.display();
     let script = format!("ln -s {o} /out && ln -s {o}/sub /d1 && mkdir -p /d2/d3 && chmod 0 /d2/d3 /d2 && echo done");
-    let child = sb.spawn(&common::cmd("/bin/sh", &["-c", &script]).stdout(isobox::Stdio::Piped)).unwrap();
+    let child = sb.spawn(common::cmd("/bin/sh", &["-c", &script]).stdout(isobox::Stdio::Piped)).unwrap();
     let upper = child.upper_dir().expect("a directory upper");
     let spawn_dir = upper.parent().unwrap().to_path_buf();
     let (meta, upper_meta) = (std::fs::metadata(&spawn_dir).unwrap(), std::fs::metadata(&upper).unwrap());
