@@ -1,10 +1,13 @@
 //! Overlay roots: layers made with `unpack_layer` from archives written here, stacked under a
 //! tmpfs or directory upper. What the sandbox writes, deletes and renames never reaches the
 //! layers; whiteouts and opaque directories of higher layers hide lower files; 200 layers
-//! mount; a directory upper is removed after the wait unless kept; hardening holds over it.
+//! mount; a directory upper is removed after the wait unless kept (safely: `upper`); hardening
+//! holds over it.
 mod common;
 #[path = "overlay_root/layers.rs"]
 mod layers;
+#[path = "overlay_root/upper.rs"]
+mod upper;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 

@@ -24,20 +24,32 @@ const DEV_LINKS: [(&str, &str); 5] = [
 ];
 
 /// The first candidate directory that exists and has no bind source at or below it, so the
-/// default root's tmpfs hides none of them.
+/// default root's tmpfs hides none of them. Sources and candidates are compared resolved as
+/// well as given ([`bind_sources`]): the child resolves a source after the tmpfs is mounted.
 pub(crate) fn mount_point(mounts: &[Mount], is_dir: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
-    let sources: Vec<&Path> = mounts
-        .iter()
-        .filter_map(|m| match &m.kind {
-            MountKind::Bind { source, .. } => Some(source.as_path()),
-            _ => None,
-        })
-        .collect();
+    let sources = bind_sources(mounts);
     DEFAULT_ROOT_MOUNT_POINTS
         .iter()
         .map(Path::new)
-        .find(|candidate| is_dir(candidate) && !sources.iter().any(|s| s.starts_with(candidate)))
+        .find(|candidate| {
+            let resolved = std::fs::canonicalize(candidate).unwrap_or_else(|_| candidate.to_path_buf());
+            is_dir(candidate) && !sources.iter().any(|s| s.starts_with(candidate) || s.starts_with(&resolved))
+        })
         .map(Path::to_path_buf)
+}
+
+/// Every bind source as given and, where it differs, resolved (links followed: `/var/run/x`
+/// is `/run/x` on many hosts): the child resolves a source on the host after the new root's
+/// tmpfs or overlay sits on its staging directory, so neither may be hidden by it.
+pub(crate) fn bind_sources(mounts: &[Mount]) -> Vec<PathBuf> {
+    let mut sources = Vec::new();
+    for m in mounts {
+        if let MountKind::Bind { source, .. } = &m.kind {
+            sources.push(source.clone());
+            sources.extend(std::fs::canonicalize(source).ok().filter(|r| r != source));
+        }
+    }
+    sources
 }
 
 /// A tmpfs at the root holding the host's system directories, /proc (with a pid namespace),

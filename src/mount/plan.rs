@@ -74,14 +74,7 @@ pub(crate) fn compile(spec: &MountSpec, ns: Namespaces, host_root_inside: bool) 
 
 /// What the overlay's plan needs of the host: the kernel, the page size, what it must not hide.
 fn overlay_input(spec: &MountSpec, ns: Namespaces) -> overlay::plan::OverlayInput<'_> {
-    let keep_visible = spec
-        .mounts
-        .iter()
-        .filter_map(|m| match &m.kind {
-            MountKind::Bind { source, .. } => Some(source.as_path()),
-            _ => None,
-        })
-        .collect();
+    let keep_visible = default_root::bind_sources(&spec.mounts);
     overlay::plan::OverlayInput {
         user_namespace: ns.contains(Namespaces::USER),
         kernel: crate::kernel::version(),

@@ -82,6 +82,19 @@ fn the_default_root_avoids_directories_holding_bind_sources() {
 }
 
 #[test]
+fn a_bind_source_through_a_link_keeps_the_directory_it_resolves_to_visible() {
+    // As /var/run is /run on many hosts: the link is where the source is given, /run where the
+    // child finds it, after the default root's tmpfs (or an overlay) sits on its staging directory.
+    let base = tempfile::tempdir().unwrap();
+    let link = base.path().join("run");
+    std::os::unix::fs::symlink("/run", &link).unwrap();
+    let is_dir = |p: &Path| p != Path::new("/tmp") && p != Path::new("/mnt");
+    let mounts = [Mount::bind(&link, "/x")];
+    assert_eq!(default_root::mount_point(&mounts, &is_dir), Some("/var/tmp".into()));
+    assert_eq!(default_root::bind_sources(&mounts), [link, "/run".into()]);
+}
+
+#[test]
 fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);

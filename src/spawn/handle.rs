@@ -317,8 +317,9 @@ impl Child {
             // Whatever the first process left behind dies with the cgroup.
             cgroup.remove()?;
         }
-        if self.upper.as_ref().is_some_and(|u| !u.keep()) {
-            self.upper = None; // removes it
+        // A throwaway upper is removed; one that could not be stays named (and the drop tries again).
+        if self.upper.as_mut().is_some_and(SpawnUpper::remove) {
+            self.upper = None;
         }
         Ok(Some(report))
     }

@@ -14,6 +14,8 @@
 //! - [`cstr_array`]: argv/envp arrays; [`image_xattr`]: an xattr read by the **parent** (an
 //!   image's opaque directories).
 //! - [`build`]: reading an upper directory's overlay xattrs to commit it (**parent**).
+//! - [`tree`]: directory calls by descriptor, for the **parent** to remove a tree that
+//!   someone else may be changing (an overlay's upper directory).
 //! - `landlock` (feature `landlock`): Landlock's system calls, for the **child** (and the ABI
 //!   query of the **parent**).
 //! - [`seccomp`]: installing a filter, for the **child**; [`notify`]: taking its listener and
@@ -47,6 +49,7 @@ pub mod raw;
 pub mod seccomp;
 pub mod stack;
 pub mod syscall6;
+pub mod tree;
 pub mod vfork;
 pub mod vmclone;
 pub mod xattr;

@@ -101,6 +101,8 @@ fn missing_layer(plan: &OverlayPlan) -> Option<(usize, PathBuf)> {
 
 const LAYER_ACCESS: &str = "the sandbox sets up as its own root (nobody, uid 65534, on the host for a root caller): \
     it must be able to search every directory on the way to each layer and read the layer";
+const UPPER_ACCESS: &str = "the sandbox sets up as its own root (nobody, uid 65534, on the host for a root caller): \
+    it must be able to search the upper directory (Upper::Dir) and every directory above it";
 const NO_OVERLAY: &str = "this kernel has no overlay filesystem: load the module (modprobe overlay)";
 const USERNS: &str = "mounting overlayfs in a user namespace needs Linux 5.11, and a kernel that allows it \
     (some distributions turn it off)";
@@ -116,7 +118,11 @@ const TOO_LONG: &str = "one value is at most 255 bytes and the option string one
 /// Why the overlay failed, where the host is the likely cause.
 pub(crate) fn hint(plan: &OverlayPlan, index: usize, errno: Errno) -> Option<&'static str> {
     let stage = (index < LAYER).then(|| Stage::ALL.iter().find(|s| **s as usize == index).copied()).flatten();
+    let dir_upper = matches!(plan.upper, UpperPlan::Dir { .. });
     match (stage, errno) {
+        (Some(Stage::UpperMount | Stage::UpperDirs | Stage::UpperDir | Stage::WorkDir), Errno::EACCES) if dir_upper => {
+            Some(UPPER_ACCESS)
+        }
         (_, Errno::EACCES) => Some(LAYER_ACCESS),
         (None | Some(Stage::LegacyMount), Errno::ENOENT | Errno::ENOTDIR) => {
             Some("the layer is gone or no longer a directory since build()")
@@ -167,6 +173,11 @@ mod tests {
         assert_eq!(action(&p, Stage::UserXattr as usize).to_string(), "overlay option userxattr");
         assert_eq!(hint(&p, Stage::UserXattr as usize, Errno::EINVAL), Some("userxattr needs Linux 5.11"));
         assert_eq!(hint(&p, LAYER, Errno::EACCES), Some(LAYER_ACCESS));
+        for stage in [Stage::UpperMount, Stage::UpperDir, Stage::WorkDir] {
+            assert_eq!(hint(&p, stage as usize, Errno::EACCES), Some(UPPER_ACCESS), "{stage:?}");
+        }
+        let tmpfs = OverlayPlan { upper: UpperPlan::Tmpfs { options: Vec::new() }, ..plan() };
+        assert_ne!(hint(&tmpfs, Stage::UpperMount as usize, Errno::EACCES), Some(UPPER_ACCESS));
         assert_eq!(hint(&p, Stage::Open as usize, Errno::EPERM), Some(USERNS));
     }
 }

@@ -86,4 +86,18 @@ pub enum OverlayError {
     /// A tmpfs upper of size 0, which tmpfs would read as no limit.
     #[error("a tmpfs upper of size 0 would mean no limit to tmpfs")]
     TmpfsSizeZero,
+    /// A throwaway directory upper (`Upper::Dir` without `keep_upper`) in a sandbox whose
+    /// processes may outlive its first one (no PID namespace, no cgroup): one could still write
+    /// in the upper, or swap an entry for a link to a host path, while it is removed.
+    #[error("a throwaway directory upper (Upper::Dir without keep_upper) needs a PID namespace or a cgroup, so that no process of the sandbox is left when it is removed. Hint: add Namespaces::PID, give the sandbox a cgroup (a limit or a cgroup parent), or keep_upper(true)")]
+    ThrowawayUpperUncontained,
+    /// A bind source that is, holds or is inside the upper directory: the sandbox could reach
+    /// the spawn directories of other sandboxes (or of its own next spawns) through it.
+    #[error("bind source {source_path:?} overlaps the overlay upper directory {upper:?} (one is, or is inside, the other): the sandbox could change other spawns' upper directories through it")]
+    BindOverUpper {
+        /// The upper directory (resolved).
+        upper: PathBuf,
+        /// The bind source (resolved).
+        source_path: PathBuf,
+    },
 }

@@ -7,7 +7,8 @@
 //! - plan: [`plan`] compiles it into [`compiled`] (the layers as the kernel gets them, the
 //!   staging directory, the options);
 //! - apply: [`apply`] (**child**: fsopen, `lowerdir+` per layer, fsmount, move_mount; or the
-//!   legacy mount(2) string), [`upper`] (**parent**, per spawn: the upper directory);
+//!   legacy mount(2) string), [`upper`] (**parent**, per spawn: the upper directory; removed
+//!   by descriptor, [`remove`]; those of dead processes swept at `build()`, [`sweep`]);
 //! - describe: [`describe`] (the failed stage, layer or option, and a hint).
 
 pub(crate) mod apply;
@@ -15,5 +16,7 @@ pub(crate) mod compiled;
 pub(crate) mod describe;
 pub(crate) mod error;
 pub(crate) mod plan;
+pub(crate) mod remove;
 pub(crate) mod spec;
+pub(crate) mod sweep;
 pub(crate) mod upper;

@@ -28,8 +28,9 @@ pub(crate) const MAX_VALUE: usize = 255;
 pub(crate) struct OverlayInput<'a> {
     pub user_namespace: bool,
     pub kernel: Option<(u32, u32)>,
-    /// Host paths the overlay's staging directory must not hide (bind sources).
-    pub keep_visible: Vec<&'a Path>,
+    /// Host paths the overlay's staging directory must not hide, and that must not overlap a
+    /// directory upper: the bind sources, as given and resolved.
+    pub keep_visible: Vec<PathBuf>,
     /// Candidate staging directories, in order of preference.
     pub candidates: &'a [&'a str],
     pub page: usize,
@@ -49,9 +50,13 @@ pub(crate) fn compile(root: &OverlayRoot, input: &OverlayInput<'_>) -> Result<Ov
             options.extend(size.map(|s| (c("size"), c(&s.to_string()))));
             UpperPlan::Tmpfs { options }
         }
-        Upper::Dir(dir) => UpperPlan::Dir { parent: upper_dir(dir, &layers)?, keep: root.keep_upper },
+        Upper::Dir(dir) => {
+            let parent = upper_dir(dir, &layers)?;
+            no_bind_over(&parent, &input.keep_visible)?;
+            UpperPlan::Dir { parent, keep: root.keep_upper }
+        }
     };
-    let mut taken: Vec<&Path> = layers.iter().map(PathBuf::as_path).chain(input.keep_visible.iter().copied()).collect();
+    let mut taken: Vec<&Path> = layers.iter().chain(&input.keep_visible).map(PathBuf::as_path).collect();
     if let UpperPlan::Dir { parent, .. } = &upper {
         taken.push(parent);
     }
@@ -141,6 +146,16 @@ fn upper_dir(dir: &Path, layers: &[PathBuf]) -> Result<PathBuf, ConfigError> {
         }
     }
     Ok(canonical)
+}
+
+/// No bind source is, holds or is inside the upper directory: through a writable one a sandbox
+/// could rename or replace other spawns' `upper` and `work` before their children mount them
+/// (by path), through any one read what they wrote.
+fn no_bind_over(upper: &Path, sources: &[PathBuf]) -> Result<(), OverlayError> {
+    match sources.iter().find(|s| s.starts_with(upper) || upper.starts_with(s)) {
+        Some(source) => Err(OverlayError::BindOverUpper { upper: upper.to_path_buf(), source_path: source.clone() }),
+        None => Ok(()),
+    }
 }
 
 /// The first candidate that exists, holds none of `taken` and is inside none of them.

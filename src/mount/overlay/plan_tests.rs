@@ -62,12 +62,34 @@ fn the_staging_directory_holds_no_layer_upper_or_bind_source() {
     let (a, b) = (host.path("stage-a"), host.path("stage-b"));
     let candidates = [base.as_str(), a.to_str().unwrap(), b.to_str().unwrap()];
     let mut with_bind = input(&candidates, (6, 18));
-    with_bind.keep_visible = vec![a.as_path()];
+    with_bind.keep_visible = vec![a.clone()];
     let plan = compile(&OverlayRoot::new(host.layers(1)), &with_bind).unwrap();
     assert_eq!(plan.staging, b, "the base holds the layer, stage-a a bind source");
     let none = [base.as_str()];
     let err = compile(&OverlayRoot::new(host.layers(1)), &input(&none, (6, 18))).unwrap_err();
     assert!(matches!(err, ConfigError::NoStagingDirectory), "{err:?}");
+}
+
+#[test]
+fn a_bind_source_at_around_or_inside_the_upper_directory_is_refused() {
+    let host = Host::new(1);
+    let candidates = [host.path("stage-a").to_str().unwrap().to_string()];
+    let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    let uppers = host.path("stage-b");
+    std::fs::create_dir(uppers.join("in")).unwrap();
+    let root = OverlayRoot::new(host.layers(1)).upper(Upper::Dir(uppers.clone()));
+    for source in [uppers.clone(), host.dir.path().to_path_buf(), uppers.join("in")] {
+        let mut with_bind = input(&candidates, (6, 18));
+        with_bind.keep_visible = vec![source.clone()];
+        let err = config_err(compile(&root, &with_bind));
+        assert!(
+            matches!(&err, OverlayError::BindOverUpper { upper, source_path } if *upper == uppers && *source_path == source),
+            "{err}"
+        );
+    }
+    let mut beside = input(&candidates, (6, 18));
+    beside.keep_visible = vec![host.path("l0")];
+    compile(&root, &beside).expect("a bind source beside the upper directory");
 }
 
 #[test]

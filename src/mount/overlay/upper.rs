@@ -1,9 +1,17 @@
 //! A spawn's own upper directory for [`Upper::Dir`](super::spec::Upper::Dir) (**parent**, per
-//! spawn): `<dir>/<pid>-<n>/upper` and `work`, owned by the sandbox's root on the host, removed
-//! with the `Child` unless kept.
+//! spawn): `<dir>/<name>/upper` and `work`, owned by the sandbox's root on the host, in a
+//! directory `<name>` that stays the caller's (mode 0711), so that no sandbox can rename or
+//! replace them before a later spawn's child mounts them by path. Removed with the `Child`
+//! unless kept, by descriptor only ([`super::remove`]).
+//!
+//! A kept one is `<pid>-<n>`; a throwaway one `tmp-<pid>-<start>-<n>` (the creator's pid and
+//! start time), which [`super::sweep`] removes once its creator is gone (killed before it
+//! could remove it).
 
 use std::ffi::{CStr, CString};
 use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,14 +21,17 @@ use super::error::OverlayError;
 use crate::error::ConfigError;
 use crate::mount::ops::{cpath, Op};
 use crate::mount::plan::MountPlan;
+use crate::namespaces::Namespaces;
 
 /// One spawn's upper and work directories, in a directory of their own.
 #[derive(Debug)]
 pub(crate) struct SpawnUpper {
-    /// `<dir>/<pid>-<n>`, the spawn's own.
+    /// `<dir>/<name>`, the spawn's own.
     dir: PathBuf,
     dir_c: CString,
     keep: bool,
+    /// Removed already (after the wait): nothing left for the drop.
+    removed: bool,
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -36,14 +47,15 @@ impl SpawnUpper {
         }) else {
             return Ok(None);
         };
-        let dir = make_own(parent).map_err(failed(parent))?;
-        let upper = SpawnUpper { dir_c: cpath(&dir), dir, keep: *keep };
+        let dir = make_own(parent, *keep).map_err(failed(parent))?;
+        let upper = SpawnUpper { dir_c: cpath(&dir), dir, keep: *keep, removed: false };
+        // The caller's, searchable by the sandbox's root: only `upper` and `work` are its.
+        std::fs::set_permissions(&upper.dir, std::fs::Permissions::from_mode(0o711)).map_err(failed(&upper.dir))?;
         for (name, mode) in [("upper", 0o755), ("work", 0o700)] {
             let path = upper.dir.join(name);
             std::fs::DirBuilder::new().mode(mode).create(&path).map_err(failed(&path))?;
             chown(&path, owner).map_err(failed(&path))?;
         }
-        chown(&upper.dir, owner).map_err(failed(&upper.dir))?;
         Ok(Some(upper))
     }
 
@@ -57,17 +69,21 @@ impl SpawnUpper {
         self.dir.join("upper")
     }
 
-    /// Whether it stays on the host after the sandbox.
-    pub fn keep(&self) -> bool {
-        self.keep
+    /// Removes the spawn's directory now unless kept (once the sandbox is gone); true if it is
+    /// gone. A failure leaves it named, and the drop tries again.
+    pub fn remove(&mut self) -> bool {
+        if !self.keep && !self.removed {
+            self.removed = remove_spawn_dir(&self.dir).is_ok();
+        }
+        self.removed
     }
 }
 
 /// A new directory of this spawn's in `parent`, 0700; a name taken by another is skipped.
-fn make_own(parent: &Path) -> io::Result<PathBuf> {
+fn make_own(parent: &Path, keep: bool) -> io::Result<PathBuf> {
     loop {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("{}-{n}", std::process::id()));
+        let dir = parent.join(super::sweep::spawn_dir_name(keep, n));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             other => return other.map(|()| dir),
@@ -87,35 +103,37 @@ fn chown(path: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
 }
 
 impl Drop for SpawnUpper {
-    /// Removes the spawn's directory unless kept. Best effort: a drop cannot fail.
+    /// Removes the spawn's directory unless kept or removed. Best effort: a drop cannot fail.
     fn drop(&mut self) {
-        if !self.keep {
-            let _ = remove_tree(&self.dir);
-        }
+        self.remove();
     }
 }
 
-/// Removes `dir` and everything in it; directories the sandbox left without permissions (and
-/// overlayfs's own `work/work`, mode 0) are opened up first where the caller owns them.
-pub(crate) fn remove_tree(dir: &Path) -> io::Result<()> {
-    if std::fs::remove_dir_all(dir).is_ok() {
-        return Ok(());
-    }
-    open_up(dir);
-    std::fs::remove_dir_all(dir)
-}
-
-/// Gives every directory under `dir` (no link followed) rwx to its owner.
-fn open_up(dir: &Path) {
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+/// Removes the spawn's directory `dir` (`<parent>/<name>`, the parent the caller's) and
+/// everything in it, by descriptor below `parent`.
+pub(crate) fn remove_spawn_dir(dir: &Path) -> io::Result<()> {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
     };
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            open_up(&entry.path());
-        }
+    let name = CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let parent = std::fs::File::open(parent)?;
+    super::remove::remove_tree_at(parent.as_fd(), &name)
+}
+
+/// At `build()`, for an overlay root with a directory upper: a throwaway one is removed after
+/// the wait, which must find nothing of the sandbox still running (that could still write
+/// there, or swap an entry for a link to a host path): the sandbox needs a PID namespace (its
+/// processes end with its first) or a cgroup (killed whole after the wait). Then the throwaway
+/// spawn directories of isobox processes that died without removing them are removed.
+pub(crate) fn at_build(plan: &MountPlan, ns: Namespaces, cgroup: bool) -> Result<(), ConfigError> {
+    let Some(UpperPlan::Dir { parent, keep }) = plan.overlay().map(|o| &o.upper) else {
+        return Ok(());
+    };
+    if !keep && !cgroup && !ns.contains(Namespaces::PID) {
+        return Err(OverlayError::ThrowawayUpperUncontained.into());
     }
+    super::sweep::sweep(parent);
+    Ok(())
 }
 
 /// The sandbox's root on the host when a root caller's sandbox has a user namespace (and so
@@ -131,7 +149,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tree_without_permissions_is_removed() {
+    fn a_spawn_dir_without_permissions_is_removed() {
         let base = tempfile::tempdir().unwrap();
         let dir = base.path().join("spawn");
         std::fs::create_dir_all(dir.join("work/work/deep")).unwrap();
@@ -139,7 +157,7 @@ mod tests {
         for d in ["work/work/deep", "work/work"] {
             std::fs::set_permissions(dir.join(d), std::fs::Permissions::from_mode(0o000)).unwrap();
         }
-        remove_tree(&dir).unwrap();
+        remove_spawn_dir(&dir).unwrap();
         assert!(!dir.exists());
     }
 }
