@@ -75,7 +75,7 @@
 //! filter kills is reported as such ([`ExitReport::killed_by_seccomp`]).
 //!
 //! # Async (feature `tokio`)
-//! [`Sandbox::spawn_async`] returns a future of an [`tokio::AsyncChild`]: the spawn itself
+//! `Sandbox::spawn_async` returns a future of an `isobox::tokio::AsyncChild`: the spawn itself
 //! runs on a thread isobox owns (started on first use, never ended, so that the
 //! die-with-parent signal, which Linux ties to the spawning thread, only comes with the end
 //! of the process), and the child's `wait`, `wait_timeout` and `wait_with_output` wait on its

@@ -387,3 +387,36 @@ fn rootless_a_pooled_command_is_the_callers_child_and_what_it_left_running_ends_
     assert_eq!(report.signal(), Some(9), "{report}");
     assert_eq!(until_empty(&ns), Vec::<String>::new(), "left running after kill");
 }
+
+#[test]
+fn rootless_what_a_pooled_command_left_holding_its_pipes_does_not_hold_up_output() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    let started = Instant::now();
+    let out = pool.output(&sh("sleep 20 & echo hi; echo there >&2")).unwrap();
+    assert_eq!((text(&out.stdout), text(&out.stderr)), ("hi\n".into(), "there\n".into()));
+    assert!(out.report.success(), "{}", out.report);
+    assert!(started.elapsed() < Duration::from_secs(10), "output waited {:?} for the orphan", started.elapsed());
+}
+
+#[test]
+fn rootless_a_pooled_command_that_makes_the_caller_its_tracer_is_not_taken_for_ended_when_it_stops() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|b| {
+        b.seccomp(Seccomp::default_profile().allow(libc::SYS_ptrace));
+    })
+    .pool(1)
+    .unwrap();
+    // PTRACE_TRACEME, then a stop, which the kernel reports to the tracer's wait4 untraced.
+    let mut cmd = Command::new("/usr/bin/perl");
+    cmd.args(["-e", &format!("syscall({}, 0, 0, 0, 0); kill 'STOP', $$; exit 3", libc::SYS_ptrace)]);
+    let mut child = pool.spawn(&cmd).unwrap();
+    assert_eq!(child.wait_timeout(Duration::from_millis(500)).unwrap(), None, "a stop is not an exit");
+    child.kill().unwrap();
+    let report = child.wait().unwrap();
+    assert_eq!(report.signal(), Some(9), "{report}");
+}

@@ -52,8 +52,8 @@ fn serve(jobs: &Receiver<Job>) {
         let now = Instant::now();
         let (due, rest): (Vec<_>, Vec<_>) = later.into_iter().partition(|(at, _)| *at <= now);
         later = rest;
-        for (_, pool) in due {
-            run(Job::Fill { pool, done: None }); // a no-op for a pool already topped up
+        for (_, pool) in due.iter().filter(|(_, pool)| auto_refills(pool)) {
+            run(Job::Fill { pool: pool.clone(), done: None }); // a no-op for a full pool
         }
     }
 }
@@ -69,7 +69,7 @@ fn run(job: Job) {
                 let _ = done.send(result);
             }
         }
-        Job::FillAt { pool, .. } => run(Job::Fill { pool, done: None }),
+        Job::FillAt { .. } => {} // queued by `serve`, never run directly
         Job::One { pool, reply } => {
             if let Some(pool) = pool.upgrade() {
                 let _ = reply.send(guarded(|| pool.make_one()));
@@ -110,6 +110,12 @@ pub(crate) fn refill(pool: Weak<Inner>) {
     if let Ok(jobs) = jobs() {
         let _ = jobs.send(Job::Fill { pool, done: None });
     }
+}
+
+/// Whether `pool` is still there and still refills itself after a spawn (the caller may have
+/// turned it off since that spawn).
+pub(crate) fn auto_refills(pool: &Weak<Inner>) -> bool {
+    pool.upgrade().is_some_and(|pool| pool.auto_refill.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// As [`refill`], `after` from now.

@@ -43,11 +43,15 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// share nothing. After each spawn a thread of isobox's makes a new one in the background.
 ///
 /// With a pid namespace (and no cgroup), the command runs beside the sandbox's first process,
-/// as [`Child::exec`](crate::Child::exec) runs one: it is the caller's own child, so its exit reaches `wait`
-/// directly, and the sandbox (its init, and a waiter of isobox's that holds it open, pid 2)
-/// is ended in the background once the command has been reaped. Its `Child::id` is the
-/// command's pid (pid 3 inside), its `kill` ends the whole sandbox. Otherwise the command is
-/// the sandbox's own program, as in a spawn.
+/// as [`Child::exec`](crate::Child::exec) runs one: it is the caller's own child, so its exit
+/// reaches `wait` directly, and the sandbox (its init, and a waiter of isobox's that holds it
+/// open, pid 2) is ended once the command has been reaped: SIGKILL to the init, which takes
+/// what the command left running, and the init reaped on a thread of isobox's (here, with a
+/// directory upper to remove after it). Its `Child::id` is the command's pid (pid 3 inside),
+/// signals go to the command itself, its `kill` ends the whole sandbox. What the command left
+/// running keeps its pipes open until then: `output`/`wait_with_output` wait first, then
+/// collect; a caller reading the pipes by hand should `wait` (or `kill`) first too. Otherwise
+/// the command is the sandbox's own program, as in a spawn.
 ///
 /// Trade-offs:
 /// - every idle sandbox holds its namespaces, its cgroup and two or three small processes
@@ -154,7 +158,12 @@ impl SandboxPool {
         // spawn's work, would otherwise compete with the command it replaces.
         let pool = Arc::downgrade(&self.inner);
         filler::refill_after(pool.clone(), REFILL_DELAY);
-        child.map(|child| child.after_reap(AfterReap(Box::new(move || filler::refill(pool)))))
+        let refill = move || {
+            if filler::auto_refills(&pool) {
+                filler::refill(pool);
+            }
+        };
+        child.map(|child| child.after_reap(AfterReap(Box::new(refill))))
     }
 
     /// Sends the command to a waiting sandbox and waits until it has executed it (or said why

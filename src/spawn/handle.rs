@@ -146,7 +146,8 @@ impl Child {
     }
 
     /// The host pid of the sandbox's first process: with a pid namespace isobox's init (the
-    /// program's parent), else the program.
+    /// program's parent), else the program. An exec'd command's, and a pooled command's that
+    /// runs beside its sandbox (see [`SandboxPool`](crate::SandboxPool)), is the command's own.
     #[must_use]
     pub fn id(&self) -> u32 {
         self.pid.as_raw() as u32
@@ -241,6 +242,8 @@ impl Child {
     /// [`init(false)`](crate::SandboxBuilder::init) the program is pid 1 itself, and the kernel
     /// delivers it only signals it has a handler for (SIGKILL and SIGSTOP always): a program
     /// that does not handle SIGTERM then ignores it, as in any container without an init.
+    /// An exec'd command, and a pooled command beside its sandbox, gets the signal itself, as
+    /// a process outside would.
     pub fn signal(&mut self, signal: Signal) -> Result<(), Error> {
         if self.report.is_some() {
             return Ok(());
@@ -262,20 +265,21 @@ impl Child {
     pub fn wait_with_output(mut self) -> Result<Output, Error> {
         drop(self.stdin.take());
         drop(self.notifier.take());
-        let stderr = self.stderr.take().map(|mut err| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                err.read_to_end(&mut buf).map(|_| buf)
-            })
-        });
+        let stderr = self.stderr.take().map(read_on_thread);
+        if self.holder.is_some() {
+            // A pooled command beside its sandbox: what it left running holds the pipes open
+            // until the sandbox is ended, which comes after the wait (or the drop).
+            let stdout = self.stdout.take().map(read_on_thread);
+            let report = self.wait();
+            drop(self);
+            let (stdout, stderr) = (joined(stdout)?, joined(stderr)?);
+            return Ok(Output { report: report?, stdout, stderr });
+        }
         let mut stdout = Vec::new();
         if let Some(mut out) = self.stdout.take() {
             out.read_to_end(&mut stdout).map_err(Error::Output)?;
         }
-        let stderr = match stderr {
-            Some(t) => t.join().unwrap_or_else(|_| Ok(Vec::new())).map_err(Error::Output)?,
-            None => Vec::new(),
-        };
+        let stderr = joined(stderr)?;
         let report = self.wait()?;
         Ok(Output { report, stdout, stderr })
     }
@@ -322,6 +326,24 @@ impl Child {
             self.upper = None;
         }
         Ok(Some(report))
+    }
+}
+
+type Reader = std::thread::JoinHandle<std::io::Result<Vec<u8>>>;
+
+/// Reads `pipe` to its end on a thread of its own.
+fn read_on_thread(mut pipe: impl Read + Send + 'static) -> Reader {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        pipe.read_to_end(&mut buf).map(|_| buf)
+    })
+}
+
+/// What `reader` read (nothing without one).
+fn joined(reader: Option<Reader>) -> Result<Vec<u8>, Error> {
+    match reader {
+        Some(t) => t.join().unwrap_or_else(|_| Ok(Vec::new())).map_err(Error::Output),
+        None => Ok(Vec::new()),
     }
 }
 

@@ -9,7 +9,9 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use nix::unistd::Pid;
 
 /// wait4(2): blocks until `pid` exits (or, with `nohang`, returns `None` if it has not).
-/// Returns the raw wait status and the process's resource usage.
+/// Returns the raw wait status and the process's resource usage. A stop is not an exit: a
+/// child that made its parent its tracer (`PTRACE_TRACEME`, where a filter allows ptrace) has
+/// its stops reported without `WUNTRACED`, and must not be taken for ended.
 pub fn wait4(pid: Pid, nohang: bool) -> io::Result<Option<(i32, libc::rusage)>> {
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; all-zero is a valid value.
@@ -20,6 +22,11 @@ pub fn wait4(pid: Pid, nohang: bool) -> io::Result<Option<(i32, libc::rusage)>> 
         let ret = unsafe { libc::wait4(pid.as_raw(), &mut status, options, &mut usage) };
         match ret {
             0 => return Ok(None),
+            r if r > 0 && (libc::WIFSTOPPED(status) || libc::WIFCONTINUED(status)) => {
+                if nohang {
+                    return Ok(None);
+                }
+            }
             r if r > 0 => return Ok(Some((status, usage))),
             _ => {
                 let err = io::Error::last_os_error();
