@@ -63,6 +63,19 @@ pub(crate) fn lock(path: &Path, exclusive: bool) -> Result<Flock<File>, StoreErr
     Flock::lock(file, how).map_err(|(_, errno)| io_at("locking", path)(errno.into()))
 }
 
+/// Renames the directory `from` to `to` (on the same file system). Moving a directory needs
+/// write access to it (its `..` changes): a read-only one is made 0700 first.
+pub(crate) fn rename_dir(from: &Path, to: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            std::fs::set_permissions(from, std::fs::Permissions::from_mode(0o700)).map_err(io_at("renaming", from))?;
+            std::fs::rename(from, to).map_err(io_at("renaming", from))
+        }
+        other => other.map_err(io_at("renaming", from)),
+    }
+}
+
 /// Removes the file or tree `path` (nothing if it is gone). A rootless unpack leaves
 /// read-only directories (a layer's 0555 `/usr/bin`), which its owner cannot empty: on
 /// EACCES every directory of the tree is made 0700 first.
