@@ -81,8 +81,9 @@ fn importer_to_be_killed() {
 fn wait_for_partial(store: &Path, at_least: u64) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        for import in names(&store.join("isobox/tmp")) {
-            let dir = store.join("isobox/tmp").join(import);
+        // (The importer may not have made the store yet.)
+        for import in std::fs::read_dir(store.join("isobox/tmp")).into_iter().flatten().flatten() {
+            let dir = import.path();
             for f in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let partial = f.file_name().to_string_lossy().starts_with("partial");
                 if partial && f.metadata().map_or(0, |m| m.len()) >= at_least {

@@ -11,7 +11,7 @@ use nix::unistd::{Gid, Uid};
 use tar::EntryType;
 
 use super::fs::{self, at};
-use super::header::Resolved;
+use super::header::Item;
 use super::name;
 use super::{UnpackOptions, UnpackReport};
 use crate::image::error::{capped, io, UnpackErrorKind};
@@ -46,12 +46,6 @@ fn meta(header: &tar::Header, options: &UnpackOptions) -> Result<Meta, UnpackErr
         })
     };
     Ok(Meta { mode, owner: Some((Uid::from_raw(id(header.uid())?), Gid::from_raw(id(header.gid())?))) })
-}
-
-/// One entry: its metadata and its data.
-pub(crate) struct Item<'d> {
-    pub(crate) meta: Resolved,
-    pub(crate) data: &'d mut dyn Read,
 }
 
 /// Creates `name` in `dir` as `item` says.

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use nix::sys::stat::{FchmodatFlags, Mode, SFlag};
 use tar::EntryType;
 
-use super::create::{create, Created, Item};
+use super::create::{create, Created};
 use super::fs::{self, at};
+use super::header::Item;
 use super::name::{self, Name};
 use super::{UnpackOptions, UnpackReport};
 use crate::image::error::{capped, io, UnpackErrorKind};

@@ -33,6 +33,12 @@ pub(crate) struct Resolved {
     pub(crate) size: u64,
 }
 
+/// One entry: its metadata and its data.
+pub(crate) struct Item<'d> {
+    pub(crate) meta: Resolved,
+    pub(crate) data: &'d mut dyn Read,
+}
+
 fn malformed(what: &'static str) -> UnpackErrorKind {
     UnpackErrorKind::Archive(io::Error::new(io::ErrorKind::InvalidData, what))
 }

@@ -33,8 +33,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::image::error::{UnpackError, UnpackErrorKind};
-use crate::image::unpack::create::Item;
-use crate::image::unpack::header::Pending;
+use crate::image::unpack::header::{Item, Pending};
 
 /// How to unpack a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
