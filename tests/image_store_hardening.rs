@@ -83,6 +83,40 @@ fn rootless_an_archive_whose_own_headers_hold_a_long_name_past_64_kib_is_refused
 }
 
 #[test]
+fn rootless_an_archive_member_whose_pax_size_is_past_its_header_is_read_in_place() {
+    // Go writes a size its header cannot hold as a PAX record, and 0 in the header.
+    let img = Img::new(vec![base(Comp::Gzip), oci::top(Comp::Plain)], &["/x"]);
+    let layer = format!("blobs/sha256/{}", oci::hex(&img.layers[0].blob));
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in oci::layout_files(&[(&img, "x")]) {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_path(&name).unwrap();
+        if name == layer {
+            let record = format!("size={}\n", data.len());
+            let record = format!("{} {record}", record.len() + 3);
+            let mut x = tar::Header::new_ustar();
+            x.set_entry_type(tar::EntryType::XHeader);
+            x.set_path("pax").unwrap();
+            x.set_size(record.len() as u64);
+            x.set_cksum();
+            b.append(&x, record.as_bytes()).unwrap();
+            h.set_size(0);
+        } else {
+            h.set_size(data.len() as u64);
+        }
+        h.set_cksum();
+        b.append(&h, &data[..]).unwrap();
+    }
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("a.tar"), b.into_inner().unwrap()).unwrap();
+    let store = ImageStore::open(work.path().join("store")).unwrap();
+    let imported = store.import_oci_archive(work.path().join("a.tar"), None).unwrap();
+    assert_eq!(std::fs::read(imported.image.layer_dirs()[0].join("bin/hello")).unwrap(), b"hi\n");
+    assert_eq!(std::fs::read(imported.image.layer_dirs()[1].join("etc/motd")).unwrap(), b"welcome\n");
+}
+
+#[test]
 fn rootless_a_descriptor_size_of_u64_max_is_a_size_mismatch() {
     let mut img = Img::new(vec![base(Comp::Gzip)], &["/x"]);
     img.manifest["layers"][0]["size"] = u64::MAX.into();

@@ -1,13 +1,14 @@
-//! File system helpers of the store (**parent**): temporary names, durable writes, renames
-//! into place, locks, and removing trees that rootless unpacking made read-only.
+//! File system helpers of the store (**parent**): temporary names, durable writes and copies,
+//! renames into place, locks, and removing trees that rootless unpacking made read-only.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::image::store::digest::{Digest, Hashing};
 use crate::image::store::error::{io_at, StoreError};
 
 /// A name no other process or thread uses: `<prefix>-<pid>-<n>-<nanoseconds>`.
@@ -112,4 +113,28 @@ fn open_up(path: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where a copy failed: reading the source, or writing the store.
+pub(crate) enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies `src` into the new file `path` (at most `limit` + 1 bytes, when known), hashing it,
+/// and syncs it; its digest and length.
+pub(crate) fn copy_synced(src: impl Read, path: &Path, limit: Option<u64>) -> Result<(Digest, u64), CopyError> {
+    let mut out = File::options().write(true).create_new(true).open(path).map_err(CopyError::Write)?;
+    let mut src = Hashing::new(src.take(limit.map_or(u64::MAX, |l| l.saturating_add(1))));
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.write_all(&buf[..n]).map_err(CopyError::Write)?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(CopyError::Read(e)),
+        }
+    }
+    out.sync_all().map_err(CopyError::Write)?;
+    Ok(src.finish())
 }

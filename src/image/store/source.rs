@@ -72,20 +72,9 @@ impl Source for DirSource {
             io::ErrorKind::NotFound => missing(),
             _ => io_at("opening", &self.root)(e),
         })?;
-        // O_NONBLOCK: opening a FIFO does not wait for a writer (it is then refused).
-        let how = OpenHow::new()
-            .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
-            .resolve(
-                ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS,
-            );
-        let fd = loop {
-            match crate::sys::fd::openat2(root.as_fd(), std::ffi::OsStr::new(&clean), how) {
-                Err(Errno::EAGAIN | Errno::EINTR) => continue, // a rename elsewhere raced the lookup
-                other => break other,
-            }
-        };
+        let fd = open_beneath(&root, &clean);
         let file = match fd {
-            Ok(fd) => File::from(fd),
+            Ok(file) => file,
             Err(Errno::ENOENT) => return Err(missing()),
             Err(Errno::ELOOP | Errno::EXDEV | Errno::ENOTDIR) => return Err(not_a_file()),
             Err(e) => return Err(io_at("opening", self.root.join(&clean))(e.into())),
@@ -100,6 +89,20 @@ impl Source for DirSource {
 
     fn place(&self) -> &Path {
         &self.root
+    }
+}
+
+/// Opens the file `name` beneath `root`, through no symlink and not following its own name;
+/// `O_NONBLOCK`, so that a FIFO does not wait for a writer (it is then refused).
+fn open_beneath(root: &File, name: &str) -> nix::Result<File> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
+        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    loop {
+        match crate::sys::fd::openat2(root.as_fd(), std::ffi::OsStr::new(name), how) {
+            Err(Errno::EAGAIN | Errno::EINTR) => continue, // a rename elsewhere raced the lookup
+            other => return other.map(File::from),
+        }
     }
 }
 
@@ -126,13 +129,7 @@ impl ArchiveSource {
         let mut nodes = HashMap::new();
         let shift = Rc::new(Cell::new(0));
         let mut archive = tar::Archive::new(Shifted { file: &file, pos: 0, shift: Rc::clone(&shift) });
-        let bad = |kind| match kind {
-            UnpackErrorKind::HeaderTooLarge { size, limit } => {
-                StoreError::ArchiveHeaderTooLarge { place: path.to_owned(), size, limit }
-            }
-            UnpackErrorKind::Archive(e) => io_at("reading the archive", path)(e),
-            other => io_at("reading the archive", path)(io::Error::new(io::ErrorKind::InvalidData, other.to_string())),
-        };
+        let bad = |kind| header_error(path, kind);
         let mut pending = Pending::default();
         for entry in archive.entries_with_seek().map_err(io_at("reading the archive", path))?.raw(true) {
             let mut entry = entry.map_err(io_at("reading the archive", path))?;
@@ -140,20 +137,8 @@ impl ArchiveSource {
                 continue;
             }
             let meta = pending.resolve(entry.header()).map_err(bad)?;
-            let start = entry.raw_file_position() + shift.get();
-            if meta.size != entry.size() {
-                // A PAX size past what the header can say (Go writes 0 there): the headers go
-                // on past the data, which the `tar` iterator does not know of.
-                if entry.size() != 0 {
-                    let e = io::Error::new(io::ErrorKind::InvalidData, "a PAX size that is not the header's");
-                    return Err(io_at("reading the archive", path)(e));
-                }
-                shift.set(
-                    meta.size.checked_next_multiple_of(512).and_then(|n| n.checked_add(shift.get())).ok_or_else(
-                        || io_at("reading the archive", path)(io::Error::from(io::ErrorKind::InvalidData)),
-                    )?,
-                );
-            }
+            let start = entry.raw_file_position().saturating_add(shift.get());
+            skip_beside(&shift, meta.size, entry.size()).map_err(io_at("reading the archive", path))?;
             let Some(name) = std::str::from_utf8(&meta.path).ok().and_then(normalize) else { continue };
             if let Some(node) = node(&meta, &name, start) {
                 nodes.insert(name, node);
@@ -183,6 +168,31 @@ impl ArchiveSource {
     }
 }
 
+/// A metadata entry's error as the store's.
+fn header_error(path: &Path, kind: UnpackErrorKind) -> StoreError {
+    match kind {
+        UnpackErrorKind::HeaderTooLarge { size, limit } => {
+            StoreError::ArchiveHeaderTooLarge { place: path.to_owned(), size, limit }
+        }
+        UnpackErrorKind::Archive(e) => io_at("reading the archive", path)(e),
+        other => io_at("reading the archive", path)(io::Error::new(io::ErrorKind::InvalidData, other.to_string())),
+    }
+}
+
+/// For an entry whose PAX size (`size`) is past what its header can say (Go writes 0 there,
+/// `in_header`): the headers go on past its data, which the `tar` iterator does not know of.
+fn skip_beside(shift: &Cell<u64>, size: u64, in_header: u64) -> io::Result<()> {
+    if size == in_header {
+        return Ok(());
+    }
+    if in_header != 0 {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "a PAX size that is not the header's"));
+    }
+    let past = || io::Error::new(io::ErrorKind::InvalidData, "a size past 64 bits");
+    shift.set(size.checked_next_multiple_of(512).and_then(|n| n.checked_add(shift.get())).ok_or_else(past)?);
+    Ok(())
+}
+
 /// What the entry `meta`, named `name`, whose data starts at `start`, is (`None`: nothing
 /// an import reads).
 fn node(meta: &Resolved, name: &str, start: u64) -> Option<Node> {
@@ -209,7 +219,8 @@ struct Shifted<'f> {
 
 impl Read for Shifted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read_at(buf, self.pos + self.shift.get())?;
+        let at = self.pos.checked_add(self.shift.get()).ok_or(io::ErrorKind::InvalidInput)?;
+        let n = self.file.read_at(buf, at)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -235,7 +246,7 @@ fn dir_of(name: &str) -> String {
 impl Source for ArchiveSource {
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, StoreError> {
         let (start, len) = self.resolve(name)?;
-        let slice = Slice { file: &self.file, pos: start, end: start + len };
+        let slice = Slice { file: &self.file, pos: start, end: start.saturating_add(len) };
         Ok(Box::new(io::BufReader::with_capacity(1 << 20, slice)))
     }
 

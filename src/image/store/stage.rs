@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ use nix::fcntl::Flock;
 use crate::image::error::UnpackErrorKind;
 use crate::image::store::digest::{Digest, Hashing};
 use crate::image::store::error::{io_at, StoreError};
-use crate::image::store::fsutil;
+use crate::image::store::fsutil::{self, copy_synced, CopyError};
 use crate::image::store::image::ImportReport;
 use crate::image::store::layout::Layout;
 use crate::image::store::limits::{Bounded, StoreLimits};
@@ -286,28 +286,4 @@ impl Drop for Stage<'_> {
     fn drop(&mut self) {
         let _ = fsutil::remove_tree(&self.dir);
     }
-}
-
-/// Where a copy failed: reading the source, or writing the store.
-enum CopyError {
-    Read(io::Error),
-    Write(io::Error),
-}
-
-/// Copies `src` into the new file `path` (at most `limit` + 1 bytes, when known), hashing it,
-/// and syncs it; its digest and length.
-fn copy_synced(src: impl Read, path: &Path, limit: Option<u64>) -> Result<(Digest, u64), CopyError> {
-    let mut out = File::options().write(true).create_new(true).open(path).map_err(CopyError::Write)?;
-    let mut src = Hashing::new(src.take(limit.map_or(u64::MAX, |l| l.saturating_add(1))));
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match src.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => out.write_all(&buf[..n]).map_err(CopyError::Write)?,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(CopyError::Read(e)),
-        }
-    }
-    out.sync_all().map_err(CopyError::Write)?;
-    Ok(src.finish())
 }

@@ -127,9 +127,13 @@ struct Walk<'a> {
     max_entries: Option<u64>,
 }
 
+fn past_64_bits() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a size or position past 64 bits")
+}
+
 /// `n` rounded up to whole blocks, or an error past `u64`.
 fn blocks(n: u64) -> io::Result<u64> {
-    n.checked_next_multiple_of(512).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a size past 64 bits"))
+    n.checked_next_multiple_of(512).ok_or_else(past_64_bits)
 }
 
 impl Walk<'_> {
@@ -151,9 +155,9 @@ impl Walk<'_> {
             return Err(UnpackError::new(name, UnpackErrorKind::TooManyEntries { limit }));
         }
         let (size, in_header) = (meta.size, item.size());
-        let start = item.raw_file_position().checked_add(self.beside);
-        let end = start.and_then(|s| s.checked_add(blocks(size).ok()?));
-        self.end = end.ok_or_else(|| unreadable(blocks(u64::MAX).unwrap_err()))?;
+        let blocks = blocks(size).map_err(unreadable)?;
+        let end = item.raw_file_position().checked_add(self.beside).and_then(|s| s.checked_add(blocks));
+        self.end = end.ok_or_else(|| unreadable(past_64_bits()))?;
         let failed = |kind| UnpackError::new(&name, kind);
         if size == in_header {
             return self.layer.add(&mut Item { meta, data: item }, report).map_err(failed);
@@ -167,12 +171,13 @@ impl Walk<'_> {
         }
         let mut data = Shared(Rc::clone(shared)).take(size);
         self.layer.add(&mut Item { meta, data: &mut data }, report).map_err(failed)?;
-        let rest = blocks(size).map_err(unreadable)? - size + data.limit();
+        // What the entry left unread, and the padding to its last block.
+        let rest = blocks - size + data.limit();
         let skipped = io::copy(&mut Shared(Rc::clone(shared)).take(rest), &mut io::sink()).map_err(unreadable)?;
         if skipped != rest {
             return Err(unreadable(io::Error::from(io::ErrorKind::UnexpectedEof)));
         }
-        self.beside += blocks(size).map_err(unreadable)?;
+        self.beside += blocks;
         Ok(())
     }
 }
