@@ -222,6 +222,7 @@ pub use image::run::error::ImageRunError;
 pub use image::store::digest::Digest;
 pub use image::store::error::StoreError;
 pub use image::store::image::{GcReport, Image, ImageConfig, ImageEntry, ImageLayer, ImportReport, Imported};
+pub use image::store::limits::StoreLimits;
 pub use image::store::ImageStore;
 pub use image::unpack::{unpack_layer, IdShift, UnpackOptions, UnpackReport};
 pub use join::error::ExecError;

@@ -1,12 +1,12 @@
 //! An import that is cut short, by a source that ends mid-blob or by the importing process
 //! being killed while it writes a blob, leaves no half-written blob or layer in the store:
 //! blobs and layers are published only when the whole image is in, and what the killed one
-//! staged is removed by the next gc.
+//! staged is removed by the next gc. (A source's blobs are regular files: FIFOs are refused,
+//! so a cut source is a short file, and a slow one a large sparse file.)
 #[path = "common/oci.rs"]
 mod oci;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use isobox::{ImageStore, StoreError};
@@ -29,13 +29,9 @@ fn big_image() -> Img {
     Img::new(vec![base, top], &["/bin/true"])
 }
 
-/// The layout of `img` in `dir`, its first layer's blob a FIFO; the blob's bytes and path.
-fn layout_with_fifo(dir: &Path, img: &Img) -> (Vec<u8>, PathBuf) {
-    oci::write_dir(dir, &oci::layout_files(&[(img, "big")]));
-    let blob = dir.join(format!("blobs/sha256/{}", oci::hex(&img.layers[0].blob)));
-    std::fs::remove_file(&blob).unwrap();
-    nix::unistd::mkfifo(&blob, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    (img.layers[0].blob.clone(), blob)
+/// The path of the first layer's blob of `img` in the layout `dir`.
+fn first_blob(dir: &Path, img: &Img) -> std::path::PathBuf {
+    dir.join(format!("blobs/sha256/{}", oci::hex(&img.layers[0].blob)))
 }
 
 fn names(dir: &Path) -> Vec<String> {
@@ -56,14 +52,12 @@ fn assert_nothing_published(store: &Path) {
 fn rootless_a_source_that_ends_mid_blob_is_refused_and_leaves_nothing() {
     let img = big_image();
     let (src, store_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (blob, fifo) = layout_with_fifo(src.path(), &img);
-    let writer = std::thread::spawn(move || {
-        let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
-        f.write_all(&blob[..blob.len() / 2]).unwrap();
-    });
+    oci::write_dir(src.path(), &oci::layout_files(&[(&img, "big")]));
+    // The blob cut in half; its descriptor gives the whole size.
+    let blob = &img.layers[0].blob;
+    std::fs::write(first_blob(src.path(), &img), &blob[..blob.len() / 2]).unwrap();
     let store = ImageStore::open(store_dir.path()).unwrap();
     let e = store.import_oci_dir(src.path(), None).unwrap_err();
-    writer.join().unwrap();
     assert!(
         matches!(e, StoreError::SizeMismatch { actual, .. } if actual == img.layers[0].blob.len() as u64 / 2),
         "{e}"
@@ -87,8 +81,9 @@ fn importer_to_be_killed() {
 fn wait_for_partial(store: &Path, at_least: u64) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        for import in names(&store.join("isobox/tmp")) {
-            let dir = store.join("isobox/tmp").join(import);
+        // (The importer may not have made the store yet.)
+        for import in std::fs::read_dir(store.join("isobox/tmp")).into_iter().flatten().flatten() {
+            let dir = import.path();
             for f in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let partial = f.file_name().to_string_lossy().starts_with("partial");
                 if partial && f.metadata().map_or(0, |m| m.len()) >= at_least {
@@ -105,7 +100,13 @@ fn wait_for_partial(store: &Path, at_least: u64) -> bool {
 fn rootless_an_import_killed_mid_blob_leaves_no_half_blob_or_layer() {
     let img = big_image();
     let (src, store_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (blob, fifo) = layout_with_fifo(src.path(), &img);
+    // A slow source: the first layer's descriptor says 16 GiB, and its blob is a sparse file
+    // of that size, which takes the importer seconds to copy (and fails its digest at the end).
+    let mut slow = img.clone();
+    slow.manifest["layers"][0]["size"] = (16u64 << 30).into();
+    slow.seal_manifest();
+    oci::write_dir(src.path(), &oci::layout_files(&[(&slow, "big")]));
+    std::fs::File::options().write(true).open(first_blob(src.path(), &img)).unwrap().set_len(16 << 30).unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "importer_to_be_killed", "--ignored", "--nocapture", "--test-threads=1"])
         .env("ISOBOX_TEST_SRC", src.path())
@@ -113,14 +114,11 @@ fn rootless_an_import_killed_mid_blob_leaves_no_half_blob_or_layer() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Opening blocks until the importer opens the blob; half of it goes in, then the kill.
-    let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-    f.write_all(&blob[..blob.len() / 2]).unwrap();
-    let written = wait_for_partial(store_dir.path(), blob.len() as u64 / 4);
+    // The kill, once 4 MiB of the blob are staged.
+    let written = wait_for_partial(store_dir.path(), 4 << 20);
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
-    drop(f);
-    assert!(written, "the importer never wrote the blob's first half");
+    assert!(written, "the importer never wrote the blob's first 4 MiB");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("the import returned"));
     assert_nothing_published(store_dir.path());
     // What it staged stays in isobox/tmp until gc, which removes it.
@@ -129,8 +127,8 @@ fn rootless_an_import_killed_mid_blob_leaves_no_half_blob_or_layer() {
     assert_eq!(store.gc().unwrap().temporaries_removed, 1);
     assert_eq!(names(&store_dir.path().join("isobox/tmp")), Vec::<String>::new());
     // The same import, whole, then succeeds.
-    std::fs::remove_file(&fifo).unwrap();
-    std::fs::write(&fifo, &blob).unwrap();
+    std::fs::remove_file(first_blob(src.path(), &img)).unwrap();
+    oci::write_dir(src.path(), &oci::layout_files(&[(&img, "big")]));
     let imported = store.import_oci_dir(src.path(), None).unwrap();
     assert_eq!((imported.report.blobs_written, imported.report.layers_unpacked), (4, 2));
     assert_eq!(std::fs::read(imported.image.layer_dirs()[0].join("data/noise")).unwrap().len(), 1 << 20);

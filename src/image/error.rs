@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[error("unpacking layer entry {entry:?}: {kind}")]
 pub struct UnpackError {
     /// The entry's name as the archive gives it (empty when the archive itself is unreadable
-    /// before any entry).
+    /// before any entry), cut to its first 4096 bytes and `...` if longer.
     pub entry: PathBuf,
     /// What was wrong with it.
     pub kind: UnpackErrorKind,
@@ -47,6 +47,21 @@ pub enum UnpackErrorKind {
     /// An entry type isobox does not unpack (e.g. a GNU sparse file).
     #[error("entry type {0:?} is not supported")]
     Unsupported(u8),
+    /// A GNU long-name or long-link entry, or a PAX header, larger than isobox reads (refused
+    /// before it is read).
+    #[error("a long-name, long-link or PAX header entry of {size} bytes, more than the {limit} isobox reads")]
+    HeaderTooLarge {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The layer has more entries than its limit allows.
+    #[error("more than {limit} entries in the layer")]
+    TooManyEntries {
+        /// The limit.
+        limit: u64,
+    },
     /// The archive is malformed or ends early (a truncated stream).
     #[error("the archive is malformed or truncated: {0}")]
     Archive(#[source] io::Error),
@@ -60,9 +75,26 @@ pub enum UnpackErrorKind {
     },
 }
 
+/// The most of a name an error holds (a name can have up to 64 KiB): the rest is cut, and
+/// `...` marks the cut.
+pub(crate) const MAX_NAME_IN_ERROR: usize = 4096;
+
+/// `name`, cut to [`MAX_NAME_IN_ERROR`] bytes.
+pub(crate) fn capped(name: impl Into<PathBuf>) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let name = name.into();
+    if name.as_os_str().len() <= MAX_NAME_IN_ERROR {
+        return name;
+    }
+    let mut bytes = name.into_os_string().into_vec();
+    bytes.truncate(MAX_NAME_IN_ERROR);
+    bytes.extend_from_slice(b"...");
+    PathBuf::from(std::ffi::OsStr::from_bytes(&bytes))
+}
+
 impl UnpackError {
     pub(crate) fn new(entry: impl Into<PathBuf>, kind: UnpackErrorKind) -> Self {
-        UnpackError { entry: entry.into(), kind }
+        UnpackError { entry: capped(entry), kind }
     }
 }
 

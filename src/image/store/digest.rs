@@ -72,6 +72,11 @@ impl<R: Read> Hashing<R> {
         Hashing { inner, hasher: Sha256::new(), len: 0 }
     }
 
+    /// The reader it reads from.
+    pub(crate) fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// Reads the rest to its end (an archive's padding after its end block counts too).
     pub(crate) fn drain(&mut self) -> io::Result<()> {
         io::copy(self, &mut io::sink()).map(drop)

@@ -37,7 +37,7 @@ pub(crate) fn import(
         .iter()
         .map(|l| l.as_str().ok_or_else(|| malformed("a layer name that is not a string")))
         .collect::<Result<_, _>>()?;
-    let mut stage = Stage::new(&store.layout, store.options)?;
+    let mut stage = Stage::for_store(store)?;
     let (config_d, config) = config(&mut stage, source, config_name)?;
     if config.diff_ids.len() != layer_names.len() {
         let (layers, diff_ids) = (layer_names.len(), config.diff_ids.len());
@@ -123,7 +123,7 @@ fn layer(
         _ => named_digest(entry, false),
     };
     let expect = Expect { digest: expected.as_ref(), size: None };
-    let digest = stage.blob(entry, || source.open(entry), expect).map_err(|e| match e {
+    let digest = stage.blob_from(entry, source, expect).map_err(|e| match e {
         StoreError::DigestMismatch { entry, expected, actual } if compression == Compression::None => {
             StoreError::DiffIdMismatch { entry, expected, actual }
         }

@@ -8,7 +8,11 @@ use crate::image::error::UnpackError;
 use crate::image::store::digest::Digest;
 
 /// An image store operation that failed. Nothing is left half-written in the store: an import
-/// that fails publishes none of its blobs and layers.
+/// that fails before its commit publishes none of its blobs and layers; one that fails during
+/// its commit (a rename or sync) or just after it (naming the image in `index.json`) leaves
+/// the blobs and layers it had published, each whole and checked but named by no image, and
+/// the next [`gc`](crate::ImageStore::gc) removes them (as it removes what a killed import
+/// staged).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -52,6 +56,50 @@ pub enum StoreError {
         expected: Digest,
         /// The digest of the uncompressed layer.
         actual: Digest,
+    },
+    /// A blob of the source that could not be read (a write into the store is an `Io` error
+    /// naming the store's file).
+    #[error("reading {entry} of {place:?}: {source}")]
+    SourceRead {
+        /// The blob or archive entry, as the source names it.
+        entry: String,
+        /// The source's directory or archive (empty for a source that is no file).
+        place: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// A file of an OCI layout directory that is not a regular file (a symlink, FIFO, device
+    /// or directory), or whose path goes through a symlink: none is read.
+    #[error("{entry} in {place:?}: not a regular file (isobox reads no symlink, FIFO or device)")]
+    NotAFile {
+        /// The file, as the layout names it.
+        entry: String,
+        /// The layout's directory.
+        place: PathBuf,
+    },
+    /// An archive's long-name, long-link or PAX header entry larger than isobox reads.
+    #[error(
+        "{place:?}: a long-name, long-link or PAX header entry of {size} bytes, more than the {limit} isobox reads"
+    )]
+    ArchiveHeaderTooLarge {
+        /// The archive.
+        place: PathBuf,
+        /// The entry's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A blob or layer past one of the store's [`StoreLimits`](crate::StoreLimits).
+    #[error("{entry}: more than the {limit} {what} the store's limits allow")]
+    Limit {
+        /// The blob or layer, as the source names it.
+        entry: String,
+        /// What was counted: "bytes of a blob", "bytes of an uncompressed layer", "entries
+        /// in a layer".
+        what: &'static str,
+        /// The limit.
+        limit: u64,
     },
     /// A file the source or store should have is missing.
     #[error("{entry}: not found in {place:?}")]

@@ -1,13 +1,14 @@
-//! File system helpers of the store (**parent**): temporary names, durable writes, renames
-//! into place, locks, and removing trees that rootless unpacking made read-only.
+//! File system helpers of the store (**parent**): temporary names, durable writes and copies,
+//! renames into place, locks, and removing trees that rootless unpacking made read-only.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::image::store::digest::{Digest, Hashing};
 use crate::image::store::error::{io_at, StoreError};
 
 /// A name no other process or thread uses: `<prefix>-<pid>-<n>-<nanoseconds>`.
@@ -63,6 +64,19 @@ pub(crate) fn lock(path: &Path, exclusive: bool) -> Result<Flock<File>, StoreErr
     Flock::lock(file, how).map_err(|(_, errno)| io_at("locking", path)(errno.into()))
 }
 
+/// Renames the directory `from` to `to` (on the same file system). Moving a directory needs
+/// write access to it (its `..` changes): a read-only one is made 0700 first.
+pub(crate) fn rename_dir(from: &Path, to: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            std::fs::set_permissions(from, std::fs::Permissions::from_mode(0o700)).map_err(io_at("renaming", from))?;
+            std::fs::rename(from, to).map_err(io_at("renaming", from))
+        }
+        other => other.map_err(io_at("renaming", from)),
+    }
+}
+
 /// Removes the file or tree `path` (nothing if it is gone). A rootless unpack leaves
 /// read-only directories (a layer's 0555 `/usr/bin`), which its owner cannot empty: on
 /// EACCES every directory of the tree is made 0700 first.
@@ -99,4 +113,28 @@ fn open_up(path: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where a copy failed: reading the source, or writing the store.
+pub(crate) enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies `src` into the new file `path` (at most `limit` + 1 bytes, when known), hashing it,
+/// and syncs it; its digest and length.
+pub(crate) fn copy_synced(src: impl Read, path: &Path, limit: Option<u64>) -> Result<(Digest, u64), CopyError> {
+    let mut out = File::options().write(true).create_new(true).open(path).map_err(CopyError::Write)?;
+    let mut src = Hashing::new(src.take(limit.map_or(u64::MAX, |l| l.saturating_add(1))));
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.write_all(&buf[..n]).map_err(CopyError::Write)?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(CopyError::Read(e)),
+        }
+    }
+    out.sync_all().map_err(CopyError::Write)?;
+    Ok(src.finish())
 }

@@ -1,7 +1,10 @@
 //! Garbage collection (**parent**): with the store lock held exclusive (no import, removal or
 //! unpack in progress), every blob and unpacked layer that no image of `index.json` reaches
 //! is removed, and so is whatever interrupted imports left in `isobox/tmp/`. An index entry
-//! whose manifest cannot be read stops it before anything is removed.
+//! whose manifest cannot be read stops it before anything is removed. A layer directory is
+//! first renamed into `isobox/tmp/` (one atomic step) and removed there: a gc that fails or
+//! is killed partway never leaves a partial layer where imports and `image()` would take it
+//! for a whole one, only a temporary that the next gc removes.
 
 use std::collections::HashSet;
 
@@ -41,8 +44,10 @@ pub(crate) fn gc(layout: &Layout) -> Result<GcReport, StoreError> {
     }
     for (name, path) in list(&layout.layers)? {
         if Digest::from_hex(&name).map_or(true, |d| !reached.diff_ids.contains(&d)) {
-            fsutil::remove_tree(&path)?;
+            let doomed = layout.tmp.join(fsutil::unique_name("gc"));
+            fsutil::rename_dir(&path, &doomed)?;
             report.layers_removed += 1;
+            fsutil::remove_tree(&doomed)?;
         }
     }
     for (_, path) in list(&layout.tmp)? {

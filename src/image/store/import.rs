@@ -19,7 +19,7 @@ use crate::image::store::{index, load, media, ImageStore};
 pub(crate) fn oci(store: &ImageStore, source: &dyn Source, reference: Option<&str>) -> Result<Imported, StoreError> {
     let source_index = json::parse(&source.read_small("index.json")?, "index.json")?;
     let (mut descriptor, name) = pick(&source_index, reference, source)?;
-    let mut stage = Stage::new(&store.layout, store.options)?;
+    let mut stage = Stage::for_store(store)?;
     let mut manifest = json_blob(&mut stage, source, &descriptor)?;
     if media::is_index(&descriptor.media_type) {
         descriptor = json::for_host(&manifest, &descriptor.path())?;
@@ -41,7 +41,7 @@ pub(crate) fn oci(store: &ImageStore, source: &dyn Source, reference: Option<&st
     for ((layer, diff_id), compression) in parsed.layers.iter().zip(&config.diff_ids).zip(compressions) {
         let entry = layer.path();
         let expect = Expect { digest: Some(&layer.digest), size: Some(layer.size) };
-        stage.blob(&entry, || source.open(&entry), expect)?;
+        stage.blob_from(&entry, source, expect)?;
         stage.layer(&entry, &layer.digest, compression, diff_id)?;
     }
     publish(store, stage, &descriptor, name.as_deref(), &parsed, config)

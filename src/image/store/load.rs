@@ -86,7 +86,7 @@ fn unpack_missing(store: &ImageStore, parsed: &json::Manifest, diff_ids: &[Diges
     if !diff_ids.iter().any(missing) {
         return Ok(());
     }
-    let mut stage = Stage::new(&store.layout, store.options)?;
+    let mut stage = Stage::for_store(store)?;
     for (layer, diff_id) in parsed.layers.iter().zip(diff_ids) {
         let entry = layer.path();
         let compression = media::layer_compression(&layer.media_type, &entry)?;

@@ -24,6 +24,7 @@ pub(crate) mod import;
 pub(crate) mod index;
 pub(crate) mod json;
 pub(crate) mod layout;
+pub(crate) mod limits;
 pub(crate) mod load;
 pub(crate) mod media;
 pub(crate) mod source;
@@ -36,6 +37,7 @@ use crate::image::build::spec::CommitOptions;
 use crate::image::store::error::{io_at, StoreError};
 use crate::image::store::image::{GcReport, Image, ImageEntry, Imported};
 use crate::image::store::layout::Layout;
+use crate::image::store::limits::StoreLimits;
 use crate::image::store::source::{ArchiveSource, DirSource};
 use crate::image::unpack::UnpackOptions;
 
@@ -46,6 +48,7 @@ use crate::image::unpack::UnpackOptions;
 pub struct ImageStore {
     pub(crate) layout: Layout,
     pub(crate) options: UnpackOptions,
+    pub(crate) limits: StoreLimits,
 }
 
 impl ImageStore {
@@ -61,7 +64,7 @@ impl ImageStore {
         let dir = std::fs::canonicalize(dir).map_err(io_at("resolving", dir))?;
         let layout = Layout::new(&dir);
         layout.create()?;
-        Ok(ImageStore { layout, options: UnpackOptions::default() })
+        Ok(ImageStore { layout, options: UnpackOptions::default(), limits: StoreLimits::none() })
     }
 
     /// The same store, unpacking layers with `options` from now on (layers already
@@ -70,6 +73,19 @@ impl ImageStore {
     pub fn with_unpack_options(mut self, options: UnpackOptions) -> ImageStore {
         self.options = options;
         self
+    }
+
+    /// The same store, refusing from now on a blob or layer past `limits` (default: none).
+    #[must_use]
+    pub fn with_limits(mut self, limits: StoreLimits) -> ImageStore {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits imports are held to.
+    #[must_use]
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
     }
 
     /// The store's directory.

@@ -9,19 +9,23 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::Flock;
 
+use crate::image::error::UnpackErrorKind;
 use crate::image::store::digest::{Digest, Hashing};
 use crate::image::store::error::{io_at, StoreError};
-use crate::image::store::fsutil;
+use crate::image::store::fsutil::{self, copy_synced, CopyError};
 use crate::image::store::image::ImportReport;
 use crate::image::store::layout::Layout;
+use crate::image::store::limits::{Bounded, StoreLimits};
 use crate::image::store::media::Compression;
-use crate::image::unpack::{unpack_layer, UnpackOptions};
+use crate::image::store::source::Source;
+use crate::image::store::ImageStore;
+use crate::image::unpack::{unpack_limited, UnpackOptions};
 
 /// What a blob should be: its digest and size, where known.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,22 +37,43 @@ pub(crate) struct Expect<'a> {
 pub(crate) struct Stage<'l> {
     layout: &'l Layout,
     options: UnpackOptions,
+    limits: StoreLimits,
     dir: PathBuf,
     blobs: Vec<(Digest, u64)>,
     layers: Vec<Digest>,
     /// Blobs this import hashed itself (not hashed again to unpack).
     verified: HashSet<Digest>,
+    /// (blob, diff-id) pairs this import checked (by unpacking the blob or hashing it).
+    paired: HashSet<(Digest, Digest)>,
     report: ImportReport,
     _lock: Flock<File>,
 }
 
 impl<'l> Stage<'l> {
+    /// A stage without limits ([`Stage::for_store`] applies the store's).
     pub(crate) fn new(layout: &'l Layout, options: UnpackOptions) -> Result<Stage<'l>, StoreError> {
         let lock = fsutil::lock(&layout.store_lock(), false)?;
         let dir = layout.tmp.join(fsutil::unique_name("import"));
         std::fs::create_dir(&dir).map_err(io_at("creating", &dir))?;
-        let (blobs, layers, verified) = (Vec::new(), Vec::new(), HashSet::new());
-        Ok(Stage { layout, options, dir, blobs, layers, verified, report: ImportReport::default(), _lock: lock })
+        Ok(Stage {
+            layout,
+            options,
+            limits: StoreLimits::none(),
+            dir,
+            blobs: Vec::new(),
+            layers: Vec::new(),
+            verified: HashSet::new(),
+            paired: HashSet::new(),
+            report: ImportReport::default(),
+            _lock: lock,
+        })
+    }
+
+    /// A stage of `store`, with its unpack options and limits.
+    pub(crate) fn for_store(store: &'l ImageStore) -> Result<Stage<'l>, StoreError> {
+        let mut stage = Stage::new(&store.layout, store.options)?;
+        stage.limits = store.limits;
+        Ok(stage)
     }
 
     /// Whether the store has the blob, or this import staged it.
@@ -56,19 +81,45 @@ impl<'l> Stage<'l> {
         self.verified.contains(digest) || self.layout.blob(digest.hex()).exists()
     }
 
+    /// Whether this import copied the blob (rather than finding it in the store).
+    fn staged(&self, digest: &Digest) -> bool {
+        self.blobs.iter().any(|(d, _)| d == digest)
+    }
+
     /// Where the blob is: staged, or in the store.
     pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
-        match self.blobs.iter().any(|(d, _)| d == digest) {
+        match self.staged(digest) {
             true => self.dir.join(digest.hex()),
             false => self.layout.blob(digest.hex()),
         }
     }
 
     /// Copies the blob `entry` from what `open` opens, unless the store has `expect.digest`,
-    /// checking it against `expect`; its digest.
+    /// checking it against `expect`; its digest. A read error names `entry` only: see
+    /// [`Stage::blob_from`].
     pub(crate) fn blob<R: Read>(
         &mut self,
         entry: &str,
+        open: impl FnOnce() -> Result<R, StoreError>,
+        expect: Expect<'_>,
+    ) -> Result<Digest, StoreError> {
+        self.copy_in(entry, Path::new(""), open, expect)
+    }
+
+    /// As [`Stage::blob`], the blob `entry` of `source`.
+    pub(crate) fn blob_from(
+        &mut self,
+        entry: &str,
+        source: &dyn Source,
+        expect: Expect<'_>,
+    ) -> Result<Digest, StoreError> {
+        self.copy_in(entry, source.place(), || source.open(entry), expect)
+    }
+
+    fn copy_in<R: Read>(
+        &mut self,
+        entry: &str,
+        place: &Path,
         open: impl FnOnce() -> Result<R, StoreError>,
         expect: Expect<'_>,
     ) -> Result<Digest, StoreError> {
@@ -78,9 +129,26 @@ impl<'l> Stage<'l> {
             }
             return Ok(digest.clone());
         }
+        let max = self.limits.max_blob_bytes;
+        let over = |limit| StoreError::Limit { entry: entry.to_owned(), what: "bytes of a blob", limit };
+        if let Some(limit) = max.filter(|&m| expect.size.is_some_and(|s| s > m)) {
+            return Err(over(limit));
+        }
         let src = open()?;
         let partial = self.dir.join(fsutil::unique_name("partial"));
-        let (digest, len) = copy_synced(src, &partial, expect.size).map_err(io_at("copying a blob to", &partial))?;
+        let cap = match (expect.size, max) {
+            (Some(s), Some(m)) => Some(s.min(m)),
+            (s, m) => s.or(m),
+        };
+        let (digest, len) = copy_synced(src, &partial, cap).map_err(|e| match e {
+            CopyError::Read(source) => {
+                StoreError::SourceRead { entry: entry.to_owned(), place: place.to_owned(), source }
+            }
+            CopyError::Write(e) => io_at("writing a staged blob", &partial)(e),
+        })?;
+        if let Some(limit) = max.filter(|&m| len > m) {
+            return Err(over(limit));
+        }
         if let Some(expected) = expect.size.filter(|&s| s != len) {
             return Err(StoreError::SizeMismatch { entry: entry.to_owned(), expected, actual: len });
         }
@@ -101,6 +169,8 @@ impl<'l> Stage<'l> {
 
     /// Unpacks the layer `entry` (blob `blob`, compressed with `compression`) unless the
     /// store has it, checking its diff-id (and the blob's digest, if this import did not).
+    /// A layer the cache has is not unpacked again, but a blob this import copied is still
+    /// decompressed and hashed: its diff-id must be the one it is taken for.
     pub(crate) fn layer(
         &mut self,
         entry: &str,
@@ -108,23 +178,61 @@ impl<'l> Stage<'l> {
         compression: Compression,
         diff_id: &Digest,
     ) -> Result<(), StoreError> {
-        if self.layers.contains(diff_id) {
+        let pair = (blob.clone(), diff_id.clone());
+        if self.paired.contains(&pair) {
             return Ok(());
         }
-        if self.layout.layers.join(diff_id.hex()).exists() {
+        let ours = self.layers.contains(diff_id);
+        let cached = ours || self.layout.layers.join(diff_id.hex()).exists();
+        if cached && !ours {
             self.report.layers_present += 1;
-            return Ok(());
         }
+        if cached && !self.staged(blob) {
+            return Ok(()); // the store's blob: checked when it came in
+        }
+        let dir = self.dir.join(format!("layer-{}", diff_id.hex()));
+        let into = if cached { None } else { Some(dir.as_path()) };
+        self.read_layer(entry, blob, compression, diff_id, into)?;
+        if !cached {
+            self.layers.push(diff_id.clone());
+        }
+        self.paired.insert(pair);
+        Ok(())
+    }
+
+    /// Decompresses the blob, unpacking it into `into` (or only hashing it), and checks its
+    /// diff-id and (if this import did not) its digest.
+    fn read_layer(
+        &self,
+        entry: &str,
+        blob: &Digest,
+        compression: Compression,
+        diff_id: &Digest,
+        into: Option<&Path>,
+    ) -> Result<(), StoreError> {
         let path = self.blob_path(blob);
         let file = File::open(&path).map_err(io_at("opening", &path))?;
         let mut compressed = Hashing::new(io::BufReader::with_capacity(1 << 20, file));
-        let dir = self.dir.join(format!("layer-{}", diff_id.hex()));
-        std::fs::create_dir(&dir).map_err(io_at("creating", &dir))?;
         let reading = io_at("reading the layer", &path);
-        let mut plain = Hashing::new(compression.reader(&mut compressed).map_err(io_at("reading the layer", &path))?);
-        let unpacked = unpack_layer(&mut plain, &dir, &self.options);
-        unpacked.map_err(|source| StoreError::Unpack { entry: entry.to_owned(), source })?;
-        plain.drain().map_err(io_at("reading the layer", &path))?;
+        let plain = compression.reader(&mut compressed).map_err(io_at("reading the layer", &path))?;
+        let mut plain = Hashing::new(Bounded::new(plain, self.limits.max_layer_bytes));
+        let limit =
+            |what, limit: Option<u64>| StoreError::Limit { entry: entry.to_owned(), what, limit: limit.unwrap_or(0) };
+        let too_large = || limit("bytes of an uncompressed layer", self.limits.max_layer_bytes);
+        if let Some(dir) = into {
+            std::fs::create_dir(dir).map_err(io_at("creating", dir))?;
+            let unpacked = unpack_limited(&mut plain, dir, &self.options, self.limits.max_layer_entries);
+            unpacked.map_err(|source| match source.kind {
+                _ if plain.get_ref().exceeded => too_large(),
+                UnpackErrorKind::TooManyEntries { .. } => limit("entries in a layer", self.limits.max_layer_entries),
+                _ => StoreError::Unpack { entry: entry.to_owned(), source },
+            })?;
+        }
+        let drained = plain.drain();
+        if plain.get_ref().exceeded {
+            return Err(too_large());
+        }
+        drained.map_err(io_at("reading the layer", &path))?;
         let (actual, _) = plain.finish();
         compressed.drain().map_err(reading)?;
         if actual != *diff_id {
@@ -134,7 +242,6 @@ impl<'l> Stage<'l> {
         if !self.verified.contains(blob) && digest != *blob {
             return Err(StoreError::DigestMismatch { entry: entry.to_owned(), expected: blob.clone(), actual: digest });
         }
-        self.layers.push(diff_id.clone());
         Ok(())
     }
 
@@ -179,22 +286,4 @@ impl Drop for Stage<'_> {
     fn drop(&mut self) {
         let _ = fsutil::remove_tree(&self.dir);
     }
-}
-
-/// Copies `src` into the new file `path` (at most `limit` + 1 bytes, when known), hashing it,
-/// and syncs it; its digest and length.
-fn copy_synced(src: impl Read, path: &std::path::Path, limit: Option<u64>) -> io::Result<(Digest, u64)> {
-    let mut out = File::options().write(true).create_new(true).open(path)?;
-    let mut src = Hashing::new(src.take(limit.map_or(u64::MAX, |l| l + 1)));
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match src.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => out.write_all(&buf[..n])?,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    out.sync_all()?;
-    Ok(src.finish())
 }

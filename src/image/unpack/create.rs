@@ -5,16 +5,16 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 use nix::sys::stat::{FchmodatFlags, Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 use tar::EntryType;
 
 use super::fs::{self, at};
+use super::header::Item;
 use super::name;
 use super::{UnpackOptions, UnpackReport};
-use crate::image::error::{io, UnpackErrorKind};
+use crate::image::error::{capped, io, UnpackErrorKind};
 
 /// What `create` made.
 pub(crate) enum Created {
@@ -54,27 +54,27 @@ fn meta(header: &tar::Header, options: &UnpackOptions) -> Result<Meta, UnpackErr
 }
 
 /// Creates `name` in `dir` as `item` says.
-pub(crate) fn create<R: Read>(
+pub(crate) fn create(
     dir: BorrowedFd<'_>,
     name: &OsStr,
-    item: &mut tar::Entry<'_, R>,
+    item: &mut Item<'_>,
     root: BorrowedFd<'_>,
     options: &UnpackOptions,
     report: &mut UnpackReport,
 ) -> Result<Created, UnpackErrorKind> {
-    let header = item.header().clone();
+    let header = item.meta.header.clone();
     let meta = meta(&header, options)?;
     match header.entry_type() {
         EntryType::Directory => return directory(dir, name, &meta).map(|()| Created::Directory(meta.mode)),
         EntryType::Regular | EntryType::Continuous => report.bytes += file(dir, name, &meta, item)?,
         EntryType::Symlink => {
-            let target = item.link_name_bytes().ok_or(UnpackErrorKind::NoLinkTarget)?;
+            let target = item.meta.link.clone().ok_or(UnpackErrorKind::NoLinkTarget)?;
             fs::clear_for_file(dir, name)?;
             nix::unistd::symlinkat(OsStr::from_bytes(&target), at(dir), name).map_err(io("symlinkat"))?;
             chown_at(dir, name, &meta)?;
         }
         EntryType::Link => {
-            let target = item.link_name_bytes().ok_or(UnpackErrorKind::NoLinkTarget)?;
+            let target = item.meta.link.clone().ok_or(UnpackErrorKind::NoLinkTarget)?;
             hard_link(dir, name, &target, root)?; // the target's owner and mode are the link's
         }
         EntryType::Char | EntryType::Block if !options.devices => {
@@ -116,16 +116,11 @@ fn directory(dir: BorrowedFd<'_>, name: &OsStr, meta: &Meta) -> Result<(), Unpac
 
 /// A regular file, its contents, then its owner and mode through its own descriptor (chown
 /// clears setuid, so the mode comes last).
-fn file<R: Read>(
-    dir: BorrowedFd<'_>,
-    name: &OsStr,
-    meta: &Meta,
-    item: &mut tar::Entry<'_, R>,
-) -> Result<u64, UnpackErrorKind> {
+fn file(dir: BorrowedFd<'_>, name: &OsStr, meta: &Meta, item: &mut Item<'_>) -> Result<u64, UnpackErrorKind> {
     fs::clear_for_file(dir, name)?;
     let mut out = fs::create_file(dir, name, 0o600)?;
-    let size = item.size();
-    let copied = std::io::copy(item, &mut out).map_err(UnpackErrorKind::Archive)?;
+    let size = item.meta.size;
+    let copied = std::io::copy(&mut (&mut item.data).take(size), &mut out).map_err(UnpackErrorKind::Archive)?;
     if copied != size {
         let cut = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("{copied} of {size} bytes"));
         return Err(UnpackErrorKind::Archive(cut));
@@ -164,7 +159,7 @@ fn node(
 
 /// A hard link to an earlier regular file of this layer, resolved as every entry's path is.
 fn hard_link(dir: BorrowedFd<'_>, name: &OsStr, target: &[u8], root: BorrowedFd<'_>) -> Result<(), UnpackErrorKind> {
-    let wrong = || UnpackErrorKind::HardlinkTarget { target: PathBuf::from(OsStr::from_bytes(target)) };
+    let wrong = || UnpackErrorKind::HardlinkTarget { target: capped(OsStr::from_bytes(target)) };
     let to = name::parse(target).map_err(|_| wrong())?;
     let to_dir = fs::dir_of(root, &to.parent, fs::Missing::Fail).map_err(|_| wrong())?;
     if fs::kind_at(to_dir.as_fd(), &to.last)? != Some(SFlag::S_IFREG) {

@@ -2,7 +2,6 @@
 //! the whiteouts, opaque marks and directory modes once every entry is in.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -12,9 +11,10 @@ use tar::EntryType;
 
 use super::create::{create, Created};
 use super::fs::{self, at};
+use super::header::Item;
 use super::name::{self, Name};
 use super::{UnpackOptions, UnpackReport};
-use crate::image::error::{io, UnpackErrorKind};
+use crate::image::error::{capped, io, UnpackErrorKind};
 
 const WHITEOUT: &[u8] = b".wh.";
 const OPAQUE: &[u8] = b".wh..wh..opq";
@@ -42,20 +42,10 @@ impl<'a> Layer<'a> {
     }
 
     /// Creates `item` (or records it, for a whiteout).
-    pub fn add<R: Read>(
-        &mut self,
-        item: &mut tar::Entry<'_, R>,
-        report: &mut UnpackReport,
-    ) -> Result<(), UnpackErrorKind> {
-        let kind = item.header().entry_type();
-        if matches!(
-            kind,
-            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink
-        ) {
-            return Ok(()); // metadata of the next entries, which the iterator applies
-        }
-        let raw = PathBuf::from(OsStr::from_bytes(&item.path_bytes()));
-        let name = match name::parse(&item.path_bytes()) {
+    pub fn add(&mut self, item: &mut Item<'_>, report: &mut UnpackReport) -> Result<(), UnpackErrorKind> {
+        let kind = item.meta.header.entry_type();
+        let raw = capped(OsStr::from_bytes(&item.meta.path));
+        let name = match name::parse(&item.meta.path) {
             // `./`, the layer's root itself, which `tar -C dir -c .` writes first: it exists.
             Err(UnpackErrorKind::Empty) if kind == EntryType::Directory => return Ok(()),
             other => other?,
