@@ -105,6 +105,7 @@ fn a_root_callers_sandbox_cannot_mount_cgroups_or_raise_its_limits() {
         return;
     }
     let parent = format!("/isobox-test-{}-escape", std::process::id());
+    let _cleanup = RemoveCgroupParent(parent[1..].to_owned());
     for mapping in mappings() {
         let mut b = Sandbox::builder();
         b.user_mapping(mapping.clone());
@@ -128,8 +129,23 @@ fn a_root_callers_sandbox_cannot_mount_cgroups_or_raise_its_limits() {
     b.user_mapping(UserMapping::Current).capabilities(isobox::Capabilities::all()).seccomp(isobox::Seccomp::none());
     let (said, _) = cgroup_attempts(&mut b, &parent, &[MOUNT_V2]);
     assert!(said.contains("mount_v2 ok"), "loosened: {said}");
-    for hierarchy in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let _ = std::fs::remove_dir(hierarchy.path().join(&parent[1..]));
+}
+
+/// Removes the test's cgroup parent from every hierarchy however the test ends, waiting while
+/// the last sandbox's cgroup below it is still going away.
+struct RemoveCgroupParent(String);
+
+impl Drop for RemoveCgroupParent {
+    fn drop(&mut self) {
+        let dirs: Vec<_> =
+            std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten().map(|h| h.path().join(&self.0)).collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for dir in dirs {
+            while dir.exists() && std::fs::remove_dir(&dir).is_err() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            assert!(!dir.exists() || std::thread::panicking(), "{dir:?} left behind");
+        }
     }
 }
 
