@@ -150,6 +150,15 @@ pub enum ConfigError {
         /// The hard limit given.
         hard: u64,
     },
+    /// An id of 4294967295, which is -1 to the kernel: `setresuid`/`setresgid` would leave the
+    /// id as it is (a root caller's root) instead of switching to it.
+    #[error("{kind} {id} is -1 to the kernel, which would leave the {kind} unchanged; it cannot be asked for")]
+    InvalidId {
+        /// `uid` or `gid`.
+        kind: &'static str,
+        /// The id.
+        id: u32,
+    },
     /// An id the command runs as that the user namespace does not map.
     #[error("{kind} {id} inside the sandbox is not covered by the user namespace's {kind} map")]
     UnmappedId {

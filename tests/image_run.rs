@@ -263,3 +263,35 @@ fn root_without_a_user_namespace_the_image_user_is_a_host_id() {
     let sb = b.build().unwrap();
     assert_eq!(run(&sb, &sb.image_command_with(["id -u"]).unwrap()), format!("{}\n", isobox::NOBODY));
 }
+
+#[test]
+fn without_a_user_namespace_an_image_cannot_ask_for_host_root() {
+    if !common::require_root() || !require_busybox() {
+        return;
+    }
+    let store = Store::new(UnpackOptions::default());
+    for user in ["root", "0", "0:0", "app:0", "4294967295", "4294967295:4294967295"] {
+        let mut c = config();
+        c["User"] = json!(user);
+        let img = three_layer_image(&store, c);
+        let mut b = Sandbox::builder();
+        b.namespaces(Namespaces::MOUNT | Namespaces::PID).image(&img);
+        let err = b.build().unwrap_err();
+        let refused =
+            matches!(&err, isobox::Error::Config(isobox::ConfigError::Image(isobox::ImageRunError::HostRoot { .. })));
+        assert!(refused, "User {user:?}: {err}");
+        // With a user namespace, root is the sandbox's own.
+        let mut b = Sandbox::builder();
+        b.namespaces(Namespaces::USER | Namespaces::MOUNT | Namespaces::PID).image(&img);
+        if !user.contains("4294967295") {
+            assert!(b.build().is_ok(), "User {user:?} with a user namespace");
+        }
+    }
+    // Nor can a command ask for -1, which would leave the caller's root in place.
+    let img = three_layer_image(&store, config());
+    let sb = Sandbox::builder().namespaces(Namespaces::MOUNT | Namespaces::PID).image(&img).build().unwrap();
+    let mut cmd = sb.image_command_with(["id -u"]).unwrap();
+    cmd.uid(u32::MAX);
+    let err = sb.spawn(&cmd).unwrap_err();
+    assert!(matches!(err, isobox::Error::Config(isobox::ConfigError::InvalidId { kind: "uid", .. })), "{err}");
+}

@@ -58,7 +58,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
     let limits = limits_with_init(&spec.limits, child.init);
     let cgroup = cgroup::plan::compile(&limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
     mount::overlay::upper::at_build(&child.mounts, ns, cgroup.is_some())?;
-    let image = crate::image::run::plan::compile(spec.image.as_ref())?;
+    let image = crate::image::run::plan::compile_for(spec.image.as_ref(), ns.contains(Namespaces::USER))?;
     Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child, image })
 }
 

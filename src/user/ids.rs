@@ -26,6 +26,11 @@ pub(crate) struct Requested<'a> {
 /// (nobody) unless the command names its own, and a root caller that switches ids drops its
 /// groups.
 pub(crate) fn inside(asked: Requested<'_>, plan: &UserPlan, caller: &Caller) -> Result<Ids, ConfigError> {
+    let gids = asked.gid.into_iter().chain(asked.groups.into_iter().flatten().copied());
+    let ids = asked.uid.map(|u| ("uid", u)).into_iter().chain(gids.map(|g| ("gid", g)));
+    if let Some((kind, id)) = ids.into_iter().find(|(_, id)| *id == u32::MAX) {
+        return Err(ConfigError::InvalidId { kind, id });
+    }
     let Some(maps) = &plan.maps else {
         let asked = match plan.host_ids {
             Some((uid, gid)) => Requested { uid: asked.uid.or(Some(uid)), gid: asked.gid.or(Some(gid)), ..asked },

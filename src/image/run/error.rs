@@ -57,6 +57,29 @@ pub enum ImageRunError {
         /// The image.
         image: String,
     },
+    /// The image's `/etc/group` lists its user in more groups than a process can have.
+    #[error("image {image}: user {user:?} is in more than {max} groups of the image's /etc/group")]
+    TooManyGroups {
+        /// The image.
+        image: String,
+        /// The user name.
+        user: String,
+        /// The most a process can have (NGROUPS_MAX).
+        max: usize,
+    },
+    /// Without a user namespace the image's `User` would be host ids, and it names root's (0),
+    /// or -1, which the kernel takes for "leave unchanged": the caller's own.
+    #[error("image {image}: User {user:?} is {kind} {id} and the sandbox has no user namespace, so the program would run with host {kind} {id}. Hint: give the sandbox a user namespace (root inside is then an unprivileged id on the host), or set the command's own ids")]
+    HostRoot {
+        /// The image.
+        image: String,
+        /// The `User` as the config gives it.
+        user: String,
+        /// `uid` or `gid`.
+        kind: &'static str,
+        /// The id (0, or 4294967295).
+        id: u32,
+    },
     /// The sandbox was not built with [`SandboxBuilder::image`](crate::SandboxBuilder::image).
     #[error("the sandbox runs no image (build it with SandboxBuilder::image)")]
     NotAnImage,

@@ -26,6 +26,36 @@ pub(crate) struct ImageDefaults {
 }
 
 /// The defaults of `spec`'s image (`None` without one).
+/// Refuses, for a sandbox without a user namespace, an image `User` whose ids are host root's
+/// or -1 (which `setresuid` takes for "unchanged": a root caller's root). Other host ids are
+/// what such an image asks for, as with `Command::uid`.
+fn not_host_root(defaults: &ImageDefaults, user: Option<&str>, user_namespace: bool) -> Result<(), ImageRunError> {
+    let Some(ids) = defaults.ids.as_ref().filter(|_| !user_namespace) else { return Ok(()) };
+    let uids = std::iter::once(("uid", ids.uid));
+    let gids = std::iter::once(ids.gid).chain(ids.groups.iter().copied()).map(|g| ("gid", g));
+    match uids.chain(gids).find(|(_, id)| *id == 0 || *id == u32::MAX) {
+        Some((kind, id)) => Err(ImageRunError::HostRoot {
+            image: defaults.name.clone(),
+            user: user.unwrap_or_default().to_string(),
+            kind,
+            id,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// [`compile`], then [`not_host_root`].
+pub(crate) fn compile_for(
+    spec: Option<&ImageSpec>,
+    user_namespace: bool,
+) -> Result<Option<ImageDefaults>, ImageRunError> {
+    let defaults = compile(spec)?;
+    if let (Some(d), Some(spec)) = (&defaults, spec) {
+        not_host_root(d, spec.config.user.as_deref(), user_namespace)?;
+    }
+    Ok(defaults)
+}
+
 pub(crate) fn compile(spec: Option<&ImageSpec>) -> Result<Option<ImageDefaults>, ImageRunError> {
     let Some(spec) = spec else { return Ok(None) };
     let config = &spec.config;

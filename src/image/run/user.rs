@@ -65,6 +65,9 @@ impl IdFiles {
 }
 
 /// `user` (the config's `User`, not empty) as ids; `files` gives the image's id files.
+/// The most supplementary groups a process can have (NGROUPS_MAX).
+const MAX_GROUPS: usize = 65536;
+
 pub(crate) fn resolve(user: &str, image: &str, files: &IdFiles) -> Result<ImageIds, ImageRunError> {
     let bad = || ImageRunError::BadUser { image: image.to_string(), user: user.to_string() };
     let (who, grp) = match user.split_once(':') {
@@ -91,11 +94,16 @@ pub(crate) fn resolve(user: &str, image: &str, files: &IdFiles) -> Result<ImageI
                 .ok_or_else(|| ImageRunError::UnknownGroup { image: image.to_string(), group: g.to_string() })?,
         },
     };
-    let mut groups: Vec<u32> = Vec::new();
+    // In the file's order, each once (a set beside, so that a long file stays linear).
+    let (mut groups, mut seen) = (Vec::new(), std::collections::HashSet::new());
     if !name.is_empty() {
         for (_, g, members) in group(groups_text) {
-            if members.contains(&name) && g != gid && !groups.contains(&g) {
+            if members.contains(&name) && g != gid && seen.insert(g) {
                 groups.push(g);
+            }
+            if groups.len() > MAX_GROUPS {
+                let (image, user) = (image.to_string(), name.to_string());
+                return Err(ImageRunError::TooManyGroups { image, user, max: MAX_GROUPS });
             }
         }
     }
@@ -115,6 +123,16 @@ mod tests {
 
     fn ids(user: &str) -> Result<ImageIds, ImageRunError> {
         resolve(user, "img", &files())
+    }
+
+    #[test]
+    fn a_user_in_more_groups_than_a_process_can_have_is_refused_quickly() {
+        let lines: String = (0..200_000u32).map(|g| format!("g{g}:x:{}:app\n", g + 2000)).collect();
+        let files = IdFiles { group: Some(lines), ..files() };
+        let started = std::time::Instant::now();
+        let err = resolve("app", "img", &files).unwrap_err();
+        assert!(matches!(err, ImageRunError::TooManyGroups { max: MAX_GROUPS, .. }), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]
