@@ -110,8 +110,8 @@
 //! ```
 //!
 //! # Images
-//! An [`ImageStore`] is a directory in the OCI image layout (skopeo, umoci and containerd read
-//! and write it) with isobox's cache of unpacked layers beside it. It imports OCI layouts,
+//! An [`ImageStore`] is a directory in the OCI image layout (tested with skopeo, umoci and,
+//! tarred as an oci-archive, containerd) with isobox's cache of unpacked layers beside it. It imports OCI layouts,
 //! oci-archives and docker-archives, checking every blob's digest and every layer's diff-id,
 //! and writes a layer that several images share once. An [`Image`] gives its config's run
 //! defaults and its unpacked layer directories, lowest first; [`SandboxBuilder::image`] runs

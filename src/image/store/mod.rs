@@ -1,5 +1,6 @@
 //! The image store (**parent**): an OCI image layout in a directory (`oci-layout`,
-//! `index.json`, `blobs/sha256/`), readable and writable by skopeo, umoci and containerd,
+//! `index.json`, `blobs/sha256/`), which skopeo copies in and out of, umoci reads, and
+//! containerd imports tarred as an oci-archive (and what it exports imports back),
 //! with isobox's cache of unpacked layers beside it (`isobox/layers/sha256/<diff-id>/`); see
 //! [`layout`] for the tree and ARCHITECTURE.md for why.
 //!
