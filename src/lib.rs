@@ -211,8 +211,8 @@ pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
 pub use error::{ConfigError, Error, SpawnError};
 pub use image::build::error::BuildError;
-pub use image::build::layer::{write_layer, LayerReport};
-pub use image::build::spec::{CommitOptions, LayerCompression, OwnerMap};
+pub use image::build::layer::{write_layer, write_layer_with, LayerReport};
+pub use image::build::spec::{CommitOptions, LayerCompression, LayerOptions, OwnerMap};
 pub use image::error::{UnpackError, UnpackErrorKind};
 #[cfg(feature = "registry")]
 pub use image::registry::error::{RegistryError, RegistryStep};

@@ -4,12 +4,14 @@
 //! store, pulled into an empty one and run; a second tag sharing its base layer fetches only
 //! its own blobs (counted by the client and in the registry's access log). A fake server on
 //! 127.0.0.1 serves what a real registry would not: a blob that is not its digest, a lying
-//! manifest digest, and `Bearer` and `Basic` challenges.
+//! manifest digest, and `Bearer` and `Basic` challenges; `network` the proxy and a stalled upload.
 mod common;
 #[path = "registry/daemon.rs"]
 mod daemon;
 #[path = "registry/fake.rs"]
 mod fake;
+#[path = "registry/network.rs"]
+mod network;
 #[path = "common/oci.rs"]
 mod oci;
 

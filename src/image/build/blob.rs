@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-use super::error::BuildError;
-use super::layer::write_layer;
-use super::spec::CommitOptions;
+use super::error::{BuildError, BLOB_BYTES};
+use super::layer::write_layer_with;
+use super::spec::{CommitOptions, LayerOptions};
 use crate::image::store::digest::Digest;
 use crate::image::store::error::io_at;
 use crate::image::store::fsutil;
@@ -118,17 +118,26 @@ pub(crate) struct LayerBlob {
     pub(crate) compression: Compression,
 }
 
-/// Writes `upper` as a layer blob in `layout`'s temporary directory.
-pub(crate) fn write(layout: &Layout, upper: &Path, options: &CommitOptions) -> Result<LayerBlob, BuildError> {
+/// Writes `upper` as a layer blob in `layout`'s temporary directory, its tar as `layer` says
+/// (its limits' `max_blob_bytes` checked once the blob is written).
+pub(crate) fn write(
+    layout: &Layout,
+    upper: &Path,
+    options: &CommitOptions,
+    layer: &LayerOptions,
+) -> Result<LayerBlob, BuildError> {
     let compression = options.compression.store();
     let temp = Temp(layout.tmp.join(fsutil::unique_name("build")));
     let file = File::options().write(true).create_new(true).open(&temp.0).map_err(io_at("creating", &temp.0))?;
     let written = |source| BuildError::Write { source };
     let compressed = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, file));
     let mut plain = HashingWriter::new(Encoder::new(compressed, compression).map_err(written)?);
-    write_layer(upper, &mut plain, &options.owners)?;
+    write_layer_with(upper, &mut plain, layer)?;
     let (encoder, diff_id, _) = plain.finish();
     let (buffered, digest, size) = encoder.finish().map_err(written)?.finish();
+    if let Some(limit) = layer.limits.max_blob_bytes.filter(|&m| size > m) {
+        return Err(BuildError::Limit { path: PathBuf::new(), what: BLOB_BYTES, limit });
+    }
     let file = buffered.into_inner().map_err(|e| written(e.into_error()))?;
     file.sync_all().map_err(io_at("syncing", &temp.0))?;
     Ok(LayerBlob { file: temp, digest, size, diff_id, compression })

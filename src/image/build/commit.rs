@@ -4,19 +4,22 @@
 //! `UnpackOptions` into a temporary layer directory (so the cache holds exactly what unpacking
 //! the blob gives), then the blob and the layer are renamed into place, the config and
 //! manifest written, and the manifest named in `index.json`. A failure before the renames
-//! leaves only temporaries, removed on the way out.
+//! leaves only temporaries, removed on the way out. The store's limits hold both the layer
+//! writer (each file's size counted before it is read) and the unpacking of the blob, as an
+//! import's; the overlay marks read are those of the store's xattr namespace.
 
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::blob::{self, LayerBlob, Temp};
 use super::config;
-use super::error::BuildError;
-use super::spec::CommitOptions;
+use super::error::{BuildError, ENTRIES, LAYER_BYTES};
+use super::spec::{CommitOptions, LayerOptions};
+use crate::image::error::UnpackErrorKind;
 use crate::image::store::digest::{Digest, Hashing};
 use crate::image::store::error::{io_at, StoreError};
 use crate::image::store::fsutil;
@@ -24,21 +27,26 @@ use crate::image::store::image::{Image, ImageLayer};
 use crate::image::store::index;
 use crate::image::store::json::{self, Descriptor};
 use crate::image::store::layout::Layout;
+use crate::image::store::limits::{Bounded, StoreLimits};
 use crate::image::store::media;
-use crate::image::unpack::{unpack_layer, UnpackOptions};
+use crate::image::unpack::{unpack_limited, UnpackOptions};
 
-/// Commits `upper` over `base` in the store `layout` (which unpacks with `unpack`).
+/// Commits `upper` over `base` in the store `layout` (which unpacks with `unpack`, and holds
+/// layers to `limits`).
 pub(crate) fn commit(
     layout: &Layout,
     unpack: UnpackOptions,
+    limits: StoreLimits,
     base: &Image,
     upper: &Path,
     options: &CommitOptions,
 ) -> Result<Image, BuildError> {
     let _lock = fsutil::lock(&layout.store_lock(), false)?;
     let base_config = base_config(layout, base)?;
-    let layer = blob::write(layout, upper, options)?;
-    publish_layer(layout, unpack, &layer)?;
+    let layer_options =
+        LayerOptions { owners: options.owners.clone(), trusted_xattrs: Some(unpack.trusted_xattrs), limits };
+    let layer = blob::write(layout, upper, options, &layer_options)?;
+    publish_layer(layout, unpack, limits, &layer)?;
     let config = config::new_config(base_config, base.layers.len(), &layer.diff_id, options);
     let config_bytes = to_bytes(&config, "the new config")?;
     let config_desc = publish(layout, media::OCI_CONFIG, &config_bytes)?;
@@ -70,9 +78,14 @@ pub(crate) fn commit(
 
 /// Unpacks the layer blob (unless the cache has its diff-id), then publishes the blob and the
 /// unpacked layer.
-fn publish_layer(layout: &Layout, unpack: UnpackOptions, layer: &LayerBlob) -> Result<(), BuildError> {
+fn publish_layer(
+    layout: &Layout,
+    unpack: UnpackOptions,
+    limits: StoreLimits,
+    layer: &LayerBlob,
+) -> Result<(), BuildError> {
     let dest = layout.layers.join(layer.diff_id.hex());
-    let unpacked = if dest.exists() { None } else { Some(unpack_blob(layout, unpack, layer)?) };
+    let unpacked = if dest.exists() { None } else { Some(unpack_blob(layout, unpack, limits, layer)?) };
     let blob_path = layout.blob(layer.digest.hex());
     if !blob_path.exists() {
         std::fs::rename(&layer.file.0, &blob_path).map_err(io_at("publishing a blob as", &blob_path))?;
@@ -109,17 +122,34 @@ fn base_config(layout: &Layout, base: &Image) -> Result<Value, BuildError> {
     Ok(json::parse(&bytes, &entry)?)
 }
 
-/// The blob unpacked into a temporary layer directory, synced, its diff-id checked.
-fn unpack_blob(layout: &Layout, options: UnpackOptions, layer: &LayerBlob) -> Result<Temp, BuildError> {
+/// The blob unpacked into a temporary layer directory (held to `limits`, as an import's
+/// layer: the writer counted the same), synced, its diff-id checked.
+fn unpack_blob(
+    layout: &Layout,
+    options: UnpackOptions,
+    limits: StoreLimits,
+    layer: &LayerBlob,
+) -> Result<Temp, BuildError> {
     let entry = format!("blobs/sha256/{}", layer.digest.hex());
     let dir = Temp(layout.tmp.join(fsutil::unique_name("build-layer")));
     std::fs::create_dir(&dir.0).map_err(io_at("creating", &dir.0))?;
     let path = &layer.file.0;
     let file = File::open(path).map_err(io_at("opening", path))?;
     let reader = layer.compression.reader(io::BufReader::with_capacity(1 << 20, file));
-    let mut plain = Hashing::new(reader.map_err(io_at("reading the layer", path))?);
-    unpack_layer(&mut plain, &dir.0, &options).map_err(|source| StoreError::Unpack { entry: entry.clone(), source })?;
-    plain.drain().map_err(io_at("reading the layer", path))?;
+    let reader = reader.map_err(io_at("reading the layer", path))?;
+    let mut plain = Hashing::new(Bounded::new(reader, limits.max_layer_bytes));
+    let limit = |what, limit: Option<u64>| BuildError::Limit { path: PathBuf::new(), what, limit: limit.unwrap_or(0) };
+    let unpacked = unpack_limited(&mut plain, &dir.0, &options, limits.max_layer_entries);
+    unpacked.map_err(|source| match source.kind {
+        _ if plain.get_ref().exceeded => limit(LAYER_BYTES, limits.max_layer_bytes),
+        UnpackErrorKind::TooManyEntries { .. } => limit(ENTRIES, limits.max_layer_entries),
+        _ => StoreError::Unpack { entry: entry.clone(), source }.into(),
+    })?;
+    let drained = plain.drain();
+    if plain.get_ref().exceeded {
+        return Err(limit(LAYER_BYTES, limits.max_layer_bytes));
+    }
+    drained.map_err(io_at("reading the layer", path))?;
     let (actual, _) = plain.finish();
     if actual != layer.diff_id {
         return Err(StoreError::DiffIdMismatch { entry, expected: layer.diff_id.clone(), actual }.into());

@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use crate::image::store::error::StoreError;
 
-/// A commit (or [`write_layer`](crate::write_layer)) that failed. Nothing is published in the
-/// store: the layer's blob and unpacked directory are written under temporary names first.
+/// A commit (or [`write_layer`](crate::write_layer)) that failed. A failure while the layer is
+/// written or unpacked leaves nothing in the store (both are written under temporary names
+/// first, removed on the way out); one after the layer's blob was renamed into place (writing
+/// the unpacked layer, the config, the manifest or the index) leaves that blob, and maybe the
+/// unpacked layer, in the store but named by no image, until [`gc`](crate::ImageStore::gc).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -48,6 +51,20 @@ pub enum BuildError {
         /// The file, relative to the upper directory.
         path: PathBuf,
     },
+    /// The layer would be past a limit of [`LayerOptions::limits`](crate::LayerOptions::limits)
+    /// (a commit: the store's [`StoreLimits`](crate::StoreLimits)); refused before the file is
+    /// read, or the directory listed further.
+    #[error("{path:?} of the upper directory: the layer would have more {what} than the limit of {limit}")]
+    Limit {
+        /// The file, relative to the upper directory (for the entries, the directory being
+        /// listed; empty: the upper directory itself, or the layer's blob).
+        path: PathBuf,
+        /// What is counted: `bytes of an uncompressed layer`, `entries in a layer` or
+        /// `bytes of a blob`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
     /// Writing the layer archive failed (to the caller's writer, or the store's blob file).
     #[error("writing the layer: {source}")]
     Write {
@@ -60,6 +77,11 @@ pub enum BuildError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// What a `Limit` counts.
+pub(crate) const ENTRIES: &str = "entries in a layer";
+pub(crate) const LAYER_BYTES: &str = "bytes of an uncompressed layer";
+pub(crate) const BLOB_BYTES: &str = "bytes of a blob";
 
 /// A `Walk` error maker for `op` on `path`.
 pub(crate) fn walk_at(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> BuildError {

@@ -3,6 +3,7 @@
 
 use std::time::SystemTime;
 
+use crate::image::store::limits::StoreLimits;
 use crate::image::store::media::Compression;
 use crate::user::spec::IdRange;
 
@@ -68,10 +69,63 @@ fn inside(ranges: &[IdRange], id: u32) -> u32 {
     found.map_or(id, |r| r.inside + (id - r.outside))
 }
 
+/// How [`write_layer_with`](crate::write_layer_with) writes a layer: the owners, which
+/// namespace of overlay xattrs marks the upper directory, and how large the layer may be.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct LayerOptions {
+    pub(crate) owners: OwnerMap,
+    /// `Some(true)`: `trusted.overlay.*` only; `Some(false)`: `user.overlay.*` only; `None`: both.
+    pub(crate) trusted_xattrs: Option<bool>,
+    pub(crate) limits: StoreLimits,
+}
+
+impl LayerOptions {
+    /// Owners as stored, the marks of both xattr namespaces read (as
+    /// [`write_layer`](crate::write_layer)), no limit.
+    pub fn new() -> LayerOptions {
+        LayerOptions::default()
+    }
+
+    /// How the owners of the files are written (default: as stored).
+    pub fn owners(mut self, owners: OwnerMap) -> LayerOptions {
+        self.owners = owners;
+        self
+    }
+
+    /// Reads the overlay marks (opaque, redirect, metacopy) of one namespace only: `trusted.`
+    /// (`true`: an overlay mounted without `userxattr`, a root caller's sandbox without a user
+    /// namespace) or `user.` (`false`: an overlay with `userxattr`). Set it to the namespace
+    /// the overlay used whenever the sandbox is not trusted: in a `trusted.` overlay the
+    /// sandbox can set `user.overlay.opaque` on its own directories (it lands in the upper
+    /// directory as a plain xattr), which read as a mark would hide the base's files in the
+    /// new layer. Default: both namespaces are read.
+    pub fn trusted_xattrs(mut self, trusted: bool) -> LayerOptions {
+        self.trusted_xattrs = Some(trusted);
+        self
+    }
+
+    /// Refuses an upper directory whose layer would be past `limits`' `max_layer_bytes` (the
+    /// uncompressed tar: headers, contents and padding, counted from each file's size before
+    /// it is read, so a sparse file of terabytes is refused at once) or `max_layer_entries`
+    /// (also bounding the names the walk holds); `max_blob_bytes` is not used here. Default:
+    /// no limit.
+    pub fn limits(mut self, limits: StoreLimits) -> LayerOptions {
+        self.limits = limits;
+        self
+    }
+}
+
 /// What [`ImageStore::commit`](crate::ImageStore::commit) makes: the new image's name in the
 /// store, its config changes (each unset one is the base's), the layer's compression and
 /// owners. Without [`created`](Self::created) the config has no creation time, so the same
 /// base, upper directory and options give the same image digest.
+///
+/// The commit is held to the store's [`StoreLimits`] (set with
+/// [`ImageStore::with_limits`](crate::ImageStore::with_limits)): an upper directory written by
+/// a sandbox you do not trust needs them, since the default is no limit and one
+/// `truncate -s 16T f` in the sandbox would make the commit read and write terabytes of zeros
+/// (and millions of empty files, as many entries).
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct CommitOptions {

@@ -3,8 +3,10 @@
 //! entry is looked at with `fstatat(AT_SYMLINK_NOFOLLOW)` and opened, if it is a file or a
 //! directory, with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` and `O_NOFOLLOW` from its
 //! directory's descriptor, and its type checked again on the descriptor. A directory's
-//! overlay marks are read here: opaque (`trusted.` or `user.overlay.opaque` = `y`), and the
-//! redirect and metacopy marks a layer cannot express, which are refused.
+//! overlay marks are read here: opaque (`trusted.` or `user.overlay.opaque` = `y`, of the
+//! namespace the overlay used, or both when not told), and the redirect and metacopy marks a
+//! layer cannot express, which are refused. With a limit on the entries, the names listed in
+//! all (what the walk holds in memory) are held to it.
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::fs::File;
@@ -16,7 +18,7 @@ use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, SFlag};
 
-use super::error::{walk_at, BuildError};
+use super::error::{walk_at, BuildError, ENTRIES};
 
 const OPAQUE: [&CStr; 2] = [c"trusted.overlay.opaque", c"user.overlay.opaque"];
 const REDIRECT: [&CStr; 2] = [c"trusted.overlay.redirect", c"user.overlay.redirect"];
@@ -66,6 +68,30 @@ struct Frame {
 /// A walk in progress: one open directory per level.
 pub(crate) struct Walk {
     stack: Vec<Frame>,
+    marks: Marks,
+    budget: Budget,
+}
+
+/// Which overlay xattrs are marks: `Some(true)` the `trusted.` ones, `Some(false)` the
+/// `user.` ones, `None` both.
+#[derive(Clone, Copy)]
+pub(crate) struct Marks(pub(crate) Option<bool>);
+
+impl Marks {
+    /// The names of `pair` (trusted, user) this walk reads.
+    fn of<'p>(self, pair: &'p [&'static CStr; 2]) -> &'p [&'static CStr] {
+        match self.0 {
+            Some(true) => &pair[..1],
+            Some(false) => &pair[1..],
+            None => &pair[..],
+        }
+    }
+}
+
+/// The names listed so far, and how many may be.
+struct Budget {
+    listed: u64,
+    max: Option<u64>,
 }
 
 fn how(flags: OFlag) -> OpenHow {
@@ -88,13 +114,15 @@ fn kind_of(stat: &FileStat) -> SFlag {
 }
 
 impl Walk {
-    /// A walk of the directory `dir` (the directory itself is not an entry).
-    pub(crate) fn new(dir: &Path) -> Result<Walk, BuildError> {
+    /// A walk of the directory `dir` (the directory itself is not an entry), reading `marks`,
+    /// listing at most `max_names` names in all.
+    pub(crate) fn new(dir: &Path, marks: Marks, max_names: Option<u64>) -> Result<Walk, BuildError> {
         use std::os::unix::fs::OpenOptionsExt;
         let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(dir);
         let fd = OwnedFd::from(opened.map_err(walk_at("opening", ""))?);
-        let names = list(fd.as_fd(), b"")?;
-        Ok(Walk { stack: vec![Frame { dir: fd, prefix: Vec::new(), names, next: 0 }] })
+        let mut budget = Budget { listed: 0, max: max_names };
+        let names = list(fd.as_fd(), b"", &mut budget)?;
+        Ok(Walk { stack: vec![Frame { dir: fd, prefix: Vec::new(), names, next: 0 }], marks, budget })
     }
 
     /// The next entry, `None` at the end. A directory comes before its own entries.
@@ -120,15 +148,15 @@ impl Walk {
             };
             let kind = match kind_of(&stat) {
                 SFlag::S_IFDIR => {
-                    let (fd, stat, opaque) = open_dir(dir, &name, &path)?;
-                    let names = list(fd.as_fd(), &path)?;
+                    let (fd, stat, opaque) = open_dir(dir, &name, &path, self.marks)?;
+                    let names = list(fd.as_fd(), &path, &mut self.budget)?;
                     let mut prefix = path.clone();
                     prefix.push(b'/');
                     self.stack.push(Frame { dir: fd, prefix, names, next: 0 });
                     return Ok(Some(Entry { path, stat, kind: Kind::Dir { opaque } }));
                 }
                 SFlag::S_IFREG => {
-                    let (file, stat) = open_file(dir, &name, &path)?;
+                    let (file, stat) = open_file(dir, &name, &path, self.marks)?;
                     return Ok(Some(Entry { path, stat, kind: Kind::File(file) }));
                 }
                 SFlag::S_IFLNK => {
@@ -146,8 +174,8 @@ impl Walk {
     }
 }
 
-/// The names in `dir`, sorted, without `.` and `..`.
-fn list(dir: BorrowedFd<'_>, path: &[u8]) -> Result<Vec<OsString>, BuildError> {
+/// The names in `dir`, sorted, without `.` and `..`, counted in `budget` (past its limit, an error).
+fn list(dir: BorrowedFd<'_>, path: &[u8], budget: &mut Budget) -> Result<Vec<OsString>, BuildError> {
     let failed = |e: Errno| walk_at("listing", PathBuf::from(OsStr::from_bytes(path)))(e.into());
     let copy =
         dir.try_clone_to_owned().map_err(walk_at("copying a descriptor of", PathBuf::from(OsStr::from_bytes(path))))?;
@@ -156,6 +184,10 @@ fn list(dir: BorrowedFd<'_>, path: &[u8]) -> Result<Vec<OsString>, BuildError> {
     for entry in listing.iter() {
         let name = entry.map_err(failed)?.file_name().to_bytes().to_vec();
         if name != b"." && name != b".." {
+            budget.listed += 1;
+            if let Some(limit) = budget.max.filter(|&m| budget.listed > m) {
+                return Err(BuildError::Limit { path: PathBuf::from(OsStr::from_bytes(path)), what: ENTRIES, limit });
+            }
             names.push(OsString::from_vec(name));
         }
     }
@@ -164,13 +196,18 @@ fn list(dir: BorrowedFd<'_>, path: &[u8]) -> Result<Vec<OsString>, BuildError> {
 }
 
 /// Opens the directory `name` of `dir`; its status and whether it is opaque.
-fn open_dir(dir: BorrowedFd<'_>, name: &OsStr, path: &[u8]) -> Result<(OwnedFd, FileStat, bool), BuildError> {
+fn open_dir(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    path: &[u8],
+    marks: Marks,
+) -> Result<(OwnedFd, FileStat, bool), BuildError> {
     let p = || PathBuf::from(OsStr::from_bytes(path));
     let fd = open_at(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(|e| walk_at("opening", p())(e.into()))?;
     let stat = fstat(fd.as_raw_fd()).map_err(|e| walk_at("fstat", p())(e.into()))?;
-    refuse_marks(fd.as_fd(), path, REDIRECT)?;
+    refuse_marks(fd.as_fd(), path, marks.of(&REDIRECT))?;
     let mut opaque = false;
-    for xattr in OPAQUE {
+    for &xattr in marks.of(&OPAQUE) {
         let value = crate::sys::build::get(fd.as_fd(), xattr).map_err(walk_at("reading the xattrs of", p()))?;
         opaque |= value.as_deref() == Some(b"y");
     }
@@ -179,21 +216,21 @@ fn open_dir(dir: BorrowedFd<'_>, name: &OsStr, path: &[u8]) -> Result<(OwnedFd, 
 
 /// Opens the regular file `name` of `dir` for reading (a FIFO put in its place since the
 /// listing is not waited on, and is refused as changed).
-fn open_file(dir: BorrowedFd<'_>, name: &OsStr, path: &[u8]) -> Result<(File, FileStat), BuildError> {
+fn open_file(dir: BorrowedFd<'_>, name: &OsStr, path: &[u8], marks: Marks) -> Result<(File, FileStat), BuildError> {
     let p = || PathBuf::from(OsStr::from_bytes(path));
     let fd = open_at(dir, name, OFlag::O_RDONLY | OFlag::O_NONBLOCK).map_err(|e| walk_at("opening", p())(e.into()))?;
     let stat = fstat(fd.as_raw_fd()).map_err(|e| walk_at("fstat", p())(e.into()))?;
     if kind_of(&stat) != SFlag::S_IFREG {
         return Err(BuildError::Changed { path: p() });
     }
-    refuse_marks(fd.as_fd(), path, METACOPY)?;
+    refuse_marks(fd.as_fd(), path, marks.of(&METACOPY))?;
     Ok((File::from(fd), stat))
 }
 
 /// Refuses a redirect or metacopy mark (their content is in a lower layer).
-fn refuse_marks(fd: BorrowedFd<'_>, path: &[u8], marks: [&'static CStr; 2]) -> Result<(), BuildError> {
+fn refuse_marks(fd: BorrowedFd<'_>, path: &[u8], marks: &[&'static CStr]) -> Result<(), BuildError> {
     let p = || PathBuf::from(OsStr::from_bytes(path));
-    for xattr in marks {
+    for &xattr in marks {
         if crate::sys::build::get(fd, xattr).map_err(walk_at("reading the xattrs of", p()))?.is_some() {
             let xattr = xattr.to_str().unwrap_or("an overlay xattr");
             return Err(BuildError::OverlayFeature { path: p(), xattr });

@@ -53,11 +53,17 @@ impl Client {
     pub(crate) fn new(reference: &Reference, options: &RegistryOptions) -> Client {
         let plain = options.plain_http.unwrap_or_else(|| reference.is_loopback());
         let timeout = Some(options.timeout.unwrap_or(Duration::from_secs(60)));
+        // ureq's defaults take the environment's proxy; a loopback registry is never reached
+        // through one unless asked (it would get the credentials, in plain HTTP).
+        let from_env = options.proxy_from_env.unwrap_or_else(|| !reference.is_loopback());
+        let proxy = if from_env { ureq::Proxy::try_from_env() } else { None };
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .https_only(!plain)
+            .proxy(proxy)
             .timeout_connect(timeout)
             .timeout_per_read(timeout)
+            .timeout_per_write(timeout)
             .user_agent(concat!("isobox/", env!("CARGO_PKG_VERSION")))
             .build();
         let scheme = if plain { "http" } else { "https" };

@@ -12,12 +12,15 @@ use crate::image::store::image::{Image, ImportReport};
 /// plain HTTP, as Docker does, and every other one over HTTPS, its certificate checked
 /// against Mozilla's roots. A registry that answers 401 with a `Bearer` challenge is asked
 /// for a token at the challenge's realm (with the basic credentials, if given); one with a
-/// `Basic` challenge gets the credentials themselves.
+/// `Basic` challenge gets the credentials themselves. A proxy of the environment
+/// (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, and `NO_PROXY`) is used for every registry but
+/// a loopback one (see [`proxy_from_env`](Self::proxy_from_env)).
 #[derive(Clone, Default)]
 pub struct RegistryOptions {
     pub(crate) plain_http: Option<bool>,
     pub(crate) credentials: Option<(String, String)>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) proxy_from_env: Option<bool>,
 }
 
 impl RegistryOptions {
@@ -43,11 +46,22 @@ impl RegistryOptions {
         self
     }
 
-    /// How long to wait to connect, and for each read of an answer (default 60 s). A large
-    /// layer may take longer in all: only a stall counts.
+    /// How long to wait to connect, for each read of an answer and for each write of a
+    /// request (default 60 s): a registry that stops reading an upload fails the push after
+    /// that long. A large layer may take longer in all: only a stall counts.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> RegistryOptions {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to go through the environment's proxy (`ALL_PROXY`, `HTTPS_PROXY` or
+    /// `HTTP_PROXY`, hosts in `NO_PROXY` excepted). Default: yes, but for a loopback registry,
+    /// which is always reached directly (a proxy would see its traffic, credentials included,
+    /// in plain HTTP).
+    #[must_use]
+    pub fn proxy_from_env(mut self, use_it: bool) -> RegistryOptions {
+        self.proxy_from_env = Some(use_it);
         self
     }
 }
@@ -58,6 +72,7 @@ impl fmt::Debug for RegistryOptions {
             .field("plain_http", &self.plain_http)
             .field("user", &self.credentials.as_ref().map(|(u, _)| u))
             .field("timeout", &self.timeout)
+            .field("proxy_from_env", &self.proxy_from_env)
             .finish_non_exhaustive()
     }
 }

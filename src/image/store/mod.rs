@@ -149,12 +149,18 @@ impl ImageStore {
     /// and `keep_upper(true)`, once it ended), as a new layer on top of `base`: the image
     /// named `options`' reference, its config the base's with `options`' changes. Deletions
     /// become whiteouts; see [`write_layer`](crate::write_layer) for what the layer holds.
+    ///
+    /// The layer is held to the store's [`limits`](Self::with_limits) as an imported one is
+    /// (each file's size counted before it is read; [`BuildError::Limit`] past one): set them
+    /// when the sandbox that wrote `upper_dir` is not trusted. Overlay marks are read in the
+    /// store's xattr namespace only ([`UnpackOptions::trusted_xattrs`]), the one its
+    /// sandboxes' overlays use.
     pub fn commit(
         &self,
         base: &Image,
         upper_dir: impl AsRef<Path>,
         options: &CommitOptions,
     ) -> Result<Image, BuildError> {
-        crate::image::build::commit::commit(&self.layout, self.options, base, upper_dir.as_ref(), options)
+        crate::image::build::commit::commit(&self.layout, self.options, self.limits, base, upper_dir.as_ref(), options)
     }
 }
