@@ -83,7 +83,10 @@ fn names(tar: &[u8]) -> Vec<String> {
 #[test]
 fn rootless_a_user_opaque_xattr_is_no_mark_for_a_trusted_overlay() {
     let (base_dir, marks) = layer_base();
-    if !common::require(marks, "no directory here takes user xattrs") {
+    if !marks {
+        // Not a privilege: a file system feature (tmpfs before Linux 6.6, as in the VM, has no
+        // user xattrs). The host's and the rootless runs have it.
+        eprintln!("skipped: no directory here takes user xattrs");
         return;
     }
     // `d` carries `user.overlay.opaque=y`: what a sandbox of a `trusted.` overlay can set.
