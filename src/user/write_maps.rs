@@ -29,12 +29,30 @@ pub(crate) fn write_maps(maps: &IdMaps, pid: Pid) -> Result<(), SpawnError> {
     }
 }
 
+/// How often a write refused with EACCES is tried again (see [`write_proc`]).
+const EACCES_RETRIES: usize = 5;
+
+/// Writes `text` to the child's `/proc/<pid>/<name>`. An unprivileged caller owns those files
+/// only while the memory it shares with the child is dumpable, and another spawn's child
+/// switching its ids in that same memory turns the flag off at any moment (spawns in other
+/// threads): on EACCES the flag is set again (the spawn's `DumpableGuard` puts the caller's
+/// own back) and the write tried again. Each file is written once when it succeeds.
 fn write_proc(pid: Pid, name: &str, text: &str) -> Result<(), SpawnError> {
     let file = PathBuf::from(format!("/proc/{pid}/{name}"));
-    std::fs::write(&file, text).map_err(|source| {
-        let hint = (source.raw_os_error() == Some(libc::EPERM)).then_some(DENIED_HINT);
-        SpawnError::IdMap { file, source, hint }
-    })
+    let mut tries = 0;
+    loop {
+        match std::fs::write(&file, text) {
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) && tries < EACCES_RETRIES => {
+                tries += 1;
+                crate::spawn::dumpable::make_dumpable_now();
+            }
+            Ok(()) => return Ok(()),
+            Err(source) => {
+                let hint = (source.raw_os_error() == Some(libc::EPERM)).then_some(DENIED_HINT);
+                return Err(SpawnError::IdMap { file, source, hint });
+            }
+        }
+    }
 }
 
 fn run_helper(helper: &'static str, pid: Pid, ranges: &[IdRange]) -> Result<(), SpawnError> {
@@ -42,6 +60,10 @@ fn run_helper(helper: &'static str, pid: Pid, ranges: &[IdRange]) -> Result<(), 
     cmd.arg(pid.to_string());
     for r in ranges {
         cmd.args([r.inside.to_string(), r.outside.to_string(), r.count.to_string()]);
+    }
+    // The helper checks that the child's /proc entry is the caller's: dumpable again, as above.
+    if !nix::unistd::geteuid().is_root() {
+        crate::spawn::dumpable::make_dumpable_now();
     }
     let out = cmd.output().map_err(|source| SpawnError::IdMapHelperMissing { helper, source })?;
     if !out.status.success() {
