@@ -3,6 +3,7 @@
 //! to the thread that spawned it: a thread of each pool's own would take the sandboxes it
 //! handed out with it when the pool is dropped.
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ fn jobs() -> Result<Sender<Job>, Error> {
 
 /// Runs the jobs as they come, and the timed fills when they are due.
 fn serve(jobs: &Receiver<Job>) {
+    super::priority::lower_pool_thread();
     let mut later: Vec<(Instant, Weak<Inner>)> = Vec::new();
     loop {
         let next = match later.iter().map(|(at, _)| *at).min() {
@@ -52,6 +54,11 @@ fn serve(jobs: &Receiver<Job>) {
         let now = Instant::now();
         let (due, rest): (Vec<_>, Vec<_>) = later.into_iter().partition(|(at, _)| *at <= now);
         later = rest;
+        for (_, pool) in &due {
+            if let Some(pool) = pool.upgrade() {
+                pool.timed_refill.store(false, Ordering::SeqCst); // the next spawn queues one
+            }
+        }
         for (_, pool) in due.iter().filter(|(_, pool)| auto_refills(pool)) {
             run(Job::Fill { pool: pool.clone(), done: None }); // a no-op for a full pool
         }
@@ -61,7 +68,11 @@ fn serve(jobs: &Receiver<Job>) {
 fn run(job: Job) {
     match job {
         Job::Fill { pool, done } => {
+            // A fill someone waits for (a pool's creation, `fill`) runs at the caller's
+            // priority: at the pool thread's own, a busy machine could starve it.
+            let waited = done.is_some();
             let result = match pool.upgrade() {
+                Some(pool) if waited => guarded(|| at_original(|| pool.fill())),
                 Some(pool) => guarded(|| pool.fill()),
                 None => Ok(()),
             };
@@ -71,8 +82,9 @@ fn run(job: Job) {
         }
         Job::FillAt { .. } => {} // queued by `serve`, never run directly
         Job::One { pool, reply } => {
+            // Someone waits for this one: at the caller's priority, not the pool's own.
             if let Some(pool) = pool.upgrade() {
-                let _ = reply.send(guarded(|| pool.make_one()));
+                let _ = reply.send(guarded(|| at_original(|| pool.make_one())));
             }
         }
     }
@@ -83,6 +95,11 @@ fn run(job: Job) {
 fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .unwrap_or_else(|_| Err(SpawnError::io("filling a pool")(std::io::Error::other("panicked")).into()))
+}
+
+fn at_original<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    super::priority::at_original(f)
+        .map_err(SpawnError::io("setting isobox's pool thread to the caller's CPU priority"))?
 }
 
 fn unreachable_thread() -> Error {
@@ -115,12 +132,16 @@ pub(crate) fn refill(pool: Weak<Inner>) {
 /// Whether `pool` is still there and still refills itself after a spawn (the caller may have
 /// turned it off since that spawn).
 pub(crate) fn auto_refills(pool: &Weak<Inner>) -> bool {
-    pool.upgrade().is_some_and(|pool| pool.auto_refill.load(std::sync::atomic::Ordering::SeqCst))
+    pool.upgrade().is_some_and(|pool| pool.auto_refill.load(Ordering::SeqCst))
 }
 
-/// As [`refill`], `after` from now.
-pub(crate) fn refill_after(pool: Weak<Inner>, after: Duration) {
-    if let Ok(jobs) = jobs() {
-        let _ = jobs.send(Job::FillAt { pool, at: Instant::now() + after });
+/// As [`refill`], `after` from now, unless a timed refill of `pool` is queued already.
+pub(crate) fn refill_after(pool: &Arc<Inner>, after: Duration) {
+    if pool.timed_refill.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    match jobs() {
+        Ok(jobs) if jobs.send(Job::FillAt { pool: Arc::downgrade(pool), at: Instant::now() + after }).is_ok() => {}
+        _ => pool.timed_refill.store(false, Ordering::SeqCst),
     }
 }

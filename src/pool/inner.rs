@@ -5,10 +5,14 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::priority;
 use crate::build::SandboxPlan;
-use crate::error::Error;
+use crate::error::{Error, SpawnError};
 use crate::spawn::handle::Child;
 use crate::user::ids::Ids;
+
+/// The step a pooled sandbox fails at when its command cannot have the caller's priority.
+const GIVE_BACK: &str = "giving a pooled command the caller's CPU priority";
 
 /// One sandbox waiting in the pool: its processes (the init and the waiter, or the waiter
 /// alone) and the parent's end of its socket.
@@ -27,6 +31,9 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     /// Top the pool up after each spawn (`SandboxPool::set_auto_refill`).
     pub auto_refill: AtomicBool,
+    /// A timed refill of this pool is queued on the pool thread: the spawns until it is due
+    /// queue no other (each would wake that thread in the middle of a spawn).
+    pub timed_refill: AtomicBool,
     /// Each command runs beside the sandbox's first process, as the caller's child, instead
     /// of as that process's own program (see `beside`).
     pub beside: bool,
@@ -45,9 +52,16 @@ impl Inner {
     /// `die_with_parent`: only the pool thread calls this).
     pub fn make_one(&self) -> Result<Pooled, Error> {
         let (child, sock) = match self.beside {
-            true => crate::spawn::spawn_beside_waiter(&self.plan)?,
+            true => {
+                // Made at the pool thread's low priority: the command's own process gets the
+                // caller's back (its sandbox's processes keep the low one).
+                let (child, sock) = crate::spawn::spawn_beside_waiter(&self.plan)?;
+                priority::give_back(child.id()).map_err(SpawnError::io(GIVE_BACK))?;
+                (child, sock)
+            }
             false => {
-                let (child, sock) = crate::spawn::spawn_waiter(&self.plan)?;
+                let made = priority::at_original(|| crate::spawn::spawn_waiter(&self.plan));
+                let (child, sock) = made.map_err(SpawnError::io(GIVE_BACK))??;
                 (child.with_plan(Arc::clone(&self.plan)), sock)
             }
         };

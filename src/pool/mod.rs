@@ -7,7 +7,8 @@
 //!
 //! - [`check`]: whether the sandbox's filter lets the waiter work;
 //! - [`message`]: the command as the waiter reads it; [`handover`]: giving it over;
-//! - [`inner`] and [`filler`]: the idle sandboxes and the thread that makes them.
+//! - [`inner`] and [`filler`]: the idle sandboxes and the thread that makes them;
+//!   [`priority`]: that thread's CPU priority, and its commands'.
 
 pub(crate) mod check;
 pub(crate) mod error;
@@ -15,6 +16,7 @@ pub(crate) mod filler;
 pub(crate) mod handover;
 pub(crate) mod inner;
 pub(crate) mod message;
+pub(crate) mod priority;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +67,13 @@ pub const MAX_POOL_SIZE: usize = 256;
 ///   few calls ([`PoolError::FilterRefuses`]); the default profile does;
 /// - the pool's sandboxes are spawned by isobox's pool thread, which lives as long as the
 ///   process: with `die_with_parent` they die with the process, not with a thread of yours;
+/// - that thread refills under `SCHED_IDLE` where it may go back from it (root, or an
+///   `RLIMIT_NICE` that allows it), so on a busy machine a refill takes only the CPU time the
+///   commands leave, and a pool that is used faster than it refills serves its spawns from
+///   sandboxes made then, as an empty pool does. Each command, and the pool's creation,
+///   [`fill`](Self::fill) and an empty pool's spawn, which a caller waits for, run at the
+///   scheduling that thread started with (that of the thread that made the process's first
+///   pool); a command-beside sandbox's own init and waiter keep the low one;
 /// - the exit report's wall time runs from the hand-over, the cgroup's figures from the
 ///   sandbox's creation.
 ///
@@ -90,9 +99,10 @@ impl SandboxPool {
         check::filter_allows_waiter(&plan.child.seccomp)?;
         let ids = prepare::default_ids(&plan)?;
         let idle = Mutex::new(Vec::with_capacity(size));
-        let (closed, auto_refill) = (AtomicBool::new(false), AtomicBool::new(true));
+        let (closed, auto_refill, timed_refill) =
+            (AtomicBool::new(false), AtomicBool::new(true), AtomicBool::new(false));
         let beside = runs_beside(&plan);
-        let inner = Arc::new(Inner { plan, size, ids, idle, closed, auto_refill, beside });
+        let inner = Arc::new(Inner { plan, size, ids, idle, closed, auto_refill, timed_refill, beside });
         filler::fill_and_wait(&inner)?;
         Ok(SandboxPool { inner })
     }
@@ -121,8 +131,9 @@ impl SandboxPool {
     }
 
     /// Whether a spawn has the pool thread make a new sandbox after it (default: on): once
-    /// the command has ended (its `Child` reaped), or 10 ms after the spawn, whichever comes
-    /// first, so that the set-up competes less with the command it replaces.
+    /// the command has ended (its `Child` reaped), or at most 10 ms after the spawn (one timed
+    /// refill per pool at a time), whichever comes first, so that the set-up competes less
+    /// with the command it replaces.
     /// Off, the pool only shrinks until [`fill`](Self::fill), so that no set-up competes with
     /// the commands for the CPU while they run: for bursts served from a full pool, refilled
     /// when the caller is idle. An empty pool's spawn makes its sandbox itself.
@@ -156,8 +167,8 @@ impl SandboxPool {
         }
         // Once the command has ended, or REFILL_DELAY after the hand-over: a refill, a cold
         // spawn's work, would otherwise compete with the command it replaces.
+        filler::refill_after(&self.inner, REFILL_DELAY);
         let pool = Arc::downgrade(&self.inner);
-        filler::refill_after(pool.clone(), REFILL_DELAY);
         let refill = move || {
             if filler::auto_refills(&pool) {
                 filler::refill(pool);

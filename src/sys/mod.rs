@@ -10,7 +10,9 @@
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
 //! - [`join`]: `Child::exec`'s setns and second clone (**child**); [`join_start`]: that
 //!   clone's one call; [`launch_join`]: the start of its first process (**parent**).
-//! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers.
+//! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers;
+//!   [`sched`]: the CPU priority of isobox's background threads and of pooled commands
+//!   (**parent**).
 //! - [`cstr_array`]: argv/envp arrays; [`image_xattr`]: an xattr read by the **parent** (an
 //!   image's opaque directories).
 //! - [`build`]: reading an upper directory's overlay xattrs to commit it (**parent**).
@@ -46,6 +48,7 @@ pub mod notify;
 pub mod overlay;
 pub mod process;
 pub mod raw;
+pub mod sched;
 pub mod seccomp;
 pub mod stack;
 pub mod syscall6;
