@@ -3,8 +3,9 @@
 //! to the thread that spawned it: a thread of each pool's own would take the sandboxes it
 //! handed out with it when the pool is dropped.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -36,56 +37,100 @@ fn jobs() -> Result<Sender<Job>, Error> {
     Ok(jobs.lock().unwrap_or_else(|p| p.into_inner()).clone())
 }
 
-/// Runs the jobs as they come, and the timed fills when they are due.
+/// A fill under way: the pool, and who waits for it to be full.
+type Fill = (Weak<Inner>, Option<Sender<Result<(), Error>>>);
+
+/// What the pool thread has to do besides the jobs in its channel.
+#[derive(Default)]
+struct Work {
+    /// Fills under way, taking turns, one sandbox per step: a spawn that found its pool empty
+    /// (`Job::One`) waits for at most one sandbox in the making, never a whole pool's fill.
+    fills: VecDeque<Fill>,
+    /// Timed refills, due at their instant.
+    later: Vec<(Instant, Weak<Inner>)>,
+}
+
+/// Runs the jobs as they come (all of those queued before the next step of a fill), the
+/// fills one sandbox at a time, and the timed fills when they are due.
 fn serve(jobs: &Receiver<Job>) {
     super::priority::lower_pool_thread();
-    let mut later: Vec<(Instant, Weak<Inner>)> = Vec::new();
+    let mut work = Work::default();
     loop {
-        let next = match later.iter().map(|(at, _)| *at).min() {
-            None => jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(at) => jobs.recv_timeout(at.saturating_duration_since(Instant::now())),
+        let next = match (work.fills.is_empty(), work.later.iter().map(|(at, _)| *at).min()) {
+            (false, _) => jobs.try_recv().map_err(|e| match e {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            }),
+            (true, None) => jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            (true, Some(at)) => jobs.recv_timeout(at.saturating_duration_since(Instant::now())),
         };
         match next {
-            Ok(Job::FillAt { pool, at }) => later.push((at, pool)),
-            Ok(job) => run(job),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
-        let now = Instant::now();
-        let (due, rest): (Vec<_>, Vec<_>) = later.into_iter().partition(|(at, _)| *at <= now);
-        later = rest;
-        for (_, pool) in &due {
-            if let Some(pool) = pool.upgrade() {
-                pool.timed_refill.store(false, Ordering::SeqCst); // the next spawn queues one
+            Ok(job) => work.take(job),
+            Err(RecvTimeoutError::Timeout) => {
+                work.queue_due();
+                work.step();
             }
-        }
-        for (_, pool) in due.iter().filter(|(_, pool)| auto_refills(pool)) {
-            run(Job::Fill { pool: pool.clone(), done: None }); // a no-op for a full pool
+            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-fn run(job: Job) {
-    match job {
-        Job::Fill { pool, done } => {
-            // A fill someone waits for (a pool's creation, `fill`) runs at the caller's
-            // priority: at the pool thread's own, a busy machine could starve it.
-            let waited = done.is_some();
-            let result = match pool.upgrade() {
-                Some(pool) if waited => guarded(|| at_original(|| pool.fill())),
-                Some(pool) => guarded(|| pool.fill()),
-                None => Ok(()),
-            };
-            if let Some(done) = done {
-                let _ = done.send(result);
+impl Work {
+    fn take(&mut self, job: Job) {
+        match job {
+            Job::Fill { pool, done } => self.queue(pool, done),
+            Job::FillAt { pool, at } => self.later.push((at, pool)),
+            Job::One { pool, reply } => {
+                // Someone waits for this one: at the caller's priority, not the pool's own.
+                if let Some(pool) = pool.upgrade() {
+                    let _ = reply.send(guarded(|| at_original(|| pool.make_one())));
+                }
             }
         }
-        Job::FillAt { .. } => {} // queued by `serve`, never run directly
-        Job::One { pool, reply } => {
-            // Someone waits for this one: at the caller's priority, not the pool's own.
-            if let Some(pool) = pool.upgrade() {
-                let _ = reply.send(guarded(|| at_original(|| pool.make_one())));
+    }
+
+    /// Queues a fill of `pool`; a refill nobody waits for is one per pool.
+    fn queue(&mut self, pool: Weak<Inner>, done: Option<Sender<Result<(), Error>>>) {
+        let queued = || self.fills.iter().any(|(p, d)| d.is_none() && Weak::ptr_eq(p, &pool));
+        if done.is_some() || !queued() {
+            self.fills.push_back((pool, done));
+        }
+    }
+
+    /// Moves the timed refills that are due to the fills.
+    fn queue_due(&mut self) {
+        let now = Instant::now();
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.later).into_iter().partition(|(at, _)| *at <= now);
+        self.later = rest;
+        for (_, pool) in due {
+            if let Some(inner) = pool.upgrade() {
+                inner.timed_refill.store(false, Ordering::SeqCst); // the next spawn queues one
             }
+            if auto_refills(&pool) {
+                self.queue(pool, None);
+            }
+        }
+    }
+
+    /// Makes one sandbox for the first fill, which then goes to the back, or is done (full,
+    /// gone, or failed: its first failure goes to whoever waits).
+    fn step(&mut self) {
+        let Some((pool, done)) = self.fills.pop_front() else {
+            return;
+        };
+        let result = match pool.upgrade() {
+            // A fill someone waits for (a pool's creation, `fill`) runs at the caller's
+            // priority: at the pool thread's own, a busy machine could starve it.
+            Some(inner) if done.is_some() => guarded(|| at_original(|| inner.fill_one())),
+            Some(inner) => guarded(|| inner.fill_one()),
+            None => Ok(true),
+        };
+        match (result, done) {
+            (Ok(false), done) => self.fills.push_back((pool, done)),
+            (result, Some(done)) => {
+                let _ = done.send(result.map(drop));
+            }
+            (_, None) => {}
         }
     }
 }

@@ -68,16 +68,18 @@ impl Inner {
         Ok(Pooled { child, sock })
     }
 
-    /// Makes sandboxes until the pool is full (or closed); the first failure stops it.
-    pub fn fill(&self) -> Result<(), Error> {
-        while !self.is_closed() && self.idle().len() < self.size {
-            let pooled = self.make_one()?;
-            let mut idle = self.idle();
-            if self.is_closed() || idle.len() >= self.size {
-                return Ok(()); // `pooled` is dropped: killed and reaped
-            }
-            idle.push(pooled);
+    /// Makes one sandbox if the pool is short of one (and open). Returns whether it is full
+    /// (or closed) now.
+    pub fn fill_one(&self) -> Result<bool, Error> {
+        if self.is_closed() || self.idle().len() >= self.size {
+            return Ok(true);
         }
-        Ok(())
+        let pooled = self.make_one()?;
+        let mut idle = self.idle();
+        if self.is_closed() || idle.len() >= self.size {
+            return Ok(true); // `pooled` is dropped: killed and reaped
+        }
+        idle.push(pooled);
+        Ok(idle.len() >= self.size)
     }
 }
