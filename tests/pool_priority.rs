@@ -1,6 +1,7 @@
-//! A pool's set-up runs at the lowest CPU priority where the command can be given the
-//! caller's back: the command itself always runs at the caller's scheduling (policy and nice),
-//! whichever way the pool serves it.
+//! The pool thread: a pool's set-up runs at the lowest CPU priority where the command can be
+//! given the caller's back, the command itself always at the caller's scheduling (policy and
+//! nice), whichever way the pool serves it; and an empty pool's spawn never waits for a whole
+//! refill.
 mod common;
 
 use std::time::{Duration, Instant};
@@ -125,4 +126,33 @@ fn rootless_isobox_reaps_in_the_background_under_sched_idle() {
         .find(|t| std::fs::read_to_string(t.join("comm")).is_ok_and(|c| c.trim() == "isobox-reaper"))
         .expect("isobox's reaper thread");
     assert_eq!(scheduling(reaper.join("stat").to_str().unwrap()).0, SCHED_IDLE);
+}
+
+#[test]
+fn rootless_an_empty_pools_spawn_does_not_wait_for_the_whole_refill() {
+    if !require_userns() {
+        return;
+    }
+    const SIZE: usize = 48;
+    let pool = sandbox(|_| {}).pool(SIZE).unwrap();
+    let mut running: Vec<isobox::Child> = (0..SIZE).map(|_| pool.spawn(&sleeper()).unwrap()).collect();
+    // The refill starts 10 ms after the spawns: wait for its first sandbox, and take it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pool.idle() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The refill is under way: take what it makes until a spawn finds the pool empty, which
+    // gets a sandbox of its own, made between two of the refill's, not after all of them.
+    let mut served_empty = false;
+    while !served_empty && running.len() < 2 * SIZE {
+        served_empty = pool.idle() == 0;
+        running.push(pool.spawn(&sleeper()).unwrap());
+    }
+    let idle = pool.idle();
+    assert!(served_empty, "the refill kept ahead of the spawns");
+    assert!(idle < SIZE / 2, "{idle} of {SIZE} made before an empty pool's spawn was served");
+    for child in &mut running {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 }
