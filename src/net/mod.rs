@@ -4,4 +4,5 @@
 
 pub(crate) mod apply;
 pub(crate) mod describe;
+pub(crate) mod netlink;
 pub(crate) mod plan;

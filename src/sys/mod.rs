@@ -10,6 +10,7 @@
 //!   [`launch`]: its one call, with the child's recipe (**parent**).
 //! - [`join`]: `Child::exec`'s setns and second clone (**child**); [`join_start`]: that
 //!   clone's one call; [`launch_join`]: the start of its first process (**parent**).
+//! - [`netlink`]: a `NETLINK_ROUTE` socket's calls, errno-free (**parent** now, **child** later).
 //! - [`process`]: waiting and signalling from the **parent**; [`fd`]: descriptor helpers;
 //!   [`sched`]: the CPU priority of isobox's background threads and of pooled commands
 //!   (**parent**).
@@ -44,6 +45,7 @@ pub mod launch;
 pub mod launch_join;
 pub mod launch_program;
 pub mod mount_api;
+pub mod netlink;
 pub mod notify;
 pub mod overlay;
 pub mod process;
