@@ -6,7 +6,7 @@
 //! - [`writer`]: a message in a fixed `[u8; N]` buffer (header, attributes, nests, alignment),
 //!   no allocation: the parent can encode what a child sends later.
 //! - [`consts`]: the kernel's numbers and family headers; [`parse`]: replies and acks.
-//! - [`socket`]: one request at a time over `sys::netlink`; [`link`], [`addr`]: the operations.
+//! - [`socket`]: one request at a time over `sys::netlink`; [`link`], [`addr`], [`tc`]: the operations.
 //!
 //! Nothing outside the tests calls it yet: the veth network mode (issue 13) will.
 #![allow(dead_code)]
@@ -17,6 +17,7 @@ pub(crate) mod error;
 pub(crate) mod link;
 pub(crate) mod parse;
 pub(crate) mod socket;
+pub(crate) mod tc;
 pub(crate) mod writer;
 
 #[cfg(test)]

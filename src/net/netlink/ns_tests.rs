@@ -16,6 +16,7 @@ use super::addr::{self, RouteTo};
 use super::error::NetOp;
 use super::link;
 use super::socket::Netlink;
+use super::tc::{self, Tbf};
 
 /// Whether the test may go on: root, else skipped with a printed reason (a failure under
 /// `ISOBOX_REQUIRE_PRIVILEGES=1`).
@@ -169,5 +170,37 @@ fn refusals_are_typed() {
         let gone = link::delete(&mut nl, "inldup1").unwrap_err();
         assert_eq!(gone.errno, Errno::ENODEV, "{gone}");
         eprintln!("examples: {missing} / {dup} / {prefix} / {long}");
+    });
+}
+
+#[test]
+fn a_rate_is_written_and_read_back_and_ingress_is_redirected() {
+    if !require_root() {
+        return;
+    }
+    in_netns(|_| {
+        let mut nl = Netlink::open().unwrap();
+        link::create_veth(&mut nl, "inltc0", "inltc1", None).unwrap();
+        link::create_ifb(&mut nl, "inlifb0").unwrap();
+        let rate = 2_000_000 / 8;
+        tc::add_tbf(&mut nl, "inltc0", Tbf { rate, burst: 32 << 10, limit: 64 << 10 }).unwrap();
+        let root = tc::root_qdisc(&mut nl, "inltc0").unwrap();
+        assert_eq!((root.kind.as_str(), root.handle, root.tbf), ("tbf", 0x0001_0000, Some((rate, 64 << 10))));
+        let big = 10_000_000_000 / 8;
+        tc::add_tbf(&mut nl, "inlifb0", Tbf { rate: big, burst: 1 << 20, limit: 4 << 20 }).unwrap();
+        assert_eq!(tc::root_qdisc(&mut nl, "inlifb0").unwrap().tbf, Some((big, 4 << 20)));
+        let again = tc::add_tbf(&mut nl, "inltc0", Tbf { rate, burst: 1, limit: 1 }).unwrap_err();
+        assert_eq!((again.op, again.errno), (NetOp::AddQdisc, Errno::EEXIST), "{again}");
+        tc::add_ingress(&mut nl, "inltc0").unwrap();
+        tc::redirect_ingress(&mut nl, "inltc0", "inlifb0").unwrap();
+        if let Ok(out) = std::process::Command::new("tc").args(["filter", "show", "dev", "inltc0", "ingress"]).output()
+        {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("Redirect to device inlifb0"), "{text}");
+        }
+        let none = tc::root_qdisc(&mut nl, "inltc1").unwrap_err();
+        assert_eq!((none.op, none.errno), (NetOp::GetQdisc, Errno::ENOENT), "{none}");
+        let zero = tc::add_tbf(&mut nl, "inltc1", Tbf { rate: 0, burst: 1, limit: 1 }).unwrap_err();
+        assert_eq!(zero.errno, Errno::EINVAL);
     });
 }
