@@ -4,5 +4,6 @@
 
 pub(crate) mod apply;
 pub(crate) mod describe;
+pub(crate) mod forward;
 pub(crate) mod netlink;
 pub(crate) mod plan;
