@@ -1,7 +1,13 @@
-//! The thread that fills pools (**parent**): one for the whole process, started with the first
+//! The threads that fill pools (**parent**): two for the whole process, started with the first
 //! pool and never ended, because the kernel ties a sandbox's death signal (`die_with_parent`)
 //! to the thread that spawned it: a thread of each pool's own would take the sandboxes it
 //! handed out with it when the pool is dropped.
+//!
+//! - `Thread::Now` makes what a caller waits for: a pool's creation, `fill`, the sandbox of a
+//!   spawn that found its pool empty, and the refills of pools that must not refill in the
+//!   background (see `Inner::refills_in_background`). It keeps the caller's priority.
+//! - `Thread::Background` refills the other pools after their spawns, under `SCHED_IDLE`
+//!   where it may be (`priority`), so nothing a caller waits for is ever behind its work.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -11,6 +17,13 @@ use std::time::{Duration, Instant};
 
 use super::inner::{Inner, Pooled};
 use crate::error::{Error, SpawnError};
+
+/// One of the two pool threads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Thread {
+    Now,
+    Background,
+}
 
 enum Job {
     /// Top the pool up; someone may wait for it to be full (its creation, `fill`).
@@ -22,19 +35,34 @@ enum Job {
     One { pool: Weak<Inner>, reply: Sender<Result<Pooled, Error>> },
 }
 
-static JOBS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+static NOW: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+static BACKGROUND: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 
-fn jobs() -> Result<Sender<Job>, Error> {
-    if let Some(jobs) = JOBS.get() {
+fn jobs(thread: Thread) -> Result<Sender<Job>, Error> {
+    let (cell, name) = match thread {
+        Thread::Now => (&NOW, "isobox-pool"),
+        Thread::Background => (&BACKGROUND, "isobox-pool-bg"),
+    };
+    if let Some(jobs) = cell.get() {
         return Ok(jobs.lock().unwrap_or_else(|p| p.into_inner()).clone());
     }
     let (tx, rx) = mpsc::channel::<Job>();
     std::thread::Builder::new()
-        .name("isobox-pool".into())
-        .spawn(move || serve(&rx))
+        .name(name.into())
+        .spawn(move || serve(&rx, thread))
         .map_err(SpawnError::io("starting isobox's pool thread"))?;
-    let jobs = JOBS.get_or_init(|| Mutex::new(tx));
+    // Two first pools at once may start two threads: the one that lost ends (no sender).
+    let jobs = cell.get_or_init(|| Mutex::new(tx));
     Ok(jobs.lock().unwrap_or_else(|p| p.into_inner()).clone())
+}
+
+/// The thread that refills `pool` after its spawns.
+fn refiller(pool: &Inner) -> Thread {
+    if pool.refills_in_background {
+        Thread::Background
+    } else {
+        Thread::Now
+    }
 }
 
 /// A fill under way: the pool, and who waits for it to be full.
@@ -52,8 +80,10 @@ struct Work {
 
 /// Runs the jobs as they come (all of those queued before the next step of a fill), the
 /// fills one sandbox at a time, and the timed fills when they are due.
-fn serve(jobs: &Receiver<Job>) {
-    super::priority::lower_pool_thread();
+fn serve(jobs: &Receiver<Job>, thread: Thread) {
+    if thread == Thread::Background {
+        super::priority::lower_this_thread();
+    }
     let mut work = Work::default();
     loop {
         let next = match (work.fills.is_empty(), work.later.iter().map(|(at, _)| *at).min()) {
@@ -81,9 +111,8 @@ impl Work {
             Job::Fill { pool, done } => self.queue(pool, done),
             Job::FillAt { pool, at } => self.later.push((at, pool)),
             Job::One { pool, reply } => {
-                // Someone waits for this one: at the caller's priority, not the pool's own.
                 if let Some(pool) = pool.upgrade() {
-                    let _ = reply.send(guarded(|| at_original(|| pool.make_one())));
+                    let _ = reply.send(guarded(|| pool.make_one()));
                 }
             }
         }
@@ -119,9 +148,6 @@ impl Work {
             return;
         };
         let result = match pool.upgrade() {
-            // A fill someone waits for (a pool's creation, `fill`) runs at the caller's
-            // priority: at the pool thread's own, a busy machine could starve it.
-            Some(inner) if done.is_some() => guarded(|| at_original(|| inner.fill_one())),
             Some(inner) => guarded(|| inner.fill_one()),
             None => Ok(true),
         };
@@ -142,11 +168,6 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
         .unwrap_or_else(|_| Err(SpawnError::io("filling a pool")(std::io::Error::other("panicked")).into()))
 }
 
-fn at_original<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    super::priority::at_original(f)
-        .map_err(SpawnError::io("setting isobox's pool thread to the caller's CPU priority"))?
-}
-
 fn unreachable_thread() -> Error {
     SpawnError::io("reaching isobox's pool thread")(std::io::Error::other("gone")).into()
 }
@@ -154,7 +175,7 @@ fn unreachable_thread() -> Error {
 /// One pooled sandbox, made on the pool thread, for a spawn that found the pool empty.
 pub(crate) fn make_one(pool: &Arc<Inner>) -> Result<Pooled, Error> {
     let (tx, rx) = mpsc::channel();
-    jobs()?.send(Job::One { pool: Arc::downgrade(pool), reply: tx }).map_err(|_| unreachable_thread())?;
+    jobs(Thread::Now)?.send(Job::One { pool: Arc::downgrade(pool), reply: tx }).map_err(|_| unreachable_thread())?;
     rx.recv().unwrap_or_else(|_| Err(unreachable_thread()))
 }
 
@@ -162,14 +183,17 @@ pub(crate) fn make_one(pool: &Arc<Inner>) -> Result<Pooled, Error> {
 pub(crate) fn fill_and_wait(pool: &Arc<Inner>) -> Result<(), Error> {
     let (tx, rx) = mpsc::channel();
     let job = Job::Fill { pool: Arc::downgrade(pool), done: Some(tx) };
-    jobs()?.send(job).map_err(|_| unreachable_thread())?;
+    jobs(Thread::Now)?.send(job).map_err(|_| unreachable_thread())?;
     rx.recv().unwrap_or_else(|_| Err(SpawnError::io("filling a pool")(std::io::Error::other("no answer")).into()))
 }
 
 /// Asks the pool thread to top `pool` up, without waiting. A failure there shows up as an
 /// empty pool, whose next spawn then makes its sandbox itself and returns the error.
 pub(crate) fn refill(pool: Weak<Inner>) {
-    if let Ok(jobs) = jobs() {
+    let Some(thread) = pool.upgrade().map(|p| refiller(&p)) else {
+        return;
+    };
+    if let Ok(jobs) = jobs(thread) {
         let _ = jobs.send(Job::Fill { pool, done: None });
     }
 }
@@ -185,7 +209,7 @@ pub(crate) fn refill_after(pool: &Arc<Inner>, after: Duration) {
     if pool.timed_refill.swap(true, Ordering::SeqCst) {
         return;
     }
-    match jobs() {
+    match jobs(refiller(pool)) {
         Ok(jobs) if jobs.send(Job::FillAt { pool: Arc::downgrade(pool), at: Instant::now() + after }).is_ok() => {}
         _ => pool.timed_refill.store(false, Ordering::SeqCst),
     }

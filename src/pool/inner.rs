@@ -31,12 +31,17 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     /// Top the pool up after each spawn (`SandboxPool::set_auto_refill`).
     pub auto_refill: AtomicBool,
-    /// A timed refill of this pool is queued on the pool thread: the spawns until it is due
+    /// A timed refill of this pool is queued on a pool thread: the spawns until it is due
     /// queue no other (each would wake that thread in the middle of a spawn).
     pub timed_refill: AtomicBool,
     /// Each command runs beside the sandbox's first process, as the caller's child, instead
     /// of as that process's own program (see `beside`).
     pub beside: bool,
+    /// Refilled by the background pool thread (maybe under `SCHED_IDLE`): a command-beside
+    /// pool whose `wait` waits for none of the sandbox's teardown. Not one whose command is
+    /// the sandbox's program (it would inherit the low priority), nor one whose `wait`
+    /// removes a directory upper (it waits for the sandbox to be gone).
+    pub refills_in_background: bool,
 }
 
 impl Inner {
@@ -49,19 +54,18 @@ impl Inner {
     }
 
     /// Starts one pooled sandbox (on the calling thread, whose exit kills it with
-    /// `die_with_parent`: only the pool thread calls this).
+    /// `die_with_parent`: only the pool threads call this).
     pub fn make_one(&self) -> Result<Pooled, Error> {
         let (child, sock) = match self.beside {
             true => {
-                // Made at the pool thread's low priority: the command's own process gets the
-                // caller's back (its sandbox's processes keep the low one).
+                // Made on the lowered background thread, the command's own process gets the
+                // caller's priority back (its sandbox's processes keep the low one).
                 let (child, sock) = crate::spawn::spawn_beside_waiter(&self.plan)?;
                 priority::give_back(child.id()).map_err(SpawnError::io(GIVE_BACK))?;
                 (child, sock)
             }
             false => {
-                let made = priority::at_original(|| crate::spawn::spawn_waiter(&self.plan));
-                let (child, sock) = made.map_err(SpawnError::io(GIVE_BACK))??;
+                let (child, sock) = crate::spawn::spawn_waiter(&self.plan)?;
                 (child.with_plan(Arc::clone(&self.plan)), sock)
             }
         };

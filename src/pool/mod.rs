@@ -65,15 +65,15 @@ pub const MAX_POOL_SIZE: usize = 256;
 ///   sandbox (its waiter receives them under the sandbox's open-files limit, then sets it);
 /// - the seccomp filter is installed while the sandbox waits, so it must allow the waiter's
 ///   few calls ([`PoolError::FilterRefuses`]); the default profile does;
-/// - the pool's sandboxes are spawned by isobox's pool thread, which lives as long as the
+/// - the pool's sandboxes are spawned by isobox's two pool threads, which live as long as the
 ///   process: with `die_with_parent` they die with the process, not with a thread of yours;
-/// - that thread refills under `SCHED_IDLE` where it may go back from it (root, or an
-///   `RLIMIT_NICE` that allows it), so on a busy machine a refill takes only the CPU time the
-///   commands leave, and a pool that is used faster than it refills serves its spawns from
-///   sandboxes made then, as an empty pool does. Each command, and the pool's creation,
-///   [`fill`](Self::fill) and an empty pool's spawn, which a caller waits for, run at the
-///   scheduling that thread started with (that of the thread that made the process's first
-///   pool); a command-beside sandbox's own init and waiter keep the low one;
+/// - for a root caller (with `CAP_SYS_NICE`), a pool whose command runs beside its sandbox is
+///   refilled under `SCHED_IDLE`, so on a busy machine a refill takes only the CPU time the
+///   commands leave, and a pool used faster than it refills serves its spawns from sandboxes
+///   made then, as an empty pool does. Each command runs at the scheduling of the thread that
+///   made the process's first pool; so does everything a caller waits for (the pool's
+///   creation, [`fill`](Self::fill), an empty pool's spawn), made by a second pool thread that
+///   is never lowered; the sandbox's own init and waiter may keep the low priority;
 /// - the exit report's wall time runs from the hand-over, the cgroup's figures from the
 ///   sandbox's creation.
 ///
@@ -102,7 +102,9 @@ impl SandboxPool {
         let (closed, auto_refill, timed_refill) =
             (AtomicBool::new(false), AtomicBool::new(true), AtomicBool::new(false));
         let beside = runs_beside(&plan);
-        let inner = Arc::new(Inner { plan, size, ids, idle, closed, auto_refill, timed_refill, beside });
+        let refills_in_background = beside && !crate::mount::overlay::upper::SpawnUpper::wanted(&plan.child.mounts);
+        let inner =
+            Arc::new(Inner { plan, size, ids, idle, closed, auto_refill, timed_refill, beside, refills_in_background });
         filler::fill_and_wait(&inner)?;
         Ok(SandboxPool { inner })
     }
@@ -130,7 +132,7 @@ impl SandboxPool {
         self.inner.idle().len()
     }
 
-    /// Whether a spawn has the pool thread make a new sandbox after it (default: on): once
+    /// Whether a spawn has a pool thread make a new sandbox after it (default: on): once
     /// the command has ended (its `Child` reaped), or at most 10 ms after the spawn (one timed
     /// refill per pool at a time), whichever comes first, so that the set-up competes less
     /// with the command it replaces.
@@ -141,7 +143,7 @@ impl SandboxPool {
         self.inner.auto_refill.store(on, Ordering::SeqCst);
     }
 
-    /// Tops the pool up now (on the pool thread) and waits until it is full; the first
+    /// Tops the pool up now (on a pool thread) and waits until it is full; the first
     /// failure is returned.
     pub fn fill(&self) -> Result<(), Error> {
         filler::fill_and_wait(&self.inner)
@@ -192,7 +194,7 @@ impl SandboxPool {
         }
     }
 
-    /// A waiting sandbox still alive, or (the pool is empty) one made now, on the pool thread.
+    /// A waiting sandbox still alive, or (the pool is empty) one made now, on a pool thread.
     fn take(&self) -> Result<Pooled, Error> {
         loop {
             let next = self.inner.idle().pop();

@@ -1,36 +1,40 @@
-//! The pool thread's CPU priority (**parent**). Its set-up work runs under `SCHED_IDLE`: new
-//! sandboxes, and the teardown of used ones, which their processes (spawned here, and idle
-//! too) do as they exit. So on a busy machine it takes only the CPU time the commands leave,
-//! instead of competing with the command it replaces. Each command gets back the scheduling
-//! the pool thread started with (the thread that made the first pool) before it is handed
-//! over, and a sandbox whose program is the command (no pid namespace, or a cgroup) is made
-//! at that scheduling throughout.
+//! The background pool thread's CPU priority (**parent**). It refills command-beside pools
+//! under `SCHED_IDLE`: the new sandboxes, and the teardown of used ones, which their
+//! processes (spawned there, and idle too) do as they exit. So on a busy machine a refill takes
+//! only the CPU time the commands leave, instead of competing with the command it replaces.
+//! Each command's waiter gets back the scheduling the thread started with (that of the thread
+//! that made the process's first pool) before the sandbox is pooled. Whatever a caller waits
+//! for is made by the other pool thread, which is never lowered (see `filler`).
 //!
-//! Going back from `SCHED_IDLE` takes `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows the
-//! original nice value: where a probe finds neither, the pool thread keeps its scheduling and
-//! nothing here changes anything.
+//! Only for a root caller whose threads may go back from `SCHED_IDLE` (`CAP_SYS_NICE`, which
+//! a container may not grant): a probe thread tries it once. Then giving a waiter back its
+//! scheduling is allowed whatever ids it runs as. Otherwise the thread keeps its scheduling
+//! and nothing here changes anything (an unprivileged caller's spawns also share a
+//! process-wide dumpable flag with it, which an idle spawn would hold up).
 
 use std::cell::Cell;
 use std::io;
-use std::sync::OnceLock;
 
 use crate::sys::sched::{self, Scheduling};
 
-/// The pool thread's scheduling when it started, if it could lower itself and go back.
-static ORIGINAL: OnceLock<Option<Scheduling>> = OnceLock::new();
-
 thread_local! {
-    /// The calling thread is under `SCHED_IDLE` now (only ever true on the pool thread).
-    static LOWERED: Cell<bool> = const { Cell::new(false) };
+    /// The calling thread (the background pool thread) is under `SCHED_IDLE`, and this is the
+    /// scheduling it had before.
+    static LOWERED_FROM: Cell<Option<Scheduling>> = const { Cell::new(None) };
 }
 
-/// Lowers the calling thread (the pool thread, once, when it starts) to `SCHED_IDLE` if a
-/// thread so lowered may go back to its scheduling of now.
-pub(crate) fn lower_pool_thread() {
-    let original = sched::get(0).ok().filter(|_| can_go_back());
-    let lowered = original.is_some() && sched::set_idle().is_ok();
-    let _ = ORIGINAL.set(original.filter(|_| lowered));
-    LOWERED.with(|l| l.set(lowered));
+/// Lowers the calling thread (the background pool thread, once, when it starts) to
+/// `SCHED_IDLE` if the caller is root and a thread so lowered may go back.
+pub(crate) fn lower_this_thread() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let Ok(original) = sched::get(0) else {
+        return;
+    };
+    if can_go_back() && sched::set_idle().is_ok() {
+        LOWERED_FROM.with(|l| l.set(Some(original)));
+    }
 }
 
 /// Whether a thread of the caller's scheduling, once under `SCHED_IDLE`, may go back to it:
@@ -44,26 +48,16 @@ fn can_go_back() -> bool {
     probe.is_ok_and(|p| p.join().is_ok_and(|r| r.is_ok()))
 }
 
-/// Gives process `pid` (a command's waiter, made on the lowered pool thread) the pool thread's
-/// original scheduling; nothing to do if the thread was never lowered.
+/// Gives process `pid` (a command's waiter just made on this thread) the scheduling this
+/// thread had before it was lowered; nothing to do on a thread that is not lowered. On
+/// failure the thread goes back to that scheduling for good (the caller drops the sandbox).
 pub(crate) fn give_back(pid: u32) -> io::Result<()> {
-    match ORIGINAL.get().copied().flatten() {
-        Some(original) => sched::set(pid as i32, original),
-        None => Ok(()),
-    }
-}
-
-/// Runs `f` on the calling thread at the pool thread's original scheduling (at once if it is
-/// not lowered now), then lowers it again.
-pub(crate) fn at_original<T>(f: impl FnOnce() -> T) -> io::Result<T> {
-    let Some(original) = ORIGINAL.get().copied().flatten().filter(|_| LOWERED.with(Cell::get)) else {
-        return Ok(f());
+    let Some(original) = LOWERED_FROM.with(Cell::get) else {
+        return Ok(());
     };
-    sched::set(0, original)?;
-    LOWERED.with(|l| l.set(false));
-    let out = f();
-    if sched::set_idle().is_ok() {
-        LOWERED.with(|l| l.set(true));
+    let given = sched::set(pid as i32, original);
+    if given.is_err() && sched::set(0, original).is_ok() {
+        LOWERED_FROM.with(|l| l.set(None));
     }
-    Ok(out)
+    given
 }

@@ -37,6 +37,12 @@ pub(crate) struct SpawnUpper {
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 impl SpawnUpper {
+    /// Whether each spawn of `plan` gets a directory upper of its own (which its `wait`
+    /// removes once the sandbox is gone).
+    pub fn wanted(plan: &MountPlan) -> bool {
+        plan.ops.iter().any(|p| matches!(&p.op, Op::Overlay(o) if matches!(o.upper, UpperPlan::Dir { .. })))
+    }
+
     /// Makes the spawn's directories if `plan` has an overlay root with a directory upper.
     /// `owner`: the sandbox's root on the host, when it is not the caller (a root caller's
     /// sandbox in a user namespace), so that the overlay, mounted as it, can write there.
