@@ -309,6 +309,7 @@ impl Child {
     fn reap(&mut self, nohang: bool) -> Result<Option<ExitReport>, Error> {
         let reaped = self.reap_once(nohang);
         if self.report.is_some() {
+            self.veth = None; // deletes the pair: the program has ended
             if let Some(AfterReap(hook)) = self.after_reap.take() {
                 hook();
             }
@@ -336,7 +337,6 @@ impl Child {
         let report = ExitReport { status: ExitStatus::from_raw(status), wall_time, usage, cgroup };
         self.report = Some(report);
         self.pidfd = None;
-        self.veth = None; // deletes the pair: the program has ended
         if let Some((holder, _sock)) = self.holder.take() {
             holder.end_in_background();
         }

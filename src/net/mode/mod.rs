@@ -5,9 +5,10 @@
 //! - plan: [`plan`] (validated at `build()`: the namespaces it implies, the veth's addresses).
 //! - apply, all in the parent: [`netns`] (a thread's network namespace entered and left, for
 //!   `Join` and for the inside of a veth), [`veth`] (the pair made while the child waits for
-//!   `go`, and deleted with its `Child`), [`name`] and [`sweep`] (host-side names, and the
+//!   `go`, and ended with its `Child`, [`deleter`]), [`name`] and [`sweep`] (host-side names, and the
 //!   leftovers of dead isobox processes). The child only brings loopback up (`net::apply`).
 
+pub(crate) mod deleter;
 pub(crate) mod error;
 pub(crate) mod name;
 pub(crate) mod netns;

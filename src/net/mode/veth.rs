@@ -4,9 +4,9 @@
 //! configured through a netlink socket opened *in the child's namespace* (the thread enters
 //! it for the `socket` call only, [`super::netns`]), so the child runs no netlink of its own.
 //!
-//! The pair lives as long as its [`HostVeth`]: the `Child` holds it and deletes the host end
-//! (and with it the peer) once reaped or dropped, and a failed spawn drops it. The kernel
-//! would remove it with the sandbox's namespace anyway, but asynchronously, moments later.
+//! The pair lives as long as its [`HostVeth`]: the `Child` holds it until reaped or dropped,
+//! and a failed spawn drops it; then [`super::deleter`] sees it removed with the sandbox's
+//! namespace (which the kernel does moments later, in batches) or deletes it itself.
 
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use super::error::NetworkError;
 use super::netns::{self, Entered};
 use super::plan::VethPlan;
-use super::{name, sweep};
+use super::{deleter, name, sweep};
 use crate::net::netlink::addr::{self, RouteTo};
 use crate::net::netlink::error::NetlinkError;
 use crate::net::netlink::{link, links};
@@ -25,12 +25,12 @@ use crate::net::netlink::socket::Netlink;
 /// The name of the sandbox's end.
 pub(crate) const INSIDE: &str = "eth0";
 
-/// The host end of a spawn's veth pair: deleted (both ends) when dropped.
+/// The host end of a spawn's veth pair: ended (both ends) when dropped.
 #[derive(Debug)]
 pub(crate) struct HostVeth {
     name: String,
     /// A socket in the namespace the host end is in, for its deletion from any thread.
-    nl: Netlink,
+    nl: Option<Netlink>,
 }
 
 impl HostVeth {
@@ -38,12 +38,17 @@ impl HostVeth {
     pub(crate) fn name(&self) -> &str {
         &self.name
     }
+
+    fn nl(&mut self) -> &mut Netlink {
+        self.nl.as_mut().expect("held until the drop")
+    }
 }
 
 impl Drop for HostVeth {
     fn drop(&mut self) {
-        // ENODEV: the sandbox's namespace is gone and took the pair with it.
-        let _ = link::delete(&mut self.nl, &self.name);
+        if let Some(nl) = self.nl.take() {
+            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl });
+        }
     }
 }
 
@@ -53,11 +58,11 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     let mut nl = Netlink::open()?;
     sweep::once(&mut nl);
     let name = create(&mut nl, inside_ns.as_fd())?;
-    let mut veth = HostVeth { name, nl };
+    let mut veth = HostVeth { name, nl: Some(nl) };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
-    links::set_alias(&mut veth.nl, &host, &name::own_alias())?;
-    addr::add_ipv4(&mut veth.nl, &host, plan.host_address, prefix)?;
-    link::set_up(&mut veth.nl, &host, true)?;
+    links::set_alias(veth.nl(), &host, &name::own_alias())?;
+    addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
+    link::set_up(veth.nl(), &host, true)?;
     let mut inside = open_inside(inside_ns.as_fd(), pid)?;
     addr::add_ipv4(&mut inside, INSIDE, plan.address, prefix)?;
     link::set_up(&mut inside, INSIDE, true)?;
