@@ -15,6 +15,7 @@ use crate::landlock::spec::Landlock;
 use crate::mount::overlay::spec::{OverlayRoot, Upper};
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
+use crate::net::mode::spec::Network;
 use crate::rlimit::spec::{Resource, Rlimit};
 use crate::sandbox::Sandbox;
 use crate::seccomp::spec::Seccomp;
@@ -39,6 +40,15 @@ impl SandboxBuilder {
     /// The namespaces to create (default: none).
     pub fn namespaces(&mut self, namespaces: Namespaces) -> &mut Self {
         self.spec.namespaces = namespaces;
+        self
+    }
+
+    /// The sandbox's network (default: as [`namespaces`](Self::namespaces) says, a network
+    /// namespace with loopback only with `Namespaces::NET`, the host's without). Once set,
+    /// the mode wins over the `NET` bit whichever setter comes last: [`Network::Host`] is
+    /// no network namespace (the explicit loosening), the others give one. See [`Network`].
+    pub fn network(&mut self, network: Network) -> &mut Self {
+        self.spec.network = Some(network);
         self
     }
 

@@ -19,6 +19,7 @@ use crate::landlock::error::LandlockError;
 use crate::mount::overlay::error::OverlayError;
 use crate::mount::spec::Mount;
 use crate::namespaces::Namespaces;
+use crate::net::mode::error::{NetworkConfigError, NetworkError};
 use crate::pool::error::PoolError;
 use crate::rlimit::spec::Resource;
 use crate::seccomp::error::SeccompError;
@@ -75,6 +76,9 @@ pub enum Error {
     /// A command could not be run in a live sandbox (`Child::exec`).
     #[error(transparent)]
     Exec(#[from] ExecError),
+    /// The sandbox's network (a joined namespace, a veth pair) could not be set up.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
 }
 
 impl From<SetupError> for Error {
@@ -329,6 +333,9 @@ pub enum ConfigError {
     /// An image whose config cannot be run as it says (its `User` or `Env`).
     #[error(transparent)]
     Image(#[from] ImageRunError),
+    /// A network mode that cannot work (a veth's addresses, a veth without root).
+    #[error(transparent)]
+    Network(#[from] NetworkConfigError),
 }
 
 impl From<PlanError> for ConfigError {

@@ -10,6 +10,7 @@ use crate::child::plan::ChildSetup;
 use crate::error::ConfigError;
 use crate::image::run::plan::ImageDefaults;
 use crate::namespaces::Namespaces;
+use crate::net::mode::plan::ModePlan;
 use crate::rlimit::spec::{Resource, Rlimit};
 use crate::user::caller::Caller;
 use crate::user::plan::UserPlan;
@@ -20,6 +21,9 @@ use spec::Spec;
 #[derive(Debug, Clone)]
 pub(crate) struct SandboxPlan {
     pub namespaces: Namespaces,
+    /// The network mode: what each spawn does around the clone (`Join`) or before the
+    /// release (`Veth`).
+    pub network: ModePlan,
     /// Who built it: decides the default cgroup parent and what the ids inside may be.
     pub caller: Caller,
     /// The id maps the parent writes for each child, and the ids without a user namespace.
@@ -35,8 +39,8 @@ pub(crate) struct SandboxPlan {
 
 /// Checks the spec and compiles every wing's plan.
 pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
-    let ns = spec.namespaces;
     let caller = Caller::current();
+    let (ns, network) = net::mode::plan::compile(spec.network.as_ref(), spec.namespaces, caller.is_root())?;
     let user = user::plan::compile(&spec.user_mapping, ns, &caller)?;
     let child = ChildSetup {
         setup_ids: user.setup_ids,
@@ -59,7 +63,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
     let cgroup = cgroup::plan::compile(&limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
     mount::overlay::upper::at_build(&child.mounts, ns, cgroup.is_some())?;
     let image = crate::image::run::plan::compile_for(spec.image.as_ref(), ns.contains(Namespaces::USER))?;
-    Ok(SandboxPlan { namespaces: ns, caller, user, cgroup, child, image })
+    Ok(SandboxPlan { namespaces: ns, network, caller, user, cgroup, child, image })
 }
 
 /// The init is one more process in the sandbox's cgroup: the program keeps the number of

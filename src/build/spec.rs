@@ -10,6 +10,7 @@ use crate::image::run::spec::ImageSpec;
 use crate::landlock::spec::Landlock;
 use crate::mount::spec::MountSpec;
 use crate::namespaces::Namespaces;
+use crate::net::mode::spec::Network;
 use crate::rlimit::spec::Rlimit;
 use crate::seccomp::spec::Seccomp;
 use crate::time::spec::TimeOffsets;
@@ -19,6 +20,8 @@ use crate::user::spec::UserMapping;
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
     pub namespaces: Namespaces,
+    /// The network mode; `None`: as `namespaces` says (`NET`: loopback, else the host's).
+    pub network: Option<Network>,
     pub mount: MountSpec,
     pub hostname: Option<OsString>,
     pub domainname: Option<OsString>,
@@ -46,6 +49,7 @@ impl Default for Spec {
     fn default() -> Self {
         Spec {
             namespaces: Namespaces::empty(),
+            network: None,
             mount: MountSpec::default(),
             hostname: None,
             domainname: None,

@@ -30,6 +30,8 @@ use crate::child::record::Record;
 use crate::child::step::Step;
 use crate::command::Command;
 use crate::error::{Error, SpawnError};
+use crate::net::mode::error::NetworkError;
+use crate::net::mode::netns::Entered;
 use crate::spawn::dumpable::DumpableGuard;
 use crate::spawn::prepare::PreparedCommand;
 use crate::spawn::stdio::StdioDefaults;
@@ -105,6 +107,11 @@ fn run(family: Arc<Family>, mut command: PreparedCommand, waiter: Option<(RawFd,
     if let Some((exe, sock)) = waiter {
         launch = launch.with_waiter(exe, sock);
     }
+    // Network::Join: A is born in the joined namespace, as the first process was (the setns
+    // flags leave NET out: that namespace is not the sandbox's own); the thread goes back
+    // right after the clone.
+    let netns = plan.network.joined().map(|ns| Entered::enter(ns, |errno| NetworkError::Join { errno }));
+    let netns = netns.transpose()?;
     let stack = Stack::take().map_err(SpawnError::io("mapping the exec'd process's stack"))?;
     let (setns_flags, cgroup_ns) = plan::setns_flags(plan.namespaces);
     let pidfd = family.first.as_raw_fd();
@@ -116,6 +123,7 @@ fn run(family: Arc<Family>, mut command: PreparedCommand, waiter: Option<(RawFd,
     let undumpable = DumpableGuard::for_exec(); // nothing in the sandbox may ptrace B
     let (to_child, go_read) = pipes.split();
     let spawned = exec_child(&joined, to_child, &mut NoParentSteps);
+    drop(netns); // back in this thread's own namespace
     let pid = joined.join.launched.load(Ordering::SeqCst);
     if pid > 0 && (spawned.is_err() || spawned.as_ref().is_ok_and(|s| !s.report.is_empty())) {
         // B failed (its record says why) or we did: it is gone, or killed now, and reaped

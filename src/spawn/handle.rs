@@ -20,6 +20,7 @@ use crate::cgroup::stats::{self, CgroupStats};
 use crate::error::Error;
 use crate::join::family::Joinable;
 use crate::mount::overlay::upper::SpawnUpper;
+use crate::net::mode::veth::HostVeth;
 use crate::seccomp::notify::Notifier;
 use crate::signal::Signal;
 use crate::sys::process as sys;
@@ -59,6 +60,8 @@ pub struct Child {
     upper: Option<SpawnUpper>,
     /// Run once the process has been reaped (a pool's refill).
     after_reap: Option<AfterReap>,
+    /// `Network::Veth`: the pair, deleted once the process is reaped.
+    veth: Option<HostVeth>,
 }
 
 /// What a `Child` runs once reaped.
@@ -93,6 +96,7 @@ impl Child {
             holder: None,
             upper: None,
             after_reap: None,
+            veth: None,
         }
     }
 
@@ -120,6 +124,24 @@ impl Child {
     pub(crate) fn with_join(mut self, join: Joinable) -> Child {
         self.join = join;
         self
+    }
+
+    /// With its veth pair (`Network::Veth`).
+    pub(crate) fn with_veth(mut self, veth: Option<HostVeth>) -> Child {
+        self.veth = veth;
+        self
+    }
+
+    /// The name of the host side of the sandbox's veth pair (`ibx…`, in the spawning
+    /// thread's network namespace) with [`Network::Veth`](crate::Network::Veth); `None` for
+    /// other networks, and once the pair has been deleted (when the sandbox is reaped).
+    #[must_use]
+    pub fn host_veth(&self) -> Option<&str> {
+        match (&self.veth, &self.holder) {
+            (Some(veth), _) => Some(veth.name()),
+            (None, Some((holder, _))) => holder.host_veth(),
+            (None, None) => None,
+        }
     }
 
     /// With `hook` to run once the process has been reaped.
@@ -287,6 +309,7 @@ impl Child {
     fn reap(&mut self, nohang: bool) -> Result<Option<ExitReport>, Error> {
         let reaped = self.reap_once(nohang);
         if self.report.is_some() {
+            self.veth = None; // deletes the pair: the program has ended
             if let Some(AfterReap(hook)) = self.after_reap.take() {
                 hook();
             }

@@ -28,6 +28,8 @@ use crate::child::plan::{ChildLaunch, ChildPlan};
 use crate::command::Command;
 use crate::error::{Error, SpawnError};
 use crate::mount::overlay::upper as overlay_upper;
+use crate::net::mode::error::NetworkError;
+use crate::net::mode::netns::Entered;
 use crate::seccomp::notify::Notifier;
 use crate::sys::launch::spawn_child;
 use handle::Child;
@@ -114,20 +116,36 @@ fn launch(
     let dumpable = dumpable::DumpableGuard::new(writes_maps);
     let maps = sandbox.user.maps.as_ref();
     let unprivileged = !sandbox.caller.is_root();
-    let mut work = ParentWork { cgroup: &mut cgroup, maps, second_release, hands_over, listener: None, unprivileged };
+    let veth = sandbox.network.veth();
+    let mut work = ParentWork {
+        cgroup: &mut cgroup,
+        maps,
+        second_release,
+        hands_over,
+        listener: None,
+        unprivileged,
+        veth,
+        host_veth: None,
+    };
     let (mut to_child, go_read) = pipes.split();
     to_child.child_only = init.as_mut().map(init::InitSpawn::take_child_only).unwrap_or_default();
     let flags = sandbox.namespaces.clone_flags();
-    let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work)
-        .map_err(|failure| failure::spawn_failure(failure, sandbox))?;
+    // Network::Join: the child is born in the namespace this thread enters for the clone.
+    let joined = sandbox.network.joined().map(|ns| Entered::enter(ns, |errno| NetworkError::Join { errno }));
+    let joined = joined.transpose()?;
+    let spawned = spawn_child(flags, &plan, to_child, clone_into.as_ref().map(|f| f.as_fd()), &mut work);
+    drop(joined); // back in this thread's own namespace
+    let spawned = spawned.map_err(|failure| failure::spawn_failure(failure, sandbox))?;
     let notifier = work.listener.take().map(Notifier::new);
+    let host_veth = work.host_veth.take();
     drop(dumpable); // the child has exec'd or exited: its id changes no longer reach us
     drop(go_read);
     command.child_ends.clear(); // the child has its copies (or is gone)
     let init_status = init.map(init::InitSpawn::finish);
     let child = Child::new(spawned.pid, spawned.pidfd, &mut command.parent_ends, started, cgroup.into_cgroup())
         .with_notifier(notifier)
-        .with_init_status(init_status);
+        .with_init_status(init_status)
+        .with_veth(host_veth);
     spawned.prepared?;
     if spawned.report.is_empty() {
         return Ok(child.with_upper(upper));

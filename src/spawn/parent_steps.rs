@@ -1,6 +1,6 @@
 //! The parent's work while the child waits (**parent**, between clone and release): into the
 //! cgroup first (unless the child was born there), so nothing of the sandbox ever runs outside
-//! it; then the id maps; on v1 hosts, the cgroup while the child sets up; with seccomp notify
+//! it; then the id maps; then a veth pair (`net::mode::veth`); on v1 hosts, the cgroup while the child sets up; with seccomp notify
 //! rules, the listener the child announces before exec.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -10,6 +10,8 @@ use nix::unistd::Pid;
 
 use crate::cgroup::spawn::CgroupSpawn;
 use crate::error::{Error, SpawnError};
+use crate::net::mode::plan::VethPlan;
+use crate::net::mode::veth::{self, HostVeth};
 use crate::seccomp;
 use crate::seccomp::handoff::Announcement;
 use crate::sys::vmclone::ParentSteps;
@@ -28,6 +30,10 @@ pub(crate) struct ParentWork<'a, 'b> {
     pub listener: Option<OwnedFd>,
     /// The caller is not root (see `take_handoff`).
     pub unprivileged: bool,
+    /// The veth pair to make (`Network::Veth`), after the id maps.
+    pub veth: Option<&'a VethPlan>,
+    /// The pair, once made: the spawn hands it to the `Child` (a failed one drops it).
+    pub host_veth: Option<HostVeth>,
 }
 
 impl ParentWork<'_, '_> {
@@ -51,6 +57,9 @@ impl ParentSteps for ParentWork<'_, '_> {
         self.cgroup.place(pid, born_in_cgroup)?;
         if let Some(maps) = self.maps {
             write_maps(maps, pid)?;
+        }
+        if let Some(plan) = self.veth {
+            self.host_veth = Some(veth::set_up(plan, pid)?);
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ pub(crate) mod addr;
 pub(crate) mod consts;
 pub(crate) mod error;
 pub(crate) mod link;
+pub(crate) mod links;
 pub(crate) mod parse;
 pub(crate) mod socket;
 pub(crate) mod tc;

@@ -1,0 +1,71 @@
+//! Deleting host-side veths off the caller's path (**parent**: one thread of isobox's for
+//! the process, started at the first veth's end).
+//!
+//! Deleting a veth whose peer's namespace is alive is synchronous and slow (measured here:
+//! ~57 ms a pair, the kernel's unregistering waits for RCU grace periods), while the kernel
+//! removes the pair by itself, in batches, once the sandbox's namespace dies, which is
+//! moments after its `Child` is reaped. So an ended pair is handed to this thread, which
+//! checks every [`TICK`] whether the kernel has removed it, and deletes it itself once it has
+//! stood for [`GRACE`] (the namespace is held by something else: a process that outlived the
+//! sandbox's first one, a descriptor).
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+
+use crate::net::netlink::link;
+use crate::net::netlink::socket::Netlink;
+
+/// How often the thread looks for the pairs it holds.
+const TICK: Duration = Duration::from_millis(50);
+/// How long a pair may stand before the thread deletes it.
+pub(crate) const GRACE: Duration = Duration::from_millis(500);
+
+/// A host end to delete, with a socket in its namespace.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub name: String,
+    pub nl: Netlink,
+}
+
+/// Deletes `ended` soon, on isobox's thread (or now if that thread cannot be started).
+pub(crate) fn delete_soon(ended: Ended) {
+    static QUEUE: OnceLock<Option<Sender<(Ended, Instant)>>> = OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new().name("isobox-veth".into()).spawn(move || run(rx)).ok().map(|_| tx)
+    });
+    let at = Instant::now();
+    if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((ended, at))) {
+        let _ = link::delete(&mut ended.nl, &ended.name);
+    }
+}
+
+fn run(rx: Receiver<(Ended, Instant)>) {
+    let mut held: Vec<(Ended, Instant)> = Vec::new();
+    loop {
+        let got = if held.is_empty() { rx.recv().map_err(|_| RecvTimeoutError::Disconnected) } else { rx.recv_timeout(TICK) };
+        match got {
+            Ok(item) => held.push(item),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        held.extend(rx.try_iter());
+        held.retain_mut(|(ended, at)| still_held(ended, *at));
+    }
+}
+
+/// Whether the pair still stands and is left for the kernel a while longer; deletes it once
+/// its grace has passed.
+fn still_held(ended: &mut Ended, at: Instant) -> bool {
+    match link::index(&mut ended.nl, &ended.name) {
+        Err(e) if e.errno == Errno::ENODEV => false,
+        _ if at.elapsed() >= GRACE => {
+            let _ = link::delete(&mut ended.nl, &ended.name);
+            false
+        }
+        _ => true,
+    }
+}

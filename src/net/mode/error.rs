@@ -1,0 +1,114 @@
+//! A network mode's refusals (**parent**): at `build()` ([`NetworkConfigError`]) and at spawn
+//! ([`NetworkError`]), each naming the operation, the object and the errno, with a hint where
+//! the host or the caller is the cause.
+
+use std::io;
+use std::net::Ipv4Addr;
+
+use nix::errno::Errno;
+
+use crate::hint;
+use crate::net::netlink::error::NetlinkError;
+
+/// A network mode `build()` refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetworkConfigError {
+    /// A veth prefix length outside 1..=31 (a /32 leaves no subnet to share, above 32 is none).
+    #[error("Network::Veth: prefix /{prefix} is not 1 to 31")]
+    Prefix {
+        /// The prefix given.
+        prefix: u8,
+    },
+    /// The sandbox and the host side given the same address.
+    #[error("Network::Veth: the sandbox and the host side both have {address}")]
+    SameAddress {
+        /// The address.
+        address: Ipv4Addr,
+    },
+    /// The two addresses are not in one subnet of the prefix.
+    #[error("Network::Veth: {address}/{prefix} and the host side's {host_address}/{prefix} are not in one subnet")]
+    DifferentSubnets {
+        /// The sandbox's address.
+        address: Ipv4Addr,
+        /// The host side's address.
+        host_address: Ipv4Addr,
+        /// The prefix.
+        prefix: u8,
+    },
+    /// An address that is its subnet's network or broadcast address (prefixes up to /30).
+    #[error("Network::Veth: {address} is the network or broadcast address of its /{prefix}")]
+    ReservedAddress {
+        /// The address.
+        address: Ipv4Addr,
+        /// The prefix.
+        prefix: u8,
+    },
+    /// `Network::Veth` asked for by a caller that is not root.
+    #[error("Network::Veth needs CAP_NET_ADMIN on the host (root){}", hint::suffix(Some(VETH_ROOTLESS_HINT)))]
+    VethNeedsRoot,
+}
+
+/// What to do instead of a veth without root.
+pub(crate) const VETH_ROOTLESS_HINT: &str = "an unprivileged caller can use user-mode networking (pasta or \
+     slirp4netns) for a way out, or Network::Loopback for none";
+
+/// A network mode that could not be set up at spawn; nothing of the spawn is left.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetworkError {
+    /// The spawning thread could not enter the namespace of `Network::Join`.
+    #[error("Network::Join: entering the network namespace (setns CLONE_NEWNET) on the spawning thread: {errno}{}", hint::suffix(join_hint(*errno)))]
+    Join {
+        /// The kernel's error.
+        errno: Errno,
+    },
+    /// A network namespace file could not be opened.
+    #[error("opening {path}: {source}")]
+    Open {
+        /// `/proc/thread-self/ns/net` or `/proc/<pid>/ns/net`.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// The spawning thread could not enter the sandbox's network namespace to configure
+    /// `eth0` there.
+    #[error("entering the sandbox's network namespace (process {pid}) to configure eth0: {errno}")]
+    EnterSandbox {
+        /// The sandbox's first process.
+        pid: i32,
+        /// The kernel's error.
+        errno: Errno,
+    },
+    /// A netlink request of the veth's setup failed (its operation, link and errno).
+    #[error("Network::Veth: {0}")]
+    Veth(#[from] NetlinkError),
+}
+
+/// The hint for a refused join.
+pub(crate) fn join_hint(errno: Errno) -> Option<&'static str> {
+    match errno {
+        Errno::EPERM => Some(
+            "joining a network namespace takes CAP_SYS_ADMIN in the caller's user namespace and over the \
+             namespace's owner: run as root; an unprivileged caller can use Network::Loopback or user-mode networking",
+        ),
+        Errno::EINVAL => Some("the descriptor is not a network namespace (open /proc/<pid>/ns/net or /run/netns/<name>)"),
+        Errno::EBADF => Some("the descriptor is not open"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_mode_and_hint_at_the_way_out() {
+        let root = NetworkConfigError::VethNeedsRoot.to_string();
+        assert!(root.contains("CAP_NET_ADMIN") && root.contains("user-mode networking"), "{root}");
+        let join = NetworkError::Join { errno: Errno::EPERM }.to_string();
+        assert!(join.contains("EPERM") && join.contains("CAP_SYS_ADMIN"), "{join}");
+        let bad = NetworkError::Join { errno: Errno::EINVAL }.to_string();
+        assert!(bad.contains("not a network namespace"), "{bad}");
+    }
+}

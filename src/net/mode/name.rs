@@ -1,0 +1,110 @@
+//! Host-side veth names and aliases (**parent**; pure but for the counter and `/proc`).
+//!
+//! A name is `ibx` + the owner's pid + `-` + a counter, both in base 36: at most 3 + 5 + 1 + 6
+//! = 15 bytes (IFNAMSIZ less the NUL) for pids up to 2^22. The counter never repeats in a
+//! process, so a name is never reused while the kernel may still be tearing an older pair
+//! down. The link's alias (`IFLA_IFALIAS`) is `isobox <pid> <start time>`, so that the sweep
+//! can tell a live owner from another process that has its pid now.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// What every host-side name starts with.
+pub(crate) const PREFIX: &str = "ibx";
+/// IFNAMSIZ less the NUL.
+const MAX_NAME: usize = 15;
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The name of owner `pid`'s `n`th link (the counter wraps where the name would be too long).
+pub(crate) fn host_name(pid: u32, n: u64) -> String {
+    let pid36 = base36(u64::from(pid));
+    let room = MAX_NAME.saturating_sub(PREFIX.len() + pid36.len() + 1).clamp(1, 12) as u32;
+    format!("{PREFIX}{pid36}-{}", base36(n % 36u64.pow(room)))
+}
+
+/// The next name of this process.
+pub(crate) fn next_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    host_name(std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The owner's pid in a host-side name.
+pub(crate) fn owner(name: &str) -> Option<u32> {
+    let (pid, n) = name.strip_prefix(PREFIX)?.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+    if !digits(pid) || !digits(n) {
+        return None;
+    }
+    u32::from_str_radix(pid, 36).ok()
+}
+
+/// The alias of this process's links.
+pub(crate) fn own_alias() -> String {
+    static START: OnceLock<Option<u64>> = OnceLock::new();
+    let start = START.get_or_init(|| start_time(std::process::id()).ok().flatten());
+    format!("isobox {} {}", std::process::id(), start.unwrap_or(0))
+}
+
+/// The pid and start time in an alias isobox wrote.
+pub(crate) fn alias_owner(alias: &str) -> Option<(u32, u64)> {
+    let mut parts = alias.strip_prefix("isobox ")?.split(' ');
+    let found = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    parts.next().is_none().then_some(found)
+}
+
+/// Process `pid`'s start time (clock ticks since boot, `/proc/<pid>/stat` field 22); `None`
+/// if there is no such process, `Err` if it cannot be read.
+pub(crate) fn start_time(pid: u32) -> Result<Option<u64>, ()> {
+    let stat = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    let rest = stat.rsplit_once(')').ok_or(())?.1;
+    rest.split_whitespace().nth(22 - 3).and_then(|f| f.parse().ok()).map(Some).ok_or(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_ifnamsiz_and_give_their_owner_back() {
+        assert_eq!(host_name(35, 0), "ibxz-0");
+        assert_eq!(host_name(36, 37), "ibx10-11");
+        let big = host_name(4_194_304, u64::MAX);
+        assert!(big.len() <= 15, "{big}");
+        assert_eq!(owner(&big), Some(4_194_304));
+        assert_eq!(owner("ibxz-0"), Some(35));
+        let ours = next_name();
+        assert_eq!(owner(&ours), Some(std::process::id()));
+        assert_ne!(next_name(), ours);
+        for other in ["ibx", "ibx-1", "ibxz-", "ibxZ-1", "eth0", "ibx12"] {
+            assert_eq!(owner(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn aliases_carry_pid_and_start_time() {
+        let own = own_alias();
+        let (pid, start) = alias_owner(&own).unwrap();
+        assert_eq!(pid, std::process::id());
+        assert_eq!(start_time(pid), Ok(Some(start)));
+        assert_eq!(alias_owner("isobox 12 34"), Some((12, 34)));
+        assert_eq!(alias_owner("isobox 12"), None);
+        assert_eq!(alias_owner("someone else"), None);
+    }
+}

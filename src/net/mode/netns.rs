@@ -1,0 +1,75 @@
+//! The calling thread's network namespace, entered and left (**parent**).
+//!
+//! `setns(CLONE_NEWNET)` changes only the calling thread, and is allowed in a multi-threaded
+//! process (unlike a user or mount namespace). `Network::Join` enters the namespace right
+//! before the clone, so the child is born there, and the veth setup enters the sandbox's to
+//! open a netlink socket there (a socket stays in the namespace it was made in). Both go back
+//! right after, when the guard is dropped, on every path.
+
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::sched::{setns, CloneFlags};
+
+use super::error::NetworkError;
+
+/// A network namespace file, opened read-only and close-on-exec.
+pub(crate) fn open(path: &str) -> Result<OwnedFd, NetworkError> {
+    File::open(path).map(OwnedFd::from).map_err(|source| NetworkError::Open { path: path.to_string(), source })
+}
+
+/// The calling thread in another network namespace until this is dropped.
+#[derive(Debug)]
+#[must_use = "the thread goes back when this is dropped"]
+pub(crate) struct Entered {
+    own: Option<OwnedFd>,
+}
+
+impl Entered {
+    /// Moves the calling thread into `target`, remembering its own namespace; `err` turns a
+    /// refusal into the caller's error.
+    pub(crate) fn enter(target: BorrowedFd<'_>, err: impl FnOnce(Errno) -> NetworkError) -> Result<Self, NetworkError> {
+        let own = open("/proc/thread-self/ns/net")?;
+        setns(target, CloneFlags::CLONE_NEWNET).map_err(err)?;
+        Ok(Entered { own: Some(own) })
+    }
+
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        if let Some(own) = self.own.take() {
+            if setns(own.as_fd(), CloneFlags::CLONE_NEWNET).is_err() {
+                // A thread left in a sandbox's or a joined namespace would put the caller's
+                // later sockets and spawns there: no way to go on safely. setns back into a
+                // namespace the thread was in fails only for lack of memory.
+                std::process::abort();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn inode() -> u64 {
+        std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+    }
+
+    #[test]
+    fn entering_our_own_namespace_and_leaving_keeps_the_thread_where_it_was() {
+        // Needs CAP_SYS_ADMIN even for one's own namespace: as a user, the typed refusal.
+        let before = inode();
+        let own = open("/proc/thread-self/ns/net").unwrap();
+        match Entered::enter(own.as_fd(), |errno| NetworkError::Join { errno }) {
+            Ok(entered) => drop(entered),
+            Err(NetworkError::Join { errno }) => assert_eq!(errno, Errno::EPERM),
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(inode(), before);
+        assert!(matches!(open("/proc/self/ns/none"), Err(NetworkError::Open { .. })));
+    }
+}

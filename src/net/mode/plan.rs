@@ -1,0 +1,155 @@
+//! A network mode at `build()` (**parent**): checked, and turned into the namespaces the
+//! sandbox gets and what each spawn does for it. Pure: unit-tested without root.
+
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+use super::error::NetworkConfigError;
+use super::spec::{Network, Veth};
+use crate::namespaces::Namespaces;
+
+/// What each spawn does for the sandbox's network.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum ModePlan {
+    /// Nothing: the spawning thread's network (no network namespace).
+    #[default]
+    Host,
+    /// A new namespace, `lo` up by the child.
+    Loopback,
+    /// The spawning thread enters this namespace around the clone (no `CLONE_NEWNET`).
+    Join(Arc<OwnedFd>),
+    /// A new namespace and a veth pair made while the child waits.
+    Veth(VethPlan),
+}
+
+/// A checked [`Veth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VethPlan {
+    pub address: Ipv4Addr,
+    pub host_address: Ipv4Addr,
+    pub prefix: u8,
+    pub default_route: bool,
+}
+
+impl ModePlan {
+    /// The namespace the spawning thread enters around the clone (`Join`).
+    pub(crate) fn joined(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            ModePlan::Join(fd) => Some(fd.as_fd()),
+            _ => None,
+        }
+    }
+
+    /// The veth each spawn makes.
+    pub(crate) fn veth(&self) -> Option<&VethPlan> {
+        match self {
+            ModePlan::Veth(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The namespaces the sandbox gets (`ns` with `NET` as `network` says; without `network`,
+/// `ns` as given) and the mode's plan. `Join` is `ns` without `NET`: the child is born in the
+/// joined namespace, not in one of its own.
+pub(crate) fn compile(
+    network: Option<&Network>,
+    ns: Namespaces,
+    is_root: bool,
+) -> Result<(Namespaces, ModePlan), NetworkConfigError> {
+    let Some(network) = network else {
+        let mode = if ns.contains(Namespaces::NET) { ModePlan::Loopback } else { ModePlan::Host };
+        return Ok((ns, mode));
+    };
+    Ok(match network {
+        Network::Host => (ns - Namespaces::NET, ModePlan::Host),
+        Network::Loopback => (ns | Namespaces::NET, ModePlan::Loopback),
+        Network::Join(fd) => (ns - Namespaces::NET, ModePlan::Join(Arc::clone(fd))),
+        Network::Veth(veth) => {
+            if !is_root {
+                return Err(NetworkConfigError::VethNeedsRoot);
+            }
+            (ns | Namespaces::NET, ModePlan::Veth(check_veth(veth)?))
+        }
+    })
+}
+
+/// Checks a veth's addresses: a prefix of 1 to 31, two different addresses in one subnet,
+/// neither its network nor its broadcast address (up to /30; a /31 has neither).
+fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
+    let (address, host_address, prefix) = (veth.address, veth.host_address, veth.prefix);
+    if !(1..=31).contains(&prefix) {
+        return Err(NetworkConfigError::Prefix { prefix });
+    }
+    if address == host_address {
+        return Err(NetworkConfigError::SameAddress { address });
+    }
+    let mask = u32::MAX << (32 - prefix);
+    let (a, h) = (u32::from(address), u32::from(host_address));
+    if a & mask != h & mask {
+        return Err(NetworkConfigError::DifferentSubnets { address, host_address, prefix });
+    }
+    if prefix <= 30 {
+        for (bits, addr) in [(a, address), (h, host_address)] {
+            if bits & !mask == 0 || bits & !mask == !mask {
+                return Err(NetworkConfigError::ReservedAddress { address: addr, prefix });
+            }
+        }
+    }
+    Ok(VethPlan { address, host_address, prefix, default_route: veth.default_route })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn veth(a: [u8; 4], h: [u8; 4], prefix: u8) -> Network {
+        Network::Veth(Veth::new(Ipv4Addr::from(a), Ipv4Addr::from(h), prefix))
+    }
+
+    fn refusal(network: &Network) -> NetworkConfigError {
+        compile(Some(network), Namespaces::USER, true).unwrap_err()
+    }
+
+    #[test]
+    fn the_mode_wins_over_the_net_bit_and_without_it_the_bit_decides() {
+        let ns = Namespaces::USER | Namespaces::NET;
+        assert!(matches!(compile(None, ns, false).unwrap(), (n, ModePlan::Loopback) if n == ns));
+        assert!(matches!(compile(None, Namespaces::USER, false).unwrap(), (Namespaces::USER, ModePlan::Host)));
+        assert!(matches!(compile(Some(&Network::Host), ns, false).unwrap(), (Namespaces::USER, ModePlan::Host)));
+        let lo = compile(Some(&Network::Loopback), Namespaces::USER, false).unwrap();
+        assert!(matches!(lo, (n, ModePlan::Loopback) if n == ns));
+        let fd: OwnedFd = std::fs::File::open("/proc/self/ns/net").unwrap().into();
+        let (n, join) = compile(Some(&Network::Join(Arc::new(fd))), ns, false).unwrap();
+        assert_eq!(n, Namespaces::USER, "a joined namespace is not the sandbox's own");
+        assert!(join.joined().is_some() && join.veth().is_none());
+        let (n, v) = compile(Some(&veth([10, 1, 0, 2], [10, 1, 0, 1], 24)), Namespaces::USER, true).unwrap();
+        assert_eq!(n, ns);
+        assert_eq!(v.veth().map(|v| (v.prefix, v.default_route)), Some((24, true)));
+    }
+
+    #[test]
+    fn bad_veth_addresses_are_refused() {
+        assert_eq!(refusal(&veth([10, 1, 0, 2], [10, 1, 0, 1], 0)), NetworkConfigError::Prefix { prefix: 0 });
+        assert_eq!(refusal(&veth([10, 1, 0, 2], [10, 1, 0, 1], 32)), NetworkConfigError::Prefix { prefix: 32 });
+        assert_eq!(refusal(&veth([10, 1, 0, 2], [10, 1, 0, 1], 33)), NetworkConfigError::Prefix { prefix: 33 });
+        let same = refusal(&veth([10, 1, 0, 2], [10, 1, 0, 2], 24));
+        assert_eq!(same, NetworkConfigError::SameAddress { address: Ipv4Addr::new(10, 1, 0, 2) });
+        let apart = refusal(&veth([10, 1, 0, 5], [10, 1, 0, 1], 30));
+        assert!(matches!(apart, NetworkConfigError::DifferentSubnets { prefix: 30, .. }), "{apart}");
+        let network = refusal(&veth([10, 1, 0, 0], [10, 1, 0, 1], 24));
+        assert_eq!(network, NetworkConfigError::ReservedAddress { address: Ipv4Addr::new(10, 1, 0, 0), prefix: 24 });
+        let broadcast = refusal(&veth([10, 1, 0, 2], [10, 1, 0, 3], 30));
+        assert!(matches!(broadcast, NetworkConfigError::ReservedAddress { prefix: 30, .. }), "{broadcast}");
+        assert!(compile(Some(&veth([10, 1, 0, 0], [10, 1, 0, 1], 31)), Namespaces::USER, true).is_ok());
+        let off = Network::Veth(Veth::new(Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2), 30).default_route(false));
+        assert_eq!(compile(Some(&off), Namespaces::USER, true).unwrap().1.veth().map(|v| v.default_route), Some(false));
+    }
+
+    #[test]
+    fn a_veth_for_a_caller_who_is_not_root_is_refused() {
+        let err = compile(Some(&veth([10, 1, 0, 2], [10, 1, 0, 1], 24)), Namespaces::USER, false).unwrap_err();
+        assert_eq!(err, NetworkConfigError::VethNeedsRoot);
+    }
+}

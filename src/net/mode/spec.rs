@@ -1,0 +1,68 @@
+//! What the user asks for (**parent**: plain data, checked at `build()` by [`super::plan`]).
+
+use std::net::Ipv4Addr;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+/// The network a sandbox has ([`SandboxBuilder::network`](crate::SandboxBuilder::network)).
+///
+/// Without `network()`, `Namespaces::NET` decides as before: with it [`Network::Loopback`],
+/// without it [`Network::Host`]. Once `network()` is called, **the mode wins** over the
+/// `NET` bit of [`namespaces`](crate::SandboxBuilder::namespaces), whichever is called
+/// first: `Host` takes the network namespace away, the others add it; nothing to contradict.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Network {
+    /// The caller's network, unchanged: no network namespace. The explicit loosening: the
+    /// program sees and uses every interface of the host (of the spawning thread's network
+    /// namespace), and can reach whatever listens there, abstract Unix sockets included.
+    Host,
+    /// A network namespace of its own with only `lo`, brought up: no way out.
+    Loopback,
+    /// An existing network namespace (a descriptor of `/proc/<pid>/ns/net`, or of a
+    /// `/run/netns/<name>` file). The spawning thread enters it just before the clone and
+    /// goes back right after, so the child is born in it; `lo` there is left as it is.
+    /// Entering one takes `CAP_SYS_ADMIN` in the caller's user namespace and over the
+    /// namespace's owner: a rootless caller cannot (the spawn fails with
+    /// [`NetworkError::Join`](crate::NetworkError::Join)).
+    Join(Arc<OwnedFd>),
+    /// A network namespace of its own with a veth pair to the caller's (root only:
+    /// `CAP_NET_ADMIN` on the host). See [`Veth`].
+    Veth(Veth),
+}
+
+/// A veth pair between the spawning thread's network namespace (the "host side") and the
+/// sandbox's: `eth0` inside with [`address`](Veth::address), and on the host side a link
+/// named `ibx<pid>-<n>` (the owner's pid and a counter in base 36) with
+/// [`host_address`](Veth::host_address), both with [`prefix`](Veth::prefix) and up.
+///
+/// isobox adds no bridge, NAT or forwarding: the sandbox reaches the host side's address,
+/// and beyond only if the host routes for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Veth {
+    /// The sandbox's address (on `eth0`).
+    pub address: Ipv4Addr,
+    /// The host side's address.
+    pub host_address: Ipv4Addr,
+    /// The prefix length of both (1 to 31): both must be in one subnet.
+    pub prefix: u8,
+    /// A default route inside via the host side's address (default: on).
+    pub default_route: bool,
+}
+
+impl Veth {
+    /// A pair with the sandbox at `address` and the host side at `host_address`, both
+    /// `/prefix`, and a default route inside via the host side.
+    #[must_use]
+    pub fn new(address: Ipv4Addr, host_address: Ipv4Addr, prefix: u8) -> Veth {
+        Veth { address, host_address, prefix, default_route: true }
+    }
+
+    /// Whether the sandbox gets a default route via the host side.
+    #[must_use]
+    pub fn default_route(mut self, on: bool) -> Veth {
+        self.default_route = on;
+        self
+    }
+}

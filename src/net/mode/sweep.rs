@@ -1,0 +1,80 @@
+//! Host-side veths left by isobox processes that died without deleting them (killed with
+//! SIGKILL, say), removed at this process's first veth spawn in each network namespace
+//! (**parent**), as the cgroup sweep does for cgroups.
+//!
+//! A link is left behind when its owner (the pid in its name, [`super::name`]) is gone, or
+//! when that pid is another process now: its start time is not the one in the link's alias.
+//! A link whose owner lives, this process's own, and names that are not isobox's are left
+//! alone. Best effort: a link that cannot be deleted stays for the next sweep.
+
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
+
+use super::name;
+use crate::net::netlink::link;
+use crate::net::netlink::links::{self, LinkName};
+use crate::net::netlink::socket::Netlink;
+
+/// The network namespaces (by inode) this process has swept.
+static SWEPT: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// Sweeps the namespace of `nl` (the calling thread's) unless this process did already.
+pub(crate) fn once(nl: &mut Netlink) {
+    let Ok(ino) = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()) else {
+        return;
+    };
+    let mut swept = SWEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !swept.contains(&ino) {
+        sweep(nl);
+        swept.push(ino);
+    }
+}
+
+/// Deletes every leftover link of the namespace of `nl`; returns their names.
+pub(crate) fn sweep(nl: &mut Netlink) -> Vec<String> {
+    let leftovers: Vec<String> =
+        links::list(nl).unwrap_or_default().into_iter().filter(is_left_behind).map(|l| l.name).collect();
+    leftovers.into_iter().filter(|n| link::delete(nl, n).is_ok()).collect()
+}
+
+/// Whether `link` is a host-side veth whose owner is gone.
+fn is_left_behind(link: &LinkName) -> bool {
+    let Some(pid) = name::owner(&link.name) else {
+        return false;
+    };
+    if pid == std::process::id() {
+        return false;
+    }
+    match name::start_time(pid) {
+        Ok(None) => true,
+        Ok(Some(now)) => link.alias.as_deref().and_then(name::alias_owner).is_some_and(|(p, s)| p == pid && s != now),
+        Err(()) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(name: &str, alias: Option<&str>) -> LinkName {
+        LinkName { name: name.into(), alias: alias.map(str::to_owned) }
+    }
+
+    #[test]
+    fn only_links_of_gone_owners_are_left_behind() {
+        let ours = name::next_name();
+        assert!(!is_left_behind(&link(&ours, None)));
+        // pid 1 lives; with its own start time (or none) it stays, with another it is gone.
+        let init = name::host_name(1, 0);
+        assert!(!is_left_behind(&link(&init, None)));
+        if let Ok(Some(start)) = name::start_time(1) {
+            assert!(!is_left_behind(&link(&init, Some(&format!("isobox 1 {start}")))));
+            assert!(is_left_behind(&link(&init, Some(&format!("isobox 1 {}", start + 1)))));
+        }
+        // Above pid_max: nobody has it.
+        let dead = name::host_name(4_194_304 + 1, 3);
+        assert!(is_left_behind(&link(&dead, None)));
+        assert!(!is_left_behind(&link("eth0", None)));
+        assert!(!is_left_behind(&link("ibxfoo", None)));
+    }
+}
