@@ -3,6 +3,7 @@
 //! user-mode networking and bandwidth limits will live here.
 
 pub(crate) mod apply;
+pub(crate) mod bandwidth;
 pub(crate) mod describe;
 pub(crate) mod netlink;
 pub(crate) mod plan;

@@ -17,6 +17,7 @@ pub(crate) mod error;
 pub(crate) mod link;
 pub(crate) mod parse;
 pub(crate) mod socket;
+pub(crate) mod stats;
 pub(crate) mod tc;
 pub(crate) mod writer;
 
