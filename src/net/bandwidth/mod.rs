@@ -14,4 +14,6 @@ pub(crate) mod spec;
 pub(crate) mod stats;
 
 #[cfg(test)]
+mod apply_tests;
+#[cfg(test)]
 mod rate_tests;

@@ -110,7 +110,12 @@ pub(crate) fn bucket_ticks(tbf: Tbf) -> u64 {
 /// Compares the tbf written to `ifname` with the root qdisc read back (and its bucket in
 /// ticks). Rate and limit must be equal (the kernel keeps both as given); the bucket may be
 /// one tick off (the kernel converts bytes to ns with a fixed-point reciprocal of the rate).
-pub(crate) fn check_readback(ifname: &str, asked: Tbf, found: &Qdisc, ticks: Option<u32>) -> Result<(), BandwidthError> {
+pub(crate) fn check_readback(
+    ifname: &str,
+    asked: Tbf,
+    found: &Qdisc,
+    ticks: Option<u32>,
+) -> Result<(), BandwidthError> {
     let Some((rate, limit)) = found.tbf.filter(|_| found.kind == "tbf") else {
         return Err(BandwidthError::NotTbf { ifname: ifname.into(), kind: found.kind.clone() });
     };

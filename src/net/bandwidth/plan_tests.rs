@@ -26,14 +26,22 @@ fn refusals_name_the_field_and_the_value() {
         BandwidthError::RateTooLow { field: BandwidthField::Ingress, value: 7_999, min: MIN_RATE_BPS }
     );
     let high = err(Bandwidth::new().egress(MAX_RATE_BPS + 1));
-    assert_eq!(high, BandwidthError::RateTooHigh { field: BandwidthField::Egress, value: MAX_RATE_BPS + 1, max: MAX_RATE_BPS });
-    assert_eq!(err(Bandwidth::new().egress(u64::MAX)).to_string(), format!(
-        "bandwidth egress rate: {} bit/s is above the ceiling of {MAX_RATE_BPS} bit/s", u64::MAX));
+    assert_eq!(
+        high,
+        BandwidthError::RateTooHigh { field: BandwidthField::Egress, value: MAX_RATE_BPS + 1, max: MAX_RATE_BPS }
+    );
+    assert_eq!(
+        err(Bandwidth::new().egress(u64::MAX)).to_string(),
+        format!("bandwidth egress rate: {} bit/s is above the ceiling of {MAX_RATE_BPS} bit/s", u64::MAX)
+    );
     let frame = err(Bandwidth::new().egress(2_000_000).burst(1500));
     assert_eq!(frame, BandwidthError::BurstTooSmall { field: BandwidthField::Egress, value: 1500, min: FRAME });
     // 10 Gbit/s needs 1 ms = 1.25 MB of bucket; the ingress direction is the one named.
     let timer = err(Bandwidth::new().egress(2_000_000).ingress(10_000_000_000).burst(64 << 10));
-    assert_eq!(timer, BandwidthError::BurstTooSmall { field: BandwidthField::Ingress, value: 64 << 10, min: 1_250_000 });
+    assert_eq!(
+        timer,
+        BandwidthError::BurstTooSmall { field: BandwidthField::Ingress, value: 64 << 10, min: 1_250_000 }
+    );
     assert!(timer.to_string().contains("65536 bytes is below 1250000 bytes"), "{timer}");
     // At 8 kbit/s (1000 B/s) the bucket's time must fit 2^32 ticks of 64 ns: 274 s, 274877 B.
     let long = err(Bandwidth::new().ingress(8_000).burst(300_000));
@@ -72,8 +80,5 @@ fn a_rate_past_u32_saturated_by_the_kernel_is_a_mismatch() {
     let asked = compile(&Bandwidth::new().egress(40_000_000_000)).unwrap().egress.unwrap();
     let cut = read("tbf", Some((u64::from(u32::MAX), asked.limit)));
     let e = check_readback("ibx0", asked, &cut, Some(bucket_ticks(asked) as u32)).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "bandwidth limit on \"ibx0\": wrote rate (bytes/s) 5000000000, read back 4294967295"
-    );
+    assert_eq!(e.to_string(), "bandwidth limit on \"ibx0\": wrote rate (bytes/s) 5000000000, read back 4294967295");
 }

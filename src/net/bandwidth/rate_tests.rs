@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sched::{setns, unshare, CloneFlags};
 
-use super::apply::{apply, remove, verify, Applied};
-use super::error::{BandwidthError, TbfParam};
-use super::plan::{compile, BandwidthPlan};
+use super::apply::{apply, remove, Applied};
+use super::plan::compile;
 use super::spec::Bandwidth;
 use super::stats::stats;
 use crate::net::netlink::addr;
@@ -27,7 +26,7 @@ use crate::net::netlink::link;
 use crate::net::netlink::socket::Netlink;
 use crate::net::netlink::tc::{self, Tbf};
 
-fn require_root() -> bool {
+pub(super) fn require_root() -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
     }
@@ -39,7 +38,7 @@ fn require_root() -> bool {
 
 /// Whether the kernel has veth, ifb and tbf (probed in a namespace of its own); else a
 /// printed skip, not a privilege (the cgroup-v2 VM's kernel does not load them).
-fn require_kinds() -> bool {
+pub(super) fn require_kinds() -> bool {
     let missing = in_pair_thread(|_| {
         let mut nl = Netlink::open().unwrap();
         let mut missing = Vec::new();
@@ -95,13 +94,13 @@ fn paced_tcp() {
 }
 
 /// Two namespaces with a veth between them; the creating thread is left in `a`.
-struct Pair {
-    a: OwnedFd,
-    b: OwnedFd,
-    host_if: String,
-    ifb: String,
-    ip_a: Ipv4Addr,
-    ip_b: Ipv4Addr,
+pub(super) struct Pair {
+    pub(super) a: OwnedFd,
+    pub(super) b: OwnedFd,
+    pub(super) host_if: String,
+    pub(super) ifb: String,
+    pub(super) ip_a: Ipv4Addr,
+    pub(super) ip_b: Ipv4Addr,
 }
 
 static PAIRS: AtomicU32 = AtomicU32::new(0);
@@ -129,7 +128,7 @@ impl Pair {
 }
 
 /// Runs `f` on a thread of its own in a fresh pair's namespace A, with a socket there.
-fn with_pair<T: Send>(f: impl FnOnce(&mut Netlink, &Pair) -> T + Send) -> T {
+pub(super) fn with_pair<T: Send>(f: impl FnOnce(&mut Netlink, &Pair) -> T + Send) -> T {
     let host = netns_inode();
     thread::scope(|s| {
         s.spawn(|| {
@@ -191,7 +190,9 @@ fn sink_rate(mut conn: TcpStream, warm_up: Duration, window: Duration) -> f64 {
         let now = Instant::now();
         match mark {
             None if now - start >= warm_up => mark = Some((now, total)),
-            Some((t0, bytes0)) if now - t0 >= window => return (total - bytes0) as f64 * 8.0 / (now - t0).as_secs_f64(),
+            Some((t0, bytes0)) if now - t0 >= window => {
+                return (total - bytes0) as f64 * 8.0 / (now - t0).as_secs_f64()
+            }
             _ => {}
         }
     }
@@ -239,12 +240,20 @@ fn rates_hold_within_ten_percent_both_ways_and_unlimited_is_fast() {
     if !require_root() || !require_kinds() {
         return;
     }
-    let cases = [(2_000_000, Dir::ToSandbox), (2_000_000, Dir::FromSandbox), (10_000_000, Dir::ToSandbox), (10_000_000, Dir::FromSandbox)];
+    let cases = [
+        (2_000_000, Dir::ToSandbox),
+        (2_000_000, Dir::FromSandbox),
+        (10_000_000, Dir::ToSandbox),
+        (10_000_000, Dir::FromSandbox),
+    ];
     let rates: Vec<f64> = thread::scope(|s| {
         let runs: Vec<_> = cases.iter().map(|&(bps, dir)| s.spawn(move || limited(bps, dir))).collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
-    eprintln!("measured: {:?}", cases.iter().zip(&rates).map(|((b, d), r)| format!("{d:?} {b}: {r:.0}")).collect::<Vec<_>>());
+    eprintln!(
+        "measured: {:?}",
+        cases.iter().zip(&rates).map(|((b, d), r)| format!("{d:?} {b}: {r:.0}")).collect::<Vec<_>>()
+    );
     // After the limited runs, not beside them: an unshaped flow takes both CPUs.
     for dir in [Dir::ToSandbox, Dir::FromSandbox] {
         let rate = with_pair(|_, p| measure(p, dir, Duration::from_millis(100), Duration::from_millis(300)));
