@@ -4,6 +4,7 @@
 //! loopback, a joined namespace, a veth pair) are set up by the parent.
 
 pub(crate) mod apply;
+pub(crate) mod bandwidth;
 pub(crate) mod describe;
 pub(crate) mod forward;
 pub(crate) mod mode;

@@ -18,6 +18,7 @@ pub(crate) mod link;
 pub(crate) mod links;
 pub(crate) mod parse;
 pub(crate) mod socket;
+pub(crate) mod stats;
 pub(crate) mod tc;
 pub(crate) mod writer;
 
