@@ -117,7 +117,8 @@ fn rootless_loopback_is_a_namespace_of_its_own_with_lo_up() {
     });
     for sandbox in [by_mode, by_bit] {
         assert!(sandbox.namespaces().contains(isobox::Namespaces::NET));
-        let out = sh(&sandbox, "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1; grep -c . /proc/net/dev");
+        let out =
+            sh(&sandbox, "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1; grep -c . /proc/net/dev");
         let lines: Vec<&str> = out.lines().map(str::trim).collect();
         assert_ne!(lines[0], ns_link(thread_netns()), "{out}");
         assert_eq!(lines[1], "lo", "only loopback:\n{out}");
@@ -361,7 +362,6 @@ fn pool_with_veth_alone() {
     println!("pool-veth-done");
 }
 
-
 #[test]
 fn veth_is_deleted_when_a_process_left_behind_holds_the_namespace() {
     if !require_root() {
@@ -373,11 +373,8 @@ fn veth_is_deleted_when_a_process_left_behind_holds_the_namespace() {
         }
         // No pid namespace, no cgroup: the background sleep outlives the first process and
         // keeps the sandbox's network namespace (and so the pair) alive; isobox deletes it.
-        let sandbox = Sandbox::builder()
-            .namespaces(isobox::Namespaces::USER)
-            .network(Network::Veth(veth(11)))
-            .build()
-            .unwrap();
+        let sandbox =
+            Sandbox::builder().namespaces(isobox::Namespaces::USER).network(Network::Veth(veth(11))).build().unwrap();
         let mut script = cmd("/bin/sh", &["-c", "/bin/sleep 4 </dev/null >/dev/null 2>&1 &"]);
         script.stdout(Stdio::null());
         let mut child = sandbox.spawn(&script).unwrap();

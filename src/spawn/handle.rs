@@ -4,6 +4,7 @@
 
 mod early;
 mod exec;
+mod net;
 
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -124,24 +125,6 @@ impl Child {
     pub(crate) fn with_join(mut self, join: Joinable) -> Child {
         self.join = join;
         self
-    }
-
-    /// With its veth pair (`Network::Veth`).
-    pub(crate) fn with_veth(mut self, veth: Option<HostVeth>) -> Child {
-        self.veth = veth;
-        self
-    }
-
-    /// The name of the host side of the sandbox's veth pair (`ibx…`, in the spawning
-    /// thread's network namespace) with [`Network::Veth`](crate::Network::Veth); `None` for
-    /// other networks, and once the pair has been deleted (when the sandbox is reaped).
-    #[must_use]
-    pub fn host_veth(&self) -> Option<&str> {
-        match (&self.veth, &self.holder) {
-            (Some(veth), _) => Some(veth.name()),
-            (None, Some((holder, _))) => holder.host_veth(),
-            (None, None) => None,
-        }
     }
 
     /// With `hook` to run once the process has been reaped.

@@ -2,6 +2,7 @@
 //! ([`NetworkError`]), each naming the operation, the object and the errno, with a hint where
 //! the host or the caller is the cause.
 
+use crate::net::bandwidth::error::BandwidthError;
 use std::io;
 use std::net::Ipv4Addr;
 
@@ -47,6 +48,9 @@ pub enum NetworkConfigError {
     /// `Network::Veth` asked for by a caller that is not root.
     #[error("Network::Veth needs CAP_NET_ADMIN on the host (root){}", hint::suffix(Some(VETH_ROOTLESS_HINT)))]
     VethNeedsRoot,
+    /// The veth's bandwidth limits cannot be enforced as asked.
+    #[error("Network::Veth: {0}")]
+    Bandwidth(#[from] BandwidthError),
 }
 
 /// What to do instead of a veth without root.
@@ -83,6 +87,9 @@ pub enum NetworkError {
     /// A netlink request of the veth's setup failed (its operation, link and errno).
     #[error("Network::Veth: {0}")]
     Veth(#[from] NetlinkError),
+    /// The veth's bandwidth limits could not be set, or did not read back as written.
+    #[error("Network::Veth: limiting the bandwidth: {0}{}", hint::suffix(.0.hint()))]
+    Bandwidth(#[from] BandwidthError),
 }
 
 /// The hint for a refused join.
@@ -92,7 +99,9 @@ pub(crate) fn join_hint(errno: Errno) -> Option<&'static str> {
             "joining a network namespace takes CAP_SYS_ADMIN in the caller's user namespace and over the \
              namespace's owner: run as root; an unprivileged caller can use Network::Loopback or user-mode networking",
         ),
-        Errno::EINVAL => Some("the descriptor is not a network namespace (open /proc/<pid>/ns/net or /run/netns/<name>)"),
+        Errno::EINVAL => {
+            Some("the descriptor is not a network namespace (open /proc/<pid>/ns/net or /run/netns/<name>)")
+        }
         Errno::EBADF => Some("the descriptor is not open"),
         _ => None,
     }

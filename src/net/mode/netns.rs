@@ -34,7 +34,6 @@ impl Entered {
         setns(target, CloneFlags::CLONE_NEWNET).map_err(err)?;
         Ok(Entered { own: Some(own) })
     }
-
 }
 
 impl Drop for Entered {

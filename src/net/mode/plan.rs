@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::error::NetworkConfigError;
 use super::spec::{Network, Veth};
 use crate::namespaces::Namespaces;
+use crate::net::bandwidth::{self, plan::BandwidthPlan};
 
 /// What each spawn does for the sandbox's network.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,8 @@ pub(crate) struct VethPlan {
     pub host_address: Ipv4Addr,
     pub prefix: u8,
     pub default_route: bool,
+    /// The tbfs of its limits, if any.
+    pub bandwidth: Option<BandwidthPlan>,
 }
 
 impl ModePlan {
@@ -97,7 +100,9 @@ fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
             }
         }
     }
-    Ok(VethPlan { address, host_address, prefix, default_route: veth.default_route })
+    let bandwidth = veth.bandwidth.as_ref().map(bandwidth::plan::compile).transpose()?;
+    let bandwidth = bandwidth.filter(|b| !b.is_empty());
+    Ok(VethPlan { address, host_address, prefix, default_route: veth.default_route, bandwidth })
 }
 
 #[cfg(test)]
@@ -143,7 +148,8 @@ mod tests {
         let broadcast = refusal(&veth([10, 1, 0, 2], [10, 1, 0, 3], 30));
         assert!(matches!(broadcast, NetworkConfigError::ReservedAddress { prefix: 30, .. }), "{broadcast}");
         assert!(compile(Some(&veth([10, 1, 0, 0], [10, 1, 0, 1], 31)), Namespaces::USER, true).is_ok());
-        let off = Network::Veth(Veth::new(Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2), 30).default_route(false));
+        let off =
+            Network::Veth(Veth::new(Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2), 30).default_route(false));
         assert_eq!(compile(Some(&off), Namespaces::USER, true).unwrap().1.veth().map(|v| v.default_route), Some(false));
     }
 

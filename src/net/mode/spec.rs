@@ -1,5 +1,6 @@
 //! What the user asks for (**parent**: plain data, checked at `build()` by [`super::plan`]).
 
+use crate::net::bandwidth::spec::Bandwidth;
 use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ pub struct Veth {
     pub prefix: u8,
     /// A default route inside via the host side's address (default: on).
     pub default_route: bool,
+    /// Rate limits each way, enforced on the host side (tbf, and an ifb for the sandbox's
+    /// egress), written and read back at each spawn; none by default.
+    pub bandwidth: Option<Bandwidth>,
 }
 
 impl Veth {
@@ -56,7 +60,14 @@ impl Veth {
     /// `/prefix`, and a default route inside via the host side.
     #[must_use]
     pub fn new(address: Ipv4Addr, host_address: Ipv4Addr, prefix: u8) -> Veth {
-        Veth { address, host_address, prefix, default_route: true }
+        Veth { address, host_address, prefix, default_route: true, bandwidth: None }
+    }
+
+    /// Limits the sandbox's traffic each way (see [`Bandwidth`]).
+    #[must_use]
+    pub fn bandwidth(mut self, limits: Bandwidth) -> Veth {
+        self.bandwidth = Some(limits);
+        self
     }
 
     /// Whether the sandbox gets a default route via the host side.

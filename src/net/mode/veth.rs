@@ -17,10 +17,11 @@ use super::error::NetworkError;
 use super::netns::{self, Entered};
 use super::plan::VethPlan;
 use super::{deleter, name, sweep};
+use crate::net::bandwidth::{self, apply::Applied, error::BandwidthError, plan::BandwidthPlan, stats::NetStats};
 use crate::net::netlink::addr::{self, RouteTo};
 use crate::net::netlink::error::NetlinkError;
-use crate::net::netlink::{link, links};
 use crate::net::netlink::socket::Netlink;
+use crate::net::netlink::{link, links};
 
 /// The name of the sandbox's end.
 pub(crate) const INSIDE: &str = "eth0";
@@ -31,12 +32,20 @@ pub(crate) struct HostVeth {
     name: String,
     /// A socket in the namespace the host end is in, for its deletion from any thread.
     nl: Option<Netlink>,
+    /// Its bandwidth limits, as set and read back.
+    limits: Option<Applied>,
 }
 
 impl HostVeth {
     /// The host end's name (`ibx…`), e.g. for tc on it.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The counters of its bandwidth limits (`None` without limits).
+    pub(crate) fn stats(&mut self) -> Option<Result<NetStats, BandwidthError>> {
+        let limits = self.limits.clone()?;
+        Some(bandwidth::stats::stats(self.nl(), &limits))
     }
 
     fn nl(&mut self) -> &mut Netlink {
@@ -47,7 +56,8 @@ impl HostVeth {
 impl Drop for HostVeth {
     fn drop(&mut self) {
         if let Some(nl) = self.nl.take() {
-            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl });
+            let ifb = self.limits.take().and_then(|l| l.ifb);
+            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb });
         }
     }
 }
@@ -58,11 +68,14 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     let mut nl = Netlink::open()?;
     sweep::once(&mut nl);
     let name = create(&mut nl, inside_ns.as_fd())?;
-    let mut veth = HostVeth { name, nl: Some(nl) };
+    let mut veth = HostVeth { name, nl: Some(nl), limits: None };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
     links::set_alias(veth.nl(), &host, &name::own_alias())?;
     addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
     link::set_up(veth.nl(), &host, true)?;
+    if let Some(limits) = &plan.bandwidth {
+        veth.limits = Some(limit(veth.nl(), &host, limits)?);
+    }
     let mut inside = open_inside(inside_ns.as_fd(), pid)?;
     addr::add_ipv4(&mut inside, INSIDE, plan.address, prefix)?;
     link::set_up(&mut inside, INSIDE, true)?;
@@ -70,6 +83,20 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
         addr::add_route(&mut inside, INSIDE, RouteTo::DefaultVia(plan.host_address))?;
     }
     Ok(veth)
+}
+
+/// Sets the limits on the host end `host` (an ifb of this process's names for the egress, with
+/// its alias, so that the sweep knows it), read back.
+fn limit(nl: &mut Netlink, host: &str, limits: &BandwidthPlan) -> Result<Applied, NetworkError> {
+    let ifb = name::next_name();
+    let applied = bandwidth::apply::apply(nl, host, &ifb, limits)?;
+    if let Some(ifb) = &applied.ifb {
+        if let Err(e) = links::set_alias(nl, ifb, &name::own_alias()) {
+            let _ = bandwidth::apply::remove(nl, &applied);
+            return Err(e.into());
+        }
+    }
+    Ok(applied)
 }
 
 /// Creates the pair under this process's next free name (a name can be taken by a leftover

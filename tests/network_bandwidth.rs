@@ -1,0 +1,137 @@
+//! A veth's bandwidth limits through the builder: set on the host side at each spawn, read
+//! back, enforced (roughly here; the wing's own tests measure ±10% at 2 and 10 Mbit/s), counted,
+//! and removed with the sandbox. The spawning thread runs in a network namespace the test
+//! creates, so the "host side" is that namespace; addresses are 10.x only.
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant};
+
+use common::{cmd, require_root, sandbox};
+use isobox::{Bandwidth, Error, NetOp, Network, NetworkError, Stdio, Veth};
+use nix::errno::Errno;
+use nix::sched::{unshare, CloneFlags};
+
+fn thread_netns() -> u64 {
+    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+}
+
+fn links_here() -> Vec<String> {
+    let dev = std::fs::read_to_string("/proc/thread-self/net/dev").unwrap();
+    dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(|n| n.trim().to_string()).collect()
+}
+
+/// Runs `f` on a thread of its own in a new network namespace (checked to be new).
+fn in_new_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let host = thread_netns();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            unshare(CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
+            assert_ne!(thread_netns(), host, "still in the host's network namespace");
+            f()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// Bytes per second over `f`'s transfer, from the first byte to the last.
+fn rate_of(bytes: u64, took: Duration) -> f64 {
+    bytes as f64 * 8.0 / took.as_secs_f64()
+}
+
+const INTO: u64 = 10_000_000;
+const OUT_OF: u64 = 2_000_000;
+
+/// The sandbox: counts what it receives on :7100 (and prints the rate it saw after a warm-up
+/// of 0.5 s), then sends for 2.5 s to the host side's :7101.
+const SCRIPT: &str = r#"
+import socket, time
+s = socket.socket(); s.bind(('10.232.1.2', 7100)); s.listen(1); print('ready', flush=True)
+c, _ = s.accept(); n = 0; t0 = None; t1 = None
+while True:
+    b = c.recv(65536)
+    if not b: break
+    now = time.monotonic()
+    if t0 is None: t0 = now + 0.5
+    if now >= t0: n += len(b); t1 = now
+print('in', n * 8 / (t1 - t0), flush=True)
+o = socket.create_connection(('10.232.1.1', 7101)); end = time.monotonic() + 2.5
+while time.monotonic() < end: o.sendall(b'x' * 16384)
+o.close()
+"#;
+
+#[test]
+fn veth_limits_are_set_read_back_enforced_counted_and_removed() {
+    if !require_root() {
+        return;
+    }
+    in_new_netns(|| {
+        let limits = Bandwidth::new().ingress(INTO).egress(OUT_OF);
+        let veth = Veth::new(Ipv4Addr::new(10, 232, 1, 2), Ipv4Addr::new(10, 232, 1, 1), 24).bandwidth(limits);
+        let sb = sandbox(|b| {
+            b.network(Network::Veth(veth));
+        });
+        let mut py = cmd("/usr/bin/python3", &["-c", SCRIPT]);
+        py.stdout(Stdio::piped());
+        let mut child = match sb.spawn(&py) {
+            Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP => {
+                return eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+            }
+            other => other.unwrap(),
+        };
+        let host_if = child.host_veth().unwrap().to_string();
+        let ifbs_before: Vec<String> =
+            links_here().into_iter().filter(|l| l.starts_with("ibx") && *l != host_if).collect();
+        assert_eq!(ifbs_before.len(), 1, "one ifb for the egress limit: {ifbs_before:?}");
+        let tc = std::process::Command::new("tc").args(["qdisc", "show", "dev", &host_if]).output().unwrap();
+        let tc = String::from_utf8_lossy(&tc.stdout);
+        assert!(tc.contains("tbf") && tc.contains("rate 10Mbit"), "{tc}");
+        let sink = TcpListener::bind("10.232.1.1:7101").unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        // Into the sandbox for 3 s.
+        let to: SocketAddr = "10.232.1.2:7100".parse().unwrap();
+        let mut conn = TcpStream::connect_timeout(&to, Duration::from_secs(2)).unwrap();
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            conn.write_all(&[0u8; 16384]).unwrap();
+        }
+        drop(conn);
+        line.clear();
+        out.read_line(&mut line).unwrap();
+        let into: f64 = line.trim().strip_prefix("in ").unwrap().parse().unwrap();
+        assert!((0.8..1.1).contains(&(into / INTO as f64)), "into the sandbox: {into:.0} bit/s for {INTO}");
+        // Out of it, measured here after 0.5 s.
+        let (mut from, _) = sink.accept().unwrap();
+        let (mut got, mut buf, started) = (0u64, vec![0u8; 65536], Instant::now());
+        let mut measured_from = None;
+        loop {
+            let n = from.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            if started.elapsed() >= Duration::from_millis(500) {
+                measured_from.get_or_insert_with(Instant::now);
+                got += n as u64;
+            }
+        }
+        let out_of = rate_of(got, measured_from.unwrap().elapsed());
+        assert!((0.75..1.1).contains(&(out_of / OUT_OF as f64)), "out of the sandbox: {out_of:.0} bit/s for {OUT_OF}");
+        let stats = child.net_stats().expect("limits").unwrap();
+        let (ingress, egress) = (stats.ingress.unwrap(), stats.egress.unwrap());
+        assert!(ingress.bytes > 2_000_000 && egress.bytes > 400_000, "{stats:?}");
+        assert!(child.wait().unwrap().success());
+        assert!(child.net_stats().is_none(), "the pair is gone with the sandbox");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while links_here().iter().any(|l| l.starts_with("ibx")) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let left: Vec<String> = links_here().into_iter().filter(|l| l.starts_with("ibx")).collect();
+        assert_eq!(left, Vec::<String>::new(), "veth or ifb left behind");
+    });
+}
