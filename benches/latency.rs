@@ -105,7 +105,11 @@ fn main() {
     let n: usize = std::env::var("ISOBOX_LATENCY_SPAWNS").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
     let fixture = support::Fixture::new();
     let tiny = fixture.tiny();
+    // The network modes' variants, in a network namespace of the bench's own (its veths'
+    // host side must not be the host's): this thread and the pools it starts.
+    let private_net = support::net::enter_private_netns();
     let mut variants = support::variants(&fixture);
+    variants.extend(support::net::variants(&fixture, private_net));
     variants.retain(|(name, _, _)| wanted(name));
     let commands: Vec<Command> = variants
         .iter()

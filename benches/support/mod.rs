@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod image;
+pub mod net;
 
 use std::path::{Path, PathBuf};
 

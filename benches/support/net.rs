@@ -1,0 +1,42 @@
+//! The network modes as latency variants (the full sandbox with each), against loopback.
+//! The veth variants' host side must not be the host's: [`enter_private_netns`] moves the
+//! calling thread (the bench's main thread, whose pools and spawns follow it) into a network
+//! namespace of its own first, with 10.x addresses only in there.
+
+use std::net::Ipv4Addr;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use isobox::{Bandwidth, Mount, Namespaces, Network, Sandbox, Veth};
+
+use super::Fixture;
+
+/// Moves the calling thread into a new network namespace; false if it cannot (not root).
+pub fn enter_private_netns() -> bool {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_ok()
+}
+
+/// The full sandbox with each network mode, named `net: …`.
+pub fn variants(f: &Fixture, root: bool) -> Vec<(&'static str, Sandbox, PathBuf)> {
+    let five = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT | Namespaces::UTS | Namespaces::IPC;
+    let with = |network: Network| {
+        let mut b = Sandbox::builder();
+        b.namespaces(five).rootfs(f.root()).mount(Mount::proc("/proc")).mount(Mount::dev("/dev")).hostname("bench");
+        b.network(network);
+        b.build().unwrap()
+    };
+    let here: OwnedFd = std::fs::File::open("/proc/thread-self/ns/net").unwrap().into();
+    let mut out = vec![
+        ("net: host", with(Network::Host)),
+        ("net: loopback", with(Network::Loopback)),
+        ("net: join", with(Network::Join(Arc::new(here)))),
+    ];
+    if root {
+        let veth = Veth::new(Ipv4Addr::new(10, 233, 0, 2), Ipv4Addr::new(10, 233, 0, 1), 24);
+        out.push(("net: veth", with(Network::Veth(veth.clone()))));
+        let limits = Bandwidth::new().ingress(10_000_000).egress(10_000_000);
+        out.push(("net: veth + bandwidth", with(Network::Veth(veth.bandwidth(limits)))));
+    }
+    out.into_iter().map(|(name, sb)| (name, sb, PathBuf::from("/tiny"))).collect()
+}
