@@ -6,3 +6,4 @@ pub(crate) mod apply;
 pub(crate) mod describe;
 pub(crate) mod netlink;
 pub(crate) mod plan;
+pub(crate) mod usermode;
