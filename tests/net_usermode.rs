@@ -133,12 +133,14 @@ fn network_and_forward(net: UserNet) {
     assert!(out.contains("inet 10.0.2.100/24"), "{out}");
     assert!(out.contains("mtu 1500") && out.contains("default via 10.0.2.2 dev eth0"), "{out}");
     // The sandbox's own 127.0.0.1 does not lead to the host's (pasta's -T auto would).
-    let out = inside(&first, &format!("busybox timeout 6 busybox nc -w 2 127.0.0.1 {} </dev/null; echo done", host.port));
+    let out =
+        inside(&first, &format!("busybox timeout 6 busybox nc -w 2 127.0.0.1 {} </dev/null; echo done", host.port));
     assert!(!out.contains("hello-host") && out.contains("done"), "{out}");
     if helper.helper() == UserNetHelper::Slirp4netns {
         // Nor does the gateway. (pasta's --no-map-gw would send this to a real 10.0.2.2 on the
         // host's network, which tests must not reach, so only slirp4netns, which refuses it.)
-        let out = inside(&first, &format!("busybox timeout 6 busybox nc -w 2 10.0.2.2 {} </dev/null; echo done", host.port));
+        let out =
+            inside(&first, &format!("busybox timeout 6 busybox nc -w 2 10.0.2.2 {} </dev/null; echo done", host.port));
         assert!(!out.contains("hello-host") && out.contains("done"), "{out}");
     }
     assert_eq!(host.accepted(), 0, "a connection from the sandbox reached the host's loopback");
@@ -162,7 +164,8 @@ fn host_loopback_when_allowed(net: UserNet) {
     let _helper = net.host_loopback(true).start(first.id()).expect("start the helper");
     // Our side half-closes only after the host's greeting: pasta 2023-03 leaves a connection
     // hanging whose guest side shuts down its writes first (the timeout only bounds that).
-    let out = inside(&first, &format!("busybox usleep 300000 | busybox timeout 6 busybox nc -w 3 10.0.2.2 {}", host.port));
+    let out =
+        inside(&first, &format!("busybox usleep 300000 | busybox timeout 6 busybox nc -w 3 10.0.2.2 {}", host.port));
     assert!(out.contains("hello-host"), "{out}");
     assert!(host.accepted() >= 1);
 }
@@ -208,7 +211,9 @@ fn rootless_a_failed_start_leaves_no_helper() {
         let err = UserNet::new(helper).port(PortForward::tcp(port, 80)).start(first.id()).unwrap_err();
         match (&err, helper) {
             (UserNetError::Exited { .. }, UserNetHelper::Pasta) => {}
-            (UserNetError::PortRefused { forward, .. }, UserNetHelper::Slirp4netns) => assert_eq!(forward.host_port, port),
+            (UserNetError::PortRefused { forward, .. }, UserNetHelper::Slirp4netns) => {
+                assert_eq!(forward.host_port, port)
+            }
             _ => panic!("{helper}: unexpected error {err:?}"),
         }
         assert!(err.to_string().contains(helper.program()), "{err}");

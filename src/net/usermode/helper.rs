@@ -29,7 +29,13 @@ pub struct UserNetProcess {
 }
 
 impl UserNetProcess {
-    pub(crate) fn new(helper: UserNetHelper, version: String, child: Child, exit_fd: Option<OwnedFd>, stderr: File) -> Self {
+    pub(crate) fn new(
+        helper: UserNetHelper,
+        version: String,
+        child: Child,
+        exit_fd: Option<OwnedFd>,
+        stderr: File,
+    ) -> Self {
         Self { helper, version, child, reaped: false, _exit_fd: exit_fd, stderr }
     }
 
@@ -59,7 +65,8 @@ impl UserNetProcess {
     /// Waits up to `grace` for the helper to exit by itself (to report its own status),
     /// then kills it with SIGKILL, and reaps it.
     pub(crate) fn kill_and_reap(&mut self, grace: Duration) -> Result<ExitStatus, UserNetError> {
-        let io = |e: std::io::Error| UserNetError::Io { helper: self.helper, step: UserNetStep::Stop, errno: errno_of(&e) };
+        let io =
+            |e: std::io::Error| UserNetError::Io { helper: self.helper, step: UserNetStep::Stop, errno: errno_of(&e) };
         let end = Instant::now() + grace;
         loop {
             if let Some(status) = self.child.try_wait().map_err(io)? {

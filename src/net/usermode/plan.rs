@@ -69,9 +69,8 @@ impl UserNetPlan {
 
     fn pasta_args(&self, launch: &Launch) -> Vec<String> {
         let net = &self.net;
-        let mut a: Vec<String> = ["--foreground", "--quiet", "--ipv4-only", "--config-net", "--ns-ifname", IFNAME]
-            .map(String::from)
-            .into();
+        let mut a: Vec<String> =
+            ["--foreground", "--quiet", "--ipv4-only", "--config-net", "--ns-ifname", IFNAME].map(String::from).into();
         a.extend(["--address".into(), UserNet::SANDBOX_ADDRESS.to_string()]);
         a.extend(["--netmask".into(), UserNet::PREFIX_LEN.to_string()]);
         a.extend(["--gateway".into(), UserNet::GATEWAY.to_string()]);

@@ -34,7 +34,8 @@ fn a_host_port_taken_twice_is_refused_per_protocol_and_address() {
         Err(UserNetError::DuplicatePort { .. })
     ));
     // Another protocol, or another address, is another port.
-    let other = UserNet::pasta().port(first).port(PortForward::udp(8080, 80)).port(first.on(Ipv4Addr::new(127, 0, 0, 2)));
+    let other =
+        UserNet::pasta().port(first).port(PortForward::udp(8080, 80)).port(first.on(Ipv4Addr::new(127, 0, 0, 2)));
     assert!(UserNetPlan::new(&other).is_ok());
 }
 

@@ -35,18 +35,21 @@ pub(crate) fn probe(helper: UserNetHelper, program: &Path) -> Result<Probe, User
 }
 
 fn run(helper: UserNetHelper, program: &Path) -> Result<Probe, UserNetError> {
-    let out = Command::new(program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .env_clear()
-        .output()
-        .map_err(|e| match e.kind() {
-            ErrorKind::NotFound => UserNetError::NotInstalled { helper, program: program.to_owned() },
-            _ => UserNetError::Io { helper, step: UserNetStep::Probe, errno: errno_of(&e) },
-        })?;
+    let out = Command::new(program).arg("--version").stdin(Stdio::null()).env_clear().output().map_err(|e| match e
+        .kind()
+    {
+        ErrorKind::NotFound => UserNetError::NotInstalled { helper, program: program.to_owned() },
+        _ => UserNetError::Io { helper, step: UserNetStep::Probe, errno: errno_of(&e) },
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        return Err(UserNetError::Exited { helper, step: UserNetStep::Probe, status: out.status, stderr, tun_usable: true });
+        return Err(UserNetError::Exited {
+            helper,
+            step: UserNetStep::Probe,
+            status: out.status,
+            stderr,
+            tun_usable: true,
+        });
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text.lines().next().unwrap_or("").trim().to_owned();

@@ -113,8 +113,8 @@ impl std::fmt::Display for PortForward {
 
 /// User-mode networking for a sandbox with its own user and network namespaces: the helper
 /// runs on the host as the caller, joins the sandbox's namespaces to make its tap `eth0`, and
-/// carries its traffic through ordinary sockets. Validated by [`crate::net::usermode::plan`]
-/// and started for a sandbox's pid by `start`.
+/// carries its traffic through ordinary sockets. Validated by `UserNetPlan::new` and started
+/// for a sandbox's pid by [`UserNet::start`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UserNet {

@@ -81,7 +81,12 @@ pub fn start(plan: &UserNetPlan, pid: u32) -> Result<UserNetProcess, UserNetErro
 
 /// Waits for the first byte on `ready` (the network is up), EOF (the helper exited) or the
 /// deadline.
-fn wait_ready(helper: &mut UserNetProcess, ready: &OwnedFd, deadline: Instant, timeout: Duration) -> Result<(), UserNetError> {
+fn wait_ready(
+    helper: &mut UserNetProcess,
+    ready: &OwnedFd,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), UserNetError> {
     let kind = helper.helper();
     let step = UserNetStep::Ready;
     loop {
