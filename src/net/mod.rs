@@ -10,3 +10,4 @@ pub(crate) mod forward;
 pub(crate) mod mode;
 pub(crate) mod netlink;
 pub(crate) mod plan;
+pub(crate) mod usermode;

@@ -55,6 +55,7 @@ pub mod seccomp;
 pub mod stack;
 pub mod syscall6;
 pub mod tree;
+pub mod usermode;
 pub mod vfork;
 pub mod vmclone;
 pub mod xattr;
