@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::join::family::Joinable;
 use crate::mount::overlay::upper::SpawnUpper;
 use crate::net::mode::veth::HostVeth;
+use crate::net::usermode::helper::UserNetProcess;
 use crate::seccomp::notify::Notifier;
 use crate::signal::Signal;
 use crate::sys::process as sys;
@@ -61,6 +62,8 @@ pub struct Child {
     upper: Option<SpawnUpper>,
     /// Run once the process has been reaped (a pool's refill).
     after_reap: Option<AfterReap>,
+    /// `Network::UserMode`: the helper, killed and reaped once the process is reaped.
+    user_net: Option<UserNetProcess>,
     /// `Network::Veth`: the pair, deleted once the process is reaped.
     veth: Option<HostVeth>,
 }
@@ -98,6 +101,7 @@ impl Child {
             upper: None,
             after_reap: None,
             veth: None,
+            user_net: None,
         }
     }
 
@@ -293,6 +297,7 @@ impl Child {
         let reaped = self.reap_once(nohang);
         if self.report.is_some() {
             self.veth = None; // deletes the pair: the program has ended
+            self.user_net = None; // kills and reaps the helper
             if let Some(AfterReap(hook)) = self.after_reap.take() {
                 hook();
             }

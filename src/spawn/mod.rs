@@ -126,6 +126,8 @@ fn launch(
         unprivileged,
         veth,
         host_veth: None,
+        user_net: sandbox.network.user_mode(),
+        user_net_process: None,
     };
     let (mut to_child, go_read) = pipes.split();
     to_child.child_only = init.as_mut().map(init::InitSpawn::take_child_only).unwrap_or_default();
@@ -138,6 +140,7 @@ fn launch(
     let spawned = spawned.map_err(|failure| failure::spawn_failure(failure, sandbox))?;
     let notifier = work.listener.take().map(Notifier::new);
     let host_veth = work.host_veth.take();
+    let user_net = work.user_net_process.take();
     drop(dumpable); // the child has exec'd or exited: its id changes no longer reach us
     drop(go_read);
     command.child_ends.clear(); // the child has its copies (or is gone)
@@ -145,7 +148,8 @@ fn launch(
     let child = Child::new(spawned.pid, spawned.pidfd, &mut command.parent_ends, started, cgroup.into_cgroup())
         .with_notifier(notifier)
         .with_init_status(init_status)
-        .with_veth(host_veth);
+        .with_veth(host_veth)
+        .with_user_net(user_net);
     spawned.prepared?;
     if spawned.report.is_empty() {
         return Ok(child.with_upper(upper));

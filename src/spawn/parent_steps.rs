@@ -10,8 +10,11 @@ use nix::unistd::Pid;
 
 use crate::cgroup::spawn::CgroupSpawn;
 use crate::error::{Error, SpawnError};
+use crate::net::mode::error::NetworkError;
 use crate::net::mode::plan::VethPlan;
 use crate::net::mode::veth::{self, HostVeth};
+use crate::net::usermode::helper::UserNetProcess;
+use crate::net::usermode::plan::UserNetPlan;
 use crate::seccomp;
 use crate::seccomp::handoff::Announcement;
 use crate::sys::vmclone::ParentSteps;
@@ -34,6 +37,10 @@ pub(crate) struct ParentWork<'a, 'b> {
     pub veth: Option<&'a VethPlan>,
     /// The pair, once made: the spawn hands it to the `Child` (a failed one drops it).
     pub host_veth: Option<HostVeth>,
+    /// The user-mode helper to start (`Network::UserMode`), after the id maps.
+    pub user_net: Option<&'a UserNetPlan>,
+    /// The helper, once its network is up: the spawn hands it to the `Child`.
+    pub user_net_process: Option<UserNetProcess>,
 }
 
 impl ParentWork<'_, '_> {
@@ -60,6 +67,10 @@ impl ParentSteps for ParentWork<'_, '_> {
         }
         if let Some(plan) = self.veth {
             self.host_veth = Some(veth::set_up(plan, pid)?);
+        }
+        if let Some(plan) = self.user_net {
+            let started = crate::net::usermode::start::start(plan, pid.as_raw() as u32);
+            self.user_net_process = Some(started.map_err(NetworkError::UserMode)?);
         }
         Ok(())
     }

@@ -3,6 +3,8 @@
 //! the host or the caller is the cause.
 
 use crate::net::bandwidth::error::BandwidthError;
+use crate::net::usermode::error::UserNetError;
+use crate::net::usermode::spec::PortForward;
 use std::io;
 use std::net::Ipv4Addr;
 
@@ -51,6 +53,20 @@ pub enum NetworkConfigError {
     /// The veth's bandwidth limits cannot be enforced as asked.
     #[error("Network::Veth: {0}")]
     Bandwidth(#[from] BandwidthError),
+    /// A veth port forward isobox cannot carry (UDP), or one port asked twice.
+    #[error("Network::Veth: cannot forward {forward:?}: {why}")]
+    VethPort {
+        /// The forward.
+        forward: PortForward,
+        /// Why not.
+        why: &'static str,
+    },
+    /// The user-mode network as asked is refused (a port, the MTU).
+    #[error("Network::UserMode: {0}")]
+    UserNet(#[from] UserNetError),
+    /// `Network::UserMode` without a user namespace, which its helper joins.
+    #[error("Network::UserMode needs Namespaces::USER (its helper joins the sandbox's user namespace)")]
+    UserModeNeedsUserNamespace,
 }
 
 /// What to do instead of a veth without root.
@@ -87,6 +103,20 @@ pub enum NetworkError {
     /// A netlink request of the veth's setup failed (its operation, link and errno).
     #[error("Network::Veth: {0}")]
     Veth(#[from] NetlinkError),
+    /// A veth port forward could not listen on the host side (the port is taken, or the
+    /// address is not the host side's).
+    #[error("Network::Veth: listening on {address} for the sandbox's port {sandbox_port}: {source}")]
+    Publish {
+        /// Where it was to listen.
+        address: std::net::SocketAddr,
+        /// The sandbox's port.
+        sandbox_port: u16,
+        /// What listen said.
+        source: std::io::Error,
+    },
+    /// The user-mode helper did not start, or did not bring the sandbox's network up.
+    #[error("Network::UserMode: {0}")]
+    UserMode(UserNetError),
     /// The veth's bandwidth limits could not be set, or did not read back as written.
     #[error("Network::Veth: limiting the bandwidth: {0}{}", hint::suffix(.0.hint()))]
     Bandwidth(#[from] BandwidthError),

@@ -9,6 +9,8 @@ use super::error::NetworkConfigError;
 use super::spec::{Network, Veth};
 use crate::namespaces::Namespaces;
 use crate::net::bandwidth::{self, plan::BandwidthPlan};
+use crate::net::usermode::plan::UserNetPlan;
+use crate::net::usermode::spec::{PortForward, Protocol};
 
 /// What each spawn does for the sandbox's network.
 #[derive(Debug, Clone, Default)]
@@ -22,10 +24,12 @@ pub(crate) enum ModePlan {
     Join(Arc<OwnedFd>),
     /// A new namespace and a veth pair made while the child waits.
     Veth(VethPlan),
+    /// A new namespace and a user-mode helper started for it while the child waits.
+    UserMode(UserNetPlan),
 }
 
 /// A checked [`Veth`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VethPlan {
     pub address: Ipv4Addr,
     pub host_address: Ipv4Addr,
@@ -33,6 +37,8 @@ pub(crate) struct VethPlan {
     pub default_route: bool,
     /// The tbfs of its limits, if any.
     pub bandwidth: Option<BandwidthPlan>,
+    /// Its port forwards (TCP).
+    pub ports: Vec<PortForward>,
 }
 
 impl ModePlan {
@@ -40,6 +46,14 @@ impl ModePlan {
     pub(crate) fn joined(&self) -> Option<BorrowedFd<'_>> {
         match self {
             ModePlan::Join(fd) => Some(fd.as_fd()),
+            _ => None,
+        }
+    }
+
+    /// The user-mode helper each spawn starts.
+    pub(crate) fn user_mode(&self) -> Option<&UserNetPlan> {
+        match self {
+            ModePlan::UserMode(u) => Some(u),
             _ => None,
         }
     }
@@ -75,6 +89,12 @@ pub(crate) fn compile(
             }
             (ns | Namespaces::NET, ModePlan::Veth(check_veth(veth)?))
         }
+        Network::UserMode(net) => {
+            if !ns.contains(Namespaces::USER) {
+                return Err(NetworkConfigError::UserModeNeedsUserNamespace);
+            }
+            (ns | Namespaces::NET, ModePlan::UserMode(UserNetPlan::new(net)?))
+        }
     })
 }
 
@@ -102,7 +122,28 @@ fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
     }
     let bandwidth = veth.bandwidth.as_ref().map(bandwidth::plan::compile).transpose()?;
     let bandwidth = bandwidth.filter(|b| !b.is_empty());
-    Ok(VethPlan { address, host_address, prefix, default_route: veth.default_route, bandwidth })
+    let ports = check_ports(&veth.ports)?;
+    Ok(VethPlan { address, host_address, prefix, default_route: veth.default_route, bandwidth, ports })
+}
+
+/// A veth's forwards: TCP, ports not 0, no host address and port twice.
+fn check_ports(ports: &[PortForward]) -> Result<Vec<PortForward>, NetworkConfigError> {
+    for (i, &forward) in ports.iter().enumerate() {
+        let why = if forward.protocol != Protocol::Tcp {
+            Some("only TCP is carried over a veth (user-mode networking carries UDP)")
+        } else if forward.host_port == 0 || forward.sandbox_port == 0 {
+            Some("port 0")
+        } else if ports[..i].iter().any(|p| (p.host_address, p.host_port) == (forward.host_address, forward.host_port))
+        {
+            Some("that host address and port are forwarded already")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(NetworkConfigError::VethPort { forward, why });
+        }
+    }
+    Ok(ports.to_vec())
 }
 
 #[cfg(test)]

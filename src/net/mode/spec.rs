@@ -1,6 +1,7 @@
 //! What the user asks for (**parent**: plain data, checked at `build()` by [`super::plan`]).
 
 use crate::net::bandwidth::spec::Bandwidth;
+use crate::net::usermode::spec::{PortForward, UserNet};
 use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -30,6 +31,11 @@ pub enum Network {
     /// A network namespace of its own with a veth pair to the caller's (root only:
     /// `CAP_NET_ADMIN` on the host). See [`Veth`].
     Veth(Veth),
+    /// A network namespace of its own reached through a user-mode helper (pasta or
+    /// slirp4netns) that isobox starts on the host for each sandbox, once its id maps are
+    /// written and before its program runs, and kills and reaps with it: for an unprivileged
+    /// caller (root too). Needs `Namespaces::USER`. See [`UserNet`].
+    UserMode(UserNet),
 }
 
 /// A veth pair between the spawning thread's network namespace (the "host side") and the
@@ -53,6 +59,9 @@ pub struct Veth {
     /// Rate limits each way, enforced on the host side (tbf, and an ifb for the sandbox's
     /// egress), written and read back at each spawn; none by default.
     pub bandwidth: Option<Bandwidth>,
+    /// Host ports carried to the sandbox's address (TCP only: threads of isobox's accept on
+    /// the host side, as docker-proxy does, and connect to `address`), bound at each spawn.
+    pub ports: Vec<PortForward>,
 }
 
 impl Veth {
@@ -60,7 +69,15 @@ impl Veth {
     /// `/prefix`, and a default route inside via the host side.
     #[must_use]
     pub fn new(address: Ipv4Addr, host_address: Ipv4Addr, prefix: u8) -> Veth {
-        Veth { address, host_address, prefix, default_route: true, bandwidth: None }
+        Veth { address, host_address, prefix, default_route: true, bandwidth: None, ports: Vec::new() }
+    }
+
+    /// Carries TCP connections to `forward`'s host address and port (127.0.0.1 unless set
+    /// with [`PortForward::on`]) to the sandbox's `address` and `forward.sandbox_port`.
+    #[must_use]
+    pub fn port(mut self, forward: PortForward) -> Veth {
+        self.ports.push(forward);
+        self
     }
 
     /// Limits the sandbox's traffic each way (see [`Bandwidth`]).

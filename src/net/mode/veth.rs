@@ -8,6 +8,7 @@
 //! and a failed spawn drops it; then [`super::deleter`] sees it removed with the sandbox's
 //! namespace (which the kernel does moments later, in batches) or deletes it itself.
 
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::errno::Errno;
@@ -18,10 +19,12 @@ use super::netns::{self, Entered};
 use super::plan::VethPlan;
 use super::{deleter, name, sweep};
 use crate::net::bandwidth::{self, apply::Applied, error::BandwidthError, plan::BandwidthPlan, stats::NetStats};
+use crate::net::forward::TcpForwarder;
 use crate::net::netlink::addr::{self, RouteTo};
 use crate::net::netlink::error::NetlinkError;
 use crate::net::netlink::socket::Netlink;
 use crate::net::netlink::{link, links};
+use crate::net::usermode::spec::PortForward;
 
 /// The name of the sandbox's end.
 pub(crate) const INSIDE: &str = "eth0";
@@ -34,6 +37,8 @@ pub(crate) struct HostVeth {
     nl: Option<Netlink>,
     /// Its bandwidth limits, as set and read back.
     limits: Option<Applied>,
+    /// Its port forwards, stopped first when it is dropped.
+    forwards: Vec<TcpForwarder>,
 }
 
 impl HostVeth {
@@ -55,6 +60,7 @@ impl HostVeth {
 
 impl Drop for HostVeth {
     fn drop(&mut self) {
+        self.forwards.clear();
         if let Some(nl) = self.nl.take() {
             let ifb = self.limits.take().and_then(|l| l.ifb);
             deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb });
@@ -68,7 +74,7 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     let mut nl = Netlink::open()?;
     sweep::once(&mut nl);
     let name = create(&mut nl, inside_ns.as_fd())?;
-    let mut veth = HostVeth { name, nl: Some(nl), limits: None };
+    let mut veth = HostVeth { name, nl: Some(nl), limits: None, forwards: Vec::new() };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
     links::set_alias(veth.nl(), &host, &name::own_alias())?;
     addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
@@ -82,7 +88,22 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     if plan.default_route {
         addr::add_route(&mut inside, INSIDE, RouteTo::DefaultVia(plan.host_address))?;
     }
+    for forward in &plan.ports {
+        veth.forwards.push(publish(forward, plan)?);
+    }
     Ok(veth)
+}
+
+/// Listens on `forward`'s host address and port (in this thread's namespace: the forwarder's
+/// threads are made here) and carries each connection to the sandbox's address.
+fn publish(forward: &PortForward, plan: &VethPlan) -> Result<TcpForwarder, NetworkError> {
+    let address = SocketAddr::from((forward.host_address, forward.host_port));
+    let target = SocketAddr::from((plan.address, forward.sandbox_port));
+    TcpForwarder::start(address, target).map_err(|source| NetworkError::Publish {
+        address,
+        sandbox_port: forward.sandbox_port,
+        source,
+    })
 }
 
 /// Sets the limits on the host end `host` (an ifb of this process's names for the egress, with

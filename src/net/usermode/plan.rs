@@ -30,6 +30,11 @@ pub(crate) struct Launch {
     /// Whether the caller is root (pasta would drop to nobody, and could then neither enter
     /// the sandbox's namespaces nor keep its death signal).
     pub as_root: bool,
+    /// pasta: the sandbox's user and network namespaces, opened by the parent and inherited,
+    /// which pasta joins through `/proc/self/fd`. Opening `/proc/<pid>/ns/*` itself takes
+    /// ptrace rights over the sandbox's first process, which pasta, having dropped its
+    /// capabilities, lacks while that process still holds its own (before its exec).
+    pub ns_fds: Option<(RawFd, RawFd)>,
 }
 
 /// The name of the sandbox's interface.
@@ -96,7 +101,13 @@ impl UserNetPlan {
         if launch.as_root {
             a.extend(["--runas".into(), "0:0".into()]);
         }
-        a.push(launch.pid.to_string());
+        match launch.ns_fds {
+            Some((user, net)) => {
+                a.extend(["--userns".into(), format!("/proc/self/fd/{user}")]);
+                a.extend(["--netns".into(), format!("/proc/self/fd/{net}")]);
+            }
+            None => a.push(launch.pid.to_string()),
+        }
         a
     }
 

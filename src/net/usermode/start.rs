@@ -45,7 +45,12 @@ pub fn start(plan: &UserNetPlan, pid: u32) -> Result<UserNetProcess, UserNetErro
         UserNetHelper::Slirp4netns if !net.ports.is_empty() => Some(ApiDir::new().map_err(io(UserNetStep::Spawn))?),
         _ => None,
     };
+    let ns = match kind {
+        UserNetHelper::Pasta => Some(open_namespaces(pid).map_err(io(UserNetStep::Spawn))?),
+        UserNetHelper::Slirp4netns => None,
+    };
     let launch = Launch {
+        ns_fds: ns.as_ref().map(|(user, net)| (user.as_raw_fd(), net.as_raw_fd())),
         pid,
         ready_fd: ready_write.as_raw_fd(),
         exit_fd: exit_pipe.as_ref().map(|(read, _)| read.as_raw_fd()),
@@ -59,14 +64,15 @@ pub fn start(plan: &UserNetPlan, pid: u32) -> Result<UserNetProcess, UserNetErro
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }
-    let keep: Vec<_> = [Some(launch.ready_fd), launch.exit_fd].into_iter().flatten().collect();
+    let ns_fds = launch.ns_fds.map_or([None, None], |(user, net)| [Some(user), Some(net)]);
+    let keep: Vec<_> = [Some(launch.ready_fd), launch.exit_fd].into_iter().chain(ns_fds).flatten().collect();
     sys::usermode::harden_before_exec(&mut cmd, &keep);
     let child = spawner::spawn(cmd).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => UserNetError::NotInstalled { helper: kind, program: net.program.clone() },
         _ => io(UserNetStep::Spawn)(errno_of(&e)),
     })?;
     let (exit_read, exit_write) = exit_pipe.unzip();
-    drop((ready_write, exit_read));
+    drop((ready_write, exit_read, ns));
     let mut helper = UserNetProcess::new(kind, found.version, child, exit_write, stderr);
     let deadline = Instant::now() + net.ready_timeout;
     wait_ready(&mut helper, &ready_read, deadline, net.ready_timeout)?;
@@ -77,6 +83,16 @@ pub fn start(plan: &UserNetPlan, pid: u32) -> Result<UserNetProcess, UserNetErro
         }
     }
     Ok(helper)
+}
+
+/// The user and network namespaces of process `pid`, close-on-exec (the helper's copies are
+/// made inheritable in it).
+fn open_namespaces(pid: u32) -> Result<(OwnedFd, OwnedFd), Errno> {
+    let open = |what: &str| -> Result<OwnedFd, Errno> {
+        let file = std::fs::File::open(format!("/proc/{pid}/ns/{what}"));
+        file.map(OwnedFd::from).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    };
+    Ok((open("user")?, open("net")?))
 }
 
 /// Waits for the first byte on `ready` (the network is up), EOF (the helper exited) or the

@@ -5,11 +5,18 @@ use crate::error::Error;
 use crate::net::bandwidth::stats::NetStats;
 use crate::net::mode::error::NetworkError;
 use crate::net::mode::veth::HostVeth;
+use crate::net::usermode::helper::UserNetProcess;
 
 impl Child {
     /// With its veth pair (`Network::Veth`).
     pub(crate) fn with_veth(mut self, veth: Option<HostVeth>) -> Child {
         self.veth = veth;
+        self
+    }
+
+    /// With its user-mode helper (`Network::UserMode`).
+    pub(crate) fn with_user_net(mut self, helper: Option<UserNetProcess>) -> Child {
+        self.user_net = helper;
         self
     }
 
