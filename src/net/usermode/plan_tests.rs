@@ -3,7 +3,14 @@ use std::net::Ipv4Addr;
 use super::*;
 
 fn launch() -> Launch {
-    Launch { pid: 4242, ready_fd: 7, exit_fd: Some(8), api_socket: Some("/run/x/api.sock".into()), as_root: false }
+    Launch {
+        pid: 4242,
+        ready_fd: 7,
+        exit_fd: Some(8),
+        api_socket: Some("/run/x/api.sock".into()),
+        as_root: false,
+        ns_fds: None,
+    }
 }
 
 fn args(net: &UserNet, launch: &Launch) -> Vec<String> {
@@ -95,4 +102,12 @@ fn slirp4netns_arguments() {
     let a = args(&UserNet::slirp4netns().host_loopback(true).dns(false).mtu(1500), &launch());
     assert!(!a.contains(&"--disable-host-loopback".to_string()), "{a:?}");
     assert!(a.contains(&"--disable-dns".to_string()) && a.contains(&"--mtu=1500".to_string()), "{a:?}");
+}
+
+#[test]
+fn pasta_joins_namespaces_the_parent_opened_when_given_them() {
+    let with_fds = Launch { ns_fds: Some((11, 12)), ..launch() };
+    let a = args(&UserNet::pasta(), &with_fds);
+    assert!(has(&a, &["--userns", "/proc/self/fd/11"]) && has(&a, &["--netns", "/proc/self/fd/12"]), "{a:?}");
+    assert!(!a.iter().any(|x| x == "4242"), "no pid when it has the namespaces: {a:?}");
 }
