@@ -14,6 +14,10 @@ pub enum PoolError {
         /// The most a pool holds.
         max: usize,
     },
+    /// A pool of `Network::Veth` sandboxes: every pooled sandbox would get the same addresses,
+    /// and two live pairs with one host address give one sandbox the other's traffic.
+    #[error("a pool cannot hold Network::Veth sandboxes: each would have the same addresses (spawn them, each with a Veth of its own, or pool Network::UserMode ones)")]
+    VethAddresses,
     /// The sandbox's seccomp filter refuses a system call isobox's waiter makes after the
     /// filter is installed (the filter is installed while the sandbox waits in the pool).
     #[error("the sandbox's seccomp filter does not allow system call {nr}, which a pooled sandbox needs before exec: allow it, or spawn without a pool")]

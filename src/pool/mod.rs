@@ -96,6 +96,9 @@ impl SandboxPool {
         if size == 0 || size > MAX_POOL_SIZE {
             return Err(PoolError::Size { size, max: MAX_POOL_SIZE }.into());
         }
+        if plan.network.veth().is_some() {
+            return Err(PoolError::VethAddresses.into());
+        }
         check::filter_allows_waiter(&plan.child.seccomp)?;
         let ids = prepare::default_ids(&plan)?;
         let idle = Mutex::new(Vec::with_capacity(size));

@@ -17,8 +17,9 @@ use crate::net::netlink::error::NetlinkError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetworkConfigError {
-    /// A veth prefix length outside 1..=31 (a /32 leaves no subnet to share, above 32 is none).
-    #[error("Network::Veth: prefix /{prefix} is not 1 to 31")]
+    /// A veth prefix length outside 16..=31 (a /32 leaves no subnet to share; shorter than
+    /// /16 the host side's route would take traffic of the host's own routes).
+    #[error("Network::Veth: prefix /{prefix} is not 16 to 31")]
     Prefix {
         /// The prefix given.
         prefix: u8,
@@ -103,6 +104,16 @@ pub enum NetworkError {
     /// A netlink request of the veth's setup failed (its operation, link and errno).
     #[error("Network::Veth: {0}")]
     Veth(#[from] NetlinkError),
+    /// Another live sandbox of this process has this host-side address in this namespace
+    /// (two spawns of one `Veth` at once): each live pair needs addresses of its own.
+    #[error(
+        "Network::Veth: host-side address {address} is in use by another live sandbox of this process{}",
+        hint::suffix(Some(ADDRESS_IN_USE_HINT))
+    )]
+    AddressInUse {
+        /// The address.
+        address: Ipv4Addr,
+    },
     /// A veth port forward could not listen on the host side (the port is taken, or the
     /// address is not the host side's).
     #[error("Network::Veth: listening on {address} for the sandbox's port {sandbox_port}: {source}")]
@@ -151,3 +162,6 @@ mod tests {
         assert!(bad.contains("not a network namespace"), "{bad}");
     }
 }
+
+const ADDRESS_IN_USE_HINT: &str =
+    "give each sandbox that runs at once a Veth of its own addresses (a /30 each), or wait for the first";

@@ -55,13 +55,20 @@ pub(crate) fn owner(name: &str) -> Option<u32> {
 pub(crate) fn own_alias() -> String {
     static START: OnceLock<Option<u64>> = OnceLock::new();
     let start = START.get_or_init(|| start_time(std::process::id()).ok().flatten());
-    format!("isobox {} {}", std::process::id(), start.unwrap_or(0))
+    format!("isobox {} {} {}", own_pid_namespace(), std::process::id(), start.unwrap_or(0))
 }
 
-/// The pid and start time in an alias isobox wrote.
-pub(crate) fn alias_owner(alias: &str) -> Option<(u32, u64)> {
+/// The inode of this process's pid namespace: pids in names and aliases mean something only
+/// there (a network namespace can be shared by processes of several).
+pub(crate) fn own_pid_namespace() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino()).unwrap_or(0)
+}
+
+/// The owner an alias isobox wrote names: pid namespace inode, pid and start time.
+pub(crate) fn alias_owner(alias: &str) -> Option<(u64, u32, u64)> {
     let mut parts = alias.strip_prefix("isobox ")?.split(' ');
-    let found = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    let found = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
     parts.next().is_none().then_some(found)
 }
 
@@ -100,11 +107,11 @@ mod tests {
     #[test]
     fn aliases_carry_pid_and_start_time() {
         let own = own_alias();
-        let (pid, start) = alias_owner(&own).unwrap();
-        assert_eq!(pid, std::process::id());
+        let (ns, pid, start) = alias_owner(&own).unwrap();
+        assert_eq!((ns, pid), (own_pid_namespace(), std::process::id()));
         assert_eq!(start_time(pid), Ok(Some(start)));
-        assert_eq!(alias_owner("isobox 12 34"), Some((12, 34)));
-        assert_eq!(alias_owner("isobox 12"), None);
+        assert_eq!(alias_owner("isobox 7 12 34"), Some((7, 12, 34)));
+        assert_eq!(alias_owner("isobox 12 34"), None);
         assert_eq!(alias_owner("someone else"), None);
     }
 }

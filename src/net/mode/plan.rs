@@ -98,11 +98,13 @@ pub(crate) fn compile(
     })
 }
 
-/// Checks a veth's addresses: a prefix of 1 to 31, two different addresses in one subnet,
+/// Checks a veth's addresses: a prefix of 16 to 31, two different addresses in one subnet,
 /// neither its network nor its broadcast address (up to /30; a /31 has neither).
 fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
     let (address, host_address, prefix) = (veth.address, veth.host_address, veth.prefix);
-    if !(1..=31).contains(&prefix) {
+    // Shorter than /16, the host side's connected route would take traffic of the host's own
+    // routes (a /1 beats the default route) into the sandbox.
+    if !(16..=31).contains(&prefix) {
         return Err(NetworkConfigError::Prefix { prefix });
     }
     if address == host_address {
@@ -180,6 +182,8 @@ mod tests {
         assert_eq!(refusal(&veth([10, 1, 0, 2], [10, 1, 0, 1], 0)), NetworkConfigError::Prefix { prefix: 0 });
         assert_eq!(refusal(&veth([10, 1, 0, 2], [10, 1, 0, 1], 32)), NetworkConfigError::Prefix { prefix: 32 });
         assert_eq!(refusal(&veth([10, 1, 0, 2], [10, 1, 0, 1], 33)), NetworkConfigError::Prefix { prefix: 33 });
+        assert_eq!(refusal(&veth([10, 0, 0, 2], [10, 0, 0, 1], 1)), NetworkConfigError::Prefix { prefix: 1 });
+        assert_eq!(refusal(&veth([10, 0, 0, 2], [10, 0, 0, 1], 15)), NetworkConfigError::Prefix { prefix: 15 });
         let same = refusal(&veth([10, 1, 0, 2], [10, 1, 0, 2], 24));
         assert_eq!(same, NetworkConfigError::SameAddress { address: Ipv4Addr::new(10, 1, 0, 2) });
         let apart = refusal(&veth([10, 1, 0, 5], [10, 1, 0, 1], 30));

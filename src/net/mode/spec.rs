@@ -52,7 +52,8 @@ pub struct Veth {
     pub address: Ipv4Addr,
     /// The host side's address.
     pub host_address: Ipv4Addr,
-    /// The prefix length of both (1 to 31): both must be in one subnet.
+    /// The prefix length of both (16 to 31): both must be in one subnet, which must not
+    /// overlap the host's own routes.
     pub prefix: u8,
     /// A default route inside via the host side's address (default: on).
     pub default_route: bool,

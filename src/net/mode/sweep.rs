@@ -37,17 +37,21 @@ pub(crate) fn sweep(nl: &mut Netlink) -> Vec<String> {
     leftovers.into_iter().filter(|n| link::delete(nl, n).is_ok()).collect()
 }
 
-/// Whether `link` is a host-side veth whose owner is gone.
+/// Whether `link` is a host-side link of an isobox process of this pid namespace (its alias
+/// says so: a pid means nothing in another's) that is gone.
 fn is_left_behind(link: &LinkName) -> bool {
     let Some(pid) = name::owner(&link.name) else {
         return false;
     };
-    if pid == std::process::id() {
+    let Some((ns, alias_pid, start)) = link.alias.as_deref().and_then(name::alias_owner) else {
+        return false; // not marked (yet), or not isobox's
+    };
+    if pid == std::process::id() || alias_pid != pid || ns != name::own_pid_namespace() {
         return false;
     }
     match name::start_time(pid) {
         Ok(None) => true,
-        Ok(Some(now)) => link.alias.as_deref().and_then(name::alias_owner).is_some_and(|(p, s)| p == pid && s != now),
+        Ok(Some(now)) => start != now,
         Err(()) => false,
     }
 }
@@ -63,17 +67,21 @@ mod tests {
     #[test]
     fn only_links_of_gone_owners_are_left_behind() {
         let ours = name::next_name();
-        assert!(!is_left_behind(&link(&ours, None)));
-        // pid 1 lives; with its own start time (or none) it stays, with another it is gone.
+        assert!(!is_left_behind(&link(&ours, Some(&name::own_alias()))));
+        let ns = name::own_pid_namespace();
+        // pid 1 lives; with its own start time it stays, with another it is gone.
         let init = name::host_name(1, 0);
         assert!(!is_left_behind(&link(&init, None)));
         if let Ok(Some(start)) = name::start_time(1) {
-            assert!(!is_left_behind(&link(&init, Some(&format!("isobox 1 {start}")))));
-            assert!(is_left_behind(&link(&init, Some(&format!("isobox 1 {}", start + 1)))));
+            assert!(!is_left_behind(&link(&init, Some(&format!("isobox {ns} 1 {start}")))));
+            assert!(is_left_behind(&link(&init, Some(&format!("isobox {ns} 1 {}", start + 1)))));
+            // Another pid namespace's pid 1: not ours to judge.
+            assert!(!is_left_behind(&link(&init, Some(&format!("isobox {} 1 {}", ns + 1, start + 1)))));
         }
-        // Above pid_max: nobody has it.
+        // Above pid_max: nobody has it; without the alias it is left alone.
         let dead = name::host_name(4_194_304 + 1, 3);
-        assert!(is_left_behind(&link(&dead, None)));
+        assert!(is_left_behind(&link(&dead, Some(&format!("isobox {ns} {} 5", 4_194_304 + 1)))));
+        assert!(!is_left_behind(&link(&dead, None)));
         assert!(!is_left_behind(&link("eth0", None)));
         assert!(!is_left_behind(&link("ibxfoo", None)));
     }

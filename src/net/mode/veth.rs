@@ -8,8 +8,10 @@
 //! and a failed spawn drops it; then [`super::deleter`] sees it removed with the sandbox's
 //! namespace (which the kernel does moments later, in batches) or deletes it itself.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -39,6 +41,31 @@ pub(crate) struct HostVeth {
     limits: Option<Applied>,
     /// Its port forwards, stopped first when it is dropped.
     forwards: Vec<TcpForwarder>,
+    /// Its host address in this process's registry of live ones (see [`claim`]).
+    claimed: Option<Claim>,
+}
+
+/// A host-side address of a live pair: (network namespace inode, address).
+type Claim = (u64, Ipv4Addr);
+
+/// The host-side addresses of this process's live pairs. Two live pairs with one host address
+/// (two spawns of one `Veth`) would give the host two equal routes, and one sandbox the
+/// other's replies: the second spawn is refused instead.
+static LIVE: Mutex<Vec<Claim>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<Claim>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Claims `address` in the calling thread's network namespace, or says who has it.
+fn claim(address: Ipv4Addr) -> Result<Claim, NetworkError> {
+    let ino = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()).unwrap_or(0);
+    let mut live = live();
+    if live.contains(&(ino, address)) {
+        return Err(NetworkError::AddressInUse { address });
+    }
+    live.push((ino, address));
+    Ok((ino, address))
 }
 
 impl HostVeth {
@@ -59,24 +86,40 @@ impl HostVeth {
 }
 
 impl Drop for HostVeth {
+    /// The forwards stop, the host end goes down at once (its route with it, so the next
+    /// spawn of these addresses is not answered by this pair) and the ifb is deleted now (no
+    /// namespace's end removes it, and the deleter thread ends with the process); the pair
+    /// itself goes to the deleter.
     fn drop(&mut self) {
         self.forwards.clear();
-        if let Some(nl) = self.nl.take() {
-            let ifb = self.limits.take().and_then(|l| l.ifb);
-            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb });
+        if let Some(mut nl) = self.nl.take() {
+            let _ = link::set_up(&mut nl, &self.name, false);
+            if let Some(ifb) = self.limits.take().and_then(|l| l.ifb) {
+                let _ = link::delete(&mut nl, &ifb);
+            }
+            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb: None });
+        }
+        if let Some(claim) = self.claimed.take() {
+            live().retain(|c| *c != claim);
         }
     }
 }
 
 /// Makes the pair for the child `pid` and configures both ends.
 pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError> {
-    let inside_ns = netns::open(&format!("/proc/{pid}/ns/net"))?;
-    let mut nl = Netlink::open()?;
+    let claimed = claim(plan.host_address)?;
+    let released = |e| {
+        live().retain(|c| *c != claimed);
+        e
+    };
+    let inside_ns = netns::open(&format!("/proc/{pid}/ns/net")).map_err(released)?;
+    let mut nl = Netlink::open().map_err(|e| released(e.into()))?;
     sweep::once(&mut nl);
-    let name = create(&mut nl, inside_ns.as_fd())?;
-    let mut veth = HostVeth { name, nl: Some(nl), limits: None, forwards: Vec::new() };
+    let name = create(&mut nl, inside_ns.as_fd()).map_err(|e| released(e.into()))?;
+    let mut veth = HostVeth { name, nl: Some(nl), limits: None, forwards: Vec::new(), claimed: Some(claimed) };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
     links::set_alias(veth.nl(), &host, &name::own_alias())?;
+    no_ipv6(&host)?;
     addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
     link::set_up(veth.nl(), &host, true)?;
     if let Some(limits) = &plan.bandwidth {
@@ -92,6 +135,18 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
         veth.forwards.push(publish(forward, plan)?);
     }
     Ok(veth)
+}
+
+/// Turns IPv6 off on the host-side link `name` (in the calling thread's namespace) before it
+/// comes up: else a sandbox allowed raw sockets could send router advertisements that add
+/// routes to the host's table, and reach host services on `[::]` by the link-local address.
+/// No IPv6 on the host (no such file) is fine.
+pub(crate) fn no_ipv6(name: &str) -> Result<(), NetworkError> {
+    let path = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
+    match std::fs::write(&path, "1") {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other.map_err(|source| NetworkError::Open { path: path.into(), source }),
+    }
 }
 
 /// Listens on `forward`'s host address and port (in this thread's namespace: the forwarder's
@@ -112,9 +167,10 @@ fn limit(nl: &mut Netlink, host: &str, limits: &BandwidthPlan) -> Result<Applied
     let ifb = name::next_name();
     let applied = bandwidth::apply::apply(nl, host, &ifb, limits)?;
     if let Some(ifb) = &applied.ifb {
-        if let Err(e) = links::set_alias(nl, ifb, &name::own_alias()) {
+        let marked = links::set_alias(nl, ifb, &name::own_alias()).map_err(NetworkError::from);
+        if let Err(e) = marked.and_then(|()| no_ipv6(ifb)) {
             let _ = bandwidth::apply::remove(nl, &applied);
-            return Err(e.into());
+            return Err(e);
         }
     }
     Ok(applied)
