@@ -148,6 +148,9 @@ pub(crate) fn join_hint(errno: Errno) -> Option<&'static str> {
     }
 }
 
+const ADDRESS_IN_USE_HINT: &str =
+    "give each sandbox that runs at once a Veth of its own addresses (a /30 each), or wait for the first";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +165,3 @@ mod tests {
         assert!(bad.contains("not a network namespace"), "{bad}");
     }
 }
-
-const ADDRESS_IN_USE_HINT: &str =
-    "give each sandbox that runs at once a Veth of its own addresses (a /30 each), or wait for the first";

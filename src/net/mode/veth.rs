@@ -145,7 +145,7 @@ pub(crate) fn no_ipv6(name: &str) -> Result<(), NetworkError> {
     let path = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
     match std::fs::write(&path, "1") {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        other => other.map_err(|source| NetworkError::Open { path: path.into(), source }),
+        other => other.map_err(|source| NetworkError::Open { path, source }),
     }
 }
 
