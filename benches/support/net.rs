@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use isobox::{Bandwidth, Mount, Namespaces, Network, Sandbox, Veth};
+use isobox::{Bandwidth, Mount, Namespaces, Network, Sandbox, UserNet, UserNetHelper, Veth};
 
 use super::Fixture;
 
@@ -32,6 +32,15 @@ pub fn variants(f: &Fixture, root: bool) -> Vec<(&'static str, Sandbox, PathBuf)
         ("net: loopback", with(Network::Loopback)),
         ("net: join", with(Network::Join(Arc::new(here)))),
     ];
+    for (name, helper) in
+        [("net: user-mode (pasta)", UserNetHelper::Pasta), ("net: user-mode (slirp4netns)", UserNetHelper::Slirp4netns)]
+    {
+        // pasta copies the spawning namespace's outbound interface: none in the bench's own.
+        let usable = !(root && helper == UserNetHelper::Pasta);
+        if usable && std::process::Command::new(helper.program()).arg("--version").output().is_ok() {
+            out.push((name, with(Network::UserMode(UserNet::new(helper)))));
+        }
+    }
     if root {
         let veth = Veth::new(Ipv4Addr::new(10, 233, 0, 2), Ipv4Addr::new(10, 233, 0, 1), 24);
         out.push(("net: veth", with(Network::Veth(veth.clone()))));
