@@ -10,18 +10,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{require, require_userns};
 use isobox::{Child, Command, Namespaces, PortForward, Sandbox, Stdio, UserNet, UserNetError, UserNetHelper};
 
 /// Whether the helper and /dev/net/tun are there for this user (CI's setup-host provides both).
 fn require_helper(helper: UserNetHelper) -> bool {
-    if !require_userns() {
-        return false;
-    }
-    let found = std::process::Command::new(helper.program()).arg("--version").output().is_ok();
-    let tun = nix::unistd::access("/dev/net/tun", nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::W_OK);
-    require(found, &format!("{helper} is not installed (package {})", helper.package()))
-        && require(tun.is_ok(), "/dev/net/tun is not readable and writable by this user")
+    common::require_user_net(helper)
 }
 
 /// A sandbox with its own user and network namespaces, running a long sleep.

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use common::{cmd, full, require, require_root, require_userns, sandbox};
+use common::{cmd, full, require_root, sandbox};
 use isobox::{
     ConfigError, Error, NetOp, Network, NetworkConfigError, NetworkError, PortForward, Sandbox, Stdio, UserNet,
     UserNetHelper, Veth,
@@ -71,8 +71,7 @@ fn read_greeting(port: u16) -> String {
 }
 
 fn user_mode_forward(helper: UserNetHelper) {
-    let found = std::process::Command::new(helper.program()).arg("--version").output().is_ok();
-    if !require_userns() || !require(found, &format!("{helper} is not installed (package {})", helper.package())) {
+    if !common::require_user_net(helper) {
         return;
     }
     let port = free_port();

@@ -159,3 +159,21 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Whether user-mode networking through `helper` can run here: its program installed and
+/// `/dev/net/tun` usable by this user (CI's set-up provides both: else a skip that
+/// `ISOBOX_REQUIRE_PRIVILEGES=1` fails); a kernel without tun at all (no `/dev/net/tun`: the
+/// cgroup-v2 VM's, which does not load the module) is a printed skip.
+pub fn require_user_net(helper: isobox::UserNetHelper) -> bool {
+    if !require_userns() {
+        return false;
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        eprintln!("skipped: this kernel has no /dev/net/tun (tun module not loaded)");
+        return false;
+    }
+    let found = std::process::Command::new(helper.program()).arg("--version").output().is_ok();
+    let tun = nix::unistd::access("/dev/net/tun", nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::W_OK);
+    require(found, &format!("{helper} is not installed (package {})", helper.package()))
+        && require(tun.is_ok(), "/dev/net/tun is not readable and writable by this user")
+}
