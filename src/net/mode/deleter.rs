@@ -23,13 +23,11 @@ const TICK: Duration = Duration::from_millis(50);
 /// How long a pair may stand before the thread deletes it.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
 
-/// A host end to delete, with a socket in its namespace, and the ifb of its bandwidth limit
-/// (which no namespace's end removes: deleted at once, on the thread).
+/// A host end to delete, with a socket in its namespace.
 #[derive(Debug)]
 pub(crate) struct Ended {
     pub name: String,
     pub nl: Netlink,
-    pub ifb: Option<String>,
 }
 
 /// Deletes `ended` soon, on isobox's thread (or now if that thread cannot be started).
@@ -42,9 +40,6 @@ pub(crate) fn delete_soon(ended: Ended) {
     let at = Instant::now();
     if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((ended, at))) {
         let _ = link::delete(&mut ended.nl, &ended.name);
-        if let Some(ifb) = ended.ifb.take() {
-            let _ = link::delete(&mut ended.nl, &ifb);
-        }
     }
 }
 
@@ -66,9 +61,6 @@ fn run(rx: Receiver<(Ended, Instant)>) {
 /// Whether the pair still stands and is left for the kernel a while longer; deletes it once
 /// its grace has passed.
 fn still_held(ended: &mut Ended, at: Instant) -> bool {
-    if let Some(ifb) = ended.ifb.take() {
-        let _ = link::delete(&mut ended.nl, &ifb);
-    }
     match link::index(&mut ended.nl, &ended.name) {
         Err(e) if e.errno == Errno::ENODEV => false,
         _ if at.elapsed() >= GRACE => {

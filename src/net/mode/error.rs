@@ -65,6 +65,10 @@ pub enum NetworkConfigError {
     /// The user-mode network as asked is refused (a port, the MTU).
     #[error("Network::UserMode: {0}")]
     UserNet(#[from] UserNetError),
+    /// An egress limit with `CAP_NET_ADMIN` kept: the limit is a tbf on the sandbox's own
+    /// `eth0`, which that capability could take off.
+    #[error("Network::Veth: an egress limit cannot hold with CAP_NET_ADMIN kept (the sandbox could remove it): drop the capability or the limit")]
+    EgressLimitWithNetAdmin,
     /// `Network::UserMode` without a user namespace, which its helper joins.
     #[error("Network::UserMode needs Namespaces::USER (its helper joins the sandbox's user namespace)")]
     UserModeNeedsUserNamespace,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::error::NetworkConfigError;
 use super::spec::{Network, Veth};
+use crate::caps::spec::Capabilities;
 use crate::namespaces::Namespaces;
 use crate::net::bandwidth::{self, plan::BandwidthPlan};
 use crate::net::usermode::plan::UserNetPlan;
@@ -96,6 +97,16 @@ pub(crate) fn compile(
             (ns | Namespaces::NET, ModePlan::UserMode(UserNetPlan::new(net)?))
         }
     })
+}
+
+/// A limit on the sandbox's egress is a tbf on its own `eth0`: a sandbox keeping
+/// `CAP_NET_ADMIN` could take it off, so the two are refused together.
+pub(crate) fn check_caps(network: &ModePlan, keep: Capabilities) -> Result<(), NetworkConfigError> {
+    let limited = network.veth().and_then(|v| v.bandwidth).is_some_and(|b| b.egress.is_some());
+    if limited && keep.contains(Capabilities::NET_ADMIN) {
+        return Err(NetworkConfigError::EgressLimitWithNetAdmin);
+    }
+    Ok(())
 }
 
 /// Checks a veth's addresses: a prefix of 16 to 31, two different addresses in one subnet,

@@ -25,6 +25,7 @@ use crate::net::forward::TcpForwarder;
 use crate::net::netlink::addr::{self, RouteTo};
 use crate::net::netlink::error::NetlinkError;
 use crate::net::netlink::socket::Netlink;
+use crate::net::netlink::tc::Tbf;
 use crate::net::netlink::{link, links};
 use crate::net::usermode::spec::PortForward;
 
@@ -37,8 +38,11 @@ pub(crate) struct HostVeth {
     name: String,
     /// A socket in the namespace the host end is in, for its deletion from any thread.
     nl: Option<Netlink>,
-    /// Its bandwidth limits, as set and read back.
+    /// The limit into the sandbox: a tbf on the host end, as set and read back.
     limits: Option<Applied>,
+    /// The limit out of the sandbox: a tbf on `eth0` inside, set and read back through this
+    /// socket in the sandbox's namespace (which it keeps alive until the drop).
+    inside: Option<(Netlink, Applied)>,
     /// Its port forwards, stopped first when it is dropped.
     forwards: Vec<TcpForwarder>,
     /// Its host address in this process's registry of live ones (see [`claim`]).
@@ -76,8 +80,24 @@ impl HostVeth {
 
     /// The counters of its bandwidth limits (`None` without limits).
     pub(crate) fn stats(&mut self) -> Option<Result<NetStats, BandwidthError>> {
-        let limits = self.limits.clone()?;
-        Some(bandwidth::stats::stats(self.nl(), &limits))
+        if self.limits.is_none() && self.inside.is_none() {
+            return None;
+        }
+        let mut stats = NetStats::default();
+        if let Some(limits) = self.limits.clone() {
+            match bandwidth::stats::stats(self.nl(), &limits) {
+                Ok(host) => stats.ingress = host.ingress,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        if let Some((nl, applied)) = &mut self.inside {
+            // The tbf inside is eth0's root qdisc, which `stats` reports as the "ingress" one.
+            match bandwidth::stats::stats(nl, applied) {
+                Ok(inside) => stats.egress = inside.ingress,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(stats))
     }
 
     fn nl(&mut self) -> &mut Netlink {
@@ -94,10 +114,8 @@ impl Drop for HostVeth {
         self.forwards.clear();
         if let Some(mut nl) = self.nl.take() {
             let _ = link::set_up(&mut nl, &self.name, false);
-            if let Some(ifb) = self.limits.take().and_then(|l| l.ifb) {
-                let _ = link::delete(&mut nl, &ifb);
-            }
-            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb: None });
+            self.inside = None; // the sandbox's namespace may go
+            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl });
         }
         if let Some(claim) = self.claimed.take() {
             live().retain(|c| *c != claim);
@@ -116,20 +134,25 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     let mut nl = Netlink::open().map_err(|e| released(e.into()))?;
     sweep::once(&mut nl);
     let name = create(&mut nl, inside_ns.as_fd()).map_err(|e| released(e.into()))?;
-    let mut veth = HostVeth { name, nl: Some(nl), limits: None, forwards: Vec::new(), claimed: Some(claimed) };
+    let mut veth =
+        HostVeth { name, nl: Some(nl), limits: None, inside: None, forwards: Vec::new(), claimed: Some(claimed) };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
     links::set_alias(veth.nl(), &host, &name::own_alias())?;
     no_ipv6(&host)?;
     addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
     link::set_up(veth.nl(), &host, true)?;
-    if let Some(limits) = &plan.bandwidth {
-        veth.limits = Some(limit(veth.nl(), &host, limits)?);
+    if let Some(tbf) = plan.bandwidth.and_then(|b| b.ingress) {
+        veth.limits = Some(limit(veth.nl(), &host, tbf)?);
     }
     let mut inside = open_inside(inside_ns.as_fd(), pid)?;
     addr::add_ipv4(&mut inside, INSIDE, plan.address, prefix)?;
     link::set_up(&mut inside, INSIDE, true)?;
     if plan.default_route {
         addr::add_route(&mut inside, INSIDE, RouteTo::DefaultVia(plan.host_address))?;
+    }
+    if let Some(tbf) = plan.bandwidth.and_then(|b| b.egress) {
+        let applied = limit(&mut inside, INSIDE, tbf)?;
+        veth.inside = Some((inside, applied));
     }
     for forward in &plan.ports {
         veth.forwards.push(publish(forward, plan)?);
@@ -161,19 +184,14 @@ fn publish(forward: &PortForward, plan: &VethPlan) -> Result<TcpForwarder, Netwo
     })
 }
 
-/// Sets the limits on the host end `host` (an ifb of this process's names for the egress, with
-/// its alias, so that the sweep knows it), read back.
-fn limit(nl: &mut Netlink, host: &str, limits: &BandwidthPlan) -> Result<Applied, NetworkError> {
-    let ifb = name::next_name();
-    let applied = bandwidth::apply::apply(nl, host, &ifb, limits)?;
-    if let Some(ifb) = &applied.ifb {
-        let marked = links::set_alias(nl, ifb, &name::own_alias()).map_err(NetworkError::from);
-        if let Err(e) = marked.and_then(|()| no_ipv6(ifb)) {
-            let _ = bandwidth::apply::remove(nl, &applied);
-            return Err(e);
-        }
-    }
-    Ok(applied)
+/// A tbf as `link`'s root qdisc (through `nl`, in that link's namespace), read back. The
+/// sandbox's egress is shaped on its own `eth0`, where its TCP feels the queue at once: no
+/// ifb to make and delete (a link's deletion costs ~27 ms of RCU waits here, and an ifb
+/// outlives a process that exits before deleting it). The sandbox cannot take it off: that
+/// needs CAP_NET_ADMIN in its namespace, which `build()` refuses with an egress limit.
+fn limit(nl: &mut Netlink, link: &str, tbf: Tbf) -> Result<Applied, NetworkError> {
+    let plan = BandwidthPlan { ingress: Some(tbf), egress: None };
+    Ok(bandwidth::apply::apply(nl, link, "", &plan)?)
 }
 
 /// Creates the pair under this process's next free name (a name can be taken by a leftover
