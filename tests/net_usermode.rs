@@ -146,6 +146,11 @@ fn network_and_forward(net: UserNet) {
     let pid = helper.pid();
     assert!(running(pid));
     drop(helper);
+    // Killed at once, reaped on isobox's reaper thread (its tap's teardown takes a while).
+    let end = Instant::now() + Duration::from_secs(5);
+    while running(pid) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert!(!running(pid), "the helper {pid} outlived its handle");
     assert!(helpers_of(first.id()).is_empty());
 }

@@ -46,7 +46,10 @@ fn our_children_named(name: &str) -> Vec<u32> {
             .split_once('(')
             .and_then(|(_, r)| r.rsplit_once(')'))
             .map(|(c, rest)| (c.to_string(), rest.to_string()));
-        comm.is_some_and(|(c, rest)| c.starts_with(name) && rest.split_whitespace().nth(1) == Some(me.as_str()))
+        let alive = |rest: &str| !rest.trim_start().starts_with('Z');
+        comm.is_some_and(|(c, rest)| {
+            c.starts_with(name) && alive(&rest) && rest.split_whitespace().nth(1) == Some(me.as_str())
+        })
     })
     .collect()
 }
@@ -88,6 +91,11 @@ fn user_mode_forward(helper: UserNetHelper) {
     assert_eq!(line, "ready True\n", "eth0 is up when the program starts");
     assert_eq!(read_greeting(port), "hello from the sandbox");
     assert!(child.wait().unwrap().success());
+    // Killed at once, reaped on isobox's reaper thread (its tap's teardown takes a while).
+    let end = Instant::now() + Duration::from_secs(5);
+    while !our_children_named(name).is_empty() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(our_children_named(name), Vec::<u32>::new(), "{name} left after wait");
 }
 

@@ -22,7 +22,7 @@ use super::helper::UserNetProcess;
 use super::plan::{Launch, UserNetPlan};
 use super::probe::{errno_of, probe};
 use super::spawner;
-use super::spec::UserNetHelper;
+use super::spec::{PortForward, UserNetHelper};
 use crate::sys;
 
 /// How long a helper that reported EOF gets to exit by itself, for its own exit status.
@@ -75,12 +75,12 @@ pub fn start(plan: &UserNetPlan, pid: u32) -> Result<UserNetProcess, UserNetErro
     drop((ready_write, exit_read, ns));
     let mut helper = UserNetProcess::new(kind, found.version, child, exit_write, stderr);
     let deadline = Instant::now() + net.ready_timeout;
-    wait_ready(&mut helper, &ready_read, deadline, net.ready_timeout)?;
-    if let Some(dir) = &api_dir {
-        for forward in &net.ports {
-            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
-            api::add_hostfwd(&dir.socket(), forward, left)?;
-        }
+    let ready = wait_ready(&mut helper, &ready_read, deadline, net.ready_timeout)
+        .and_then(|()| add_forwards(api_dir.as_ref(), &net.ports, deadline));
+    if let Err(e) = ready {
+        // A failed start leaves nothing running: killed and reaped here, not in the background.
+        let _ = helper.kill_and_reap(Duration::ZERO);
+        return Err(e);
     }
     Ok(helper)
 }
@@ -93,6 +93,18 @@ fn open_namespaces(pid: u32) -> Result<(OwnedFd, OwnedFd), Errno> {
         file.map(OwnedFd::from).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
     };
     Ok((open("user")?, open("net")?))
+}
+
+/// slirp4netns's port forwards, through its API socket in `dir` (none without one).
+fn add_forwards(dir: Option<&ApiDir>, ports: &[PortForward], deadline: Instant) -> Result<(), UserNetError> {
+    let Some(dir) = dir else {
+        return Ok(());
+    };
+    for forward in ports {
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+        api::add_hostfwd(&dir.socket(), forward, left)?;
+    }
+    Ok(())
 }
 
 /// Waits for the first byte on `ready` (the network is up), EOF (the helper exited) or the
