@@ -162,7 +162,9 @@ fn a_nat_veth_reaches_the_outside_masqueraded_and_its_rule_goes_with_it() {
         let host_end = child.host_veth().unwrap().to_owned();
         let listing = isobox_chain();
         assert!(listing.contains(&format!("oifname != \"{host_end}\" masquerade")), "{listing}");
-        assert!(listing.contains(&format!("comment \"isobox ")) && listing.contains(&host_end), "{listing}");
+        let (pid_ns, pid) = (std::fs::metadata("/proc/self/ns/pid").unwrap().ino(), std::process::id());
+        let comment = format!("comment \"isobox {pid_ns} {pid} ");
+        assert!(listing.contains(&comment) && listing.contains(&format!(" {host_end}\"")), "{listing}");
         let fwd = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{host_end}/forwarding")).unwrap();
         assert_eq!(fwd.trim(), "1");
         assert!(child.wait().unwrap().success());
@@ -232,5 +234,29 @@ fn a_leftover_rule_of_a_dead_owner_is_swept() {
         assert!(!listing.contains("ibxdead-0"), "the dead owner's rule is swept:\n{listing}");
         assert!(listing.contains("ibxelse-0"), "another pid namespace's rule stays:\n{listing}");
         assert!(!listing.contains("oifname"), "the sandbox's own rule is gone:\n{listing}");
+    });
+}
+
+#[test]
+fn a_rule_goes_when_its_child_is_dropped_on_a_thread_of_another_namespace() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(true, || {
+        let mut child = match nat_sandbox(1, true).spawn(&cmd("/bin/sleep", &["5"])) {
+            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            other => other.unwrap(),
+        };
+        assert!(isobox_chain().contains("masquerade"));
+        child.kill().unwrap();
+        let here = thread_netns();
+        std::thread::spawn(move || {
+            unshare(CloneFlags::CLONE_NEWNET).expect("unshare");
+            assert_ne!(thread_netns(), here);
+            drop(child);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(isobox_chain(), "", "the rule is deleted in its own namespace");
     });
 }

@@ -202,10 +202,8 @@ pub(crate) fn sweep() -> Vec<String> {
     let mut gone = Vec::new();
     for (comment, handle) in rules(&listing) {
         let owner = comment.rsplit_once(' ').and_then(|(alias, _)| name::alias_owner(alias));
-        if owner.is_some_and(|(ns, pid, start)| sweep::owner_gone(ns, pid, start)) {
-            if delete_rule(handle).is_ok() {
-                gone.push(comment);
-            }
+        if owner.is_some_and(|(ns, pid, start)| sweep::owner_gone(ns, pid, start)) && delete_rule(handle).is_ok() {
+            gone.push(comment);
         }
     }
     drop_empty_table();
