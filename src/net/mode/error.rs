@@ -3,6 +3,7 @@
 //! the host or the caller is the cause.
 
 use crate::net::bandwidth::error::BandwidthError;
+use crate::net::mode::nat_error::NatError;
 use crate::net::usermode::error::UserNetError;
 use crate::net::usermode::spec::PortForward;
 use std::io;
@@ -132,6 +133,9 @@ pub enum NetworkError {
     /// The user-mode helper did not start, or did not bring the sandbox's network up.
     #[error("Network::UserMode: {0}")]
     UserMode(UserNetError),
+    /// The veth's NAT (`Veth::nat`) could not be set up or read back.
+    #[error("Network::Veth: NAT: {0}")]
+    Nat(#[from] NatError),
     /// The veth's bandwidth limits could not be set, or did not read back as written.
     #[error("Network::Veth: limiting the bandwidth: {0}{}", hint::suffix(.0.hint()))]
     Bandwidth(#[from] BandwidthError),

@@ -6,11 +6,14 @@
 //! - apply, all in the parent: [`netns`] (a thread's network namespace entered and left, for
 //!   `Join` and for the inside of a veth), [`veth`] (the pair made while the child waits for
 //!   `go`, and ended with its `Child`, [`deleter`]), [`name`] and [`sweep`] (host-side names, and the
-//!   leftovers of dead isobox processes). The child only brings loopback up (`net::apply`).
+//!   leftovers of dead isobox processes), [`nat`] (a veth's way out, `Veth::nat`). The child
+//!   only brings loopback up (`net::apply`).
 
 pub(crate) mod deleter;
 pub(crate) mod error;
 pub(crate) mod name;
+pub(crate) mod nat;
+pub(crate) mod nat_error;
 pub(crate) mod netns;
 pub(crate) mod plan;
 pub(crate) mod spec;

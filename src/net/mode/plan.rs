@@ -40,6 +40,8 @@ pub(crate) struct VethPlan {
     pub bandwidth: Option<BandwidthPlan>,
     /// Its port forwards (TCP).
     pub ports: Vec<PortForward>,
+    /// Masquerade to the host's outbound interfaces.
+    pub nat: bool,
 }
 
 impl ModePlan {
@@ -136,7 +138,8 @@ fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
     let bandwidth = veth.bandwidth.as_ref().map(bandwidth::plan::compile).transpose()?;
     let bandwidth = bandwidth.filter(|b| !b.is_empty());
     let ports = check_ports(&veth.ports)?;
-    Ok(VethPlan { address, host_address, prefix, default_route: veth.default_route, bandwidth, ports })
+    let default_route = veth.default_route;
+    Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat })
 }
 
 /// A veth's forwards: TCP, ports not 0, no host address and port twice.

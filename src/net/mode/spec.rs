@@ -43,8 +43,8 @@ pub enum Network {
 /// named `ibx<pid>-<n>` (the owner's pid and a counter in base 36) with
 /// [`host_address`](Veth::host_address), both with [`prefix`](Veth::prefix) and up.
 ///
-/// isobox adds no bridge, NAT or forwarding: the sandbox reaches the host side's address,
-/// and beyond only if the host routes for it.
+/// isobox adds no bridge, NAT or forwarding unless asked: the sandbox reaches the host side's
+/// address, and beyond only with [`nat`](Veth::nat) (or if the host routes for it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Veth {
@@ -63,6 +63,8 @@ pub struct Veth {
     /// Host ports carried to the sandbox's address (TCP only: threads of isobox's accept on
     /// the host side, as docker-proxy does, and connect to `address`), bound at each spawn.
     pub ports: Vec<PortForward>,
+    /// NAT to the host's outbound interfaces (default: off). See [`Veth::nat`].
+    pub nat: bool,
 }
 
 impl Veth {
@@ -70,7 +72,7 @@ impl Veth {
     /// `/prefix`, and a default route inside via the host side.
     #[must_use]
     pub fn new(address: Ipv4Addr, host_address: Ipv4Addr, prefix: u8) -> Veth {
-        Veth { address, host_address, prefix, default_route: true, bandwidth: None, ports: Vec::new() }
+        Veth { address, host_address, prefix, default_route: true, bandwidth: None, ports: Vec::new(), nat: false }
     }
 
     /// Carries TCP connections to `forward`'s host address and port (127.0.0.1 unless set
@@ -85,6 +87,23 @@ impl Veth {
     #[must_use]
     pub fn bandwidth(mut self, limits: Bandwidth) -> Veth {
         self.bandwidth = Some(limits);
+        self
+    }
+
+    /// A way out through the host (default: off). **A loosening**: the sandbox then reaches
+    /// whatever the spawning thread's network namespace reaches (other networks, other
+    /// sandboxes' veths), with the host's outbound address as its source. At each spawn, in
+    /// that namespace: IPv4 forwarding is turned on for the host end only, and a masquerade
+    /// rule for the sandbox's address leaving through any other interface is added to a table
+    /// of isobox's own (`table ip isobox`, with the `nft` binary of nftables) and read back;
+    /// both go with the pair. The kernel forwards the replies only if the interface they come
+    /// in through forwards too: isobox does not turn that on, and refuses the spawn
+    /// ([`NatError::OutboundForwardingOff`](crate::NatError::OutboundForwardingOff)) if an
+    /// interface of a default route has it off. The host's own firewall (a `forward` chain
+    /// that drops) still applies.
+    #[must_use]
+    pub fn nat(mut self, on: bool) -> Veth {
+        self.nat = on;
         self
     }
 

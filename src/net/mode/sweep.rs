@@ -5,7 +5,8 @@
 //! A link is left behind when its owner (the pid in its name, [`super::name`]) is gone, or
 //! when that pid is another process now: its start time is not the one in the link's alias.
 //! A link whose owner lives, this process's own, and names that are not isobox's are left
-//! alone. Best effort: a link that cannot be deleted stays for the next sweep.
+//! alone. Best effort: a link that cannot be deleted stays for the next sweep. The NAT rules
+//! of dead owners are swept likewise, by [`super::nat`] with [`owner_gone`].
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
@@ -46,7 +47,14 @@ fn is_left_behind(link: &LinkName) -> bool {
     let Some((ns, alias_pid, start)) = link.alias.as_deref().and_then(name::alias_owner) else {
         return false; // not marked (yet), or not isobox's
     };
-    if pid == std::process::id() || alias_pid != pid || ns != name::own_pid_namespace() {
+    alias_pid == pid && owner_gone(ns, pid, start)
+}
+
+/// Whether the isobox process `pid` that started at `start` in pid namespace `ns` is gone:
+/// never this process, nor one of another pid namespace (a pid means nothing there). Also
+/// judges the NAT rules' owners ([`super::nat`]).
+pub(crate) fn owner_gone(ns: u64, pid: u32, start: u64) -> bool {
+    if pid == std::process::id() || ns != name::own_pid_namespace() {
         return false;
     }
     match name::start_time(pid) {

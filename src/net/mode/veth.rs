@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 use super::error::NetworkError;
 use super::netns::{self, Entered};
 use super::plan::VethPlan;
+use super::nat::{self, NatRule};
 use super::{deleter, name, sweep};
 use crate::net::bandwidth::{self, apply::Applied, error::BandwidthError, plan::BandwidthPlan, stats::NetStats};
 use crate::net::forward::TcpForwarder;
@@ -47,6 +48,8 @@ pub(crate) struct HostVeth {
     forwards: Vec<TcpForwarder>,
     /// Its host address in this process's registry of live ones (see [`claim`]).
     claimed: Option<Claim>,
+    /// Its masquerade rule (`Veth::nat`), deleted when dropped.
+    nat: Option<NatRule>,
 }
 
 /// A host-side address of a live pair: (network namespace inode, address).
@@ -112,6 +115,7 @@ impl Drop for HostVeth {
     /// itself goes to the deleter.
     fn drop(&mut self) {
         self.forwards.clear();
+        self.nat = None;
         if let Some(mut nl) = self.nl.take() {
             let _ = link::set_up(&mut nl, &self.name, false);
             self.inside = None; // the sandbox's namespace may go
@@ -134,13 +138,23 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     let mut nl = Netlink::open().map_err(|e| released(e.into()))?;
     sweep::once(&mut nl);
     let name = create(&mut nl, inside_ns.as_fd()).map_err(|e| released(e.into()))?;
-    let mut veth =
-        HostVeth { name, nl: Some(nl), limits: None, inside: None, forwards: Vec::new(), claimed: Some(claimed) };
+    let mut veth = HostVeth {
+        name,
+        nl: Some(nl),
+        limits: None,
+        inside: None,
+        forwards: Vec::new(),
+        claimed: Some(claimed),
+        nat: None,
+    };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
     links::set_alias(veth.nl(), &host, &name::own_alias())?;
     no_ipv6(&host)?;
     addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
     link::set_up(veth.nl(), &host, true)?;
+    if plan.nat {
+        veth.nat = Some(nat::add(&host, plan.address)?);
+    }
     if let Some(tbf) = plan.bandwidth.and_then(|b| b.ingress) {
         veth.limits = Some(limit(veth.nl(), &host, tbf)?);
     }

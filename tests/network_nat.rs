@@ -1,0 +1,262 @@
+//! `Veth::nat`: a veth sandbox's way out through NAT (root). Each test builds its topology in
+//! network namespaces it creates: an "outside" one (a thread of its own) with a TCP server on
+//! 10.232.0.2 that answers with the peer address it sees, and a test "host" one (the spawning
+//! thread's) joined to it by a veth (10.232.0.1) with a default route there. Everything dies
+//! with the two threads' namespaces; the real host's ruleset is compared before and after.
+//! Without `nft` (nftables) or veth, a printed skip.
+mod common;
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::os::unix::fs::MetadataExt;
+use std::process::Command as Std;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{cmd, require_root, sandbox};
+use isobox::{Error, NatError, NetOp, Network, NetworkError, PortForward, Sandbox, Veth};
+use nix::errno::Errno;
+use nix::sched::{unshare, CloneFlags};
+
+const OUTSIDE: Ipv4Addr = Ipv4Addr::new(10, 232, 0, 2);
+const HOST_OUT: Ipv4Addr = Ipv4Addr::new(10, 232, 0, 1);
+const PORT: u16 = 8080;
+
+fn thread_netns() -> u64 {
+    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Std::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The real host's NAT state, as the tools print it (no iptables: empty).
+fn host_rules() -> (String, String) {
+    let text = |p: &str, a: &[&str]| Std::new(p).args(a).output().map(|o| String::from_utf8_lossy(&o.stdout).into());
+    (text("nft", &["list", "ruleset"]).unwrap_or_default(), text("iptables", &["-t", "nat", "-S"]).unwrap_or_default())
+}
+
+/// The isobox rules' listing in the calling thread's namespace ("" without the table).
+fn isobox_chain() -> String {
+    Std::new("nft")
+        .args(["--handle", "list", "table", "ip", "isobox"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn require_tools() -> bool {
+    if !require_root() {
+        return false;
+    }
+    for tool in ["nft", "ip"] {
+        if Std::new(tool).arg("-V").output().is_err() {
+            eprintln!("skipped: no {tool} binary (.ci/setup-host installs nftables)");
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs `f` on a thread moved into a new "host" namespace joined to an "outside" one serving
+/// on [`OUTSIDE`]; `forward` turns forwarding on for the host's outside link. `None`: no veth.
+fn with_topology<T: Send>(forward: bool, f: impl FnOnce() -> T + Send) -> Option<T> {
+    let real = host_rules();
+    let host = thread_netns();
+    let stop = AtomicBool::new(false);
+    let tag = format!("nto{}", std::process::id());
+    let result = std::thread::scope(|s| {
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<bool>();
+        let (stop, tag2) = (&stop, tag.clone());
+        let server = s.spawn(move || {
+            unshare(CloneFlags::CLONE_NEWNET).expect("unshare");
+            assert_ne!(thread_netns(), host);
+            tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+            if go_rx.recv() != Ok(true) {
+                return;
+            }
+            run("ip", &["addr", "add", &format!("{OUTSIDE}/24"), "dev", &format!("{tag2}b")]);
+            run("ip", &["link", "set", &format!("{tag2}b"), "up"]);
+            serve(stop);
+        });
+        let tid = tid_rx.recv().unwrap();
+        let out = s
+            .spawn(move || {
+                unshare(CloneFlags::CLONE_NEWNET).expect("unshare");
+                assert_ne!(thread_netns(), host);
+                let (a, b) = (format!("{tag}a"), format!("{tag}b"));
+                let made = Std::new("ip")
+                    .args(["link", "add", &a, "type", "veth", "peer", "name", &b, "netns", &tid.to_string()])
+                    .status();
+                if !made.is_ok_and(|s| s.success()) {
+                    eprintln!("skipped: no veth pair (the veth driver missing)");
+                    let _ = go_tx.send(false);
+                    return None;
+                }
+                run("ip", &["addr", "add", &format!("{HOST_OUT}/24"), "dev", &a]);
+                run("ip", &["link", "set", &a, "up"]);
+                run("ip", &["route", "add", "default", "via", &OUTSIDE.to_string()]);
+                std::fs::write(format!("/proc/sys/net/ipv4/conf/{a}/forwarding"), if forward { "1" } else { "0" })
+                    .unwrap();
+                go_tx.send(true).unwrap();
+                let out = f();
+                stop.store(true, Ordering::SeqCst);
+                Some(out)
+            })
+            .join();
+        stop.store(true, Ordering::SeqCst);
+        server.join().unwrap();
+        out.unwrap_or_else(|p| std::panic::resume_unwind(p))
+    });
+    assert_eq!(host_rules(), real, "the real host's tables changed");
+    result
+}
+
+/// Answers each connection with the peer's address, until `stop`.
+fn serve(stop: &AtomicBool) {
+    let listener = TcpListener::bind(SocketAddr::from((OUTSIDE, PORT))).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    while !stop.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((mut c, peer)) => {
+                let _ = writeln!(c, "{}", peer.ip());
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+fn nat_sandbox(third: u8, nat: bool) -> Sandbox {
+    let veth = Veth::new(Ipv4Addr::new(10, 233, third, 2), Ipv4Addr::new(10, 233, third, 1), 24).nat(nat);
+    sandbox(|b| {
+        b.network(Network::Veth(veth));
+    })
+}
+
+/// What the outside server said to the sandbox, or `None` if it could not connect.
+fn ask_outside(sandbox: &Sandbox) -> Option<String> {
+    let script = format!("exec 3<>/dev/tcp/{OUTSIDE}/{PORT} && cat <&3");
+    let out = sandbox.output(&cmd("/usr/bin/timeout", &["2", "/bin/bash", "-c", &script])).unwrap();
+    out.report.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn veth_missing(e: &Error) -> bool {
+    matches!(e, Error::Network(NetworkError::Veth(n)) if n.op == NetOp::CreateVeth && n.errno == Errno::EOPNOTSUPP)
+}
+
+#[test]
+fn a_nat_veth_reaches_the_outside_masqueraded_and_its_rule_goes_with_it() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(true, || {
+        let nat = nat_sandbox(1, true);
+        let mut child = match nat.spawn(&cmd("/bin/sleep", &["0.3"])) {
+            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            other => other.unwrap(),
+        };
+        let host_end = child.host_veth().unwrap().to_owned();
+        let listing = isobox_chain();
+        assert!(listing.contains(&format!("oifname != \"{host_end}\" masquerade")), "{listing}");
+        let (pid_ns, pid) = (std::fs::metadata("/proc/self/ns/pid").unwrap().ino(), std::process::id());
+        let comment = format!("comment \"isobox {pid_ns} {pid} ");
+        assert!(listing.contains(&comment) && listing.contains(&format!(" {host_end}\"")), "{listing}");
+        let fwd = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{host_end}/forwarding")).unwrap();
+        assert_eq!(fwd.trim(), "1");
+        assert!(child.wait().unwrap().success());
+        assert_eq!(isobox_chain(), "", "rule and table gone after wait");
+        // The server sees the host side's outside address, not the sandbox's.
+        assert_eq!(ask_outside(&nat).as_deref(), Some("10.232.0.1"));
+        assert_eq!(isobox_chain(), "");
+        // Without nat, no way out.
+        assert_eq!(ask_outside(&nat_sandbox(2, false)), None);
+        assert_eq!(isobox_chain(), "");
+    });
+}
+
+#[test]
+fn nat_is_refused_when_the_outbound_link_does_not_forward_and_a_failed_spawn_leaves_no_rule() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(false, || {
+        match nat_sandbox(1, true).spawn(&cmd("/bin/true", &[])) {
+            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            Err(Error::Network(NetworkError::Nat(NatError::OutboundForwardingOff { interface, .. }))) => {
+                assert!(interface.starts_with("nto"), "{interface}");
+            }
+            other => panic!("expected OutboundForwardingOff: {other:?}"),
+        }
+        assert_eq!(isobox_chain(), "");
+        let link = std::fs::read_dir("/proc/sys/net/ipv4/conf").unwrap().flatten().find_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.starts_with("nto").then_some(name)
+        });
+        std::fs::write(format!("/proc/sys/net/ipv4/conf/{}/forwarding", link.unwrap()), "1").unwrap();
+        // The rule is added, then the port forward fails (not a host-side address): none left.
+        let veth = Veth::new(Ipv4Addr::new(10, 233, 3, 2), Ipv4Addr::new(10, 233, 3, 1), 24)
+            .nat(true)
+            .port(PortForward::tcp(18080, 80).on(Ipv4Addr::new(10, 233, 9, 9)));
+        let failing = sandbox(|b| {
+            b.network(Network::Veth(veth));
+        });
+        let err = failing.spawn(&cmd("/bin/true", &[])).map(|_| ()).unwrap_err();
+        assert!(matches!(err, Error::Network(NetworkError::Publish { .. })), "{err}");
+        assert_eq!(isobox_chain(), "", "no rule after a failed spawn");
+    });
+}
+
+#[test]
+fn a_leftover_rule_of_a_dead_owner_is_swept() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(true, || {
+        let pid_ns = std::fs::metadata("/proc/self/ns/pid").unwrap().ino();
+        let script = format!(
+            "table ip isobox {{\n chain postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}\n}}\n\
+             add rule ip isobox postrouting ip saddr 10.233.7.2 masquerade comment \"isobox {pid_ns} 4194305 5 ibxdead-0\"\n\
+             add rule ip isobox postrouting ip saddr 10.233.8.2 masquerade comment \"isobox {} 4194305 5 ibxelse-0\"\n",
+            pid_ns + 1
+        );
+        let mut nft = Std::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+        nft.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        assert!(nft.wait().unwrap().success());
+        match nat_sandbox(1, true).status(&cmd("/bin/true", &[])) {
+            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            other => assert!(other.unwrap().success()),
+        }
+        let listing = isobox_chain();
+        assert!(!listing.contains("ibxdead-0"), "the dead owner's rule is swept:\n{listing}");
+        assert!(listing.contains("ibxelse-0"), "another pid namespace's rule stays:\n{listing}");
+        assert!(!listing.contains("oifname"), "the sandbox's own rule is gone:\n{listing}");
+    });
+}
+
+#[test]
+fn a_rule_goes_when_its_child_is_dropped_on_a_thread_of_another_namespace() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(true, || {
+        let mut child = match nat_sandbox(1, true).spawn(&cmd("/bin/sleep", &["5"])) {
+            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            other => other.unwrap(),
+        };
+        assert!(isobox_chain().contains("masquerade"));
+        child.kill().unwrap();
+        let here = thread_netns();
+        std::thread::spawn(move || {
+            unshare(CloneFlags::CLONE_NEWNET).expect("unshare");
+            assert_ne!(thread_netns(), here);
+            drop(child);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(isobox_chain(), "", "the rule is deleted in its own namespace");
+    });
+}
