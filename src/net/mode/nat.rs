@@ -56,8 +56,11 @@ pub(crate) fn add(host: &str, address: Ipv4Addr) -> Result<NatRule, NatError> {
     let path = format!("/proc/sys/net/ipv4/conf/{host}/forwarding");
     std::fs::write(&path, "1").map_err(|source| NatError::Proc { step: NatStep::Forwarding, path, source })?;
     check_outbound(host)?;
-    let netns = File::open("/proc/thread-self/ns/net")
-        .map_err(|source| NatError::Proc { step: NatStep::AddRule, path: "/proc/thread-self/ns/net".into(), source })?;
+    let netns = File::open("/proc/thread-self/ns/net").map_err(|source| NatError::Proc {
+        step: NatStep::AddRule,
+        path: "/proc/thread-self/ns/net".into(),
+        source,
+    })?;
     let ino = netns.metadata().map(|m| m.ino()).unwrap_or(0);
     sweep_once(ino);
     let comment = format!("{} {host}", name::own_alias());

@@ -17,9 +17,9 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use super::error::NetworkError;
+use super::nat::{self, NatRule};
 use super::netns::{self, Entered};
 use super::plan::VethPlan;
-use super::nat::{self, NatRule};
 use super::{deleter, name, sweep};
 use crate::net::bandwidth::{self, apply::Applied, error::BandwidthError, plan::BandwidthPlan, stats::NetStats};
 use crate::net::forward::TcpForwarder;
