@@ -179,3 +179,24 @@ fn veth_ports_are_carried_to_the_sandbox_and_closed_after_wait() {
         .unwrap()
     });
 }
+
+#[test]
+fn rootless_a_thousand_user_mode_spawns_leave_no_helper() {
+    let helper = UserNetHelper::Slirp4netns;
+    if !common::require_user_net(helper) {
+        return;
+    }
+    let sb = sandbox(|b| {
+        b.network(Network::UserMode(UserNet::new(helper)));
+    });
+    let started = Instant::now();
+    for i in 0..1000 {
+        assert!(sb.status(&cmd("/bin/true", &[])).unwrap().success(), "spawn {i}");
+    }
+    eprintln!("1000 user-mode spawns in {:?}", started.elapsed());
+    let end = Instant::now() + Duration::from_secs(10);
+    while !our_children_named(helper.program()).is_empty() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(our_children_named(helper.program()), Vec::<u32>::new(), "helpers left after 1000 spawns");
+}

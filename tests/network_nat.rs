@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Command as Std;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{cmd, require_root, sandbox};
 use isobox::{Error, NatError, NetOp, Network, NetworkError, PortForward, Sandbox, Veth};
@@ -258,5 +258,30 @@ fn a_rule_goes_when_its_child_is_dropped_on_a_thread_of_another_namespace() {
         .join()
         .unwrap();
         assert_eq!(isobox_chain(), "", "the rule is deleted in its own namespace");
+    });
+}
+
+#[test]
+fn a_thousand_nat_spawns_leave_no_rule_table_or_link() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(true, || {
+        let nat = nat_sandbox(5, true);
+        let started = Instant::now();
+        for i in 0..1000 {
+            match nat.status(&cmd("/bin/true", &[])) {
+                Err(e) if i == 0 && veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+                other => assert!(other.unwrap().success(), "spawn {i}"),
+            }
+        }
+        eprintln!("1000 NAT spawns in {:?}", started.elapsed());
+        assert_eq!(isobox_chain(), "", "a rule or the table left after 1000 spawns");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let links = || std::fs::read_to_string("/proc/thread-self/net/dev").unwrap().matches("ibx").count();
+        while links() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(links(), 0, "host-side veths left after 1000 spawns");
     });
 }
