@@ -155,16 +155,56 @@ fn limits_hold(into_asked: u64, out_asked: u64, net: u8) {
 }
 
 #[test]
-fn rootless_an_egress_limit_with_net_admin_kept_is_refused_at_build() {
+fn rootless_an_egress_limit_with_net_admin_or_net_raw_kept_is_refused_at_build() {
     let limits = Bandwidth::new().egress(OUT_OF);
     let veth = Veth::new(Ipv4Addr::new(10, 232, 2, 2), Ipv4Addr::new(10, 232, 2, 1), 24).bandwidth(limits);
-    let mut b = isobox::Sandbox::builder();
-    b.namespaces(common::full()).network(Network::Veth(veth)).capabilities(isobox::Capabilities::NET_ADMIN);
-    match b.build() {
-        Err(Error::Config(isobox::ConfigError::Network(isobox::NetworkConfigError::EgressLimitWithNetAdmin))) => {}
-        // Not root: Veth itself is refused first.
-        Err(Error::Config(isobox::ConfigError::Network(isobox::NetworkConfigError::VethNeedsRoot)))
-            if !common::is_root() => {}
-        other => panic!("{other:?}"),
+    // NET_ADMIN could remove the tbf on eth0, NET_RAW send past it (PACKET_QDISC_BYPASS).
+    for caps in [isobox::Capabilities::NET_ADMIN, isobox::Capabilities::NET_RAW, isobox::Capabilities::DOCKER_DEFAULT] {
+        let mut b = isobox::Sandbox::builder();
+        b.namespaces(common::full()).network(Network::Veth(veth.clone())).capabilities(caps);
+        match b.build() {
+            Err(Error::Config(isobox::ConfigError::Network(
+                isobox::NetworkConfigError::EgressLimitWithNetCapabilities,
+            ))) => {}
+            // Not root: Veth itself is refused first.
+            Err(Error::Config(isobox::ConfigError::Network(isobox::NetworkConfigError::VethNeedsRoot)))
+                if !common::is_root() => {}
+            other => panic!("{caps:?}: {other:?}"),
+        }
     }
+}
+
+#[test]
+fn the_sandbox_cannot_remove_its_egress_limit_from_inside() {
+    if !require_root() {
+        return;
+    }
+    in_new_netns(|| {
+        let limits = Bandwidth::new().egress(OUT_OF);
+        let veth = Veth::new(Ipv4Addr::new(10, 232, 4, 2), Ipv4Addr::new(10, 232, 4, 1), 24).bandwidth(limits);
+        let sb = sandbox(|b| {
+            b.network(Network::Veth(veth));
+        });
+        let script = "tc qdisc del dev eth0 root 2>/dev/null; echo del=$?; \
+                      ip link set eth0 down 2>/dev/null; echo down=$?; sleep 2";
+        let mut sh = cmd("/bin/sh", &["-c", script]);
+        sh.stdout(Stdio::piped());
+        let mut child = match sb.spawn(&sh) {
+            Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP => {
+                return eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+            }
+            other => other.unwrap(),
+        };
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let (mut del, mut down) = (String::new(), String::new());
+        out.read_line(&mut del).unwrap();
+        out.read_line(&mut down).unwrap();
+        assert!(del.starts_with("del=") && del.trim() != "del=0", "the sandbox removed its tbf: {del}");
+        assert!(down.starts_with("down=") && down.trim() != "down=0", "the sandbox took its eth0 down: {down}");
+        // The tbf is still eth0's root qdisc: its counters read back as a tbf's.
+        let stats = child.net_stats().expect("limits").unwrap();
+        assert!(stats.egress.is_some(), "{stats:?}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    });
 }

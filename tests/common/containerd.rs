@@ -84,7 +84,7 @@ impl Containerd {
             .spawn()
             .unwrap();
         let mut daemon = Containerd { child: Some(child), socket, options, dir };
-        daemon.wait_for_socket(Duration::from_secs(10));
+        daemon.wait_for_socket(Duration::from_secs(60));
         Some(daemon)
     }
 

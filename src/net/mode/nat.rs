@@ -16,7 +16,7 @@
 //! interface of a default route with forwarding off is a refusal, [`NatError::OutboundForwardingOff`].
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
@@ -54,6 +54,10 @@ impl Drop for NatRule {
 /// reads back the masquerade rule of `address`.
 pub(crate) fn add(host: &str, address: Ipv4Addr) -> Result<NatRule, NatError> {
     let path = format!("/proc/sys/net/ipv4/conf/{host}/forwarding");
+    std::fs::write(&path, "1").map_err(|source| NatError::Proc { step: NatStep::Forwarding, path, source })?;
+    // Only the sandbox's own address is forwarded: a sandbox with raw sockets could send any
+    // source address, which would leave unmasqueraded (strict reverse-path filtering).
+    let path = format!("/proc/sys/net/ipv4/conf/{host}/rp_filter");
     std::fs::write(&path, "1").map_err(|source| NatError::Proc { step: NatStep::Forwarding, path, source })?;
     check_outbound(host)?;
     let netns = File::open("/proc/thread-self/ns/net").map_err(|source| NatError::Proc {
@@ -128,23 +132,41 @@ fn list(step: NatStep) -> Result<String, NatError> {
 }
 
 /// Runs `nft args` (in the calling thread's network namespace), `stdin` written to it.
+/// Its input and output are private files, not pipes: a sandbox of another thread cloned
+/// meanwhile holds copies of this process's descriptors until its own set-up closes them, and
+/// that set-up may wait for this one's lock; an EOF on a pipe would wait for it (a deadlock).
+/// The files are read once nft has exited.
 fn nft(step: NatStep, args: &[&str], stdin: Option<&str>) -> Result<String, NatError> {
-    let mut child = Command::new("nft")
+    let tool = |source| NatError::Tool { step, source };
+    let file = || crate::sys::usermode::stderr_file().map_err(tool);
+    let (input, output, errors) = (file()?, file()?, file()?);
+    if let Some(text) = stdin {
+        (&input).write_all(text.as_bytes()).map_err(tool)?;
+        (&input).seek(SeekFrom::Start(0)).map_err(tool)?;
+    }
+    let status = Command::new(nft_program())
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| NatError::Tool { step, source })?;
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).map_err(|source| NatError::Tool { step, source })?;
+        .env_clear()
+        .stdin(if stdin.is_some() { Stdio::from(input) } else { Stdio::null() })
+        .stdout(Stdio::from(output.try_clone().map_err(tool)?))
+        .stderr(Stdio::from(errors.try_clone().map_err(tool)?))
+        .status()
+        .map_err(tool)?;
+    let read = |mut f: &File| -> Result<String, NatError> {
+        let mut text = String::new();
+        f.seek(SeekFrom::Start(0)).and_then(|_| f.read_to_string(&mut text)).map_err(tool)?;
+        Ok(text)
+    };
+    if !status.success() {
+        return Err(NatError::Nft { step, status: status.to_string(), stderr: read(&errors)?.trim().to_owned() });
     }
-    let out = child.wait_with_output().map_err(|source| NatError::Tool { step, source })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(NatError::Nft { step, status: out.status.to_string(), stderr });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    read(&output)
+}
+
+/// nft from the system's own directories, never from the caller's PATH (isobox runs it as
+/// root); plain `nft` if neither has it (the error then names it).
+fn nft_program() -> &'static str {
+    ["/usr/sbin/nft", "/sbin/nft"].into_iter().find(|p| std::path::Path::new(p).exists()).unwrap_or("nft")
 }
 
 /// Deletes rule `handle`, and the table if no rule is left (best effort).

@@ -102,11 +102,12 @@ pub(crate) fn compile(
 }
 
 /// A limit on the sandbox's egress is a tbf on its own `eth0`: a sandbox keeping
-/// `CAP_NET_ADMIN` could take it off, so the two are refused together.
+/// `CAP_NET_ADMIN` could take it off, and one keeping `CAP_NET_RAW` could send past it (a
+/// packet socket's `PACKET_QDISC_BYPASS`), so either is refused with it.
 pub(crate) fn check_caps(network: &ModePlan, keep: Capabilities) -> Result<(), NetworkConfigError> {
     let limited = network.veth().and_then(|v| v.bandwidth).is_some_and(|b| b.egress.is_some());
-    if limited && keep.contains(Capabilities::NET_ADMIN) {
-        return Err(NetworkConfigError::EgressLimitWithNetAdmin);
+    if limited && keep.intersects(Capabilities::NET_ADMIN | Capabilities::NET_RAW) {
+        return Err(NetworkConfigError::EgressLimitWithNetCapabilities);
     }
     Ok(())
 }
