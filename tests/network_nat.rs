@@ -53,8 +53,9 @@ fn require_tools() -> bool {
         return false;
     }
     for tool in ["nft", "ip"] {
-        if Std::new(tool).arg("-V").output().is_err() {
-            eprintln!("skipped: no {tool} binary (.ci/setup-host installs nftables)");
+        // CI's set-up installs them: a missing one fails under ISOBOX_REQUIRE_PRIVILEGES=1.
+        let found = Std::new(tool).arg("-V").output().is_ok();
+        if !common::require(found, &format!("no {tool} binary (.ci/setup-host installs nftables and iproute2)")) {
             return false;
         }
     }
