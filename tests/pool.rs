@@ -420,3 +420,21 @@ fn rootless_a_pooled_command_that_makes_the_caller_its_tracer_is_not_taken_for_e
     let report = child.wait().unwrap();
     assert_eq!(report.signal(), Some(9), "{report}");
 }
+
+#[test]
+fn rootless_commands_of_every_size_reach_a_pooled_sandbox_intact() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    // The waiter takes a body into the region it mapped while it waited, the pointers after
+    // it, or mappings of their own when they do not fit: each way, and each boundary.
+    let cases: [(usize, usize); 5] = [(0, 0), (60_000, 10), (60_000, 2_000), (64 * 1024, 0), (120_000, 5_000)];
+    for (value_len, extra_args) in cases {
+        let value = "v".repeat(value_len);
+        let mut cmd = sh("echo ${#BIG} $#");
+        cmd.arg("sh").args((0..extra_args).map(|i| i.to_string())).env("BIG", &value).stdout(Stdio::piped());
+        let out = pool.output(&cmd).unwrap();
+        assert_eq!(text(&out.stdout), format!("{value_len} {extra_args}\n"), "{}", text(&out.stderr));
+    }
+}

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{is_root, require_userns, sandbox};
+use common::{is_root, require, require_root, require_userns, sandbox};
 use isobox::{Command, Namespaces, Sandbox, Stdio};
 
 const SCHED_IDLE: u32 = 5;
@@ -167,4 +167,58 @@ fn rootless_an_empty_pools_spawn_does_not_wait_for_the_whole_refill() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
+}
+
+/// Busy loops at the caller's priority on every CPU, `per_cpu` each, until dropped.
+struct Busy(std::sync::Arc<std::sync::atomic::AtomicBool>, Vec<std::thread::JoinHandle<()>>);
+
+impl Busy {
+    fn start(per_cpu: usize) -> Busy {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let loops = (0..cpus * per_cpu).map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || while !stop.load(std::sync::atomic::Ordering::Relaxed) {})
+        });
+        Busy(stop.clone(), loops.collect())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.1.drain(..).for_each(|t| t.join().unwrap());
+    }
+}
+
+#[test]
+fn a_pool_found_empty_on_a_busy_machine_is_refilled_at_the_callers_priority() {
+    if !require_root() || !require(background_thread_is_lowered(), "needs CAP_SYS_NICE (isobox lowers its thread)") {
+        return;
+    }
+    const SIZE: usize = 4;
+    let busy = Busy::start(4);
+    // What a fill at the caller's priority takes on this machine, busy as it is.
+    let started = Instant::now();
+    let pool = sandbox(|_| {}).pool(SIZE).unwrap();
+    let fill_time = started.elapsed();
+    // Taken faster than the background thread, which gets no CPU time now, can refill.
+    let mut running = Vec::new();
+    let mut served_empty = false;
+    while !served_empty && running.len() < 4 * SIZE {
+        served_empty = pool.idle() == 0;
+        running.push(pool.spawn(&sleeper()).unwrap());
+    }
+    let deadline = Instant::now() + fill_time * 3 + Duration::from_millis(500);
+    while pool.idle() < SIZE && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let idle = pool.idle();
+    drop(busy);
+    for child in &mut running {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    assert!(served_empty, "the background thread kept the pool from running dry");
+    assert_eq!(idle, SIZE, "refilled {idle} of {SIZE} within 3x its first fill ({fill_time:?}) + 0.5 s");
 }

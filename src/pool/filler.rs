@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::inner::{Inner, Pooled};
 use crate::error::{Error, SpawnError};
+use crate::spawn::handle::Child;
 
 /// One of the two pool threads.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,8 @@ enum Job {
     /// One sandbox for a spawn that found the pool empty, made here too so that it dies with
     /// the process, as the others do, not with the caller's thread.
     One { pool: Weak<Inner>, reply: Sender<Result<Pooled, Error>> },
+    /// A pooled command was reaped: end the sandbox it ran beside, then refill `pool` if set.
+    End { holder: Option<Box<Child>>, pool: Option<Weak<Inner>> },
 }
 
 static NOW: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
@@ -115,6 +118,16 @@ impl Work {
                     let _ = reply.send(guarded(|| pool.make_one()));
                 }
             }
+            Job::End { holder, pool } => {
+                if let Some(holder) = holder {
+                    holder.end_in_background();
+                }
+                match pool.as_ref().and_then(Weak::upgrade).map(|p| refiller(&p)) {
+                    Some(Thread::Background) => self.queue(pool.unwrap_or_default(), None),
+                    Some(Thread::Now) => refill(pool.unwrap_or_default()),
+                    None => {}
+                }
+            }
         }
     }
 
@@ -187,6 +200,15 @@ pub(crate) fn fill_and_wait(pool: &Arc<Inner>) -> Result<(), Error> {
     rx.recv().unwrap_or_else(|_| Err(SpawnError::io("filling a pool")(std::io::Error::other("no answer")).into()))
 }
 
+/// Tops `pool` up on the thread that is never lowered, without waiting: for a spawn that
+/// found it empty. The background thread gets no CPU time while the machine is busy, and
+/// without this the pool would stay dry then, each spawn a cold one.
+pub(crate) fn refill_now(pool: &Arc<Inner>) {
+    if let Ok(jobs) = jobs(Thread::Now) {
+        let _ = jobs.send(Job::Fill { pool: Arc::downgrade(pool), done: None });
+    }
+}
+
 /// Asks the pool thread to top `pool` up, without waiting. A failure there shows up as an
 /// empty pool, whose next spawn then makes its sandbox itself and returns the error.
 pub(crate) fn refill(pool: Weak<Inner>) {
@@ -195,6 +217,30 @@ pub(crate) fn refill(pool: Weak<Inner>) {
     };
     if let Ok(jobs) = jobs(thread) {
         let _ = jobs.send(Job::Fill { pool, done: None });
+    }
+}
+
+/// After a pooled command was reaped: the sandbox it ran beside (`holder`) killed and reaped
+/// and the pool refilled (if it refills itself), on the background thread when the pool
+/// refills there: the caller's `wait` sends one message, where a kill, a message to the reaper
+/// thread and one to a pool thread each woke another CPU (or the killed init took the
+/// caller's). Otherwise here, as a `wait` without a pool does.
+pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Box<Child>>) {
+    let refills = auto_refills(pool);
+    let mut holder = holder;
+    if pool.upgrade().is_some_and(|p| p.refills_in_background) {
+        let job = Job::End { holder: holder.take(), pool: refills.then(|| pool.clone()) };
+        match jobs(Thread::Background).map(|jobs| jobs.send(job)) {
+            Ok(Ok(())) => return,
+            Ok(Err(mpsc::SendError(Job::End { holder: back, .. }))) => holder = back,
+            _ => {}
+        }
+    }
+    if let Some(holder) = holder {
+        holder.end_in_background();
+    }
+    if refills {
+        refill(pool.clone());
     }
 }
 

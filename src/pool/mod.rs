@@ -166,20 +166,18 @@ impl SandboxPool {
         }
         let msg = handover::encode(&command, &self.inner.plan)?;
         let (delivered, report) = self.deliver(&msg)?;
-        let child = handover::finish(delivered, &report, command, &self.inner.plan);
-        if !self.inner.auto_refill.load(Ordering::SeqCst) {
-            return child;
+        let child = handover::finish(delivered, &report, command, &self.inner.plan)?;
+        let auto_refill = self.inner.auto_refill.load(Ordering::SeqCst);
+        if auto_refill {
+            // Once the command has ended, or REFILL_DELAY after the hand-over: a refill, a
+            // cold spawn's work, would otherwise compete with the command it replaces.
+            filler::refill_after(&self.inner, REFILL_DELAY);
+        } else if !self.inner.beside {
+            return Ok(child);
         }
-        // Once the command has ended, or REFILL_DELAY after the hand-over: a refill, a cold
-        // spawn's work, would otherwise compete with the command it replaces.
-        filler::refill_after(&self.inner, REFILL_DELAY);
+        // Once reaped: the refill, and the end of the sandbox the command ran beside.
         let pool = Arc::downgrade(&self.inner);
-        let refill = move || {
-            if filler::auto_refills(&pool) {
-                filler::refill(pool);
-            }
-        };
-        child.map(|child| child.after_reap(AfterReap(Box::new(refill))))
+        Ok(child.after_reap(AfterReap(Box::new(move |holder| filler::after_command(&pool, holder)))))
     }
 
     /// Sends the command to a waiting sandbox and waits until it has executed it (or said why
@@ -208,7 +206,13 @@ impl SandboxPool {
                     }
                     // Ended while it waited (killed from outside): try the next.
                 }
-                None => return filler::make_one(&self.inner),
+                None => {
+                    let one = filler::make_one(&self.inner);
+                    if self.inner.auto_refill.load(Ordering::SeqCst) {
+                        filler::refill_now(&self.inner);
+                    }
+                    return one;
+                }
             }
         }
     }

@@ -60,7 +60,7 @@ pub struct Child {
     holder: Option<(Box<Child>, OwnedFd)>,
     /// An overlay root's upper directory of this spawn's, removed after the wait unless kept.
     upper: Option<SpawnUpper>,
-    /// Run once the process has been reaped (a pool's refill).
+    /// Run once the process has been reaped (a pool's refill), given the `holder` to end.
     after_reap: Option<AfterReap>,
     /// `Network::UserMode`: the helper, killed and reaped once the process is reaped.
     user_net: Option<UserNetProcess>,
@@ -68,8 +68,10 @@ pub struct Child {
     veth: Option<HostVeth>,
 }
 
-/// What a `Child` runs once reaped.
-pub(crate) struct AfterReap(pub Box<dyn FnOnce() + Send + Sync>);
+/// What a `Child` runs once reaped. It is given the pooled command's holder, if any, still
+/// to be ended (killed and reaped, [`Child::end_in_background`]): a pool ends it on its
+/// background thread, off the caller's `wait`.
+pub(crate) struct AfterReap(pub Box<dyn FnOnce(Option<Box<Child>>) + Send + Sync>);
 
 impl std::fmt::Debug for AfterReap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -298,8 +300,11 @@ impl Child {
         if self.report.is_some() {
             self.veth = None; // deletes the pair: the program has ended
             self.user_net = None; // kills and reaps the helper
-            if let Some(AfterReap(hook)) = self.after_reap.take() {
-                hook();
+            let holder = self.holder.take().map(|(holder, _sock)| holder);
+            match (self.after_reap.take(), holder) {
+                (Some(AfterReap(hook)), holder) => hook(holder),
+                (None, Some(holder)) => holder.end_in_background(),
+                (None, None) => {}
             }
         }
         reaped
@@ -325,9 +330,6 @@ impl Child {
         let report = ExitReport { status: ExitStatus::from_raw(status), wall_time, usage, cgroup };
         self.report = Some(report);
         self.pidfd = None;
-        if let Some((holder, _sock)) = self.holder.take() {
-            holder.end_in_background();
-        }
         if let Some(mut cgroup) = self.cgroup.take() {
             // Whatever the first process left behind dies with the cgroup.
             cgroup.remove()?;

@@ -77,7 +77,7 @@ impl Child {
     /// Kills the sandbox and has isobox's reaper thread reap its first process, whose exit
     /// tears the namespaces down: nobody waits for it. Reaped here if that thread is
     /// missing, or if there is a cgroup to remove after.
-    pub(super) fn end_in_background(mut self: Box<Child>) {
+    pub(crate) fn end_in_background(mut self: Box<Child>) {
         let _ = self.kill();
         // A cgroup to remove, or an upper directory to remove once the overlay is gone with
         // the init: dropped, so reaped here.

@@ -28,6 +28,7 @@
 use core::arch::global_asm;
 use core::panic::PanicInfo;
 
+mod buf;
 mod init;
 mod mem;
 mod sys;

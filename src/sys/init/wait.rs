@@ -13,6 +13,7 @@
 //!
 //! The descriptors arrive with the header (SCM_RIGHTS), in the order of their targets.
 
+use crate::buf;
 use crate::sys::{self, nr2};
 
 const MAGIC: u32 = 0x15b0_c0de;
@@ -44,25 +45,21 @@ pub fn serve(sock: usize) -> ! {
     sys::call(sys::nr::PRCTL, [15 /* PR_SET_NAME */, b"isobox-wait\0".as_ptr() as usize, 0, 0, 0, 0]);
     // Until the command arrives, nothing but the socket stays open.
     close_gaps(&[sock as i32]);
+    let spare = buf::spare();
     let mut header = [0u8; HEADER_LEN];
     let mut fds = [-1i32; MAX_FDS];
-    let received = receive_header(sock, &mut header, &mut fds);
+    let (received, early) = receive(sock, &mut header, &mut fds, spare);
     let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
     let steps = Steps { fds: word(6) as u16, chdir: word(7) as u16, exec: word(8) as u16 };
     let (body_len, n_fds) = (word(1) as usize, word(2) as usize);
-    if word(0) != MAGIC || body_len > BODY_MAX {
+    if word(0) != MAGIC || body_len > BODY_MAX || early > body_len {
         fail(sock, steps.exec, 0, if body_len > BODY_MAX { E2BIG } else { EBADMSG });
     }
     if n_fds != received {
         // The kernel drops what does not fit under the open-files limit (MSG_CTRUNC).
         fail(sock, steps.fds, 0, EMFILE);
     }
-    // Mapped, not static: the same program is every sandbox's init, which must not need a
-    // large data segment (a small RLIMIT_DATA would kill it).
-    let body = map_bytes(body_len).unwrap_or_else(|e| fail(sock, steps.exec, 0, e));
-    if !read_exact(sock, body) {
-        fail(sock, steps.exec, 0, EBADMSG);
-    }
+    let (body, room) = body(sock, spare, body_len, early).unwrap_or_else(|e| fail(sock, steps.exec, 0, e));
     let mut targets = [0i32; MAX_FDS];
     for (i, t) in targets.iter_mut().take(n_fds).enumerate() {
         let at = i * 4;
@@ -70,7 +67,29 @@ pub fn serve(sock: usize) -> ! {
     }
     let counts = (word(3) as usize, word(4) as usize, word(5) as usize);
     let nofile = (word(9) != 0).then(|| (u64_at(&header, 48), u64_at(&header, 56)));
-    run(sock, steps, &fds[..n_fds], &targets[..n_fds], &body[n_fds * 4..], counts, nofile)
+    run(sock, steps, &fds[..n_fds], &targets[..n_fds], (&body[n_fds * 4..], room), counts, nofile)
+}
+
+/// The whole body: the `early` bytes that came with the header into `spare`, and the rest
+/// read after them, in `spare` if it fits (then also the rest of `spare`, for the pointers),
+/// else in new memory. `Err`: an errno (EBADMSG for a body cut short).
+fn body(
+    sock: usize,
+    spare: &'static mut [u8],
+    len: usize,
+    early: usize,
+) -> Result<(&'static mut [u8], &'static mut [u8]), isize> {
+    let (body, room) = if len <= spare.len() {
+        buf::after(spare, len)
+    } else {
+        let body = buf::map_bytes(len)?;
+        body[..early].copy_from_slice(&spare[..early]);
+        (body, &mut spare[..0])
+    };
+    if !read_exact(sock, &mut body[early..]) {
+        return Err(EBADMSG);
+    }
+    Ok((body, room))
 }
 
 fn run(
@@ -78,7 +97,7 @@ fn run(
     steps: Steps,
     fds: &[i32],
     targets: &[i32],
-    strings: &[u8],
+    (strings, room): (&[u8], &'static mut [u8]),
     (n_cand, argc, envc): (usize, usize, usize),
     nofile: Option<(u64, u64)>,
 ) -> ! {
@@ -86,7 +105,7 @@ fn run(
     if total > MAX_STRINGS {
         fail(sock, steps.exec, 0, E2BIG);
     }
-    let ptrs = map_pointers(total).unwrap_or_else(|e| fail(sock, steps.exec, 0, e));
+    let ptrs = buf::pointers(room, total).unwrap_or_else(|e| fail(sock, steps.exec, 0, e));
     // cwd, candidates, argv (null-terminated), envp (null-terminated).
     let mut next = 0;
     let mut fill = |slot: usize, ptrs: &mut [*const u8]| -> bool {
@@ -166,30 +185,6 @@ fn arrange(sock: usize, fds: &[i32], targets: &[i32]) -> Result<usize, isize> {
     Ok(moved_sock)
 }
 
-/// Anonymous memory for `len` bytes (at least one page), zeroed, never unmapped: exec
-/// replaces it.
-fn map(len: usize) -> Result<*mut u8, isize> {
-    let len = len.max(1);
-    let r = sys::call(nr2::MMAP, [0, len, 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, usize::MAX, 0]);
-    if (-4095..0).contains(&r) {
-        Err(r)
-    } else {
-        Ok(r as *mut u8)
-    }
-}
-
-fn map_bytes(len: usize) -> Result<&'static mut [u8], isize> {
-    let at = map(len)?;
-    // SAFETY: a fresh private mapping of at least `len` bytes, zeroed, used only through this.
-    Ok(unsafe { core::slice::from_raw_parts_mut(at, len) })
-}
-
-fn map_pointers(n: usize) -> Result<&'static mut [*const u8], isize> {
-    let at = map(n * core::mem::size_of::<*const u8>())?;
-    // SAFETY: as above, page-aligned (so aligned for pointers); all-zero is the null pointer.
-    Ok(unsafe { core::slice::from_raw_parts_mut(at as *mut *const u8, n) })
-}
-
 fn dup3(from: usize, to: usize, flags: usize) -> Result<usize, isize> {
     let r = sys::call(nr2::DUP3, [from, to, flags, 0, 0, 0]);
     if r < 0 {
@@ -211,18 +206,19 @@ fn close_gaps(keep: &[i32]) {
     sys::call(nr2::CLOSE_RANGE, [first, u32::MAX as usize, 0, 0, 0, 0]);
 }
 
-/// Reads the header, collecting the descriptors that come with it. Returns how many came.
+/// Reads the header, collecting the descriptors that come with it, and whatever of the body
+/// comes with it into `spare`. Returns how many descriptors came, and how many body bytes.
 /// EOF before any byte: the pool is gone, exit quietly.
-fn receive_header(sock: usize, header: &mut [u8; HEADER_LEN], fds: &mut [i32; MAX_FDS]) -> usize {
-    let mut got = 0;
-    let mut received = 0;
+fn receive(sock: usize, header: &mut [u8; HEADER_LEN], fds: &mut [i32; MAX_FDS], spare: &mut [u8]) -> (usize, usize) {
+    let (mut got, mut early, mut received) = (0, 0, 0);
     while got < HEADER_LEN {
         let mut control = [0u64; (16 + 4 * MAX_FDS) / 8];
-        let mut iov = [header[got..].as_mut_ptr() as usize, HEADER_LEN - got];
+        let room = &mut spare[early..];
+        let iov = [header[got..].as_mut_ptr() as usize, HEADER_LEN - got, room.as_mut_ptr() as usize, room.len()];
         // struct msghdr: name, namelen, iov, iovlen, control, controllen, flags.
         let mut msg = [0usize; 7];
-        msg[2] = iov.as_mut_ptr() as usize;
-        msg[3] = 1;
+        msg[2] = iov.as_ptr() as usize;
+        msg[3] = if room.is_empty() { 1 } else { 2 };
         msg[4] = control.as_mut_ptr() as usize;
         msg[5] = core::mem::size_of_val(&control);
         let r = sys::call(nr2::RECVMSG, [sock, msg.as_mut_ptr() as usize, MSG_CMSG_CLOEXEC, 0, 0, 0]);
@@ -232,10 +228,12 @@ fn receive_header(sock: usize, header: &mut [u8; HEADER_LEN], fds: &mut [i32; MA
         if r <= 0 {
             fail(sock, 0, 0, if r == 0 { EBADMSG } else { r });
         }
-        got += r as usize;
+        let to_header = (r as usize).min(HEADER_LEN - got);
+        got += to_header;
+        early += r as usize - to_header;
         received += take_fds(&control, msg[5], &mut fds[received..]);
     }
-    received
+    (received, early)
 }
 
 /// The descriptors of an SCM_RIGHTS message in `control` (of `len` bytes), into `out`.
