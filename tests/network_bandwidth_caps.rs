@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use bandwidth::{ibx_left_after, in_new_netns, links_here, sink_rate};
 use common::{cmd, require_root, sandbox};
-use isobox::{Bandwidth, BandwidthError, Capabilities, Child, Error, NetOp, Network, NetworkError, Sandbox, Stdio, Veth};
+use isobox::{
+    Bandwidth, BandwidthError, Capabilities, Child, Error, NetOp, Network, NetworkError, Sandbox, Stdio, Veth,
+};
 use nix::errno::Errno;
 
 /// A sandbox on 10.235.`net`.0/24 keeping `caps`, its egress limited to `bps`.
@@ -102,7 +104,8 @@ fn net_admin_cannot_lift(asked: u64, net: u8) {
         // The receiver's rate, and what the ifb's tbf let through from 0.8 to 2 s of the 2.5 s.
         let (rate, tbf_rate) = std::thread::scope(|s| {
             let received = s.spawn(|| sink_rate(&sink));
-            let egress_bytes = |child: &mut Child| child.net_stats().unwrap().unwrap().egress.expect("the ifb's tbf").bytes;
+            let egress_bytes =
+                |child: &mut Child| child.net_stats().unwrap().unwrap().egress.expect("the ifb's tbf").bytes;
             std::thread::sleep(Duration::from_millis(800));
             let (b0, t0) = (egress_bytes(&mut child), Instant::now());
             std::thread::sleep(Duration::from_millis(1200));
@@ -178,7 +181,10 @@ fn with_net_raw_kept_a_10_mbit_egress_limit_holds_against_packet_qdisc_bypass() 
         let sent: f64 = line.trim().strip_prefix("sent ").unwrap().parse().unwrap();
         let took = last.expect("frames after the warm-up").duration_since(from.unwrap());
         let rate = bandwidth::rate_of(frames * 1514, took);
-        eprintln!("with NET_RAW: sent at {sent:.0} bit/s past eth0's qdisc, {:.3} of {asked} arrived", rate / asked as f64);
+        eprintln!(
+            "with NET_RAW: sent at {sent:.0} bit/s past eth0's qdisc, {:.3} of {asked} arrived",
+            rate / asked as f64
+        );
         assert!(sent > 3.0 * asked as f64, "the bypass did not send faster than the limit: {sent:.0} bit/s");
         assert!((0.9..1.1).contains(&(rate / asked as f64)), "out of the sandbox: {rate:.0} bit/s for {asked}");
         assert_eq!(ibx_left_after(Duration::from_secs(3)), Vec::<String>::new(), "veth or ifb left behind");

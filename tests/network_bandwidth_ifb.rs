@@ -68,10 +68,16 @@ fn the_ifb_goes_after_wait_after_a_failed_spawn_and_after_200_spawns() {
         let ifb = host_if.replacen('-', "_", 1);
         assert!(links_here().contains(&ifb), "no ifb {ifb} next to {host_if}: {:?}", links_here());
         if let Some(link) = ip_link(&ifb) {
-            let alias = format!("alias isobox {} {} ", std::fs::metadata("/proc/self/ns/pid").map(|m| {
-                use std::os::unix::fs::MetadataExt;
-                m.ino()
-            }).unwrap(), std::process::id());
+            let alias = format!(
+                "alias isobox {} {} ",
+                std::fs::metadata("/proc/self/ns/pid")
+                    .map(|m| {
+                        use std::os::unix::fs::MetadataExt;
+                        m.ino()
+                    })
+                    .unwrap(),
+                std::process::id()
+            );
             assert!(link.contains(&alias), "the ifb is not marked as this process's: {link}");
         }
         child.kill().unwrap();

@@ -70,7 +70,12 @@ pub(crate) fn create_ifb(nl: &mut Netlink, name: &str) -> Result<(), BandwidthEr
 /// [`apply`] with the ifb `ifb` already made by [`create_ifb`] if egress is limited (the
 /// caller marks it first, and deletes it on an error too): brought up, shaped, the veth's
 /// ingress redirected to it; everything read back.
-pub(crate) fn shape(nl: &mut Netlink, host_if: &str, ifb: &str, plan: &BandwidthPlan) -> Result<Applied, BandwidthError> {
+pub(crate) fn shape(
+    nl: &mut Netlink,
+    host_if: &str,
+    ifb: &str,
+    plan: &BandwidthPlan,
+) -> Result<Applied, BandwidthError> {
     let ifb = plan.egress.map(|_| ifb.to_owned());
     let applied = Applied { host_if: host_if.into(), ifb, ingress: plan.ingress, egress: plan.egress };
     if let Some(tbf) = plan.ingress {

@@ -87,7 +87,8 @@ fn the_redirect_to_the_ifb_is_read_back() {
             Ok(status) => {
                 assert!(status.success(), "tc filter del: {status}");
                 let e = verify(nl, &applied).unwrap_err();
-                let want = BandwidthError::NotRedirected { ifname: p.host_if.clone(), ifb: p.ifb.clone(), found: vec![] };
+                let want =
+                    BandwidthError::NotRedirected { ifname: p.host_if.clone(), ifb: p.ifb.clone(), found: vec![] };
                 assert_eq!(e, want);
                 eprintln!("example: {e}");
             }
