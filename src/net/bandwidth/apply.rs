@@ -121,6 +121,8 @@ pub(crate) fn verify(nl: &mut Netlink, applied: &Applied) -> Result<(), Bandwidt
 }
 
 /// Deletes the ifb of `applied`, if any (the veth's own qdiscs go with the veth).
+// The veth mode deletes its ifb with the pair, on the deleter thread: only the tests call this.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn remove(nl: &mut Netlink, applied: &Applied) -> Result<(), BandwidthError> {
     match &applied.ifb {
         Some(ifb) => link::delete(nl, ifb).map_err(BandwidthError::Netlink),
