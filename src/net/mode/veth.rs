@@ -27,6 +27,7 @@ use crate::net::forward::TcpForwarder;
 use crate::net::netlink::addr::{self, RouteTo};
 use crate::net::netlink::error::NetlinkError;
 use crate::net::netlink::socket::Netlink;
+use crate::net::netlink::tc::Tbf;
 use crate::net::netlink::{link, links};
 use crate::net::usermode::spec::PortForward;
 
@@ -178,13 +179,9 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     if plan.nat {
         veth.nat = Some(nat::add(&host, plan.address)?);
     }
-    let (ingress, egress) = plan.bandwidth.map_or((None, None), |b| (b.ingress, b.egress));
-    let (host_egress, eth0_egress) = match plan.egress_at {
-        EgressAt::HostIfb => (egress, None),
-        EgressAt::Eth0 => (None, egress),
-    };
-    if ingress.is_some() || host_egress.is_some() {
-        veth.limits = Some(veth.limit_host(BandwidthPlan { ingress, egress: host_egress })?);
+    let (on_host, eth0_egress) = split_limits(plan);
+    if !on_host.is_empty() {
+        veth.limits = Some(veth.limit_host(on_host)?);
     }
     let mut inside = open_inside(inside_ns.as_fd(), pid)?;
     addr::add_ipv4(&mut inside, INSIDE, plan.address, prefix)?;
@@ -201,6 +198,16 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
         veth.forwards.push(publish(forward, plan)?);
     }
     Ok(veth)
+}
+
+/// The limits of `plan` on the host side (the ingress one; the egress one with
+/// [`EgressAt::HostIfb`]) and the egress one on `eth0` (with [`EgressAt::Eth0`]).
+fn split_limits(plan: &VethPlan) -> (BandwidthPlan, Option<Tbf>) {
+    let BandwidthPlan { ingress, egress } = plan.bandwidth.unwrap_or_default();
+    match plan.egress_at {
+        EgressAt::HostIfb => (BandwidthPlan { ingress, egress }, None),
+        EgressAt::Eth0 => (BandwidthPlan { ingress, egress: None }, egress),
+    }
 }
 
 /// Turns IPv6 off on the host-side link `name` (in the calling thread's namespace) before it
