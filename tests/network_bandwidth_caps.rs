@@ -57,7 +57,10 @@ print('del-root', tc(DEL, 0, 0, ROOT))
 print('del-ingress', tc(DEL, 0, 0xFFFF0000, INGRESS))
 print('add-pfifo', tc(NEW, 0x600, 0x10000, ROOT, struct.pack('=HH', 10, 1) + b'pfifo\0\0\0'))
 print('del-pfifo', tc(DEL, 0, 0, ROOT), flush=True)
-o = socket.create_connection(('10.235.{N}.1', 7101)); end = time.monotonic() + 2.5
+for _ in range(250):
+    try: o = socket.create_connection(('10.235.{N}.1', 7101)); break
+    except ConnectionRefusedError: time.sleep(0.02)
+end = time.monotonic() + 2.5
 while time.monotonic() < end: o.sendall(b'x' * 16384)
 o.close()
 "#;
@@ -77,13 +80,13 @@ fn net_admin_cannot_lift(asked: u64, net: u8) {
         return;
     }
     in_new_netns(|| {
-        let sink = TcpListener::bind((Ipv4Addr::new(10, 235, net, 1), 7101));
         let mut py = cmd("/usr/bin/python3", &["-c", &QDISC_ATTEMPTS.replace("{N}", &net.to_string())]);
         py.stdout(Stdio::piped());
         let Some(mut child) = spawn_or_skip(&limited(Capabilities::NET_ADMIN, asked, net), &py) else {
             return;
         };
-        let sink = sink.unwrap_or_else(|_| TcpListener::bind((Ipv4Addr::new(10, 235, net, 1), 7101)).unwrap());
+        // The host address exists once the spawn returns; the sandbox retries until it listens.
+        let sink = TcpListener::bind((Ipv4Addr::new(10, 235, net, 1), 7101)).unwrap();
         let host_if = child.host_veth().unwrap().to_string();
         let ifb = host_if.replacen('-', "_", 1);
         assert!(links_here().contains(&ifb), "no ifb {ifb} next to {host_if}: {:?}", links_here());
@@ -152,14 +155,14 @@ fn with_net_raw_kept_a_10_mbit_egress_limit_holds_against_packet_qdisc_bypass() 
     }
     let asked = 10_000_000u64;
     in_new_netns(|| {
-        let udp = UdpSocket::bind((Ipv4Addr::new(10, 235, 3, 1), 7102));
         let mut py = cmd("/usr/bin/python3", &["-c", &BYPASS.replace("{N}", "3")]);
         py.stdout(Stdio::piped());
         // DOCKER_DEFAULT keeps NET_RAW (not NET_ADMIN).
         let Some(mut child) = spawn_or_skip(&limited(Capabilities::DOCKER_DEFAULT, asked, 3), &py) else {
             return;
         };
-        let udp = udp.unwrap_or_else(|_| UdpSocket::bind((Ipv4Addr::new(10, 235, 3, 1), 7102)).unwrap());
+        // Bound once the spawn returns; the sandbox sends after 0.3 s (its first datagram is for ARP).
+        let udp = UdpSocket::bind((Ipv4Addr::new(10, 235, 3, 1), 7102)).unwrap();
         udp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         // Frames of 1514 bytes (the 1472 of payload and 42 of headers), what the tbf counts,
         // from 0.5 s after the first to the last.
