@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use isobox::{Bandwidth, Mount, Namespaces, Network, Sandbox, UserNet, UserNetHelper, Veth};
+use isobox::{Bandwidth, Capabilities, Mount, Namespaces, Network, Sandbox, UserNet, UserNetHelper, Veth};
 
 use super::Fixture;
 
@@ -20,12 +20,13 @@ pub fn enter_private_netns() -> bool {
 /// The full sandbox with each network mode, named `net: …`.
 pub fn variants(f: &Fixture, root: bool) -> Vec<(&'static str, Sandbox, PathBuf)> {
     let five = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT | Namespaces::UTS | Namespaces::IPC;
-    let with = |network: Network| {
+    let with_caps = |network: Network, keep: Capabilities| {
         let mut b = Sandbox::builder();
         b.namespaces(five).rootfs(f.root()).mount(Mount::proc("/proc")).mount(Mount::dev("/dev")).hostname("bench");
-        b.network(network);
+        b.network(network).capabilities(keep);
         b.build().unwrap()
     };
+    let with = |network: Network| with_caps(network, Capabilities::empty());
     let here: OwnedFd = std::fs::File::open("/proc/thread-self/ns/net").unwrap().into();
     let mut out = vec![("net: host", with(Network::Host)), ("net: loopback", with(Network::Loopback))];
     if root {
@@ -44,7 +45,11 @@ pub fn variants(f: &Fixture, root: bool) -> Vec<(&'static str, Sandbox, PathBuf)
         let veth = Veth::new(Ipv4Addr::new(10, 233, 0, 2), Ipv4Addr::new(10, 233, 0, 1), 24);
         out.push(("net: veth", with(Network::Veth(veth.clone()))));
         let limits = Bandwidth::new().ingress(10_000_000).egress(10_000_000);
-        out.push(("net: veth + bandwidth", with(Network::Veth(veth.bandwidth(limits)))));
+        out.push(("net: veth + bandwidth", with(Network::Veth(veth.clone().bandwidth(limits)))));
+        // NET_ADMIN kept: the egress limit sits on an ifb of the host side, made and deleted
+        // with each pair (the deletion on isobox's thread, off the wait).
+        let kept = with_caps(Network::Veth(veth.bandwidth(limits)), Capabilities::NET_ADMIN);
+        out.push(("net: veth + bandwidth, NET_ADMIN kept", kept));
     }
     out.into_iter().map(|(name, sb)| (name, sb, PathBuf::from("/tiny"))).collect()
 }

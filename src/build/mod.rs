@@ -41,7 +41,7 @@ pub(crate) struct SandboxPlan {
 pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
     let caller = Caller::current();
     let (ns, network) = net::mode::plan::compile(spec.network.as_ref(), spec.namespaces, caller.is_root())?;
-    net::mode::plan::check_caps(&network, spec.caps.keep)?;
+    let network = net::mode::plan::place_egress(network, spec.caps.keep);
     let user = user::plan::compile(&spec.user_mapping, ns, &caller)?;
     let child = ChildSetup {
         setup_ids: user.setup_ids,

@@ -71,3 +71,29 @@ fn a_failed_apply_leaves_no_ifb_and_a_second_limit_is_refused() {
         assert!(matches!(&none, BandwidthError::Netlink(n) if n.errno == Errno::ENODEV), "{none:?}");
     });
 }
+
+#[test]
+fn the_redirect_to_the_ifb_is_read_back() {
+    if !require_root() || !require_kinds() {
+        return;
+    }
+    with_pair(|nl, p| {
+        let plan = compile(&Bandwidth::new().egress(2_000_000)).unwrap();
+        let applied = apply(nl, &p.host_if, &p.ifb, &plan).unwrap();
+        let ifb = link::index(nl, &p.ifb).unwrap();
+        assert_eq!(tc::ingress_redirects(nl, &p.host_if).unwrap(), [ifb]);
+        assert_eq!(tc::ingress_redirects(nl, &p.ifb).unwrap(), Vec::<u32>::new(), "no ingress qdisc there");
+        match Command::new("tc").args(["filter", "del", "dev", &p.host_if, "ingress"]).status() {
+            Ok(status) => {
+                assert!(status.success(), "tc filter del: {status}");
+                let e = verify(nl, &applied).unwrap_err();
+                let want =
+                    BandwidthError::NotRedirected { ifname: p.host_if.clone(), ifb: p.ifb.clone(), found: vec![] };
+                assert_eq!(e, want);
+                eprintln!("example: {e}");
+            }
+            Err(e) => eprintln!("tc not runnable ({e}): the missing redirect is not checked here"),
+        }
+        remove(nl, &applied).unwrap();
+    });
+}

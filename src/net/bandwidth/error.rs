@@ -127,6 +127,16 @@ pub enum BandwidthError {
         /// The kind found.
         kind: String,
     },
+    /// The veth's ingress does not read back as redirected to its ifb (and only there).
+    #[error("bandwidth limit on {ifname:?}: its ingress is not redirected to {ifb:?} alone (read back: redirects to link indexes {found:?})")]
+    NotRedirected {
+        /// The host-side veth.
+        ifname: String,
+        /// The ifb it should redirect to.
+        ifb: String,
+        /// The link indexes its ingress filters redirect to.
+        found: Vec<u32>,
+    },
     /// A tbf parameter read back differs from the one written: never a silent downgrade.
     #[error("bandwidth limit on {ifname:?}: wrote {param} {asked}, read back {found}")]
     ReadBack {

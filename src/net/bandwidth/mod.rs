@@ -4,8 +4,9 @@
 //! veth, and ifb + redirect + tbf for the sandbox's egress, each read back; removal),
 //! [`stats`] (the tbfs' counters for the exit report), [`error`] (typed, with hints).
 //!
-//! Standalone until the veth network mode calls [`apply::apply`] with its host-side veth.
-#![allow(dead_code)]
+//! The veth network mode (`net::mode::veth`) sets the ingress limit on its host end, and the
+//! egress one there too ([`apply::create_ifb`], [`apply::shape`]) when the sandbox keeps
+//! `CAP_NET_ADMIN` or `CAP_NET_RAW`; else on the sandbox's `eth0` with [`apply::apply`].
 
 pub(crate) mod apply;
 pub(crate) mod error;

@@ -42,7 +42,8 @@ const TICK_SHIFT: u32 = 6;
 pub(crate) struct BandwidthPlan {
     /// Into the sandbox: the root qdisc of the host-side veth.
     pub ingress: Option<Tbf>,
-    /// Out of the sandbox: the root qdisc of the ifb its traffic is redirected to.
+    /// Out of the sandbox: the root qdisc of the ifb its traffic is redirected to (or of the
+    /// sandbox's `eth0`: `net::mode::plan::EgressAt`).
     pub egress: Option<Tbf>,
 }
 

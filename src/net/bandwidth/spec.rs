@@ -8,6 +8,10 @@
 /// optional; with neither, nothing is shaped. The burst (bytes, the token bucket's size) is
 /// one for both directions; without it each direction gets 20 ms of its rate (at least 16 KiB).
 ///
+/// Both limits are out of the sandbox's reach: the ingress one sits on the host end of the
+/// veth; the egress one on the sandbox's own `eth0`, or on an ifb of the host side when the
+/// sandbox keeps `CAP_NET_ADMIN` or `CAP_NET_RAW` (see [`Veth::bandwidth`](crate::Veth::bandwidth)).
+///
 /// ```
 /// let bw = isobox::Bandwidth::new().egress(2_000_000).ingress(10_000_000).burst(32 << 10);
 /// assert_eq!(bw.egress_bps(), Some(2_000_000));

@@ -31,7 +31,8 @@ impl From<RootStats> for TbfStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct NetStats {
-    /// Out of the sandbox (the ifb's tbf).
+    /// Out of the sandbox (the tbf on its `eth0`, or on the host side's ifb when it keeps
+    /// `CAP_NET_ADMIN` or `CAP_NET_RAW`).
     pub egress: Option<TbfStats>,
     /// Into the sandbox (the host-side veth's tbf).
     pub ingress: Option<TbfStats>,

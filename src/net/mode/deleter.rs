@@ -23,11 +23,14 @@ const TICK: Duration = Duration::from_millis(50);
 /// How long a pair may stand before the thread deletes it.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
 
-/// A host end to delete, with a socket in its namespace.
+/// A host end to delete, with a socket in its namespace, and the ifb of its egress limit
+/// (which no namespace's end removes: deleted at once, on the thread; one left by a process
+/// that exits first is swept by the next, [`super::sweep`]).
 #[derive(Debug)]
 pub(crate) struct Ended {
     pub name: String,
     pub nl: Netlink,
+    pub ifb: Option<String>,
 }
 
 /// Deletes `ended` soon, on isobox's thread (or now if that thread cannot be started).
@@ -39,6 +42,9 @@ pub(crate) fn delete_soon(ended: Ended) {
     });
     let at = Instant::now();
     if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((ended, at))) {
+        if let Some(ifb) = ended.ifb.take() {
+            let _ = link::delete(&mut ended.nl, &ifb);
+        }
         let _ = link::delete(&mut ended.nl, &ended.name);
     }
 }
@@ -61,6 +67,9 @@ fn run(rx: Receiver<(Ended, Instant)>) {
 /// Whether the pair still stands and is left for the kernel a while longer; deletes it once
 /// its grace has passed.
 fn still_held(ended: &mut Ended, at: Instant) -> bool {
+    if let Some(ifb) = ended.ifb.take() {
+        let _ = link::delete(&mut ended.nl, &ifb);
+    }
     match link::index(&mut ended.nl, &ended.name) {
         Err(e) if e.errno == Errno::ENODEV => false,
         _ if at.elapsed() >= GRACE => {

@@ -66,11 +66,6 @@ pub enum NetworkConfigError {
     /// The user-mode network as asked is refused (a port, the MTU).
     #[error("Network::UserMode: {0}")]
     UserNet(#[from] UserNetError),
-    /// An egress limit with `CAP_NET_ADMIN` or `CAP_NET_RAW` kept: the limit is a tbf on the
-    /// sandbox's own `eth0`, which the first could take off and the second send past (packet
-    /// sockets may bypass the qdisc).
-    #[error("Network::Veth: an egress limit cannot hold with CAP_NET_ADMIN or CAP_NET_RAW kept (the sandbox could remove or bypass it): drop the capabilities (Capabilities::DOCKER_DEFAULT has NET_RAW) or the limit")]
-    EgressLimitWithNetCapabilities,
     /// `Network::UserMode` without a user namespace, which its helper joins.
     #[error("Network::UserMode needs Namespaces::USER (its helper joins the sandbox's user namespace)")]
     UserModeNeedsUserNamespace,

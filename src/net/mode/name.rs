@@ -3,7 +3,8 @@
 //! A name is `ibx` + the owner's pid + `-` + a counter, both in base 36: at most 3 + 5 + 1 + 6
 //! = 15 bytes (IFNAMSIZ less the NUL) for pids up to 2^22. The counter never repeats in a
 //! process, so a name is never reused while the kernel may still be tearing an older pair
-//! down. The link's alias (`IFLA_IFALIAS`) is `isobox <pid> <start time>`, so that the sweep
+//! down. A pair's ifb (its egress limit on the host side) is the pair's name with `_` for
+//! `-` (`ibx<pid>_<n>`): as long, the same owner. The link's alias (`IFLA_IFALIAS`) is `isobox <pid> <start time>`, so that the sweep
 //! can tell a live owner from another process that has its pid now.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,15 +36,20 @@ pub(crate) fn host_name(pid: u32, n: u64) -> String {
     format!("{PREFIX}{pid36}-{}", base36(n % 36u64.pow(room)))
 }
 
+/// The name of the ifb of the host end `host` (`ibx<pid>_<n>` for `ibx<pid>-<n>`).
+pub(crate) fn ifb_name(host: &str) -> String {
+    host.replacen('-', "_", 1)
+}
+
 /// The next name of this process.
 pub(crate) fn next_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     host_name(std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The owner's pid in a host-side name.
+/// The owner's pid in a host-side name (a pair's host end or its ifb).
 pub(crate) fn owner(name: &str) -> Option<u32> {
-    let (pid, n) = name.strip_prefix(PREFIX)?.split_once('-')?;
+    let (pid, n) = name.strip_prefix(PREFIX)?.split_once(['-', '_'])?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
     if !digits(pid) || !digits(n) {
         return None;
@@ -99,7 +105,10 @@ mod tests {
         let ours = next_name();
         assert_eq!(owner(&ours), Some(std::process::id()));
         assert_ne!(next_name(), ours);
-        for other in ["ibx", "ibx-1", "ibxz-", "ibxZ-1", "eth0", "ibx12"] {
+        let ifb = ifb_name(&big);
+        assert!(ifb.len() == big.len() && ifb != big && ifb.starts_with(PREFIX), "{ifb}");
+        assert_eq!((ifb_name("ibxz-0"), owner(&ifb)), ("ibxz_0".to_string(), Some(4_194_304)));
+        for other in ["ibx", "ibx-1", "ibxz-", "ibxZ-1", "eth0", "ibx12", "ibx_1", "ibxz_"] {
             assert_eq!(owner(other), None, "{other}");
         }
     }

@@ -42,6 +42,19 @@ pub(crate) struct VethPlan {
     pub ports: Vec<PortForward>,
     /// Masquerade to the host's outbound interfaces.
     pub nat: bool,
+    /// Where the egress limit sits (see [`place_egress`]).
+    pub egress_at: EgressAt,
+}
+
+/// Where a veth's egress limit (its tbf) sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum EgressAt {
+    /// The root qdisc of the sandbox's own `eth0`: no link more to make and delete.
+    #[default]
+    Eth0,
+    /// An ifb on the host side that the host end's ingress is redirected to: out of reach of
+    /// a sandbox keeping `CAP_NET_ADMIN` or `CAP_NET_RAW`.
+    HostIfb,
 }
 
 impl ModePlan {
@@ -101,15 +114,18 @@ pub(crate) fn compile(
     })
 }
 
-/// A limit on the sandbox's egress is a tbf on its own `eth0`: a sandbox keeping
-/// `CAP_NET_ADMIN` could take it off, and one keeping `CAP_NET_RAW` could send past it (a
-/// packet socket's `PACKET_QDISC_BYPASS`), so either is refused with it.
-pub(crate) fn check_caps(network: &ModePlan, keep: Capabilities) -> Result<(), NetworkConfigError> {
-    let limited = network.veth().and_then(|v| v.bandwidth).is_some_and(|b| b.egress.is_some());
-    if limited && keep.intersects(Capabilities::NET_ADMIN | Capabilities::NET_RAW) {
-        return Err(NetworkConfigError::EgressLimitWithNetCapabilities);
+/// Places a veth's egress limit for a sandbox keeping `keep`. On its own `eth0` it is
+/// cheapest, but a sandbox keeping `CAP_NET_ADMIN` could take it off, and one keeping
+/// `CAP_NET_RAW` could send past it (a packet socket's `PACKET_QDISC_BYPASS`): with either,
+/// the limit goes to the host side ([`EgressAt::HostIfb`]).
+pub(crate) fn place_egress(mut network: ModePlan, keep: Capabilities) -> ModePlan {
+    if let ModePlan::Veth(veth) = &mut network {
+        let limited = veth.bandwidth.is_some_and(|b| b.egress.is_some());
+        if limited && keep.intersects(Capabilities::NET_ADMIN | Capabilities::NET_RAW) {
+            veth.egress_at = EgressAt::HostIfb;
+        }
     }
-    Ok(())
+    network
 }
 
 /// Checks a veth's addresses: a prefix of 16 to 31, two different addresses in one subnet,
@@ -140,7 +156,8 @@ fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
     let bandwidth = bandwidth.filter(|b| !b.is_empty());
     let ports = check_ports(&veth.ports)?;
     let default_route = veth.default_route;
-    Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat })
+    let egress_at = EgressAt::Eth0;
+    Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat, egress_at })
 }
 
 /// A veth's forwards: TCP, ports not 0, no host address and port twice.
@@ -211,6 +228,23 @@ mod tests {
         let off =
             Network::Veth(Veth::new(Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2), 30).default_route(false));
         assert_eq!(compile(Some(&off), Namespaces::USER, true).unwrap().1.veth().map(|v| v.default_route), Some(false));
+    }
+
+    #[test]
+    fn the_egress_limit_goes_to_the_host_side_with_net_admin_or_net_raw_kept() {
+        let limited = Veth::new(Ipv4Addr::new(10, 1, 0, 2), Ipv4Addr::new(10, 1, 0, 1), 24)
+            .bandwidth(crate::net::bandwidth::spec::Bandwidth::new().egress(2_000_000));
+        let (_, plan) = compile(Some(&Network::Veth(limited)), Namespaces::USER, true).unwrap();
+        let at = |keep| place_egress(plan.clone(), keep).veth().map(|v| v.egress_at);
+        assert_eq!(at(Capabilities::empty()), Some(EgressAt::Eth0));
+        assert_eq!(at(Capabilities::NET_BIND_SERVICE | Capabilities::KILL), Some(EgressAt::Eth0));
+        assert_eq!(at(Capabilities::NET_ADMIN), Some(EgressAt::HostIfb));
+        assert_eq!(at(Capabilities::NET_RAW), Some(EgressAt::HostIfb));
+        assert_eq!(at(Capabilities::DOCKER_DEFAULT), Some(EgressAt::HostIfb), "DOCKER_DEFAULT keeps NET_RAW");
+        // Without an egress limit, or in another mode, there is nothing to place.
+        let free = compile(Some(&veth([10, 1, 0, 2], [10, 1, 0, 1], 24)), Namespaces::USER, true).unwrap().1;
+        assert_eq!(place_egress(free, Capabilities::NET_ADMIN).veth().map(|v| v.egress_at), Some(EgressAt::Eth0));
+        assert!(matches!(place_egress(ModePlan::Loopback, Capabilities::NET_ADMIN), ModePlan::Loopback));
     }
 
     #[test]

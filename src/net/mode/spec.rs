@@ -57,8 +57,8 @@ pub struct Veth {
     pub prefix: u8,
     /// A default route inside via the host side's address (default: on).
     pub default_route: bool,
-    /// Rate limits each way, enforced on the host side (tbf, and an ifb for the sandbox's
-    /// egress), written and read back at each spawn; none by default.
+    /// Rate limits each way (a tbf each), written and read back at each spawn; none by
+    /// default. See [`Veth::bandwidth`] for where each sits.
     pub bandwidth: Option<Bandwidth>,
     /// Host ports carried to the sandbox's address (TCP only: threads of isobox's accept on
     /// the host side, as docker-proxy does, and connect to `address`), bound at each spawn.
@@ -83,7 +83,18 @@ impl Veth {
         self
     }
 
-    /// Limits the sandbox's traffic each way (see [`Bandwidth`]).
+    /// Limits the sandbox's traffic each way (see [`Bandwidth`]), each a tbf written and read
+    /// back at each spawn:
+    /// - **into the sandbox**: the root qdisc of the host end (out of the sandbox's reach);
+    /// - **out of it**: the root qdisc of the sandbox's own `eth0`, set by isobox from
+    ///   outside; unless the sandbox keeps `CAP_NET_ADMIN` (which could delete that qdisc) or
+    ///   `CAP_NET_RAW` (whose packet sockets can skip it with `PACKET_QDISC_BYPASS`;
+    ///   [`Capabilities::DOCKER_DEFAULT`](crate::Capabilities::DOCKER_DEFAULT) keeps it): then
+    ///   it sits on the host side, on an ifb (`ibx<pid>_<n>`, the pair's name with `_`) that
+    ///   the host end's ingress is redirected to, with the filter's target read back too. Chosen
+    ///   at `build()`. The ifb costs a link more per spawn, deleted with the pair off the
+    ///   `wait`; one left by a process that exits or dies first is swept by the next isobox
+    ///   process's first veth spawn in that namespace.
     #[must_use]
     pub fn bandwidth(mut self, limits: Bandwidth) -> Veth {
         self.bandwidth = Some(limits);

@@ -1,6 +1,7 @@
-//! Host-side veths left by isobox processes that died without deleting them (killed with
-//! SIGKILL, say), removed at this process's first veth spawn in each network namespace
-//! (**parent**), as the cgroup sweep does for cgroups.
+//! Host-side veths and ifbs left by isobox processes that died without deleting them (killed
+//! with SIGKILL, say, or exiting before the deleter thread deleted an ifb), removed at this
+//! process's first veth spawn in each network namespace (**parent**), as the cgroup sweep
+//! does for cgroups.
 //!
 //! A link is left behind when its owner (the pid in its name, [`super::name`]) is gone, or
 //! when that pid is another process now: its start time is not the one in the link's alias.
@@ -89,6 +90,8 @@ mod tests {
         // Above pid_max: nobody has it; without the alias it is left alone.
         let dead = name::host_name(4_194_304 + 1, 3);
         assert!(is_left_behind(&link(&dead, Some(&format!("isobox {ns} {} 5", 4_194_304 + 1)))));
+        let dead_ifb = name::ifb_name(&dead);
+        assert!(is_left_behind(&link(&dead_ifb, Some(&format!("isobox {ns} {} 5", 4_194_304 + 1)))));
         assert!(!is_left_behind(&link(&dead, None)));
         assert!(!is_left_behind(&link("eth0", None)));
         assert!(!is_left_behind(&link("ibxfoo", None)));

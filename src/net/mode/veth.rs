@@ -6,7 +6,8 @@
 //!
 //! The pair lives as long as its [`HostVeth`]: the `Child` holds it until reaped or dropped,
 //! and a failed spawn drops it; then [`super::deleter`] sees it removed with the sandbox's
-//! namespace (which the kernel does moments later, in batches) or deletes it itself.
+//! namespace (which the kernel does moments later, in batches) or deletes it itself, and
+//! deletes the pair's ifb (an egress limit on the host side) at once.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -19,7 +20,7 @@ use nix::unistd::Pid;
 use super::error::NetworkError;
 use super::nat::{self, NatRule};
 use super::netns::{self, Entered};
-use super::plan::VethPlan;
+use super::plan::{EgressAt, VethPlan};
 use super::{deleter, name, sweep};
 use crate::net::bandwidth::{self, apply::Applied, error::BandwidthError, plan::BandwidthPlan, stats::NetStats};
 use crate::net::forward::TcpForwarder;
@@ -39,10 +40,14 @@ pub(crate) struct HostVeth {
     name: String,
     /// A socket in the namespace the host end is in, for its deletion from any thread.
     nl: Option<Netlink>,
-    /// The limit into the sandbox: a tbf on the host end, as set and read back.
+    /// The limits set on the host side, as set and read back: into the sandbox, a tbf on the
+    /// host end; out of it with [`EgressAt::HostIfb`], the host end's ingress redirected to
+    /// an ifb with a tbf.
     limits: Option<Applied>,
-    /// The limit out of the sandbox: a tbf on `eth0` inside, set and read back through this
-    /// socket in the sandbox's namespace (which it keeps alive until the drop).
+    /// That ifb, from its creation on: deleted with the pair.
+    ifb: Option<String>,
+    /// The limit out of the sandbox with [`EgressAt::Eth0`]: a tbf on `eth0` inside, set and
+    /// read back through this socket in the sandbox's namespace (kept alive until the drop).
     inside: Option<(Netlink, Applied)>,
     /// Its port forwards, stopped first when it is dropped.
     forwards: Vec<TcpForwarder>,
@@ -89,7 +94,7 @@ impl HostVeth {
         let mut stats = NetStats::default();
         if let Some(limits) = self.limits.clone() {
             match bandwidth::stats::stats(self.nl(), &limits) {
-                Ok(host) => stats.ingress = host.ingress,
+                Ok(host) => stats = host,
                 Err(e) => return Some(Err(e)),
             }
         }
@@ -106,20 +111,38 @@ impl HostVeth {
     fn nl(&mut self) -> &mut Netlink {
         self.nl.as_mut().expect("held until the drop")
     }
+
+    /// Sets `plan` on the host end, read back: its ingress tbf as the host end's root qdisc;
+    /// its egress tbf on an ifb named after the pair ([`name::ifb_name`]), marked with this
+    /// process's alias (so the sweep knows it if this process dies) and without IPv6 before
+    /// it comes up, the host end's ingress redirected to it. The sandbox's `eth0` carries no
+    /// limit then: its `CAP_NET_ADMIN` cannot remove one, nor its `CAP_NET_RAW` bypass one
+    /// (a packet socket's `PACKET_QDISC_BYPASS` skips `eth0`'s qdisc, not the host end's
+    /// ingress).
+    fn limit_host(&mut self, plan: BandwidthPlan) -> Result<Applied, NetworkError> {
+        let (host, ifb) = (self.name.clone(), name::ifb_name(&self.name));
+        if plan.egress.is_some() {
+            bandwidth::apply::create_ifb(self.nl(), &ifb)?;
+            self.ifb = Some(ifb.clone());
+            links::set_alias(self.nl(), &ifb, &name::own_alias())?;
+            no_ipv6(&ifb)?;
+        }
+        Ok(bandwidth::apply::shape(self.nl(), &host, &ifb, &plan)?)
+    }
 }
 
 impl Drop for HostVeth {
     /// The forwards stop, the host end goes down at once (its route with it, so the next
-    /// spawn of these addresses is not answered by this pair) and the ifb is deleted now (no
-    /// namespace's end removes it, and the deleter thread ends with the process); the pair
-    /// itself goes to the deleter.
+    /// spawn of these addresses is not answered by this pair); the pair and its ifb go to the
+    /// deleter (which deletes the ifb at once: no namespace's end removes it).
     fn drop(&mut self) {
         self.forwards.clear();
         self.nat = None;
         if let Some(mut nl) = self.nl.take() {
             let _ = link::set_up(&mut nl, &self.name, false);
             self.inside = None; // the sandbox's namespace may go
-            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl });
+            let ifb = self.ifb.take();
+            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb });
         }
         if let Some(claim) = self.claimed.take() {
             live().retain(|c| *c != claim);
@@ -142,6 +165,7 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
         name,
         nl: Some(nl),
         limits: None,
+        ifb: None,
         inside: None,
         forwards: Vec::new(),
         claimed: Some(claimed),
@@ -155,8 +179,9 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     if plan.nat {
         veth.nat = Some(nat::add(&host, plan.address)?);
     }
-    if let Some(tbf) = plan.bandwidth.and_then(|b| b.ingress) {
-        veth.limits = Some(limit(veth.nl(), &host, tbf)?);
+    let (on_host, eth0_egress) = split_limits(plan);
+    if !on_host.is_empty() {
+        veth.limits = Some(veth.limit_host(on_host)?);
     }
     let mut inside = open_inside(inside_ns.as_fd(), pid)?;
     addr::add_ipv4(&mut inside, INSIDE, plan.address, prefix)?;
@@ -164,14 +189,25 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     if plan.default_route {
         addr::add_route(&mut inside, INSIDE, RouteTo::DefaultVia(plan.host_address))?;
     }
-    if let Some(tbf) = plan.bandwidth.and_then(|b| b.egress) {
-        let applied = limit(&mut inside, INSIDE, tbf)?;
+    if let Some(tbf) = eth0_egress {
+        let plan = BandwidthPlan { ingress: Some(tbf), egress: None };
+        let applied = bandwidth::apply::apply(&mut inside, INSIDE, "", &plan)?;
         veth.inside = Some((inside, applied));
     }
     for forward in &plan.ports {
         veth.forwards.push(publish(forward, plan)?);
     }
     Ok(veth)
+}
+
+/// The limits of `plan` on the host side (the ingress one; the egress one with
+/// [`EgressAt::HostIfb`]) and the egress one on `eth0` (with [`EgressAt::Eth0`]).
+fn split_limits(plan: &VethPlan) -> (BandwidthPlan, Option<Tbf>) {
+    let BandwidthPlan { ingress, egress } = plan.bandwidth.unwrap_or_default();
+    match plan.egress_at {
+        EgressAt::HostIfb => (BandwidthPlan { ingress, egress }, None),
+        EgressAt::Eth0 => (BandwidthPlan { ingress, egress: None }, egress),
+    }
 }
 
 /// Turns IPv6 off on the host-side link `name` (in the calling thread's namespace) before it
@@ -196,16 +232,6 @@ fn publish(forward: &PortForward, plan: &VethPlan) -> Result<TcpForwarder, Netwo
         sandbox_port: forward.sandbox_port,
         source,
     })
-}
-
-/// A tbf as `link`'s root qdisc (through `nl`, in that link's namespace), read back. The
-/// sandbox's egress is shaped on its own `eth0`, where its TCP feels the queue at once: no
-/// ifb to make and delete (a link's deletion costs ~27 ms of RCU waits here, and an ifb
-/// outlives a process that exits before deleting it). The sandbox cannot take it off: that
-/// needs CAP_NET_ADMIN in its namespace, which `build()` refuses with an egress limit.
-fn limit(nl: &mut Netlink, link: &str, tbf: Tbf) -> Result<Applied, NetworkError> {
-    let plan = BandwidthPlan { ingress: Some(tbf), egress: None };
-    Ok(bandwidth::apply::apply(nl, link, "", &plan)?)
 }
 
 /// Creates the pair under this process's next free name (a name can be taken by a leftover

@@ -33,6 +33,7 @@ pub(crate) const RTM_NEWROUTE: u16 = 24;
 pub(crate) const RTM_NEWQDISC: u16 = 36;
 pub(crate) const RTM_GETQDISC: u16 = 38;
 pub(crate) const RTM_NEWTFILTER: u16 = 44;
+pub(crate) const RTM_GETTFILTER: u16 = 46;
 
 pub(crate) const IFLA_IFNAME: u16 = 3;
 pub(crate) const IFLA_LINKINFO: u16 = 18;

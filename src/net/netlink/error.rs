@@ -35,6 +35,8 @@ pub enum NetOp {
     GetQdisc,
     /// Adding a traffic filter (`RTM_NEWTFILTER`: u32 with a mirred redirect).
     AddFilter,
+    /// Reading traffic filters back (`RTM_GETTFILTER`).
+    GetFilter,
 }
 
 impl fmt::Display for NetOp {
@@ -52,6 +54,7 @@ impl fmt::Display for NetOp {
             Self::AddQdisc => "adding a qdisc to link",
             Self::GetQdisc => "reading the qdiscs of link",
             Self::AddFilter => "adding a traffic filter to link",
+            Self::GetFilter => "reading the traffic filters of link",
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Traffic control (**parent**): a `tbf` root qdisc (a rate limit), an `ingress` qdisc, a u32
 //! match-all filter redirecting what arrives to an ifb device (`mirred egress redirect`), and
-//! reading a link's root qdisc back so that a rate is written and read back.
+//! reading a link's root qdisc and its ingress redirects back, so that what is written is
+//! read back.
 
 use nix::errno::Errno;
 
@@ -130,6 +131,35 @@ fn mirred(to: u32) -> [u8; 28] {
     b[20..24].copy_from_slice(&TCA_EGRESS_REDIR.to_ne_bytes());
     b[24..28].copy_from_slice(&to.to_ne_bytes());
     b
+}
+
+/// The links (by index) that the filters of link `ifname`'s ingress qdisc redirect to
+/// (`mirred egress redirect` actions, `RTM_GETTFILTER` dump of that qdisc): empty without
+/// an ingress qdisc or redirect. One request, whatever the number of links.
+pub(crate) fn ingress_redirects(nl: &mut Netlink, ifname: &str) -> Result<Vec<u32>, NetlinkError> {
+    let cx = Context { op: NetOp::GetFilter, ifname: Some(ifname) };
+    let index = link::index(nl, ifname).map_err(|e| NetlinkError { op: cx.op, ..e })?;
+    let mut req = nl.request(RTM_GETTFILTER, NLM_F_DUMP, true);
+    req.put(&tcmsg(index as i32, 0, INGRESS_HANDLE, 0));
+    let mut targets = Vec::new();
+    nl.transact(&mut req, cx, |msg| {
+        if msg.kind == RTM_NEWTFILTER && parse::u32_at(msg.payload, 4) == Some(index) {
+            targets.extend(redirects(msg.payload));
+        }
+    })?;
+    Ok(targets)
+}
+
+/// The targets of a u32 filter's mirred egress redirects, from a `tcmsg` and its attributes.
+fn redirects(payload: &[u8]) -> Vec<u32> {
+    let actions = payload.get(20..).and_then(|a| parse::find(a, TCA_OPTIONS)).and_then(|o| parse::find(o, TCA_U32_ACT));
+    let mirred = |act: &[u8]| -> Option<u32> {
+        (parse::text(parse::find(act, TCA_ACT_KIND)?) == "mirred").then_some(())?;
+        let parms = parse::find(parse::find(act, TCA_ACT_OPTIONS)?, TCA_MIRRED_PARMS)?;
+        let redirect = parse::u32_at(parms, 20)? == TCA_EGRESS_REDIR as u32;
+        redirect.then(|| parse::u32_at(parms, 24)).flatten()
+    };
+    actions.map(|a| parse::attrs(a).filter_map(|(_, act)| mirred(act)).collect()).unwrap_or_default()
 }
 
 /// The root qdisc of link `ifname` (`RTM_GETQDISC` dump), `ENOENT` if it reports none.
