@@ -9,31 +9,37 @@ use super::controller::Controller;
 use super::dir::{Dir, Version};
 use super::error::CgroupError;
 use super::fs;
-use super::parent_dirs::{copy_from_parent, create_below};
-use super::plan::{CgroupPlan, MISSING_HINT};
+use super::error::create_error;
+use super::hold::ParentHold;
+use super::parent_dirs::copy_from_parent;
+use super::plan::{CgroupPlan, Planned, MISSING_HINT};
 use super::readback::{write_checked, FileWrite, WriteFailure};
 use super::settings::Setting;
 
 /// A sandbox's cgroup. Dropping it kills whatever still runs in it and removes its
-/// directories.
+/// directories, then lets go of their parents (`hold`).
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     pub dirs: Vec<Dir>,
+    /// Dropped after `dirs` are removed (see `Drop`).
+    pub parents: ParentHold,
 }
 
 impl Cgroup {
-    /// Creates each planned directory (see [`planned_dirs`]) and applies each limit, read
-    /// back. On error, whatever was created is removed again.
-    pub fn create(plan: &CgroupPlan, planned: Vec<(PathBuf, Dir)>) -> Result<Cgroup, CgroupError> {
-        let mut cgroup = Cgroup { dirs: Vec::new() };
-        for (parent, dir) in planned {
-            create_below(&parent, &dir.path, dir.version, &dir.controllers)?;
-            cgroup.dirs.push(dir);
+    /// Creates each planned directory (see `planned_dirs`) in its parent, which `parents`
+    /// holds prepared, and applies each limit, read back. On error, whatever was created is
+    /// removed again. The sandbox keeps the parents from its first cgroup on.
+    pub fn create(plan: &CgroupPlan, planned: Vec<Planned>, parents: ParentHold) -> Result<Cgroup, CgroupError> {
+        let mut cgroup = Cgroup { dirs: Vec::new(), parents };
+        for p in planned {
+            create_below(&cgroup.parents, &p)?;
+            cgroup.dirs.push(p.dir);
         }
         cgroup.inherit_v1_cpuset(plan)?;
         for setting in &plan.settings {
             cgroup.apply(setting, plan.page_size)?;
         }
+        plan.hold.keep(&cgroup.parents);
         Ok(cgroup)
     }
 
@@ -133,6 +139,22 @@ impl Cgroup {
     }
 }
 
+/// mkdir of the sandbox's directory. A parent found gone was removed by another isobox
+/// process between its preparation and now (its last user left): prepared again, a few times.
+fn create_below(parents: &ParentHold, p: &Planned) -> Result<(), CgroupError> {
+    let mut tries = 0;
+    loop {
+        match std::fs::create_dir(&p.dir.path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => {
+                tries += 1;
+                parents.prepare_again(&p.parent, p.dir.version)?;
+            }
+            Err(e) => return Err(create_error(&p.dir.path, e)),
+        }
+    }
+}
+
 fn removed_now(dir: &Path) -> bool {
     match std::fs::remove_dir(dir) {
         Ok(()) => true,
@@ -181,7 +203,7 @@ mod tests {
         std::fs::create_dir(&empty).unwrap();
         std::fs::write(stuck.join("file"), "").unwrap(); // rmdir fails with ENOTEMPTY
         let dir = |path: &Path| Dir { path: path.to_path_buf(), version: Version::V1, controllers: vec![] };
-        let mut cgroup = Cgroup { dirs: vec![dir(&stuck), dir(&empty)] };
+        let mut cgroup = Cgroup { dirs: vec![dir(&stuck), dir(&empty)], parents: ParentHold::default() };
         let err = cgroup.remove().unwrap_err();
         assert!(matches!(&err, CgroupError::Remove { path, .. } if *path == stuck), "{err}");
         assert!(!empty.exists());
