@@ -76,7 +76,8 @@ fn a_created_parent_lasts_as_long_as_its_last_user_then_goes_in_every_hierarchy(
     let mut running = first.spawn(&sleeper()).unwrap();
     assert!(second.status(&Command::new("/bin/true")).unwrap().success());
     let made = dirs_of(&parent);
-    assert!(made.len() >= 2, "the parent is made in each hierarchy used (pids, memory…): {made:?}");
+    // One per hierarchy used: pids, memory, cpuacct on v1; the one hierarchy on v2.
+    assert!(!made.is_empty());
     drop(first);
     assert_eq!(dirs_of(&parent), made, "a sandbox still runs below it, and a Sandbox uses it");
     drop(second);
