@@ -30,8 +30,8 @@ fn stale_owner(name: &str) -> Option<i32> {
 }
 
 /// Makes sure the parent exists and, on v2, hands the controllers down to its children: the
-/// `required` ones and the `optional` ones. Each directory it makes is added to `made`,
-/// topmost first.
+/// `required` ones, and those of `optional` that the parent is offered (see
+/// [`offered_optional`]). Each directory it makes is added to `made`, topmost first.
 pub(crate) fn prepare_parent(
     parent: &Path,
     version: Version,
@@ -39,14 +39,31 @@ pub(crate) fn prepare_parent(
     optional: &[Controller],
     made: &mut Vec<PathBuf>,
 ) -> Result<(), CgroupError> {
+    let optional = match version {
+        Version::V2 => offered_optional(parent, optional),
+        Version::V1 => Vec::new(),
+    };
     if !parent.is_dir() {
         create_ancestors(parent, version, made)?;
     }
     if version == Version::V2 {
-        let controllers: Vec<Controller> = required.iter().chain(optional).copied().collect();
+        let controllers: Vec<Controller> = required.iter().chain(&optional).copied().collect();
         enable_v2_controllers(parent, &controllers)?;
     }
     Ok(())
+}
+
+/// The controllers of `optional` (read for the figures only) that `parent` can hand down
+/// without isobox turning anything on above it: those in the `cgroup.controllers` of the
+/// parent, or of its nearest existing ancestor when the parent is still to be made. On a
+/// delegated subtree that is what the delegation offers, not what the hierarchy's root has.
+fn offered_optional(parent: &Path, optional: &[Controller]) -> Vec<Controller> {
+    if optional.is_empty() {
+        return Vec::new();
+    }
+    let nearest = parent.ancestors().find(|p| p.is_dir()).unwrap_or(parent);
+    let offered = fs::read_small(&nearest.join("cgroup.controllers")).unwrap_or_default();
+    optional.iter().filter(|c| offered.split_whitespace().any(|o| o == c.v2_name())).copied().collect()
 }
 
 fn create_ancestors(parent: &Path, version: Version, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
@@ -131,6 +148,20 @@ mod tests {
         std::fs::write(tmp.path().join("cpuset.cpus"), "0-1\n").unwrap();
         copy_from_parent(&dir, "cpuset.cpus").unwrap();
         assert_eq!(std::fs::read_to_string(dir.join("cpuset.cpus")).unwrap(), "0-1");
+    }
+
+    #[test]
+    fn figures_controllers_are_those_the_parent_or_its_nearest_existing_ancestor_is_offered() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deleg = tmp.path().join("deleg");
+        std::fs::create_dir(&deleg).unwrap();
+        std::fs::write(tmp.path().join("cgroup.controllers"), "cpu io memory pids\n").unwrap();
+        std::fs::write(deleg.join("cgroup.controllers"), "pids\n").unwrap();
+        let stats = [Controller::Memory, Controller::Pids, Controller::CpuAcct];
+        assert_eq!(offered_optional(&deleg, &stats), [Controller::Pids], "what the delegation offers");
+        assert_eq!(offered_optional(&deleg.join("a/b"), &stats), [Controller::Pids], "still to be made");
+        let all = offered_optional(&tmp.path().join("mine"), &stats);
+        assert_eq!(all, stats, "cpuacct's figures are v2's cpu");
     }
 
     #[test]
