@@ -11,6 +11,7 @@ use super::error::CgroupError;
 use super::fs;
 use super::error::create_error;
 use super::hold::ParentHold;
+use super::io_weight::V1Weight;
 use super::parent_dirs::copy_from_parent;
 use super::plan::{CgroupPlan, Planned, MISSING_HINT};
 use super::readback::{write_checked, FileWrite, WriteFailure};
@@ -57,10 +58,13 @@ impl Cgroup {
         })?;
         let writes = match dir.version {
             Version::V2 => setting.v2_writes(page),
-            Version::V1 => setting.v1_writes(page).ok_or(CgroupError::Unsupported {
+            Version::V1 => setting.v1_writes(page, || V1Weight::probed(&dir.path)).ok_or(CgroupError::Unsupported {
                 limit,
                 version: "v1",
-                reason: "cgroup v1 has no such file; it needs cgroup v2",
+                reason: match setting {
+                    Setting::IoWeight(_) => NO_V1_WEIGHT,
+                    _ => "cgroup v1 has no such file; it needs cgroup v2",
+                },
             })?,
         };
         for w in &writes {
@@ -175,11 +179,14 @@ impl Drop for Cgroup {
     }
 }
 
+const NO_V1_WEIGHT: &str = "this kernel has neither BFQ's blkio.bfq.weight nor CFQ's blkio.weight (CFQ is gone \
+     since Linux 5.0): load BFQ (modprobe bfq) and make it the device's scheduler, or use cgroup v2";
+
 fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: WriteFailure) -> CgroupError {
     match failure {
         WriteFailure::Write(source) => {
             let hint = match source.raw_os_error() {
-                Some(libc::ENOENT) => Some("the controller's file is missing: the kernel lacks this feature (for memory+swap on v1, boot with swapaccount=1; for io weight, a CFQ/BFQ scheduler)"),
+                Some(libc::ENOENT) => Some("the controller's file is missing: the kernel lacks this feature (for memory+swap on v1, boot with swapaccount=1; for io weight on v2, a kernel with blk-iocost)"),
                 Some(libc::EINVAL) => Some("the kernel rejected the value"),
                 Some(libc::EACCES | libc::EPERM) => Some("the caller does not own this cgroup"),
                 _ => None,

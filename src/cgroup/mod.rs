@@ -3,7 +3,7 @@
 //! crate's `error` module rolls them up.
 //!
 //! - spec: [`spec`] (what the user asked for, validated into [`settings`]: the v1/v2 file
-//!   table), [`cpulist`], [`error`].
+//!   table, with `io_weight`: v1's CFQ or BFQ file), [`cpulist`], [`error`].
 //! - plan: [`plan`] (at `build()`: the settings and the host's [`layout`]; per spawn: one
 //!   directory per hierarchy), [`parent`] and `parent_dirs` (where those directories go),
 //!   `hold` (which parents this process uses, and removing those it made once it is done).
@@ -21,6 +21,7 @@ pub(crate) mod error;
 mod fs;
 pub(crate) mod group;
 mod hold;
+mod io_weight;
 pub(crate) mod join;
 pub(crate) mod layout;
 mod parent;
