@@ -9,7 +9,7 @@ use super::controller::Controller;
 use super::dir::{Dir, Version};
 use super::error::CgroupError;
 use super::fs;
-use super::error::create_error;
+use super::error::{create_error, place_error, remove_error};
 use super::hold::ParentHold;
 use super::io_weight::V1Weight;
 use super::parent_dirs::copy_from_parent;
@@ -96,7 +96,7 @@ impl Cgroup {
     pub fn add(&self, pid: i32, skip_v2: bool) -> Result<(), CgroupError> {
         for dir in self.dirs.iter().filter(|d| !(skip_v2 && d.version == Version::V2)) {
             let path = dir.path.join("cgroup.procs");
-            fs::write_file(&path, &pid.to_string()).map_err(|source| CgroupError::Place { path, source })?;
+            fs::write_file(&path, &pid.to_string()).map_err(|source| place_error(path, Some(pid), source))?;
         }
         Ok(())
     }
@@ -135,7 +135,7 @@ impl Cgroup {
         self.dirs.retain(|dir| match fs::remove_dir(&dir.path, || kill_listed(&dir.path)) {
             Ok(()) => false,
             Err(source) => {
-                first_error.get_or_insert(CgroupError::Remove { path: dir.path.clone(), source });
+                first_error.get_or_insert(remove_error(dir.path.clone(), source));
                 true
             }
         });
@@ -213,10 +213,29 @@ mod tests {
         let mut cgroup = Cgroup { dirs: vec![dir(&stuck), dir(&empty)], parents: ParentHold::default() };
         let err = cgroup.remove().unwrap_err();
         assert!(matches!(&err, CgroupError::Remove { path, .. } if *path == stuck), "{err}");
+        assert!(err.to_string().contains("Hint: processes are left in it"), "{err}");
         assert!(!empty.exists());
         assert!(cgroup.dirs.len() == 1 && cgroup.dirs[0].path == stuck);
         std::fs::remove_file(stuck.join("file")).unwrap();
         cgroup.remove().unwrap();
         assert!(!stuck.exists() && cgroup.dirs.is_empty());
+    }
+
+    #[test]
+    fn a_failed_move_names_the_process_and_the_likely_cause() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gone = tmp.path().join("gone");
+        let dir = Dir { path: gone.clone(), version: Version::V1, controllers: vec![] };
+        let cgroup = Cgroup { dirs: vec![dir], parents: ParentHold::default() };
+        let err = cgroup.add(4242, false).unwrap_err();
+        let CgroupError::Place { path, pid, hint, .. } = &err else { panic!("{err}") };
+        assert_eq!((path, *pid), (&gone.join("cgroup.procs"), Some(4242)));
+        assert!(hint.unwrap().contains("removed meanwhile"), "{err}");
+        assert!(err.to_string().starts_with("moving process 4242 into"), "{err}");
+        let denied = place_error(gone.clone(), None, io::Error::from_raw_os_error(libc::EACCES));
+        assert!(denied.to_string().contains("common ancestor"), "{denied}");
+        let busy = place_error(gone, Some(1), io::Error::from_raw_os_error(libc::EBUSY));
+        assert!(busy.to_string().contains("no-internal-process"), "{busy}");
+        std::mem::forget(cgroup); // not a real cgroup: nothing to remove
     }
 }

@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::error::CgroupError;
+use super::error::{place_error, CgroupError};
 use super::group::Cgroup;
 use super::plan::Planned;
 
@@ -50,7 +50,7 @@ impl JoinFile {
 pub(crate) fn prepare(planned: &[Planned]) -> Result<Vec<JoinFile>, CgroupError> {
     let mut files = Vec::new();
     for p in planned {
-        let fd = open_dir(&p.mount).map_err(|source| CgroupError::Place { path: p.mount.clone(), source })?;
+        let fd = open_dir(&p.mount).map_err(|source| place_error(p.mount.clone(), None, source))?;
         let file = p.dir.join_file();
         let path = p.dir.path.join(file);
         let relative = path.strip_prefix(&p.mount).unwrap_or(&path);
@@ -75,7 +75,7 @@ pub(crate) fn existing(cgroup: &Cgroup) -> Result<(Vec<JoinFile>, Option<OwnedFd
     }
     let mut files = Vec::new();
     for dir in &cgroup.dirs {
-        let parent = open_dir(&dir.path).map_err(|source| CgroupError::Place { path: dir.path.clone(), source })?;
+        let parent = open_dir(&dir.path).map_err(|source| place_error(dir.path.clone(), None, source))?;
         let file = dir.join_file();
         let relative = CString::new(file).expect("a join file's name has no NUL");
         files.push(JoinFile { parent, relative, path: dir.path.join(file) });
