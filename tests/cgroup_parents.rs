@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use common::require_root;
 use isobox::{CgroupError, Command, Error, Namespaces, Sandbox};
@@ -105,6 +106,11 @@ fn a_pool_and_a_child_that_outlives_its_sandbox_keep_the_parent() {
     assert!(!dirs_of(&parent).is_empty(), "the child still runs below it");
     child.kill().unwrap();
     drop(child);
+    // A dropped pool's sandboxes (and a refill under way) end on isobox's threads, moments later.
+    let until = Instant::now() + Duration::from_secs(10);
+    while !dirs_of(&top.0).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(dirs_of(&top.0), Vec::<PathBuf>::new());
 }
 
