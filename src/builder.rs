@@ -315,7 +315,8 @@ impl SandboxBuilder {
         self
     }
 
-    /// Relative IO weight, 1–10000 (v2 `io.weight`; v1 `blkio.weight` needs CFQ or BFQ).
+    /// Relative IO weight, 1–10000 (v2 `io.weight`; v1 BFQ's `blkio.bfq.weight` or CFQ's
+    /// `blkio.weight`, whichever the kernel has).
     /// Written and read back, but on v2 it acts only on devices whose IO cost controller is
     /// on (`io.cost.qos` `enable=1`, off by default): a request, not a guarantee.
     pub fn io_weight(&mut self, weight: u32) -> &mut Self {

@@ -218,11 +218,11 @@ fn a_limit_the_host_cannot_enforce_fails_the_spawn_with_a_typed_error() {
         return;
     }
     let parent = TestParent::new("unenforceable");
-    // memory.high exists only on v2; io weight needs a scheduler that offers it. Either the
-    // limit is in force (written and read back) or the spawn fails naming it: never ignored.
-    for (which, file, expected) in
-        [("memory high", "memory.high", "67108864"), ("io weight", "io.weight", "default 200")]
-    {
+    // memory.high exists only on v2; io weight needs a scheduler that offers it (v2's
+    // io.weight, v1's BFQ or CFQ file). Either the limit is in force (written and read back) or
+    // the spawn fails naming it: never ignored.
+    let io_files: &[(&str, &str)] = &[("io.weight", "default 200"), ("blkio.bfq.weight", "109"), ("blkio.weight", "1000")];
+    for (which, files) in [("memory high", &[("memory.high", "67108864")][..]), ("io weight", io_files)] {
         let mut b = parent.builder(ns());
         match which {
             "memory high" => b.memory_high(64 << 20),
@@ -234,9 +234,11 @@ fn a_limit_the_host_cannot_enforce_fails_the_spawn_with_a_typed_error() {
         match sb.spawn(&sleep) {
             Ok(mut child) => {
                 // In force: the kernel shows the value in the sandbox's own cgroup.
-                let dir = child.cgroup_dirs().into_iter().find(|d| d.join(file).exists()).expect("the file exists");
+                let dirs = child.cgroup_dirs();
+                let found = files.iter().find_map(|(f, e)| dirs.iter().find(|d| d.join(f).exists()).map(|d| (d, f, e)));
+                let (dir, file, expected) = found.expect("the file exists");
                 let shown = std::fs::read_to_string(dir.join(file)).unwrap();
-                assert!(shown.lines().any(|l| l.trim() == expected), "{which}: {file} shows {shown:?}");
+                assert!(shown.lines().any(|l| l.trim() == *expected), "{which}: {file} shows {shown:?}");
                 child.kill().unwrap();
                 child.wait().unwrap();
             }
@@ -445,4 +447,47 @@ fn no_memory_limit_can_kill_the_caller() {
         return;
     }
     common::run_alone("memory_limit_sweep_inner", "sweep-done");
+}
+
+/// The io weight files a v1 blkio cgroup of this host offers (neither is on the root).
+fn v1_weight_files(blkio: &std::path::Path) -> Vec<&'static str> {
+    let probe = blkio.join(format!("isobox-test-{}-probe", std::process::id()));
+    std::fs::create_dir(&probe).unwrap();
+    let files = ["blkio.bfq.weight", "blkio.weight"].into_iter().filter(|f| probe.join(f).exists()).collect();
+    std::fs::remove_dir(&probe).unwrap();
+    files
+}
+
+#[test]
+fn a_v1_io_weight_goes_to_whichever_file_the_kernel_has_cfq_or_bfq() {
+    if !require_root() {
+        return;
+    }
+    let Some(blkio) = cgroup_mounts().into_iter().find(|m| m.ends_with("blkio")) else {
+        println!("skipped: no cgroup v1 blkio hierarchy");
+        return;
+    };
+    let files = v1_weight_files(&blkio);
+    let parent = TestParent::new("bfq");
+    let sb = parent.builder(ns()).io_weight(200).build().unwrap();
+    match files.first() {
+        Some(&file) => {
+            let mut sleep = Command::new("sleep");
+            sleep.arg("10");
+            let mut child = sb.spawn(&sleep).unwrap();
+            let dir = child.cgroup_dirs().into_iter().find(|d| d.starts_with(&blkio)).expect("a blkio cgroup");
+            let shown = std::fs::read_to_string(dir.join(file)).unwrap();
+            // 200 on v2's scale: BFQ's keeps the default 100 (1..=1000), CFQ's 500 (10..=1000).
+            let expected = if file == "blkio.bfq.weight" { "109" } else { "1000" };
+            assert_eq!(shown.trim(), expected, "{file}");
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        None => {
+            let err = sb.spawn(&Command::new("/bin/true")).unwrap_err();
+            assert!(matches!(&err, Error::Cgroup(CgroupError::Unsupported { limit: "io weight", .. })), "{err}");
+            assert!(err.to_string().contains("blkio.bfq.weight"), "{err}");
+        }
+    }
+    assert!(parent.leftovers().is_empty());
 }

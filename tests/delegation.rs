@@ -21,13 +21,12 @@ fn helper_unprivileged_caller() {
     let Ok(parent) = std::env::var("ISOBOX_DELEGATED_PARENT") else { return };
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).unwrap(); // wait until we have been placed
-    let sb = Sandbox::builder()
-        .namespaces(Namespaces::USER | Namespaces::PID | Namespaces::MOUNT)
-        .memory_max(64 << 20)
-        .pids_max(16)
-        .cgroup_parent(&parent)
-        .build()
-        .unwrap();
+    let mut b = Sandbox::builder();
+    b.namespaces(Namespaces::USER | Namespaces::PID | Namespaces::MOUNT).pids_max(16).cgroup_parent(&parent);
+    if std::env::var_os("ISOBOX_DELEGATED_PIDS_ONLY").is_none() {
+        b.memory_max(64 << 20);
+    }
+    let sb = b.build().unwrap();
     match sb.status(&Command::new("/bin/true")) {
         Ok(report) => println!("RESULT ok {:?}", report.cgroup.map(|c| c.memory_peak_bytes.is_some())),
         Err(e) => println!("RESULT err {e}"),
@@ -47,20 +46,30 @@ fn delegated_cgroups_work_for_an_unprivileged_caller() {
     if v2 {
         delegate(&deleg, &leaf);
     }
+    let (ok, result, lines) = run_as_caller(&format!("/{name}"), &leaf, v2, false);
+    assert!(ok, "the caller failed: {lines:?}");
+    if v2 {
+        assert_eq!(result, "RESULT ok Some(true)", "the sandbox ran in the delegated subtree with its limits");
+        let left: Vec<_> = std::fs::read_dir(&deleg).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
+        assert_eq!(left.len(), 1, "only the caller's own leaf remains: {left:?}");
+    } else {
+        assert!(result.starts_with("RESULT err") && result.contains("Hint"), "{lines:?}");
+    }
+}
+
+/// Runs the helper as user 65534, placed in `leaf` (v2), with `parent` as its cgroup parent:
+/// whether it exited well, its RESULT line, and all its lines.
+fn run_as_caller(parent: &str, leaf: &Path, v2: bool, pids_only: bool) -> (bool, String, Vec<String>) {
     let (bin, _dir) = copy_of_this_binary();
-    // Killed and reaped if the test fails before waiting for it (dropped before `_cleanup`,
-    // so the cgroup it was placed in is empty by then).
-    let spawned = std::process::Command::new(&bin)
-        .args(["helper_unprivileged_caller", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("ISOBOX_DELEGATED_PARENT", format!("/{name}"))
-        .uid(NOBODY)
-        .gid(NOBODY)
-        .current_dir("/")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut helper = common::KillOnDrop(spawned);
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.args(["helper_unprivileged_caller", "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
+    cmd.env("ISOBOX_DELEGATED_PARENT", parent).uid(NOBODY).gid(NOBODY).current_dir("/");
+    if pids_only {
+        cmd.env("ISOBOX_DELEGATED_PIDS_ONLY", "1");
+    }
+    // Killed and reaped if the test fails before waiting for it (dropped before the caller's
+    // cleanup, so the cgroup it was placed in is empty by then).
+    let mut helper = common::KillOnDrop(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap());
     if v2 {
         std::fs::write(leaf.join("cgroup.procs"), helper.id().to_string()).unwrap();
     }
@@ -69,14 +78,35 @@ fn delegated_cgroups_work_for_an_unprivileged_caller() {
     let lines: Vec<String> = out.lines().map_while(Result::ok).collect();
     // libtest prints the test's name on the same line, before the helper's own output.
     let result = lines.iter().find_map(|l| l.find("RESULT").map(|at| l[at..].to_string())).unwrap_or_default();
-    assert!(helper.wait().unwrap().success(), "the caller failed: {lines:?}");
-    if v2 {
-        assert_eq!(result, "RESULT ok Some(true)", "the sandbox ran in the delegated subtree with its limits");
-        let left: Vec<_> = std::fs::read_dir(&deleg).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
-        assert_eq!(left.len(), 1, "only the caller's own leaf remains: {left:?}");
-    } else {
-        assert!(result.starts_with("RESULT err") && result.contains("Hint"), "{lines:?}");
+    (helper.wait().unwrap().success(), result, lines)
+}
+
+/// A delegation without memory: the root-owned cgroup above the delegated one hands it pids
+/// only. A sandbox that asks for pids only must run there; memory's figures are skipped, not
+/// turned on above the delegation (which the caller may not, and need not, do).
+#[test]
+fn a_delegation_without_memory_runs_a_sandbox_that_asks_only_for_pids() {
+    if !common::require_root() {
+        return;
     }
+    if !Path::new("/sys/fs/cgroup/cgroup.subtree_control").exists() {
+        println!("skipped: needs a pure cgroup v2 host (run it in the VM)");
+        return;
+    }
+    let name = format!("isobox-deleg-nomem-{}", std::process::id());
+    let above = Path::new("/sys/fs/cgroup").join(&name);
+    let _cleanup = Cleanup(above.clone());
+    std::fs::create_dir(&above).unwrap();
+    std::fs::write(above.join("cgroup.subtree_control"), "+pids").unwrap();
+    let (deleg, leaf) = (above.join("d"), above.join("d/caller"));
+    delegate(&deleg, &leaf);
+    let offered = std::fs::read_to_string(deleg.join("cgroup.controllers")).unwrap();
+    assert_eq!(offered.trim(), "pids", "the delegation offers pids only");
+    let (ok, result, lines) = run_as_caller(&format!("/{name}/d"), &leaf, true, true);
+    assert!(ok, "the caller failed: {lines:?}");
+    assert_eq!(result, "RESULT ok Some(false)", "ran with its pids limit, without memory figures: {lines:?}");
+    let above_control = std::fs::read_to_string(above.join("cgroup.subtree_control")).unwrap();
+    assert_eq!(above_control.trim(), "pids", "nothing was turned on above the delegation");
 }
 
 /// Makes `deleg` a cgroup owned by nobody, with the controllers available to it, and `leaf`
@@ -106,16 +136,17 @@ fn copy_of_this_binary() -> (PathBuf, tempfile::TempDir) {
     (bin, dir)
 }
 
-/// Removes the delegated cgroup and anything left below it.
+/// Removes the delegated cgroup and anything left below it, deepest first.
 struct Cleanup(PathBuf);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Ok(entries) = std::fs::read_dir(&self.0) {
-            for e in entries.flatten().filter(|e| e.path().is_dir()) {
-                let _ = std::fs::remove_dir(e.path());
+        fn remove_tree(dir: &Path) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten().filter(|e| e.path().is_dir()) {
+                remove_tree(&e.path());
             }
+            let _ = std::fs::remove_dir(dir);
         }
-        let _ = std::fs::remove_dir(&self.0);
+        remove_tree(&self.0);
     }
 }

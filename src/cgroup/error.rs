@@ -89,21 +89,28 @@ pub enum CgroupError {
         /// The read's error.
         source: io::Error,
     },
-    /// Moving the sandbox's process into its cgroup failed.
-    #[error("moving the sandbox into {path:?}: {source}")]
+    /// Moving the sandbox's process into its cgroup failed (or, before a process existed,
+    /// opening the directory it was to join through).
+    #[error("moving {} into {path:?}: {source}{}", pid.map_or("the sandbox".to_string(), |p| format!("process {p}")), hint::suffix(*hint))]
     Place {
-        /// The `cgroup.procs` file written.
+        /// The `cgroup.procs` file written, or the directory opened.
         path: PathBuf,
-        /// The write's error.
+        /// The process moved; `None` when the failure came before there was one.
+        pid: Option<i32>,
+        /// The write's (or open's) error.
         source: io::Error,
+        /// What to do about it, where the host is the likely cause.
+        hint: Option<&'static str>,
     },
     /// A cgroup directory could not be removed.
-    #[error("removing cgroup {path:?}: {source}")]
+    #[error("removing cgroup {path:?}: {source}{}", hint::suffix(*hint))]
     Remove {
         /// The directory.
         path: PathBuf,
         /// The last rmdir's error.
         source: io::Error,
+        /// What to do about it, where the host is the likely cause.
+        hint: Option<&'static str>,
     },
 }
 
@@ -256,4 +263,43 @@ pub(crate) fn create_error(path: &Path, source: io::Error) -> CgroupError {
     let hint = matches!(source.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
         .then_some("creating cgroups needs root or a delegated subtree the caller owns (set cgroup_parent to it)");
     CgroupError::Create { path: path.to_path_buf(), source, hint }
+}
+
+/// A failed move of `pid` (if there was one yet) into `path`, with the likely cause.
+pub(crate) fn place_error(path: PathBuf, pid: Option<i32>, source: io::Error) -> CgroupError {
+    let hint = match source.raw_os_error() {
+        Some(libc::EACCES | libc::EPERM) => Some(
+            "moving a process needs root, or write access to cgroup.procs of the common ancestor of the \
+             process's cgroup and the target (on v2: a delegated subtree the caller owns, with the caller \
+             inside it); a security module may deny it too",
+        ),
+        Some(libc::EBUSY) => Some(
+            "on cgroup v2 a cgroup that hands controllers to children (cgroup.subtree_control) takes no \
+             process of its own (the no-internal-process rule): was a controller enabled in the sandbox's cgroup?",
+        ),
+        Some(libc::ENOSPC) => Some("a cpuset cgroup takes no process until cpuset.cpus and cpuset.mems are set"),
+        Some(libc::ENOENT) => Some("the cgroup was removed meanwhile (by another process, or its sandbox ended)"),
+        Some(libc::ESRCH) => Some("the process ended before it could be moved"),
+        Some(libc::EOPNOTSUPP) => {
+            Some("on cgroup v2 the target is a threaded or invalid domain (see its cgroup.type): choose another parent")
+        }
+        _ => None,
+    };
+    CgroupError::Place { path, pid, source, hint }
+}
+
+/// A failed rmdir of `path`, with the likely cause.
+pub(crate) fn remove_error(path: PathBuf, source: io::Error) -> CgroupError {
+    let hint = match source.raw_os_error() {
+        Some(libc::EBUSY | libc::ENOTEMPTY) => Some(
+            "processes are left in it that SIGKILL did not end (stuck in the kernel, in uninterruptible \
+             sleep) or that were moved in from outside, or it holds child cgroups (a sandbox given its own \
+             cgroup subtree may make some): it is retried when the Child is dropped",
+        ),
+        Some(libc::EACCES | libc::EPERM | libc::EROFS) => {
+            Some("the caller may not remove it: its parent must be the caller's (root, or a delegated subtree it owns)")
+        }
+        _ => None,
+    };
+    CgroupError::Remove { path, source, hint }
 }

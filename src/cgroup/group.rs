@@ -9,31 +9,38 @@ use super::controller::Controller;
 use super::dir::{Dir, Version};
 use super::error::CgroupError;
 use super::fs;
-use super::parent_dirs::{copy_from_parent, create_below};
-use super::plan::{CgroupPlan, MISSING_HINT};
+use super::error::{create_error, place_error, remove_error};
+use super::hold::ParentHold;
+use super::io_weight::V1Weight;
+use super::parent_dirs::copy_from_parent;
+use super::plan::{CgroupPlan, Planned, MISSING_HINT};
 use super::readback::{write_checked, FileWrite, WriteFailure};
 use super::settings::Setting;
 
 /// A sandbox's cgroup. Dropping it kills whatever still runs in it and removes its
-/// directories.
+/// directories, then lets go of their parents (`hold`).
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     pub dirs: Vec<Dir>,
+    /// Dropped after `dirs` are removed (see `Drop`).
+    pub parents: ParentHold,
 }
 
 impl Cgroup {
-    /// Creates each planned directory (see [`planned_dirs`]) and applies each limit, read
-    /// back. On error, whatever was created is removed again.
-    pub fn create(plan: &CgroupPlan, planned: Vec<(PathBuf, Dir)>) -> Result<Cgroup, CgroupError> {
-        let mut cgroup = Cgroup { dirs: Vec::new() };
-        for (parent, dir) in planned {
-            create_below(&parent, &dir.path, dir.version, &dir.controllers)?;
-            cgroup.dirs.push(dir);
+    /// Creates each planned directory (see `planned_dirs`) in its parent, which `parents`
+    /// holds prepared, and applies each limit, read back. On error, whatever was created is
+    /// removed again. The sandbox keeps the parents from its first cgroup on.
+    pub fn create(plan: &CgroupPlan, planned: Vec<Planned>, parents: ParentHold) -> Result<Cgroup, CgroupError> {
+        let mut cgroup = Cgroup { dirs: Vec::new(), parents };
+        for p in planned {
+            create_below(&cgroup.parents, &p)?;
+            cgroup.dirs.push(p.dir);
         }
         cgroup.inherit_v1_cpuset(plan)?;
         for setting in &plan.settings {
             cgroup.apply(setting, plan.page_size)?;
         }
+        plan.hold.keep(&cgroup.parents);
         Ok(cgroup)
     }
 
@@ -51,10 +58,13 @@ impl Cgroup {
         })?;
         let writes = match dir.version {
             Version::V2 => setting.v2_writes(page),
-            Version::V1 => setting.v1_writes(page).ok_or(CgroupError::Unsupported {
+            Version::V1 => setting.v1_writes(page, || V1Weight::probed(&dir.path)).ok_or(CgroupError::Unsupported {
                 limit,
                 version: "v1",
-                reason: "cgroup v1 has no such file; it needs cgroup v2",
+                reason: match setting {
+                    Setting::IoWeight(_) => NO_V1_WEIGHT,
+                    _ => "cgroup v1 has no such file; it needs cgroup v2",
+                },
             })?,
         };
         for w in &writes {
@@ -86,7 +96,7 @@ impl Cgroup {
     pub fn add(&self, pid: i32, skip_v2: bool) -> Result<(), CgroupError> {
         for dir in self.dirs.iter().filter(|d| !(skip_v2 && d.version == Version::V2)) {
             let path = dir.path.join("cgroup.procs");
-            fs::write_file(&path, &pid.to_string()).map_err(|source| CgroupError::Place { path, source })?;
+            fs::write_file(&path, &pid.to_string()).map_err(|source| place_error(path, Some(pid), source))?;
         }
         Ok(())
     }
@@ -125,11 +135,27 @@ impl Cgroup {
         self.dirs.retain(|dir| match fs::remove_dir(&dir.path, || kill_listed(&dir.path)) {
             Ok(()) => false,
             Err(source) => {
-                first_error.get_or_insert(CgroupError::Remove { path: dir.path.clone(), source });
+                first_error.get_or_insert(remove_error(dir.path.clone(), source));
                 true
             }
         });
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// mkdir of the sandbox's directory. A parent found gone was removed by another isobox
+/// process between its preparation and now (its last user left): prepared again, a few times.
+fn create_below(parents: &ParentHold, p: &Planned) -> Result<(), CgroupError> {
+    let mut tries = 0;
+    loop {
+        match std::fs::create_dir(&p.dir.path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => {
+                tries += 1;
+                parents.prepare_again(&p.parent, p.dir.version)?;
+            }
+            Err(e) => return Err(create_error(&p.dir.path, e)),
+        }
     }
 }
 
@@ -153,11 +179,14 @@ impl Drop for Cgroup {
     }
 }
 
+const NO_V1_WEIGHT: &str = "this kernel has neither BFQ's blkio.bfq.weight nor CFQ's blkio.weight (CFQ is gone \
+     since Linux 5.0): load BFQ (modprobe bfq) and make it the device's scheduler, or use cgroup v2";
+
 fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: WriteFailure) -> CgroupError {
     match failure {
         WriteFailure::Write(source) => {
             let hint = match source.raw_os_error() {
-                Some(libc::ENOENT) => Some("the controller's file is missing: the kernel lacks this feature (for memory+swap on v1, boot with swapaccount=1; for io weight, a CFQ/BFQ scheduler)"),
+                Some(libc::ENOENT) => Some("the controller's file is missing: the kernel lacks this feature (for memory+swap on v1, boot with swapaccount=1; for io weight on v2, a kernel with blk-iocost)"),
                 Some(libc::EINVAL) => Some("the kernel rejected the value"),
                 Some(libc::EACCES | libc::EPERM) => Some("the caller does not own this cgroup"),
                 _ => None,
@@ -181,13 +210,32 @@ mod tests {
         std::fs::create_dir(&empty).unwrap();
         std::fs::write(stuck.join("file"), "").unwrap(); // rmdir fails with ENOTEMPTY
         let dir = |path: &Path| Dir { path: path.to_path_buf(), version: Version::V1, controllers: vec![] };
-        let mut cgroup = Cgroup { dirs: vec![dir(&stuck), dir(&empty)] };
+        let mut cgroup = Cgroup { dirs: vec![dir(&stuck), dir(&empty)], parents: ParentHold::default() };
         let err = cgroup.remove().unwrap_err();
         assert!(matches!(&err, CgroupError::Remove { path, .. } if *path == stuck), "{err}");
+        assert!(err.to_string().contains("Hint: processes are left in it"), "{err}");
         assert!(!empty.exists());
         assert!(cgroup.dirs.len() == 1 && cgroup.dirs[0].path == stuck);
         std::fs::remove_file(stuck.join("file")).unwrap();
         cgroup.remove().unwrap();
         assert!(!stuck.exists() && cgroup.dirs.is_empty());
+    }
+
+    #[test]
+    fn a_failed_move_names_the_process_and_the_likely_cause() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gone = tmp.path().join("gone");
+        let dir = Dir { path: gone.clone(), version: Version::V1, controllers: vec![] };
+        let cgroup = Cgroup { dirs: vec![dir], parents: ParentHold::default() };
+        let err = cgroup.add(4242, false).unwrap_err();
+        let CgroupError::Place { path, pid, hint, .. } = &err else { panic!("{err}") };
+        assert_eq!((path, *pid), (&gone.join("cgroup.procs"), Some(4242)));
+        assert!(hint.unwrap().contains("removed meanwhile"), "{err}");
+        assert!(err.to_string().starts_with("moving process 4242 into"), "{err}");
+        let denied = place_error(gone.clone(), None, io::Error::from_raw_os_error(libc::EACCES));
+        assert!(denied.to_string().contains("common ancestor"), "{denied}");
+        let busy = place_error(gone, Some(1), io::Error::from_raw_os_error(libc::EBUSY));
+        assert!(busy.to_string().contains("no-internal-process"), "{busy}");
+        std::mem::forget(cgroup); // not a real cgroup: nothing to remove
     }
 }

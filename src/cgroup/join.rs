@@ -8,8 +8,9 @@
 //! child is a single-threaded process, so that moves all of it. A v2 directory on a hybrid
 //! host takes "0" in `cgroup.procs`. The parent cannot open these files for the child (they do
 //! not exist before the clone, and the child has its own descriptor table), so it opens each
-//! parent directory and the child opens `<name>/tasks` relative to it, which works after
-//! pivot_root too.
+//! hierarchy's mount point and the child opens `<parent>/<name>/tasks` relative to it, which
+//! works after pivot_root too, and finds the parent even if another isobox process removed it
+//! and this one made it again meanwhile (`group::create_below`).
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -17,17 +18,17 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::dir::Dir;
-use super::error::CgroupError;
+use super::error::{place_error, CgroupError};
 use super::group::Cgroup;
-use super::parent_dirs::open_prepared;
+use super::plan::Planned;
 
 /// One file the child writes "0" to.
 #[derive(Debug)]
 pub(crate) struct JoinFile {
-    /// The parent cgroup's directory (O_PATH, close-on-exec).
+    /// The hierarchy's mount point, or for a command joining a live sandbox the sandbox's
+    /// directory (O_PATH, close-on-exec).
     parent: OwnedFd,
-    /// `<name>/tasks` (v1) or `<name>/cgroup.procs` (v2), relative to `parent`.
+    /// `<parent>/<name>/tasks` (v1) or `…/cgroup.procs` (v2), relative to `parent`.
     relative: CString,
     /// The whole path, for error messages.
     pub path: PathBuf,
@@ -44,20 +45,25 @@ impl JoinFile {
     }
 }
 
-/// Prepares (once per process) and opens the parent directory of each planned directory,
-/// and names the file the child joins through.
-pub(crate) fn prepare(planned: &[(PathBuf, Dir)]) -> Result<Vec<JoinFile>, CgroupError> {
+/// Opens the mount point of each planned directory's hierarchy (its parent is held prepared),
+/// and names the file the child joins through, relative to it.
+pub(crate) fn prepare(planned: &[Planned]) -> Result<Vec<JoinFile>, CgroupError> {
     let mut files = Vec::new();
-    for (parent_dir, dir) in planned {
-        let fd = open_prepared(parent_dir, dir.version, &dir.controllers)?;
-        let file = dir.join_file();
-        let path = dir.path.join(file);
-        let relative = Path::new(dir.path.file_name().unwrap_or_default()).join(file);
-        // A cgroup name never holds a NUL: it is "isobox-<pid>-<n>".
-        let relative = CString::new(relative.as_os_str().as_bytes()).expect("no NUL in a cgroup name");
+    for p in planned {
+        let fd = open_dir(&p.mount).map_err(|source| place_error(p.mount.clone(), None, source))?;
+        let file = p.dir.join_file();
+        let path = p.dir.path.join(file);
+        let relative = path.strip_prefix(&p.mount).unwrap_or(&path);
+        // A cgroup path never holds a NUL (checked at build()).
+        let relative = CString::new(relative.as_os_str().as_bytes()).expect("no NUL in a cgroup path");
         files.push(JoinFile { parent: fd, relative, path });
     }
     Ok(files)
+}
+
+fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(dir);
+    opened.map(OwnedFd::from)
 }
 
 /// For a process joining the existing `cgroup` (`Child::exec`): on a pure v2 host its
@@ -69,9 +75,7 @@ pub(crate) fn existing(cgroup: &Cgroup) -> Result<(Vec<JoinFile>, Option<OwnedFd
     }
     let mut files = Vec::new();
     for dir in &cgroup.dirs {
-        let opened =
-            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(&dir.path);
-        let parent = OwnedFd::from(opened.map_err(|source| CgroupError::Place { path: dir.path.clone(), source })?);
+        let parent = open_dir(&dir.path).map_err(|source| place_error(dir.path.clone(), None, source))?;
         let file = dir.join_file();
         let relative = CString::new(file).expect("a join file's name has no NUL");
         files.push(JoinFile { parent, relative, path: dir.path.join(file) });

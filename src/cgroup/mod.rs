@@ -3,9 +3,10 @@
 //! crate's `error` module rolls them up.
 //!
 //! - spec: [`spec`] (what the user asked for, validated into [`settings`]: the v1/v2 file
-//!   table), [`cpulist`], [`error`].
+//!   table, with `io_weight`: v1's CFQ or BFQ file), [`cpulist`], [`error`].
 //! - plan: [`plan`] (at `build()`: the settings and the host's [`layout`]; per spawn: one
-//!   directory per hierarchy), [`parent`] and `parent_dirs` (where those directories go).
+//!   directory per hierarchy), [`parent`] and `parent_dirs` (where those directories go),
+//!   `hold` (which parents this process uses, and removing those it made once it is done).
 //! - apply: [`spawn`] owns when each step runs; [`group`] makes the cgroup (each write read
 //!   back through `readback`), kills and removes it; [`join`] and [`apply`] let the child join
 //!   it itself on v1 hosts.
@@ -19,6 +20,8 @@ mod dir;
 pub(crate) mod error;
 mod fs;
 pub(crate) mod group;
+mod hold;
+mod io_weight;
 pub(crate) mod join;
 pub(crate) mod layout;
 mod parent;

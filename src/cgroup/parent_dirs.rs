@@ -1,86 +1,18 @@
 //! The parents of sandbox cgroups (**parent**): created when missing, given the controllers on
-//! v2, and swept of cgroups left behind, once per parent and process.
+//! v2, and swept of cgroups left behind (once per parent and process: `hold` decides when).
 
-use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use super::controller::Controller;
 use super::dir::Version;
 use super::error::{create_error, CgroupError};
 use super::fs;
 
-type PreparedList = Vec<(PathBuf, Vec<Controller>)>;
-
-/// The parents this process has prepared, with the controllers each was prepared for.
-static PREPARED: Mutex<PreparedList> = Mutex::new(Vec::new());
-
-fn prepared() -> MutexGuard<'static, PreparedList> {
-    PREPARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn is_prepared(parent: &Path, controllers: &[Controller]) -> bool {
-    prepared().iter().any(|(p, c)| p == parent && c == controllers)
-}
-
-/// Creates the sandbox's directory `path` below `parent`. The first time this process uses a
-/// parent (or when it has vanished since), the parent is prepared first: created, given the
-/// controllers on v2, and swept of cgroups left by isobox processes that died without cleaning
-/// up. Later spawns skip straight to the mkdir.
-pub(crate) fn create_below(
-    parent: &Path,
-    path: &Path,
-    version: Version,
-    controllers: &[Controller],
-) -> Result<(), CgroupError> {
-    once_prepared(parent, version, controllers, || std::fs::create_dir(path))
-        .map_err(|e| e.unwrap_or_else(|source| create_error(path, source)))
-}
-
-/// Opens `parent` (a directory fd for `openat`), preparing it first as `create_below` does.
-pub(crate) fn open_prepared(
-    parent: &Path,
-    version: Version,
-    controllers: &[Controller],
-) -> Result<OwnedFd, CgroupError> {
-    // O_PATH: the fd only anchors lookups (std adds O_CLOEXEC).
-    let open = || OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(parent);
-    once_prepared(parent, version, controllers, || open().map(OwnedFd::from))
-        .map_err(|e| e.unwrap_or_else(|source| create_error(parent, source)))
-}
-
-/// Runs `op` on a prepared `parent`: at once if this process prepared it before (and it is
-/// still there: `op` did not fail with NotFound), else after preparing it. An `Err(Ok(e))`
-/// is a failed preparation, `Err(Err(e))` a failed `op`.
-fn once_prepared<T>(
-    parent: &Path,
-    version: Version,
-    controllers: &[Controller],
-    mut op: impl FnMut() -> io::Result<T>,
-) -> Result<T, Result<CgroupError, io::Error>> {
-    if is_prepared(parent, controllers) {
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => prepared().retain(|(p, _)| p != parent),
-            other => return other.map_err(Err),
-        }
-    }
-    prepare_parent(parent, version, controllers).map_err(Ok)?;
-    sweep(parent);
-    let done = op().map_err(Err)?;
-    let mut list = prepared();
-    if !list.iter().any(|(p, c)| p == parent && c == controllers) {
-        list.push((parent.to_path_buf(), controllers.to_vec()));
-    }
-    Ok(done)
-}
-
 /// Removes the empty cgroups left by isobox processes that died without cleaning up (killed
 /// with SIGKILL, say). Names are `isobox-<pid>-<n>`; a cgroup whose creator is alive, or that
 /// still holds processes, is left alone.
-fn sweep(parent: &Path) {
+pub(crate) fn sweep(parent: &Path) {
     for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
         let name = entry.file_name();
         if let Some(pid) = stale_owner(&name.to_string_lossy()) {
@@ -97,32 +29,59 @@ fn stale_owner(name: &str) -> Option<i32> {
     (pid != std::process::id() as i32).then_some(pid)
 }
 
-/// Makes sure the parent exists and, on v2, hands the controllers down to its children.
-fn prepare_parent(parent: &Path, version: Version, controllers: &[Controller]) -> Result<(), CgroupError> {
+/// Makes sure the parent exists and, on v2, hands the controllers down to its children: the
+/// `required` ones, and those of `optional` that the parent is offered (see
+/// [`offered_optional`]). Each directory it makes is added to `made`, topmost first.
+pub(crate) fn prepare_parent(
+    parent: &Path,
+    version: Version,
+    required: &[Controller],
+    optional: &[Controller],
+    made: &mut Vec<PathBuf>,
+) -> Result<(), CgroupError> {
+    let optional = match version {
+        Version::V2 => offered_optional(parent, optional),
+        Version::V1 => Vec::new(),
+    };
     if !parent.is_dir() {
-        create_ancestors(parent, version)?;
+        create_ancestors(parent, version, made)?;
     }
     if version == Version::V2 {
-        enable_v2_controllers(parent, controllers)?;
+        let controllers: Vec<Controller> = required.iter().chain(&optional).copied().collect();
+        enable_v2_controllers(parent, &controllers)?;
     }
     Ok(())
 }
 
-fn create_ancestors(parent: &Path, version: Version) -> Result<(), CgroupError> {
+/// The controllers of `optional` (read for the figures only) that `parent` can hand down
+/// without isobox turning anything on above it: those in the `cgroup.controllers` of the
+/// parent, or of its nearest existing ancestor when the parent is still to be made. On a
+/// delegated subtree that is what the delegation offers, not what the hierarchy's root has.
+fn offered_optional(parent: &Path, optional: &[Controller]) -> Vec<Controller> {
+    if optional.is_empty() {
+        return Vec::new();
+    }
+    let nearest = parent.ancestors().find(|p| p.is_dir()).unwrap_or(parent);
+    let offered = fs::read_small(&nearest.join("cgroup.controllers")).unwrap_or_default();
+    optional.iter().filter(|c| offered.split_whitespace().any(|o| o == c.v2_name())).copied().collect()
+}
+
+fn create_ancestors(parent: &Path, version: Version, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
     let mut missing = Vec::new();
     let mut at = parent;
     while !at.is_dir() {
         missing.push(at.to_path_buf());
         at = at.parent().unwrap_or(Path::new("/"));
     }
-    for dir in missing.iter().rev() {
-        match std::fs::create_dir(dir) {
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(create_error(dir, e)),
-            _ => {}
+    for dir in missing.into_iter().rev() {
+        match std::fs::create_dir(&dir) {
+            Ok(()) => made.push(dir.clone()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(create_error(&dir, e)),
         }
         if version == Version::V1 && dir.join("cpuset.cpus").exists() {
-            copy_from_parent(dir, "cpuset.cpus")?;
-            copy_from_parent(dir, "cpuset.mems")?;
+            copy_from_parent(&dir, "cpuset.cpus")?;
+            copy_from_parent(&dir, "cpuset.mems")?;
         }
     }
     Ok(())
@@ -131,6 +90,9 @@ fn create_ancestors(parent: &Path, version: Version) -> Result<(), CgroupError> 
 /// Enables `controllers` in the subtree_control of `parent` and of each ancestor up to the
 /// hierarchy root, where they are not on yet.
 fn enable_v2_controllers(parent: &Path, controllers: &[Controller]) -> Result<(), CgroupError> {
+    if controllers.is_empty() {
+        return Ok(());
+    }
     let mut chain: Vec<&Path> = parent.ancestors().take_while(|p| p.join("cgroup.controllers").exists()).collect();
     chain.reverse();
     for dir in chain {
@@ -186,6 +148,20 @@ mod tests {
         std::fs::write(tmp.path().join("cpuset.cpus"), "0-1\n").unwrap();
         copy_from_parent(&dir, "cpuset.cpus").unwrap();
         assert_eq!(std::fs::read_to_string(dir.join("cpuset.cpus")).unwrap(), "0-1");
+    }
+
+    #[test]
+    fn figures_controllers_are_those_the_parent_or_its_nearest_existing_ancestor_is_offered() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deleg = tmp.path().join("deleg");
+        std::fs::create_dir(&deleg).unwrap();
+        std::fs::write(tmp.path().join("cgroup.controllers"), "cpu io memory pids\n").unwrap();
+        std::fs::write(deleg.join("cgroup.controllers"), "pids\n").unwrap();
+        let stats = [Controller::Memory, Controller::Pids, Controller::CpuAcct];
+        assert_eq!(offered_optional(&deleg, &stats), [Controller::Pids], "what the delegation offers");
+        assert_eq!(offered_optional(&deleg.join("a/b"), &stats), [Controller::Pids], "still to be made");
+        let all = offered_optional(&tmp.path().join("mine"), &stats);
+        assert_eq!(all, stats, "cpuacct's figures are v2's cpu");
     }
 
     #[test]

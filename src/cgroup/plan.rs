@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::controller::Controller;
 use super::dir::{Dir, Version};
 use super::error::{CgroupError, PlanError};
+use super::hold::{Needs, SandboxHold};
 use super::layout::{dir_of, Hierarchy, Layout, Place};
 use super::settings::Setting;
 use super::spec::{HostFacts, Limits};
@@ -23,6 +24,8 @@ pub(crate) struct CgroupPlan {
     pub page_size: u64,
     /// The least memory max or high the setup needs before exec (see `HostFacts`).
     pub memory_floor: u64,
+    /// The sandbox's hold on the parents its cgroups go in, from its first cgroup on.
+    pub hold: SandboxHold,
 }
 
 impl CgroupPlan {
@@ -54,7 +57,8 @@ pub(crate) fn compile(
     }
     let layout = Layout::detect().map_err(|(path, source)| PlanError::Layout { path, source })?;
     let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
-    Ok(Some(CgroupPlan { layout, parent: parent.map(Path::to_path_buf), settings, page_size, memory_floor }))
+    let parent = parent.map(Path::to_path_buf);
+    Ok(Some(CgroupPlan { layout, parent, settings, page_size, memory_floor, hold: SandboxHold::default() }))
 }
 
 /// Controllers read for the exit report when the host has them; not an error when missing.
@@ -63,20 +67,44 @@ const FOR_STATS: [Controller; 3] = [Controller::Memory, Controller::Pids, Contro
 pub(crate) const MISSING_HINT: &str = "on cgroup v2 the parent's cgroup.subtree_control must offer it (delegation); \
      on v1 the controller's hierarchy must be mounted under /sys/fs/cgroup";
 
+/// One directory of a spawn's cgroup, with where it goes.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    /// The hierarchy's mount point (the child joins relative to it, see `join`).
+    pub mount: PathBuf,
+    /// The parent directory it goes in.
+    pub parent: PathBuf,
+    pub dir: Dir,
+    /// Of `dir.controllers`, those a limit needs, and those read for the figures only.
+    pub required: Vec<Controller>,
+    pub optional: Vec<Controller>,
+}
+
+impl Planned {
+    /// What the parent must be prepared for.
+    pub fn needs(&self) -> Needs<'_> {
+        Needs { version: self.dir.version, required: &self.required, optional: &self.optional }
+    }
+}
+
 /// The sandbox's directory `name` in each hierarchy it needs, with the parent directory it
 /// goes in.
-pub(crate) fn planned_dirs(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Vec<(PathBuf, Dir)>, CgroupError> {
-    let wanted = wanted_controllers(plan, parent)?;
+pub(crate) fn planned_dirs(plan: &CgroupPlan, parent: &Path, name: &str) -> Result<Vec<Planned>, CgroupError> {
+    let required = required_controllers(plan, parent)?;
+    let mut wanted = required.clone();
+    wanted.extend(FOR_STATS.iter().filter(|c| plan.layout.place(**c).is_some()));
     let dirs = group_by_hierarchy(&plan.layout, &wanted).into_iter().map(|(hierarchy, version, controllers)| {
-        let parent = dir_of(hierarchy, parent);
-        let path = parent.join(name);
-        (parent, Dir { path, version, controllers })
+        let parent_dir = dir_of(hierarchy, parent);
+        let path = parent_dir.join(name);
+        let (required, optional) = controllers.iter().partition(|c| required.contains(c));
+        let dir = Dir { path, version, controllers };
+        Planned { mount: hierarchy.mount.clone(), parent: parent_dir, dir, required, optional }
     });
     Ok(dirs.collect())
 }
 
-/// The controllers the limits need (each must exist), plus those read for the report.
-fn wanted_controllers(plan: &CgroupPlan, parent: &Path) -> Result<BTreeSet<Controller>, CgroupError> {
+/// The controllers the limits need; each must exist.
+fn required_controllers(plan: &CgroupPlan, parent: &Path) -> Result<BTreeSet<Controller>, CgroupError> {
     let mut wanted = BTreeSet::new();
     for setting in &plan.settings {
         let controller = setting.controller();
@@ -89,7 +117,6 @@ fn wanted_controllers(plan: &CgroupPlan, parent: &Path) -> Result<BTreeSet<Contr
         }
         wanted.insert(controller);
     }
-    wanted.extend(FOR_STATS.iter().filter(|c| plan.layout.place(**c).is_some()));
     Ok(wanted)
 }
 
@@ -122,8 +149,9 @@ mod tests {
         let v1 =
             Hierarchy { mount: "/nonexistent/memory".into(), root: "/".into(), controllers: vec!["memory".into()] };
         let layout = Layout { unified: None, unified_controllers: vec![], v1: vec![v1] };
-        let plan =
-            CgroupPlan { layout, parent: None, settings: vec![Setting::PidsMax(4)], page_size: 4096, memory_floor: 0 };
+        let settings = vec![Setting::PidsMax(4)];
+        let hold = SandboxHold::default();
+        let plan = CgroupPlan { layout, parent: None, settings, page_size: 4096, memory_floor: 0, hold };
         let err = planned_dirs(&plan, Path::new("/isobox"), "x").unwrap_err();
         assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
     }

@@ -9,13 +9,14 @@
 //! | cpu weight 1–10000 | `cpu.weight` | `cpu.shares` = weight × 1024 / 100 |
 //! | cpuset cpus, mems | `cpuset.cpus`, `cpuset.mems` | the same files |
 //! | pids max | `pids.max` | `pids.max` |
-//! | io weight 1–10000 | `io.weight` = "default W" | `blkio.weight` = W × 500 / 100, clamped to 10–1000 (CFQ/BFQ only) |
+//! | io weight 1–10000 | `io.weight` = "default W" | BFQ's `blkio.bfq.weight` (1–1000) or CFQ's `blkio.weight` (10–1000), whichever the kernel has (`io_weight`) |
 //! | io read/write bps, iops | `io.max` = "MAJ:MIN rbps= wbps= riops= wiops=" | `blkio.throttle.{read,write}_{bps,iops}_device` |
 
 use std::path::PathBuf;
 
 use super::controller::Controller;
 use super::cpulist::CpuList;
+use super::io_weight::V1Weight;
 use super::readback::{Expect, FileWrite};
 
 /// Caps on one block device.
@@ -111,8 +112,9 @@ impl Setting {
         }
     }
 
-    /// The writes for cgroup v1, in order; `None` where v1 has no such limit.
-    pub fn v1_writes(&self, page: u64) -> Option<Vec<FileWrite>> {
+    /// The writes for cgroup v1, in order; `None` where v1 has no such limit. `weight`: the io
+    /// weight file the kernel has (see `io_weight`; asked for an io weight only).
+    pub fn v1_writes(&self, page: u64, weight: impl FnOnce() -> Option<V1Weight>) -> Option<Vec<FileWrite>> {
         let pages = |n: u64| Expect::Bytes(n / page * page);
         Some(match self {
             Setting::CpusetCpus(l) => vec![write("cpuset.cpus", l, Expect::List(l.clone()))],
@@ -125,8 +127,10 @@ impl Setting {
             }
             Setting::CpuWeight(w) => vec![exact("cpu.shares", (u64::from(*w) * 1024 / 100).clamp(2, 262_144))],
             Setting::PidsMax(n) => vec![exact("pids.max", n)],
-            // Each default maps to the other (100 → 500), as systemd converts them.
-            Setting::IoWeight(w) => vec![exact("blkio.weight", (u64::from(*w) * 500 / 100).clamp(10, 1000))],
+            Setting::IoWeight(w) => {
+                let file = weight()?;
+                vec![exact(file.file(), file.value(*w))]
+            }
             Setting::IoMax(io) => v1_throttle(io),
         })
     }

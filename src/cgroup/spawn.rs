@@ -6,25 +6,26 @@
 //! the parent moving it would wait for an RCU grace period in the kernel.
 
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::unistd::Pid;
 
-use super::dir::Dir;
 use super::error::CgroupError;
 use super::group::Cgroup;
+use super::hold::ParentHold;
 use super::join::{self, JoinFile};
 use super::parent;
-use super::plan::{planned_dirs, CgroupPlan};
+use super::plan::{planned_dirs, CgroupPlan, Planned};
 
 /// Numbers each sandbox cgroup this process creates, for unique names.
 static NEXT_CGROUP: AtomicU64 = AtomicU64::new(0);
 
-/// A sandbox cgroup about to be made: one directory per hierarchy, each below its parent.
+/// A sandbox cgroup about to be made: one directory per hierarchy, each below its parent,
+/// held prepared.
 struct Target<'a> {
     plan: &'a CgroupPlan,
-    planned: Vec<(PathBuf, Dir)>,
+    planned: Vec<Planned>,
+    parents: ParentHold,
 }
 
 /// One spawn's cgroup steps, in the order the spawn runs them: [`CgroupSpawn::plan`] before
@@ -48,12 +49,18 @@ impl<'a> CgroupSpawn<'a> {
         let parent = parent::resolve(plan.parent.as_deref(), &plan.layout, is_root)?;
         let name = format!("isobox-{}-{}", std::process::id(), NEXT_CGROUP.fetch_add(1, Ordering::Relaxed));
         let planned = planned_dirs(plan, &parent, &name)?;
+        // Held from here: a failure below lets go of them, which removes what this spawn made
+        // of them unless someone else holds them.
+        let mut parents = ParentHold::default();
+        for p in &planned {
+            parents.take(&p.parent, p.needs())?;
+        }
         if plan.layout.is_pure_v2() {
-            let early = Some(Cgroup::create(plan, planned)?);
+            let early = Some(Cgroup::create(plan, planned, parents)?);
             return Ok((CgroupSpawn { early, ..Self::default() }, Vec::new()));
         }
         let join = join::prepare(&planned)?;
-        Ok((CgroupSpawn { late: Some(Target { plan, planned }), ..Self::default() }, join))
+        Ok((CgroupSpawn { late: Some(Target { plan, planned, parents }), ..Self::default() }, join))
     }
 
     /// The v2 directory to clone the child into, when the cgroup was made before the clone.
@@ -79,7 +86,7 @@ impl<'a> CgroupSpawn<'a> {
     /// back; the child joins it after the second go.
     pub fn create_late(&mut self) -> Result<(), CgroupError> {
         if let Some(target) = self.late.take() {
-            self.made_late = Some(Cgroup::create(target.plan, target.planned)?);
+            self.made_late = Some(Cgroup::create(target.plan, target.planned, target.parents)?);
         }
         Ok(())
     }

@@ -80,11 +80,23 @@ pub(crate) struct HostFacts {
 
 impl HostFacts {
     pub fn read(memory_floor: u64) -> HostFacts {
-        let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|t| CpuList::parse(&t)).unwrap_or_default();
-        let (cpus, mems) = (read("/sys/devices/system/cpu/online"), read("/sys/devices/system/node/online"));
-        HostFacts { cpus, mems, memory_floor }
+        HostFacts::read_from(Path::new("/sys/devices/system/cpu/online"), Path::new(NODES_ONLINE), memory_floor)
+    }
+
+    /// [`HostFacts::read`] from these files (tests point them elsewhere). A kernel built
+    /// without NUMA has no `node/online`, and one memory node, 0 (what its cpusets take).
+    pub fn read_from(cpus: &Path, nodes: &Path, memory_floor: u64) -> HostFacts {
+        let read = |p: &Path| std::fs::read_to_string(p).map(|t| CpuList::parse(&t).unwrap_or_default());
+        let mems = match read(nodes) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CpuList(std::iter::once(0).collect()),
+            other => other.unwrap_or_default(),
+        };
+        HostFacts { cpus: read(cpus).unwrap_or_default(), mems, memory_floor }
     }
 }
+
+/// The memory nodes online.
+const NODES_ONLINE: &str = "/sys/devices/system/node/online";
 
 impl Limits {
     pub fn is_empty(&self) -> bool {

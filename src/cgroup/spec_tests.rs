@@ -105,3 +105,19 @@ fn memory_limits_below_the_setup_floor_and_cpu_quotas_above_the_host_are_refused
     assert!(cpus.to_string().contains("2 online CPUs"), "{cpus}");
     assert!(Limits { cpu_max: Some(2.0), ..Default::default() }.settings(&host()).is_ok());
 }
+
+#[test]
+fn a_kernel_without_numa_has_node_0_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cpus, nodes) = (dir.path().join("cpu-online"), dir.path().join("node-online"));
+    std::fs::write(&cpus, "0-3\n").unwrap();
+    // No node/online at all: the kernel's one node, 0.
+    let host = HostFacts::read_from(&cpus, &nodes, 0);
+    assert_eq!(host.mems.to_string(), "0");
+    assert_eq!(host.cpus.len(), 4);
+    let limits = |mems: &str| Limits { cpuset_mems: Some(mems.into()), ..Default::default() };
+    assert_eq!(limits("0").settings(&host).unwrap(), [Setting::CpusetMems(CpuList::parse("0").unwrap())]);
+    assert!(matches!(limits("1").settings(&host), Err(LimitError::CpuListOutsideHost { .. })));
+    std::fs::write(&nodes, "0-1\n").unwrap();
+    assert_eq!(HostFacts::read_from(&cpus, &nodes, 0).mems.to_string(), "0-1");
+}

@@ -132,6 +132,8 @@ fn read_v1(dir: &Dir, s: &mut CgroupStats) {
 mod tests {
     use super::*;
 
+    use crate::cgroup::hold::ParentHold;
+
     fn fake(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
@@ -142,6 +144,7 @@ mod tests {
 
     #[test]
     fn v2_figures_come_from_memory_events_cpu_stat_and_pids() {
+        let parents = ParentHold::default();
         let dir = fake(&[
             ("memory.peak", "1048576\n"),
             ("memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n"),
@@ -149,7 +152,7 @@ mod tests {
             ("pids.events", "max 2\n"),
             ("pids.current", "3\n"),
         ]);
-        let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V2, controllers: vec![] }] };
+        let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V2, controllers: vec![] }], parents };
         let s = read(&cg, When::Final);
         let live = read(&cg, When::Live);
         std::mem::forget(cg); // not a real cgroup: nothing to remove
@@ -163,6 +166,7 @@ mod tests {
 
     #[test]
     fn v1_figures_come_from_each_controllers_files() {
+        let parents = ParentHold::default();
         let dir = fake(&[
             ("memory.max_usage_in_bytes", "4096\n"),
             ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"),
@@ -170,7 +174,7 @@ mod tests {
             ("cpuacct.usage_user", "5000\n"),
         ]);
         let controllers = vec![Controller::Memory, Controller::CpuAcct];
-        let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V1, controllers }] };
+        let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V1, controllers }], parents };
         let s = read(&cg, When::Live);
         std::mem::forget(cg);
         assert_eq!((s.memory_peak_bytes, s.oom_kills), (Some(4096), Some(3)));
@@ -182,13 +186,14 @@ mod tests {
 
     #[test]
     fn a_v2_directory_of_a_hybrid_host_keeps_the_v1_figures() {
+        let parents = ParentHold::default();
         let v1 = fake(&[("memory.max_usage_in_bytes", "4096\n"), ("memory.oom_control", "oom_kill 3\n")]);
         let v2 = fake(&[("io.stat", "")]); // io on v2, memory on v1: no memory files here
         let dirs = vec![
             Dir { path: v1.path().into(), version: Version::V1, controllers: vec![Controller::Memory] },
             Dir { path: v2.path().into(), version: Version::V2, controllers: vec![Controller::Io] },
         ];
-        let cg = Cgroup { dirs };
+        let cg = Cgroup { dirs, parents };
         let s = read(&cg, When::Final);
         std::mem::forget(cg);
         assert_eq!((s.memory_peak_bytes, s.oom_kills), (Some(4096), Some(3)));
