@@ -269,6 +269,15 @@ pub enum ConfigError {
         /// The mount.
         mount: Mount,
     },
+    /// A path with a `..` component where it is joined under a directory of isobox's choosing
+    /// (a cgroup parent under each hierarchy's mount point): `..` could only lead out of it.
+    #[error("{what} {path:?} has a `..` component, which could lead out of where it is joined; write it without")]
+    ParentDirInPath {
+        /// Which path.
+        what: &'static str,
+        /// The path given.
+        path: PathBuf,
+    },
     /// A root caller without CAP_SETPCAP in its effective set and without a user namespace:
     /// the program's bounding set could not be emptied.
     #[error("the program's capability bounding set cannot be emptied: this root caller lacks CAP_SETPCAP (effective); add Namespaces::USER, or give the caller CAP_SETPCAP")]
@@ -346,6 +355,7 @@ impl From<PlanError> for ConfigError {
                 ConfigError::NulByte { what: "cgroup parent".into() }
             }
             PlanError::Parent(path) => ConfigError::RelativePath { what: "cgroup parent", path },
+            PlanError::ParentDir(path) => ConfigError::ParentDirInPath { what: "cgroup parent", path },
             PlanError::Layout { path, source } => ConfigError::Path { what: "cgroup layout file", path, source },
         }
     }

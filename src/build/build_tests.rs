@@ -122,3 +122,17 @@ fn the_memory_floor_counts_the_landlock_rules_the_child_adds() {
     };
     assert_eq!(floor(1000) - floor(1), 999 << 10);
 }
+
+#[test]
+fn a_cgroup_parent_must_be_absolute_without_nul_or_dot_dot() {
+    let mut b = builder(Namespaces::USER);
+    b.cgroup_parent("isobox-relative");
+    assert!(matches!(err(&b), ConfigError::RelativePath { what: "cgroup parent", .. }));
+    b.cgroup_parent("/isobox-\0");
+    assert!(matches!(err(&b), ConfigError::NulByte { .. }));
+    // Joined under /sys/fs/cgroup/<controller>: this would be /sys/tmp/escape.
+    b.cgroup_parent("/isobox-test/../../../tmp/escape");
+    assert!(matches!(err(&b), ConfigError::ParentDirInPath { what: "cgroup parent", .. }), "{}", err(&b));
+    b.cgroup_parent("/isobox-test/./inner");
+    assert!(build(&b.spec).is_ok());
+}

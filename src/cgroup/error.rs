@@ -248,6 +248,8 @@ pub(crate) enum PlanError {
     Limit(LimitError),
     /// The cgroup parent is not an absolute path, or holds a NUL byte.
     Parent(PathBuf),
+    /// The cgroup parent has a `..` component, which could lead out of the hierarchy.
+    ParentDir(PathBuf),
     /// A file describing the host's cgroup layout could not be read.
     Layout { path: PathBuf, source: io::Error },
 }

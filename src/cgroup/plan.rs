@@ -55,6 +55,11 @@ pub(crate) fn compile(
     if let Some(parent) = parent.filter(|p| !p.is_absolute() || p.as_os_str().as_bytes().contains(&0)) {
         return Err(PlanError::Parent(parent.to_path_buf()));
     }
+    // Joined under each hierarchy's mount point: `..` could make isobox create (and later
+    // remove) directories outside the cgroup file system.
+    if let Some(parent) = parent.filter(|p| p.components().any(|c| c == std::path::Component::ParentDir)) {
+        return Err(PlanError::ParentDir(parent.to_path_buf()));
+    }
     let layout = Layout::detect().map_err(|(path, source)| PlanError::Layout { path, source })?;
     let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
     let parent = parent.map(Path::to_path_buf);
