@@ -107,7 +107,8 @@ fn user_mode_forward(helper: UserNetHelper) {
     assert!(child.wait().unwrap().success());
     // Killed at once, reaped on isobox's reaper thread (its tap's teardown takes a while).
     let end = Instant::now() + Duration::from_secs(5);
-    while !our_children_named(name).is_empty() && Instant::now() < end {
+    // Dead first, then reaped (the reaper looks every 5 ms): wait for both.
+    while !(our_children_named(name).is_empty() && zombie_children_named(name).is_empty()) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(our_children_named(name), Vec::<u32>::new(), "{name} left after wait");
