@@ -28,6 +28,9 @@ pub(crate) const GRACE: Duration = Duration::from_millis(500);
 pub(crate) struct Ended {
     pub name: String,
     pub nl: Netlink,
+    /// The bridge it was a port of (freed already): deleted after [`TICK`] if it has no port
+    /// left by then (a spawn that follows at once keeps it).
+    pub bridge: Option<String>,
 }
 
 /// Deletes `ended` soon, on isobox's thread (or now if that thread cannot be started).
@@ -40,6 +43,9 @@ pub(crate) fn delete_soon(ended: Ended) {
     let at = Instant::now();
     if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((ended, at))) {
         let _ = link::delete(&mut ended.nl, &ended.name);
+        if let Some(bridge) = ended.bridge.take() {
+            super::bridge::remove_if_empty(&mut ended.nl, &bridge);
+        }
     }
 }
 
@@ -61,12 +67,17 @@ fn run(rx: Receiver<(Ended, Instant)>) {
 /// Whether the pair still stands and is left for the kernel a while longer; deletes it once
 /// its grace has passed.
 fn still_held(ended: &mut Ended, at: Instant) -> bool {
-    match link::index(&mut ended.nl, &ended.name) {
+    if ended.bridge.is_some() && at.elapsed() >= TICK {
+        let bridge = ended.bridge.take().unwrap_or_default();
+        super::bridge::remove_if_empty(&mut ended.nl, &bridge);
+    }
+    let pair = match link::index(&mut ended.nl, &ended.name) {
         Err(e) if e.errno == Errno::ENODEV => false,
         _ if at.elapsed() >= GRACE => {
             let _ = link::delete(&mut ended.nl, &ended.name);
             false
         }
         _ => true,
-    }
+    };
+    pair || ended.bridge.is_some()
 }

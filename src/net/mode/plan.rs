@@ -42,6 +42,8 @@ pub(crate) struct VethPlan {
     pub ports: Vec<PortForward>,
     /// Masquerade to the host's outbound interfaces.
     pub nat: bool,
+    /// The bridge the host end is a port of (its name, checked), which has `host_address`.
+    pub bridge: Option<String>,
 }
 
 impl ModePlan {
@@ -140,7 +142,8 @@ fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
     let bandwidth = bandwidth.filter(|b| !b.is_empty());
     let ports = check_ports(&veth.ports)?;
     let default_route = veth.default_route;
-    Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat })
+    let bridge = veth.bridge.as_ref().map(|b| super::bridge::check_name(b.name())).transpose()?;
+    Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat, bridge })
 }
 
 /// A veth's forwards: TCP, ports not 0, no host address and port twice.

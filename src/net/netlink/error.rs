@@ -35,6 +35,12 @@ pub enum NetOp {
     GetQdisc,
     /// Adding a traffic filter (`RTM_NEWTFILTER`: u32 with a mirred redirect).
     AddFilter,
+    /// Creating a bridge (`RTM_NEWLINK`, kind `bridge`).
+    CreateBridge,
+    /// Enslaving a link to a bridge, or freeing it (`IFLA_MASTER`).
+    SetMaster,
+    /// Setting a link's hardware address (`IFLA_ADDRESS`).
+    SetAddress,
 }
 
 impl fmt::Display for NetOp {
@@ -52,6 +58,9 @@ impl fmt::Display for NetOp {
             Self::AddQdisc => "adding a qdisc to link",
             Self::GetQdisc => "reading the qdiscs of link",
             Self::AddFilter => "adding a traffic filter to link",
+            Self::CreateBridge => "creating bridge",
+            Self::SetMaster => "attaching to a bridge: link",
+            Self::SetAddress => "setting the hardware address of link",
         })
     }
 }
@@ -99,6 +108,7 @@ impl NetlinkError {
             }
             (Errno::EOPNOTSUPP, NetOp::CreateVeth) => Some("the kernel has no veth driver: modprobe veth"),
             (Errno::EOPNOTSUPP, NetOp::CreateIfb) => Some("the kernel has no ifb driver: modprobe ifb"),
+            (Errno::EOPNOTSUPP, NetOp::CreateBridge) => Some("the kernel has no bridge driver: modprobe bridge"),
             (Errno::EOPNOTSUPP | Errno::ENOENT, NetOp::AddQdisc) => {
                 Some("the kernel lacks this qdisc: modprobe sch_tbf (tbf) or sch_ingress (ingress)")
             }
