@@ -60,9 +60,9 @@ fn links_here() -> Vec<String> {
     dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(|n| n.trim().to_string()).collect()
 }
 
-/// The ports of `bridge` (`ip link show master`, run in this thread's namespace).
+/// The ports of `bridge` that are up, i.e. of live sandboxes (`ip link show master … up`, run in this thread's namespace).
 fn ports(bridge: &str) -> Vec<String> {
-    let out = Std::new("ip").args(["-o", "link", "show", "master", bridge]).output().unwrap();
+    let out = Std::new("ip").args(["-o", "link", "show", "master", bridge, "up"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines().filter_map(|l| l.split(": ").nth(1)).map(|n| n.split('@').next().unwrap().to_owned()).collect()
 }

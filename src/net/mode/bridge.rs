@@ -6,9 +6,11 @@
 //! does not change as ports come and go, which would leave its sandboxes' ARP caches wrong),
 //! and IPv6 off. Several isobox processes may share one: creating or joining it (up to the
 //! port's `IFLA_MASTER`) and deleting it once empty hold an `flock` on [`LOCK`], so no process
-//! deletes a bridge another has just attached to. A port goes when its `HostVeth` is dropped
-//! ([`super::veth`] frees it); [`super::deleter`]'s thread then deletes the bridge if it is
-//! empty, and the sweep ([`super::sweep`]) deletes every empty isobox bridge after the dead
+//! deletes a bridge another has just attached to. A port counts while it is up: a spawn brings
+//! its host end up before attaching it, and a dropped `HostVeth` takes it down at once (the
+//! pair itself goes with the sandbox's namespace: freeing the port would cost ~16 ms of RCU
+//! waits on the caller's path). [`super::deleter`]'s thread then deletes the bridge if no port
+//! is up, and the sweep ([`super::sweep`]) deletes every such isobox bridge after the dead
 //! owners' ports.
 
 use std::fs::File;
@@ -124,10 +126,12 @@ pub(crate) fn sweep_empty(nl: &mut Netlink) -> Vec<String> {
     delete_empty(nl, &links, |_| true)
 }
 
-/// Deletes the isobox bridges among `links` that `pick` chooses and that no link has as
-/// master (called with the lock held).
+/// Deletes the isobox bridges among `links` that `pick` chooses and that have no port up
+/// (called with the lock held). A port that is down is an ended sandbox's, whose pair the
+/// kernel removes with its namespace (a spawn brings its port up before attaching it).
 fn delete_empty(nl: &mut Netlink, links: &[LinkInfo], pick: impl Fn(&LinkInfo) -> bool) -> Vec<String> {
-    let empty = |b: &&LinkInfo| isobox_bridge(b).is_some() && !links.iter().any(|l| l.master == Some(b.index));
+    let live = |b: &LinkInfo| links.iter().any(|l| l.up && l.master == Some(b.index));
+    let empty = |b: &&LinkInfo| isobox_bridge(b).is_some() && !live(b);
     let gone = links.iter().filter(|l| pick(l)).filter(empty).map(|b| b.name.clone());
     gone.filter(|name| link::delete(nl, name).is_ok()).collect()
 }
@@ -143,7 +147,8 @@ mod tests {
     use super::*;
 
     fn link(name: &str, index: u32, kind: &str, alias: Option<&str>, master: Option<u32>) -> LinkInfo {
-        LinkInfo { name: name.into(), index, kind: Some(kind.into()), alias: alias.map(str::to_owned), master }
+        let (kind, alias) = (Some(kind.into()), alias.map(str::to_owned));
+        LinkInfo { name: name.into(), index, kind, alias, master, up: true }
     }
 
     #[test]

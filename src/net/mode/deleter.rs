@@ -22,14 +22,18 @@ use crate::net::netlink::socket::Netlink;
 const TICK: Duration = Duration::from_millis(50);
 /// How long a pair may stand before the thread deletes it.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
+/// How long an ended port's bridge stands before the thread deletes it if it is empty: spawns
+/// that follow one another keep it instead of paying its deletion (~40 ms of RCU waits, with
+/// the bridge lock held) and creation each time.
+pub(crate) const BRIDGE_LINGER: Duration = Duration::from_millis(300);
 
 /// A host end to delete, with a socket in its namespace.
 #[derive(Debug)]
 pub(crate) struct Ended {
     pub name: String,
     pub nl: Netlink,
-    /// The bridge it was a port of (freed already): deleted after [`TICK`] if it has no port
-    /// left by then (a spawn that follows at once keeps it).
+    /// The bridge it was a port of (freed already): deleted after [`BRIDGE_LINGER`] if it
+    /// has no port left by then.
     pub bridge: Option<String>,
 }
 
@@ -67,7 +71,7 @@ fn run(rx: Receiver<(Ended, Instant)>) {
 /// Whether the pair still stands and is left for the kernel a while longer; deletes it once
 /// its grace has passed.
 fn still_held(ended: &mut Ended, at: Instant) -> bool {
-    if ended.bridge.is_some() && at.elapsed() >= TICK {
+    if ended.bridge.is_some() && at.elapsed() >= BRIDGE_LINGER {
         let bridge = ended.bridge.take().unwrap_or_default();
         super::bridge::remove_if_empty(&mut ended.nl, &bridge);
     }

@@ -146,8 +146,8 @@ impl Veth {
 /// Its lifetime: the first spawn on it (of any isobox process in that network namespace)
 /// creates it, marked with the alias `isobox-bridge` (`isobox-bridge nat` with
 /// [`Veth::nat`]); every spawn adds its host end as a port; it is deleted by isobox's thread
-/// soon (~50 ms) after its last port goes. If the last owner dies first (killed, or it exits
-/// within those milliseconds), the next isobox process's first veth spawn in that namespace
+/// 0.3 s after its last port goes (so that spawns in a row keep it). If the last owner dies first (killed, or it exits
+/// within that time), the next isobox process's first veth spawn in that namespace
 /// sweeps the dead owners' ports and then every empty isobox bridge. Creating, joining and
 /// deleting are serialised across processes by an `flock` on `/run/isobox-bridge.lock`.
 ///

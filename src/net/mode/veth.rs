@@ -96,11 +96,9 @@ impl Drop for HostVeth {
         self.forwards.clear();
         self.nat = None;
         if let Some(mut nl) = self.nl.take() {
+            // Down, a bridge's port no longer counts (freeing it would cost ~16 ms of RCU waits
+            // here: it goes with the pair).
             let _ = link::set_up(&mut nl, &self.name, false);
-            if self.bridge.is_some() {
-                // No longer a port at once: a port on the bridge is a live sandbox's.
-                let _ = crate::net::netlink::bridge::set_master(&mut nl, &self.name, 0);
-            }
             self.inside = None; // the sandbox's namespace may go
             let bridge = self.bridge.take();
             deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, bridge });
@@ -136,10 +134,15 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     links::set_alias(veth.nl(), &host, &name::own_alias())?;
     no_ipv6(&host)?;
     match &plan.bridge {
-        Some(_) => bridge::attach(veth.nl(), plan, &host)?,
-        None => addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?,
+        Some(_) => {
+            link::set_up(veth.nl(), &host, true)?; // up before it is a port: a down one is an ended one's
+            bridge::attach(veth.nl(), plan, &host)?;
+        }
+        None => {
+            addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
+            link::set_up(veth.nl(), &host, true)?;
+        }
     }
-    link::set_up(veth.nl(), &host, true)?;
     if plan.nat {
         // On a bridge, its packets come in through the bridge: forwarding is the bridge's.
         let via = plan.bridge.as_deref().unwrap_or(&host);

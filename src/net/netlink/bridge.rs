@@ -31,6 +31,8 @@ pub(crate) struct LinkInfo {
     pub alias: Option<String>,
     /// The index of its bridge, if it is a port of one.
     pub master: Option<u32>,
+    /// Whether it is up (`IFF_UP`).
+    pub up: bool,
 }
 
 /// Creates the bridge `name` with the hardware address `mac` (set by isobox, so that it
@@ -99,12 +101,13 @@ pub(crate) fn list(nl: &mut Netlink) -> Result<Vec<LinkInfo>, NetlinkError> {
 /// A link message's name, index, kind, alias and master.
 fn info(payload: &[u8]) -> Option<LinkInfo> {
     let index = parse::u32_at(payload, 4)?;
+    let up = parse::u32_at(payload, 8)? & IFF_UP != 0;
     let attrs = payload.get(IFINFOMSG_LEN..)?;
     let name = parse::find(attrs, IFLA_IFNAME).map(parse::text)?;
     let kind = parse::find(attrs, IFLA_LINKINFO).and_then(|i| parse::find(i, IFLA_INFO_KIND)).map(parse::text);
     let alias = parse::find(attrs, IFLA_IFALIAS).map(parse::text).filter(|a| !a.is_empty());
     let master = parse::find(attrs, IFLA_MASTER).and_then(|m| parse::u32_at(m, 0)).filter(|&m| m != 0);
-    Some(LinkInfo { name, index, kind, alias, master })
+    Some(LinkInfo { name, index, kind, alias, master, up })
 }
 
 #[cfg(test)]
@@ -116,7 +119,7 @@ mod tests {
     fn a_link_message_gives_name_index_kind_alias_and_master() {
         let mut w = MsgWriter::<256>::new();
         w.begin(RTM_NEWLINK, 0, 1);
-        w.put(&ifinfomsg(7, 0, 0));
+        w.put(&ifinfomsg(7, IFF_UP, 0));
         w.attr_str(IFLA_IFNAME, "isobr0");
         w.attr_u32(IFLA_MASTER, 3);
         w.attr_str(IFLA_IFALIAS, "isobox-bridge");
@@ -132,6 +135,7 @@ mod tests {
             kind: Some("bridge".into()),
             alias: Some("isobox-bridge".into()),
             master: Some(3),
+            up: true,
         };
         assert_eq!(got, want);
         assert_eq!(info(&msg.payload[..8]), None);
