@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use isobox::{Bandwidth, Mount, Namespaces, Network, Sandbox, UserNet, UserNetHelper, Veth};
+use isobox::{Bandwidth, Bridge, Mount, Namespaces, Network, Sandbox, UserNet, UserNetHelper, Veth};
 
 use super::Fixture;
 
@@ -44,7 +44,15 @@ pub fn variants(f: &Fixture, root: bool) -> Vec<(&'static str, Sandbox, PathBuf)
         let veth = Veth::new(Ipv4Addr::new(10, 233, 0, 2), Ipv4Addr::new(10, 233, 0, 1), 24);
         out.push(("net: veth", with(Network::Veth(veth.clone()))));
         let limits = Bandwidth::new().ingress(10_000_000).egress(10_000_000);
-        out.push(("net: veth + bandwidth", with(Network::Veth(veth.bandwidth(limits)))));
+        out.push(("net: veth + bandwidth", with(Network::Veth(veth.clone().bandwidth(limits)))));
+        let bridged = Veth::new(Ipv4Addr::new(10, 234, 0, 2), Ipv4Addr::new(10, 234, 0, 1), 24);
+        out.push(("net: bridge", with(Network::Veth(bridged.clone().bridge(Bridge::new("isobench0"))))));
+        // NAT needs nft (nftables); the bench's namespace has no default route to check.
+        if ["/usr/sbin/nft", "/sbin/nft"].iter().any(|p| std::path::Path::new(p).exists()) {
+            out.push(("net: veth, nat", with(Network::Veth(veth.nat(true)))));
+            let nat = bridged.nat(true).bridge(Bridge::new("isobench1"));
+            out.push(("net: bridge, nat", with(Network::Veth(nat))));
+        }
     }
     out.into_iter().map(|(name, sb)| (name, sb, PathBuf::from("/tiny"))).collect()
 }

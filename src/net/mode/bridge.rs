@@ -172,3 +172,35 @@ mod tests {
         assert_eq!(sandbox_mac(Ipv4Addr::new(10, 1, 2, 3))[0] & 3, 2, "locally administered, unicast");
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::super::plan::compile;
+    use super::super::spec::{Bridge, Network, Veth};
+    use super::*;
+    use crate::namespaces::Namespaces;
+
+    fn bridged(name: &str) -> Network {
+        let veth = Veth::new(Ipv4Addr::new(10, 9, 0, 2), Ipv4Addr::new(10, 9, 0, 1), 24);
+        Network::Veth(veth.bridge(Bridge::new(name)))
+    }
+
+    #[test]
+    fn a_bridge_is_checked_at_build_and_the_gateway_is_the_host_address() {
+        let (_, plan) = compile(Some(&bridged("isobr0")), Namespaces::USER, true).unwrap();
+        let veth = plan.veth().unwrap();
+        assert_eq!(veth.bridge.as_deref(), Some("isobr0"));
+        assert_eq!((veth.host_address, veth.prefix), (Ipv4Addr::new(10, 9, 0, 1), 24));
+        let err = compile(Some(&bridged("far-too-long-a-name")), Namespaces::USER, true).unwrap_err();
+        assert!(matches!(err, NetworkConfigError::BridgeName { .. }), "{err}");
+        // The address rules are those of a pair: the gateway and the sandbox in one subnet.
+        let apart = Veth::new(Ipv4Addr::new(10, 9, 1, 2), Ipv4Addr::new(10, 9, 0, 1), 24).bridge(Bridge::new("b"));
+        let err = compile(Some(&Network::Veth(apart)), Namespaces::USER, true).unwrap_err();
+        assert!(matches!(err, NetworkConfigError::DifferentSubnets { .. }), "{err}");
+        let (_, plain) = compile(Some(&bridged("b").clone()), Namespaces::USER, true).unwrap();
+        assert!(plain.veth().is_some());
+        let none = Veth::new(Ipv4Addr::new(10, 9, 0, 2), Ipv4Addr::new(10, 9, 0, 1), 24);
+        let (_, plain) = compile(Some(&Network::Veth(none)), Namespaces::USER, true).unwrap();
+        assert_eq!(plain.veth().unwrap().bridge, None, "no bridge by default");
+    }
+}
