@@ -19,9 +19,8 @@ use std::net::Ipv4Addr;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
-use super::error::{NetworkConfigError, NetworkError};
+use super::error::NetworkError;
 use super::plan::VethPlan;
-use super::veth::no_ipv6;
 use crate::net::netlink::addr;
 use crate::net::netlink::bridge::{self, LinkInfo};
 use crate::net::netlink::link;
@@ -32,24 +31,6 @@ pub(crate) const LOCK: &str = "/run/isobox-bridge.lock";
 /// The alias of isobox's bridges.
 pub(crate) const ALIAS: &str = "isobox-bridge";
 const NAT_ALIAS: &str = "isobox-bridge nat";
-
-/// A bridge name the kernel takes: 1 to 15 bytes (IFNAMSIZ less the NUL), no `/`, `:` or
-/// whitespace, not `.` or `..`.
-pub(crate) fn check_name(name: &str) -> Result<String, NetworkConfigError> {
-    let why = if name.is_empty() || name.len() > 15 {
-        Some("1 to 15 bytes")
-    } else if name == "." || name == ".." {
-        Some("not . or ..")
-    } else if name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
-        Some("printable ASCII without '/', ':' or whitespace")
-    } else {
-        None
-    };
-    match why {
-        Some(why) => Err(NetworkConfigError::BridgeName { name: name.to_owned(), why }),
-        None => Ok(name.to_owned()),
-    }
-}
 
 /// The hardware address of a sandbox's `eth0` on a bridge: fixed by its IPv4 address (locally
 /// administered), so a later sandbox with that address is reached at once by the gateway and
@@ -109,6 +90,17 @@ fn create(nl: &mut Netlink, plan: &VethPlan, name: &str) -> Result<u32, NetworkE
     Ok(link::index(nl, name)?)
 }
 
+/// IPv6 off on the bridge before it comes up, as on a host end (`veth::no_ipv6`, not
+/// imported: `veth` uses this module): a sandbox's router advertisements must not route the
+/// host. No IPv6 on the host is fine.
+fn no_ipv6(name: &str) -> Result<(), NetworkError> {
+    let path = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
+    match std::fs::write(&path, "1") {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other.map_err(|source| NetworkError::Open { path, source }),
+    }
+}
+
 /// Deletes the isobox bridge `name` if it has no port (best effort; nothing without the lock:
 /// another process may be attaching).
 pub(crate) fn remove_if_empty(nl: &mut Netlink, name: &str) {
@@ -144,6 +136,8 @@ fn lock() -> std::io::Result<Flock<File>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::error::NetworkConfigError;
+    use super::super::spec::check_name;
     use super::*;
 
     fn link(name: &str, index: u32, kind: &str, alias: Option<&str>, master: Option<u32>) -> LinkInfo {
@@ -175,6 +169,7 @@ mod tests {
 
 #[cfg(test)]
 mod plan_tests {
+    use super::super::error::NetworkConfigError;
     use super::super::plan::compile;
     use super::super::spec::{Bridge, Network, Veth};
     use super::*;

@@ -142,7 +142,7 @@ fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
     let bandwidth = bandwidth.filter(|b| !b.is_empty());
     let ports = check_ports(&veth.ports)?;
     let default_route = veth.default_route;
-    let bridge = veth.bridge.as_ref().map(|b| super::bridge::check_name(b.name())).transpose()?;
+    let bridge = veth.bridge.as_ref().map(|b| super::spec::check_name(b.name())).transpose()?;
     Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat, bridge })
 }
 

@@ -1,5 +1,6 @@
 //! What the user asks for (**parent**: plain data, checked at `build()` by [`super::plan`]).
 
+use super::error::NetworkConfigError;
 use crate::net::bandwidth::spec::Bandwidth;
 use crate::net::usermode::spec::{PortForward, UserNet};
 use std::net::Ipv4Addr;
@@ -174,5 +175,23 @@ impl Bridge {
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
+    }
+}
+
+/// A bridge name the kernel takes: 1 to 15 bytes (IFNAMSIZ less the NUL), no `/`, `:` or
+/// whitespace, not `.` or `..`.
+pub(crate) fn check_name(name: &str) -> Result<String, NetworkConfigError> {
+    let why = if name.is_empty() || name.len() > 15 {
+        Some("1 to 15 bytes")
+    } else if name == "." || name == ".." {
+        Some("not . or ..")
+    } else if name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
+        Some("printable ASCII without '/', ':' or whitespace")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(NetworkConfigError::BridgeName { name: name.to_owned(), why }),
+        None => Ok(name.to_owned()),
     }
 }
