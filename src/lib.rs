@@ -243,7 +243,7 @@ pub use net::bandwidth::spec::Bandwidth;
 pub use net::bandwidth::stats::{NetStats, TbfStats};
 pub use net::mode::error::{NetworkConfigError, NetworkError};
 pub use net::mode::nat_error::{NatError, NatStep};
-pub use net::mode::spec::{Network, Veth};
+pub use net::mode::spec::{Bridge, Network, Veth};
 pub use net::netlink::error::{NetOp, NetlinkError};
 pub use net::usermode::error::{UserNetError, UserNetStep};
 pub use net::usermode::helper::UserNetProcess;

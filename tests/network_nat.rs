@@ -286,3 +286,80 @@ fn a_thousand_nat_spawns_leave_no_rule_table_or_link() {
         assert_eq!(links(), 0, "host-side veths left after 1000 spawns");
     });
 }
+
+fn bridged_nat_sandbox(bridge: &str, last: u8) -> Sandbox {
+    let veth = Veth::new(Ipv4Addr::new(10, 233, 20, last), Ipv4Addr::new(10, 233, 20, 1), 24)
+        .nat(true)
+        .bridge(isobox::Bridge::new(bridge));
+    sandbox(|b| {
+        b.network(Network::Veth(veth));
+    })
+}
+
+fn links_here() -> Vec<String> {
+    let dev = std::fs::read_to_string("/proc/thread-self/net/dev").unwrap();
+    dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(|n| n.trim().to_string()).collect()
+}
+
+/// Waits up to 3 s for no `ibx*` link and no `bridge` in this thread's namespace.
+fn assert_no_port_or_bridge(bridge: &str) {
+    let left = || links_here().into_iter().filter(|l| l.starts_with("ibx") || l == bridge).collect::<Vec<_>>();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !left().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(left(), Vec::<String>::new(), "ports or the bridge left");
+}
+
+#[test]
+fn two_nat_sandboxes_on_a_bridge_reach_the_outside_masqueraded_and_leave_nothing() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(true, || {
+        let bridge = format!("ibn{}", std::process::id());
+        let mut first = match bridged_nat_sandbox(&bridge, 2).spawn(&cmd("/bin/sleep", &["10"])) {
+            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateBridge && e.errno == Errno::EOPNOTSUPP => {
+                return eprintln!("skipped: no bridge: {e}")
+            }
+            other => other.unwrap(),
+        };
+        let listing = isobox_chain();
+        assert!(listing.contains(&format!("oifname != \"{bridge}\" masquerade")), "{listing}");
+        let on = |link: &str, what: &str| {
+            std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{link}/{what}")).unwrap().trim().to_owned()
+        };
+        assert_eq!((on(&bridge, "forwarding"), on(&bridge, "rp_filter")), ("1".into(), "1".into()));
+        // A second sandbox on the bridge gets out with the host's outside address as source.
+        let second = bridged_nat_sandbox(&bridge, 3);
+        assert_eq!(ask_outside(&second).as_deref(), Some("10.232.0.1"));
+        first.kill().unwrap();
+        first.wait().unwrap();
+        assert_eq!(isobox_chain(), "", "rules and table gone with the last sandbox");
+        assert_no_port_or_bridge(&bridge);
+    });
+}
+
+#[test]
+/// 300, not 1000: a NAT spawn costs ~60-80 ms here (three nft runs); the 1000 bridge spawns
+/// without NAT are in `tests/network_bridge.rs`, the 1000 NAT ones above.
+fn three_hundred_nat_spawns_on_a_bridge_leave_no_rule_port_bridge_or_link() {
+    if !require_tools() {
+        return;
+    }
+    with_topology(true, || {
+        let bridge = format!("ibm{}", std::process::id());
+        let nat = bridged_nat_sandbox(&bridge, 5);
+        let started = Instant::now();
+        for i in 0..300 {
+            match nat.status(&cmd("/bin/true", &[])) {
+                Err(e) if i == 0 && veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+                other => assert!(other.unwrap().success(), "spawn {i}"),
+            }
+        }
+        eprintln!("300 NAT spawns on a bridge in {:?}", started.elapsed());
+        assert_eq!(isobox_chain(), "", "a rule or the table left after 300 spawns");
+        assert_no_port_or_bridge(&bridge);
+    });
+}

@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use isobox::{Bandwidth, Capabilities, Mount, Namespaces, Network, Sandbox, UserNet, UserNetHelper, Veth};
+use isobox::{Bandwidth, Bridge, Capabilities, Mount, Namespaces, Network, Sandbox, UserNet, UserNetHelper, Veth};
 
 use super::Fixture;
 
@@ -48,8 +48,16 @@ pub fn variants(f: &Fixture, root: bool) -> Vec<(&'static str, Sandbox, PathBuf)
         out.push(("net: veth + bandwidth", with(Network::Veth(veth.clone().bandwidth(limits)))));
         // NET_ADMIN kept: the egress limit sits on an ifb of the host side, made and deleted
         // with each pair (the deletion on isobox's thread, off the wait).
-        let kept = with_caps(Network::Veth(veth.bandwidth(limits)), Capabilities::NET_ADMIN);
+        let kept = with_caps(Network::Veth(veth.clone().bandwidth(limits)), Capabilities::NET_ADMIN);
         out.push(("net: veth + bandwidth, NET_ADMIN kept", kept));
+        let bridged = Veth::new(Ipv4Addr::new(10, 234, 0, 2), Ipv4Addr::new(10, 234, 0, 1), 24);
+        out.push(("net: bridge", with(Network::Veth(bridged.clone().bridge(Bridge::new("isobench0"))))));
+        // NAT needs nft (nftables); the bench's namespace has no default route to check.
+        if ["/usr/sbin/nft", "/sbin/nft"].iter().any(|p| std::path::Path::new(p).exists()) {
+            out.push(("net: veth, nat", with(Network::Veth(veth.nat(true)))));
+            let nat = bridged.nat(true).bridge(Bridge::new("isobench1"));
+            out.push(("net: bridge, nat", with(Network::Veth(nat))));
+        }
     }
     out.into_iter().map(|(name, sb)| (name, sb, PathBuf::from("/tiny"))).collect()
 }

@@ -22,6 +22,10 @@ use crate::net::netlink::socket::Netlink;
 const TICK: Duration = Duration::from_millis(50);
 /// How long a pair may stand before the thread deletes it.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
+/// How long an ended port's bridge stands before the thread deletes it if it is empty: spawns
+/// that follow one another keep it instead of paying its deletion (~40 ms of RCU waits, with
+/// the bridge lock held) and creation each time.
+pub(crate) const BRIDGE_LINGER: Duration = Duration::from_millis(300);
 
 /// A host end to delete, with a socket in its namespace, and the ifb of its egress limit
 /// (which no namespace's end removes: deleted at once, on the thread; one left by a process
@@ -30,7 +34,11 @@ pub(crate) const GRACE: Duration = Duration::from_millis(500);
 pub(crate) struct Ended {
     pub name: String,
     pub nl: Netlink,
+    /// The ifb of its egress limit on the host side, if any: deleted first.
     pub ifb: Option<String>,
+    /// The bridge it was a port of (freed already): deleted after [`BRIDGE_LINGER`] if it
+    /// has no port left by then.
+    pub bridge: Option<String>,
 }
 
 /// Deletes `ended` soon, on isobox's thread (or now if that thread cannot be started).
@@ -46,6 +54,9 @@ pub(crate) fn delete_soon(ended: Ended) {
             let _ = link::delete(&mut ended.nl, &ifb);
         }
         let _ = link::delete(&mut ended.nl, &ended.name);
+        if let Some(bridge) = ended.bridge.take() {
+            super::bridge::remove_if_empty(&mut ended.nl, &bridge);
+        }
     }
 }
 
@@ -70,12 +81,17 @@ fn still_held(ended: &mut Ended, at: Instant) -> bool {
     if let Some(ifb) = ended.ifb.take() {
         let _ = link::delete(&mut ended.nl, &ifb);
     }
-    match link::index(&mut ended.nl, &ended.name) {
+    if ended.bridge.is_some() && at.elapsed() >= BRIDGE_LINGER {
+        let bridge = ended.bridge.take().unwrap_or_default();
+        super::bridge::remove_if_empty(&mut ended.nl, &bridge);
+    }
+    let pair = match link::index(&mut ended.nl, &ended.name) {
         Err(e) if e.errno == Errno::ENODEV => false,
         _ if at.elapsed() >= GRACE => {
             let _ = link::delete(&mut ended.nl, &ended.name);
             false
         }
         _ => true,
-    }
+    };
+    pair || ended.bridge.is_some()
 }

@@ -66,6 +66,14 @@ pub enum NetworkConfigError {
     /// The user-mode network as asked is refused (a port, the MTU).
     #[error("Network::UserMode: {0}")]
     UserNet(#[from] UserNetError),
+    /// A bridge name the kernel would refuse (`IFNAMSIZ`, characters).
+    #[error("Network::Veth: bridge name {name:?}: {why}")]
+    BridgeName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// `Network::UserMode` without a user namespace, which its helper joins.
     #[error("Network::UserMode needs Namespaces::USER (its helper joins the sandbox's user namespace)")]
     UserModeNeedsUserNamespace,
@@ -115,6 +123,43 @@ pub enum NetworkError {
         /// The address.
         address: Ipv4Addr,
     },
+    /// Another live sandbox of this process has this address on this bridge.
+    #[error(
+        "Network::Veth: address {address} is in use by another live sandbox of this process on bridge {bridge}{}",
+        hint::suffix(Some(BRIDGE_ADDRESS_HINT))
+    )]
+    BridgeAddressInUse {
+        /// The bridge.
+        bridge: String,
+        /// The sandbox's address.
+        address: Ipv4Addr,
+    },
+    /// A link of the bridge's name exists and is not a bridge isobox made (no `isobox-bridge`
+    /// alias, or not a bridge): isobox does not join it.
+    #[error(
+        "Network::Veth: {bridge} exists and is not an isobox bridge (kind {}){}",
+        kind.as_deref().unwrap_or("none"),
+        hint::suffix(Some(BRIDGE_NOT_ISOBOX_HINT))
+    )]
+    BridgeNotIsobox {
+        /// The bridge's name.
+        bridge: String,
+        /// The existing link's kind (`bridge`, `veth`, …), if it has one.
+        kind: Option<String>,
+    },
+    /// The live bridge was made with the other `Veth::nat` setting: forwarding is the
+    /// bridge's, so its sandboxes all have NAT or none has.
+    #[error(
+        "Network::Veth: bridge {bridge} is in use with NAT {}{}",
+        if *nat { "on" } else { "off" },
+        hint::suffix(Some(BRIDGE_NAT_HINT))
+    )]
+    BridgeNat {
+        /// The bridge.
+        bridge: String,
+        /// Whether the live bridge has NAT.
+        nat: bool,
+    },
     /// A veth port forward could not listen on the host side (the port is taken, or the
     /// address is not the host side's).
     #[error("Network::Veth: listening on {address} for the sandbox's port {sandbox_port}: {source}")]
@@ -154,6 +199,15 @@ pub(crate) fn join_hint(errno: Errno) -> Option<&'static str> {
 
 const ADDRESS_IN_USE_HINT: &str =
     "give each sandbox that runs at once a Veth of its own addresses (a /30 each), or wait for the first";
+
+const BRIDGE_ADDRESS_HINT: &str = "each sandbox on a bridge needs an address of its own (the gateway, \
+     host_address, is shared): give each Veth its own address, or wait for the first";
+
+const BRIDGE_NOT_ISOBOX_HINT: &str = "isobox makes and removes bridges of its own and does not join another's \
+     (a sandbox there would be on the host's network): choose another bridge name";
+
+const BRIDGE_NAT_HINT: &str = "every sandbox on one bridge has the same Veth::nat: use another bridge \
+     for the other setting, or wait until this one's sandboxes have ended";
 
 #[cfg(test)]
 mod tests {

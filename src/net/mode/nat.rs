@@ -50,16 +50,17 @@ impl Drop for NatRule {
     }
 }
 
-/// Turns forwarding on for `host` (the host end), checks the outbound interfaces, and adds and
-/// reads back the masquerade rule of `address`.
-pub(crate) fn add(host: &str, address: Ipv4Addr) -> Result<NatRule, NatError> {
-    let path = format!("/proc/sys/net/ipv4/conf/{host}/forwarding");
+/// Turns forwarding on for `via` (the interface the sandbox's packets come in through: the
+/// host end `host`, or its bridge), checks the outbound interfaces, and adds and reads back
+/// the masquerade rule of `address` (keyed by `host`: it goes with this sandbox).
+pub(crate) fn add(host: &str, via: &str, address: Ipv4Addr) -> Result<NatRule, NatError> {
+    let path = format!("/proc/sys/net/ipv4/conf/{via}/forwarding");
     std::fs::write(&path, "1").map_err(|source| NatError::Proc { step: NatStep::Forwarding, path, source })?;
     // Only the sandbox's own address is forwarded: a sandbox with raw sockets could send any
     // source address, which would leave unmasqueraded (strict reverse-path filtering).
-    let path = format!("/proc/sys/net/ipv4/conf/{host}/rp_filter");
+    let path = format!("/proc/sys/net/ipv4/conf/{via}/rp_filter");
     std::fs::write(&path, "1").map_err(|source| NatError::Proc { step: NatStep::Forwarding, path, source })?;
-    check_outbound(host)?;
+    check_outbound(via)?;
     let netns = File::open("/proc/thread-self/ns/net").map_err(|source| NatError::Proc {
         step: NatStep::AddRule,
         path: "/proc/thread-self/ns/net".into(),
@@ -70,7 +71,7 @@ pub(crate) fn add(host: &str, address: Ipv4Addr) -> Result<NatRule, NatError> {
     let comment = format!("{} {host}", name::own_alias());
     let script = format!(
         "table {TABLE} {{\n chain {CHAIN} {{ type nat hook postrouting priority srcnat; policy accept; }}\n}}\n\
-         add rule {TABLE} {CHAIN} ip saddr {address} oifname != \"{host}\" masquerade comment \"{comment}\"\n"
+         add rule {TABLE} {CHAIN} ip saddr {address} oifname != \"{via}\" masquerade comment \"{comment}\"\n"
     );
     let added = {
         let _lock = lock();
@@ -78,14 +79,38 @@ pub(crate) fn add(host: &str, address: Ipv4Addr) -> Result<NatRule, NatError> {
     };
     let found = rules(&added).into_iter().find(|(c, _)| *c == comment);
     let Some((_, handle)) = found else {
+        purge(&comment);
         return Err(NatError::NotFound { step: NatStep::AddRule, comment });
     };
-    let rule = NatRule { handle, netns: netns.into(), ino };
-    let listing = list(NatStep::ReadBack)?;
+    let listing = match list(NatStep::ReadBack) {
+        Ok(listing) => listing,
+        Err(e) => {
+            remove(handle);
+            return Err(e);
+        }
+    };
     if !rules(&listing).contains(&(comment.clone(), handle)) {
+        purge(&comment);
         return Err(NatError::NotFound { step: NatStep::ReadBack, comment });
     }
-    Ok(rule)
+    Ok(NatRule { handle, netns: netns.into(), ino })
+}
+
+/// Deletes every rule carrying `comment` (a rule added whose handle was not found: it must not
+/// stay), and the table if that leaves it empty; best effort.
+fn purge(comment: &str) {
+    let _lock = lock();
+    if let Ok(listing) = list(NatStep::Remove) {
+        for handle in handles_of(&listing, comment) {
+            let _ = delete_rule(handle);
+        }
+    }
+    drop_empty_table();
+}
+
+/// The handles of the rules with `comment` in a listing.
+fn handles_of(listing: &str, comment: &str) -> Vec<u64> {
+    rules(listing).into_iter().filter(|(c, _)| c == comment).map(|(_, h)| h).collect()
 }
 
 /// Refuses if an interface of a default route (in this thread's namespace) does not forward.
@@ -247,6 +272,11 @@ mod tests {
              10.1.0.9 masquerade # handle 4\n\t}\n}\n";
         assert_eq!(rules(listing), vec![("isobox 4 1 9 ibx1-0".to_owned(), 2)]);
         assert_eq!(rules(""), vec![]);
+        assert_eq!(handles_of(listing, "isobox 4 1 9 ibx1-0"), vec![2]);
+        assert_eq!(handles_of(listing, "isobox 4 1 9 ibx1-1"), Vec::<u64>::new());
+        assert_eq!(handles_of(listing, "someone"), Vec::<u64>::new(), "not isobox's: never deleted");
+        let twice = format!("{listing}\t\tip saddr 10.1.0.2 masquerade comment \"isobox 4 1 9 ibx1-0\" # handle 7\n");
+        assert_eq!(handles_of(&twice, "isobox 4 1 9 ibx1-0"), vec![2, 7]);
         let routes = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n\
              eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
              eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\

@@ -44,6 +44,8 @@ pub(crate) struct VethPlan {
     pub nat: bool,
     /// Where the egress limit sits (see [`place_egress`]).
     pub egress_at: EgressAt,
+    /// The bridge the host end is a port of (its name, checked), which has `host_address`.
+    pub bridge: Option<String>,
 }
 
 /// Where a veth's egress limit (its tbf) sits.
@@ -157,7 +159,8 @@ fn check_veth(veth: &Veth) -> Result<VethPlan, NetworkConfigError> {
     let ports = check_ports(&veth.ports)?;
     let default_route = veth.default_route;
     let egress_at = EgressAt::Eth0;
-    Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat, egress_at })
+    let bridge = veth.bridge.as_ref().map(|b| super::spec::check_name(b.name())).transpose()?;
+    Ok(VethPlan { address, host_address, prefix, default_route, bandwidth, ports, nat: veth.nat, egress_at, bridge })
 }
 
 /// A veth's forwards: TCP, ports not 0, no host address and port twice.

@@ -1,5 +1,6 @@
 //! What the user asks for (**parent**: plain data, checked at `build()` by [`super::plan`]).
 
+use super::error::NetworkConfigError;
 use crate::net::bandwidth::spec::Bandwidth;
 use crate::net::usermode::spec::{PortForward, UserNet};
 use std::net::Ipv4Addr;
@@ -45,12 +46,17 @@ pub enum Network {
 ///
 /// isobox adds no bridge, NAT or forwarding unless asked: the sandbox reaches the host side's
 /// address, and beyond only with [`nat`](Veth::nat) (or if the host routes for it).
+///
+/// With [`bridge`](Veth::bridge), the host end is a port of that bridge and has no address:
+/// `host_address`/`prefix` is then the bridge's (the gateway every sandbox on it shares), and
+/// each sandbox needs an `address` of its own on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Veth {
     /// The sandbox's address (on `eth0`).
     pub address: Ipv4Addr,
-    /// The host side's address.
+    /// The host side's address: the host end's, or with a [`bridge`](Veth::bridge) the
+    /// bridge's (the gateway, shared by the sandboxes on it).
     pub host_address: Ipv4Addr,
     /// The prefix length of both (16 to 31): both must be in one subnet, which must not
     /// overlap the host's own routes.
@@ -65,6 +71,8 @@ pub struct Veth {
     pub ports: Vec<PortForward>,
     /// NAT to the host's outbound interfaces (default: off). See [`Veth::nat`].
     pub nat: bool,
+    /// The bridge the host end is a port of (default: none). See [`Veth::bridge`].
+    pub bridge: Option<Bridge>,
 }
 
 impl Veth {
@@ -72,7 +80,8 @@ impl Veth {
     /// `/prefix`, and a default route inside via the host side.
     #[must_use]
     pub fn new(address: Ipv4Addr, host_address: Ipv4Addr, prefix: u8) -> Veth {
-        Veth { address, host_address, prefix, default_route: true, bandwidth: None, ports: Vec::new(), nat: false }
+        let (default_route, bandwidth, ports) = (true, None, Vec::new());
+        Veth { address, host_address, prefix, default_route, bandwidth, ports, nat: false, bridge: None }
     }
 
     /// Carries TCP connections to `forward`'s host address and port (127.0.0.1 unless set
@@ -111,10 +120,21 @@ impl Veth {
     /// in through forwards too: isobox does not turn that on, and refuses the spawn
     /// ([`NatError::OutboundForwardingOff`](crate::NatError::OutboundForwardingOff)) if an
     /// interface of a default route has it off. The host's own firewall (a `forward` chain
-    /// that drops) still applies.
+    /// that drops) still applies. On a [`bridge`](Veth::bridge), forwarding and strict
+    /// reverse-path filtering are turned on for the bridge (the interface its ports' packets
+    /// come in through), and the rule masquerades the sandbox's address leaving through any
+    /// interface but the bridge.
     #[must_use]
     pub fn nat(mut self, on: bool) -> Veth {
         self.nat = on;
+        self
+    }
+
+    /// Puts the host end on `bridge` (default: none), which isobox creates if missing and
+    /// removes once its last port is gone. See [`Bridge`].
+    #[must_use]
+    pub fn bridge(mut self, bridge: Bridge) -> Veth {
+        self.bridge = Some(bridge);
         self
     }
 
@@ -123,5 +143,66 @@ impl Veth {
     pub fn default_route(mut self, on: bool) -> Veth {
         self.default_route = on;
         self
+    }
+}
+
+/// A bridge of isobox's on the host side ([`Veth::bridge`]): the host ends of the veths on it
+/// are its ports (no address of their own), and it has the gateway address, the
+/// [`Veth::host_address`]/[`Veth::prefix`] of its sandboxes.
+///
+/// **What a bridge means**: its sandboxes share one link layer and one subnet, and reach one
+/// another directly (any port, any protocol, ARP included; with `CAP_NET_RAW` kept one can
+/// spoof another's address), as well as the gateway. Without a bridge (the default) each
+/// sandbox has a link of its own and reaches only its host side.
+///
+/// Its lifetime: the first spawn on it (of any isobox process in that network namespace)
+/// creates it, marked with the alias `isobox-bridge` (`isobox-bridge nat` with
+/// [`Veth::nat`]); every spawn adds its host end as a port; it is deleted by isobox's thread
+/// 0.3 s after its last port goes (so that spawns in a row keep it). If the last owner dies first (killed, or it exits
+/// within that time), the next isobox process's first veth spawn in that namespace
+/// sweeps the dead owners' ports and then every empty isobox bridge. Creating, joining and
+/// deleting are serialised across processes by an `flock` on `/run/isobox-bridge.lock`.
+///
+/// Its sandboxes must agree: a link of that name that is not an isobox bridge (the host's
+/// own `br0`, `docker0`) is refused ([`NetworkError::BridgeNotIsobox`](crate::NetworkError::BridgeNotIsobox)):
+/// joining it would put the sandbox on the host's network. A live bridge made with NAT on
+/// takes only sandboxes with NAT on, and one without only sandboxes without
+/// ([`NetworkError::BridgeNat`](crate::NetworkError::BridgeNat)): forwarding is the bridge's.
+/// Two live sandboxes of one process with one address on one bridge are refused
+/// ([`NetworkError::BridgeAddressInUse`](crate::NetworkError::BridgeAddressInUse)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridge {
+    name: String,
+}
+
+impl Bridge {
+    /// The bridge named `name` (1 to 15 bytes, no `/`, `:`, whitespace; checked at `build()`).
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Bridge {
+        Bridge { name: name.into() }
+    }
+
+    /// Its name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A bridge name the kernel takes: 1 to 15 bytes (IFNAMSIZ less the NUL), no `/`, `:` or
+/// whitespace, not `.` or `..`.
+pub(crate) fn check_name(name: &str) -> Result<String, NetworkConfigError> {
+    let why = if name.is_empty() || name.len() > 15 {
+        Some("1 to 15 bytes")
+    } else if name == "." || name == ".." {
+        Some("not . or ..")
+    } else if name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
+        Some("printable ASCII without '/', ':' or whitespace")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(NetworkConfigError::BridgeName { name: name.to_owned(), why }),
+        None => Ok(name.to_owned()),
     }
 }

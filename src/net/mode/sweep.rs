@@ -32,11 +32,14 @@ pub(crate) fn once(nl: &mut Netlink) {
     }
 }
 
-/// Deletes every leftover link of the namespace of `nl`; returns their names.
+/// Deletes every leftover link of the namespace of `nl`, then every isobox bridge left
+/// without a port ([`super::bridge::sweep_empty`]); returns their names.
 pub(crate) fn sweep(nl: &mut Netlink) -> Vec<String> {
     let leftovers: Vec<String> =
         links::list(nl).unwrap_or_default().into_iter().filter(is_left_behind).map(|l| l.name).collect();
-    leftovers.into_iter().filter(|n| link::delete(nl, n).is_ok()).collect()
+    let mut gone: Vec<String> = leftovers.into_iter().filter(|n| link::delete(nl, n).is_ok()).collect();
+    gone.extend(super::bridge::sweep_empty(nl));
+    gone
 }
 
 /// Whether `link` is a host-side link of an isobox process of this pid namespace (its alias

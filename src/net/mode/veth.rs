@@ -9,10 +9,8 @@
 //! namespace (which the kernel does moments later, in batches) or deletes it itself, and
 //! deletes the pair's ifb (an egress limit on the host side) at once.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::MetadataExt;
-use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -21,7 +19,8 @@ use super::error::NetworkError;
 use super::nat::{self, NatRule};
 use super::netns::{self, Entered};
 use super::plan::{EgressAt, VethPlan};
-use super::{deleter, name, sweep};
+use super::registry::{self, Claim};
+use super::{bridge, deleter, name, sweep};
 use crate::net::bandwidth::{self, apply::Applied, error::BandwidthError, plan::BandwidthPlan, stats::NetStats};
 use crate::net::forward::TcpForwarder;
 use crate::net::netlink::addr::{self, RouteTo};
@@ -51,33 +50,13 @@ pub(crate) struct HostVeth {
     inside: Option<(Netlink, Applied)>,
     /// Its port forwards, stopped first when it is dropped.
     forwards: Vec<TcpForwarder>,
-    /// Its host address in this process's registry of live ones (see [`claim`]).
+    /// Its address in this process's registry of live ones ([`registry`]).
     claimed: Option<Claim>,
     /// Its masquerade rule (`Veth::nat`), deleted when dropped.
     nat: Option<NatRule>,
-}
-
-/// A host-side address of a live pair: (network namespace inode, address).
-type Claim = (u64, Ipv4Addr);
-
-/// The host-side addresses of this process's live pairs. Two live pairs with one host address
-/// (two spawns of one `Veth`) would give the host two equal routes, and one sandbox the
-/// other's replies: the second spawn is refused instead.
-static LIVE: Mutex<Vec<Claim>> = Mutex::new(Vec::new());
-
-fn live() -> std::sync::MutexGuard<'static, Vec<Claim>> {
-    LIVE.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Claims `address` in the calling thread's network namespace, or says who has it.
-fn claim(address: Ipv4Addr) -> Result<Claim, NetworkError> {
-    let ino = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()).unwrap_or(0);
-    let mut live = live();
-    if live.contains(&(ino, address)) {
-        return Err(NetworkError::AddressInUse { address });
-    }
-    live.push((ino, address));
-    Ok((ino, address))
+    /// The bridge it is a port of (`Veth::bridge`): freed when dropped, and the bridge
+    /// deleted by the deleter if that was its last port.
+    bridge: Option<String>,
 }
 
 impl HostVeth {
@@ -139,22 +118,24 @@ impl Drop for HostVeth {
         self.forwards.clear();
         self.nat = None;
         if let Some(mut nl) = self.nl.take() {
+            // Down, a bridge's port no longer counts (freeing it would cost ~16 ms of RCU waits
+            // here: it goes with the pair).
             let _ = link::set_up(&mut nl, &self.name, false);
             self.inside = None; // the sandbox's namespace may go
-            let ifb = self.ifb.take();
-            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb });
+            let (ifb, bridge) = (self.ifb.take(), self.bridge.take());
+            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb, bridge });
         }
         if let Some(claim) = self.claimed.take() {
-            live().retain(|c| *c != claim);
+            registry::release(&claim);
         }
     }
 }
 
 /// Makes the pair for the child `pid` and configures both ends.
 pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError> {
-    let claimed = claim(plan.host_address)?;
+    let claimed = registry::claim(plan)?;
     let released = |e| {
-        live().retain(|c| *c != claimed);
+        registry::release(&claimed);
         e
     };
     let inside_ns = netns::open(&format!("/proc/{pid}/ns/net")).map_err(released)?;
@@ -170,20 +151,34 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
         forwards: Vec::new(),
         claimed: Some(claimed),
         nat: None,
+        bridge: plan.bridge.clone(),
     };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
     links::set_alias(veth.nl(), &host, &name::own_alias())?;
     no_ipv6(&host)?;
-    addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
-    link::set_up(veth.nl(), &host, true)?;
+    match &plan.bridge {
+        Some(_) => {
+            link::set_up(veth.nl(), &host, true)?; // up before it is a port: a down one is an ended one's
+            bridge::attach(veth.nl(), plan, &host)?;
+        }
+        None => {
+            addr::add_ipv4(veth.nl(), &host, plan.host_address, prefix)?;
+            link::set_up(veth.nl(), &host, true)?;
+        }
+    }
     if plan.nat {
-        veth.nat = Some(nat::add(&host, plan.address)?);
+        // On a bridge, its packets come in through the bridge: forwarding is the bridge's.
+        let via = plan.bridge.as_deref().unwrap_or(&host);
+        veth.nat = Some(nat::add(&host, via, plan.address)?);
     }
     let (on_host, eth0_egress) = split_limits(plan);
     if !on_host.is_empty() {
         veth.limits = Some(veth.limit_host(on_host)?);
     }
     let mut inside = open_inside(inside_ns.as_fd(), pid)?;
+    if plan.bridge.is_some() {
+        crate::net::netlink::bridge::set_mac(&mut inside, INSIDE, bridge::sandbox_mac(plan.address))?;
+    }
     addr::add_ipv4(&mut inside, INSIDE, plan.address, prefix)?;
     link::set_up(&mut inside, INSIDE, true)?;
     if plan.default_route {

@@ -37,6 +37,12 @@ pub enum NetOp {
     AddFilter,
     /// Reading traffic filters back (`RTM_GETTFILTER`).
     GetFilter,
+    /// Creating a bridge (`RTM_NEWLINK`, kind `bridge`).
+    CreateBridge,
+    /// Enslaving a link to a bridge, or freeing it (`IFLA_MASTER`).
+    SetMaster,
+    /// Setting a link's hardware address (`IFLA_ADDRESS`).
+    SetAddress,
 }
 
 impl fmt::Display for NetOp {
@@ -55,6 +61,9 @@ impl fmt::Display for NetOp {
             Self::GetQdisc => "reading the qdiscs of link",
             Self::AddFilter => "adding a traffic filter to link",
             Self::GetFilter => "reading the traffic filters of link",
+            Self::CreateBridge => "creating bridge",
+            Self::SetMaster => "attaching to a bridge: link",
+            Self::SetAddress => "setting the hardware address of link",
         })
     }
 }
@@ -102,6 +111,7 @@ impl NetlinkError {
             }
             (Errno::EOPNOTSUPP, NetOp::CreateVeth) => Some("the kernel has no veth driver: modprobe veth"),
             (Errno::EOPNOTSUPP, NetOp::CreateIfb) => Some("the kernel has no ifb driver: modprobe ifb"),
+            (Errno::EOPNOTSUPP, NetOp::CreateBridge) => Some("the kernel has no bridge driver: modprobe bridge"),
             (Errno::EOPNOTSUPP | Errno::ENOENT, NetOp::AddQdisc) => {
                 Some("the kernel lacks this qdisc: modprobe sch_tbf (tbf) or sch_ingress (ingress)")
             }

@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod addr;
+pub(crate) mod bridge;
 pub(crate) mod consts;
 pub(crate) mod error;
 pub(crate) mod link;
