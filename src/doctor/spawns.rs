@@ -1,11 +1,9 @@
 //! Features only a spawn can tell (**parent**): user namespaces, time namespaces, overlayfs in
 //! a user namespace. Each is an ordinary isobox spawn of a program that does not exist, so the
 //! whole recipe runs as any spawn's does and the sandbox ends at its exec (`ProgramNotFound`
-//! means everything before it worked). What they make is their own: namespaces that end with
-//! the child, and for the overlay an empty lower directory removed before returning.
+//! means everything before it worked). What they make is their own: namespaces and mounts that
+//! end with the child.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use nix::errno::Errno;
@@ -15,7 +13,7 @@ use super::report::{Check, CheckState, Detail, Finding};
 use crate::builder::SandboxBuilder;
 use crate::child::step::Step;
 use crate::command::Command;
-use crate::error::{Error, SpawnError};
+use crate::error::{ConfigError, Error, SpawnError};
 use crate::mount::overlay::spec::OverlayRoot;
 use crate::namespaces::Namespaces;
 
@@ -49,7 +47,7 @@ pub(super) fn errno_of(error: &Error) -> Option<Errno> {
 fn state_of(result: &Result<(), Error>) -> CheckState {
     let Err(error) = result else { return CheckState::Works };
     match error {
-        Error::Config(crate::error::ConfigError::KernelTooOld { .. }) => CheckState::Missing,
+        Error::Config(ConfigError::KernelTooOld { .. }) => CheckState::Missing,
         Error::Spawn(SpawnError::IdMap { .. }) => CheckState::Forbidden,
         _ => match errno_of(error) {
             Some(Errno::EPERM | Errno::EACCES | Errno::ENOSPC | Errno::EUSERS) => CheckState::Forbidden,
@@ -91,45 +89,29 @@ pub(super) fn time_namespace(is_root: bool) -> Finding {
     finding(Check::TimeNamespace, namespaces, result, Some(fix.to_string()))
 }
 
-/// An overlay root over an empty layer of the doctor's own, inside a user namespace.
+/// An overlay root over the host's /etc as its one (read-only) layer, inside a user namespace:
+/// a directory every host has, outside the directories a staging mount may take, and which
+/// overlayfs only reads. Nothing is made on the host.
 pub(super) fn overlay_in_user_namespace() -> Finding {
     let namespaces = Namespaces::USER | Namespaces::MOUNT;
-    let result = match EmptyLayer::make() {
-        Ok(layer) => probe(namespaces, |b| {
-            b.overlay_root(OverlayRoot::new([&layer.0]));
-        }),
-        Err(e) => Err(Error::Spawn(SpawnError::Io { what: "making the doctor's empty overlay layer", source: e })),
-    };
+    let result = probe(namespaces, |b| {
+        b.overlay_root(OverlayRoot::new([LAYER]));
+    });
     let fix = match &result {
-        Err(Error::Config(_)) => "upgrade to Linux 5.11 or later, where overlayfs can be mounted in a user namespace",
-        Err(e) if errno_of(e) == Some(Errno::ENODEV) => "load the overlay module (modprobe overlay)",
+        Err(Error::Config(ConfigError::KernelTooOld { .. })) => {
+            "upgrade to Linux 5.11 or later, where overlayfs can be mounted in a user namespace"
+        }
         Err(Error::Spawn(SpawnError::Clone { .. })) => {
             "overlay roots need user namespaces here: see the user namespaces line"
         }
-        _ => "the kernel refuses overlayfs in a user namespace (a distribution patch or LSM): use a plain rootfs",
+        Err(e) if errno_of(e) == Some(Errno::ENODEV) => "load the overlay module (modprobe overlay)",
+        Err(Error::Setup(e)) if e.step == Step::Overlay => {
+            "the kernel refuses overlayfs in a user namespace (a distribution patch or LSM): use a plain rootfs"
+        }
+        _ => "the probe could not run (see the detail); an overlay root's spawn would meet the same",
     };
     finding(Check::OverlayInUserNamespace, namespaces, result, Some(fix.to_string()))
 }
 
-/// An empty directory, 0755 so that a sandbox's root (nobody, for a root caller) can read it,
-/// removed on drop.
-struct EmptyLayer(PathBuf);
-
-impl EmptyLayer {
-    fn make() -> std::io::Result<EmptyLayer> {
-        use std::os::unix::fs::DirBuilderExt;
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("isobox-doctor-{}-{n}", std::process::id()));
-        std::fs::DirBuilder::new().mode(0o755).create(&path)?;
-        // The umask may have taken bits away.
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-        Ok(EmptyLayer(path))
-    }
-}
-
-impl Drop for EmptyLayer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
+/// The overlay probe's layer.
+const LAYER: &str = "/etc";
