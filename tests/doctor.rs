@@ -56,7 +56,9 @@ fn agrees(check: Check, result: Result<isobox::ExitReport, Error>) {
 #[test]
 fn rootless_the_doctor_is_quick_and_every_problem_has_a_fix() {
     let report = isobox::doctor();
-    assert!(report.elapsed.as_secs_f64() < 2.0, "took {:?}", report.elapsed);
+    // ~50 ms on the CI host; the bound is the helpers' 5 s deadline (a cold start from the
+    // VM's 9p root took 2 s), past which a hung helper is reported, not waited for.
+    assert!(report.elapsed.as_secs_f64() < 6.0, "took {:?}", report.elapsed);
     assert_eq!(report.findings.len(), 26);
     for finding in report.problems() {
         assert!(finding.fix.is_some(), "{} is {} without a fix", finding.check, finding.state);
@@ -225,6 +227,11 @@ fn rootless_under_a_filter_that_denies_namespaces_the_doctor_and_the_spawns_agre
         lines.take_while(|l| l.starts_with(' ')).fold(first.to_string(), |row, l| row + "\n" + l)
     };
     for item in ["user namespaces (caller)", "time namespace", "overlayfs in a user ns"] {
+        if item == "time namespace" && !common::kernel_at_least(6, 2) {
+            // Refused at build() before any clone: missing, whatever the filter.
+            assert!(line(item).contains("| missing   |"), "{}", line(item));
+            continue;
+        }
         assert!(line(item).contains("| forbidden |") && line(item).contains("EPERM"), "{}", line(item));
     }
     assert!(line("clone3 ").contains("| missing   |") && line("clone3 ").contains("ENOSYS"), "{}", line("clone3 "));

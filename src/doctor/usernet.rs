@@ -5,26 +5,30 @@
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
 use super::report::{Check, CheckState, Detail, Finding, HelperRun};
 use super::syscalls::state_of;
-use crate::net::usermode::error::UserNetError;
-use crate::net::usermode::probe::probe;
+use crate::net::usermode::error::{UserNetError, UserNetStep};
+use crate::net::usermode::probe::{probe, Probe};
 use crate::net::usermode::spec::UserNetHelper;
 
-/// How long a helper's `--version` may take before the doctor stops waiting for it.
-const VERSION_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the helpers' `--version` (run side by side) may take before the doctor stops
+/// waiting: a cold start from a slow disk (the test VM's 9p root) took 2 s.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
 
 const TUN: &str = "/dev/net/tun";
 
 /// Both helpers, tun, and the summary line.
 pub(super) fn findings(out: &mut Vec<Finding>) {
     let mut usable = Vec::new();
-    for (check, helper) in [(Check::Pasta, UserNetHelper::Pasta), (Check::Slirp4netns, UserNetHelper::Slirp4netns)] {
-        let run = run(helper);
+    let deadline = Instant::now() + VERSION_TIMEOUT;
+    let helpers = [(Check::Pasta, UserNetHelper::Pasta), (Check::Slirp4netns, UserNetHelper::Slirp4netns)];
+    let started = helpers.map(|(check, helper)| (check, helper, start(helper)));
+    for (check, helper, started) in started {
+        let run = wait(helper, started, deadline);
         if matches!(run, HelperRun::Version(_)) {
             usable.push(helper);
         }
@@ -41,19 +45,27 @@ pub(super) fn findings(out: &mut Vec<Finding>) {
     out.push(Finding { check: Check::UserModeNetworking, state, detail: Detail::UserNet { helpers: usable, tun: tun_ok }, fix });
 }
 
-/// `helper --version` through the spawn's own probe, on a thread of its own so that a helper
-/// that never answers cannot hold the doctor (the thread ends when the helper does).
-fn run(helper: UserNetHelper) -> HelperRun {
+type Answer = mpsc::Receiver<Result<Probe, UserNetError>>;
+
+/// Starts `helper --version` through the spawn's own probe, on a thread of its own so that a
+/// helper that never answers cannot hold the doctor (the thread ends when the helper does).
+fn start(helper: UserNetHelper) -> Result<Answer, Errno> {
     let (tx, rx) = mpsc::channel();
-    let spawned = std::thread::Builder::new().name("isobox-doctor".into()).spawn(move || {
-        let _ = tx.send(probe(helper, Path::new(helper.program())));
-    });
-    if let Err(e) = spawned {
-        let errno = e.raw_os_error().map_or(Errno::EAGAIN, Errno::from_raw);
-        let error = UserNetError::Io { helper, step: crate::net::usermode::error::UserNetStep::Probe, errno };
-        return HelperRun::Failed(Arc::new(error));
-    }
-    match rx.recv_timeout(VERSION_TIMEOUT) {
+    std::thread::Builder::new()
+        .name("isobox-doctor".into())
+        .spawn(move || {
+            let _ = tx.send(probe(helper, Path::new(helper.program())));
+        })
+        .map_err(|e| e.raw_os_error().map_or(Errno::EAGAIN, Errno::from_raw))?;
+    Ok(rx)
+}
+
+fn wait(helper: UserNetHelper, started: Result<Answer, Errno>, deadline: Instant) -> HelperRun {
+    let answer = match started {
+        Ok(answer) => answer,
+        Err(errno) => return HelperRun::Failed(Arc::new(UserNetError::Io { helper, step: UserNetStep::Probe, errno })),
+    };
+    match answer.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         Ok(Ok(found)) => HelperRun::Version(found.version),
         Ok(Err(e)) => HelperRun::Failed(Arc::new(e)),
         Err(_) => HelperRun::TimedOut(VERSION_TIMEOUT),
