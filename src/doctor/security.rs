@@ -13,7 +13,7 @@ pub(super) fn findings(out: &mut Vec<Finding>) {
     let fix = "build the kernel with CONFIG_SECCOMP_FILTER=y, or turn the filter off (Seccomp::none())";
     out.push(syscall(Check::Seccomp, "seccomp(GET_ACTION_AVAIL, RET_ERRNO)", filter, Some(fix)));
     let notify = seccomp_action_available(libc::SECCOMP_RET_USER_NOTIF);
-    let fix = "notify rules need Linux 5.0 or later (5.9 for Response::Continue's use with pidfd_getfd)";
+    let fix = "notify rules need Linux 5.6 or later (SECCOMP_RET_USER_NOTIF, and pidfd_getfd to take the listener)";
     out.push(syscall(Check::SeccompUserNotification, "seccomp(GET_ACTION_AVAIL, RET_USER_NOTIF)", notify, Some(fix)));
     out.push(landlock());
 }
