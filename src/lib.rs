@@ -166,6 +166,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # What this host allows
+//! [`doctor()`] checks, for the calling user, everything isobox needs from the host: the
+//! kernel's system calls and namespaces, seccomp and Landlock, the user namespace policy and
+//! the knob that forbids them, the cgroup layout and delegation, subordinate ids and
+//! newuidmap, and what user-mode networking needs. Each [`Finding`] has a [`CheckState`], a
+//! typed [`Detail`] and a fix; the report prints as a table (`cargo run --example doctor`).
+//! It changes nothing on the host and takes a few milliseconds.
+//!
+//! ```no_run
+//! use isobox::{Check, CheckState};
+//!
+//! let report = isobox::doctor();
+//! println!("{report}");
+//! if report.state(Check::UserNamespaces) != CheckState::Works {
+//!     eprintln!("{:?}", report.get(Check::UserNamespaces).and_then(|f| f.fix.as_deref()));
+//! }
+//! ```
+//!
 //! # Safety in multi-threaded programs
 //! The child runs between clone and exec only on buffers prepared by the parent and makes
 //! raw system calls: no allocation, locks, formatting or panics (see `sys::vmclone`).
@@ -178,6 +196,7 @@ mod caps;
 mod cgroup;
 mod child;
 mod command;
+mod doctor;
 mod error;
 mod hint;
 mod image;
@@ -209,6 +228,10 @@ pub use cgroup::stats::CgroupStats;
 pub use child::setup_error::{SetupError, SetupObject};
 pub use child::step::Step;
 pub use command::{Command, Stdio, DEFAULT_PATH};
+pub use doctor::doctor;
+pub use doctor::report::{
+    CgroupLayoutKind, Check, CheckState, Detail, DoctorReport, Finding, HelperPrivilege, HelperRun, Knob,
+};
 pub use error::{ConfigError, Error, SpawnError};
 pub use image::build::error::BuildError;
 pub use image::build::layer::{write_layer, write_layer_with, LayerReport};

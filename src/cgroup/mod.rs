@@ -13,7 +13,7 @@
 //! - describe: [`describe`] (a failed join), [`stats`] (what the sandbox used).
 
 pub(crate) mod apply;
-mod controller;
+pub(crate) mod controller;
 pub(crate) mod cpulist;
 pub(crate) mod describe;
 mod dir;

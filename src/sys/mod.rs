@@ -16,6 +16,7 @@
 //!   (**parent**).
 //! - [`cstr_array`]: argv/envp arrays; [`image_xattr`]: an xattr read by the **parent** (an
 //!   image's opaque directories).
+//! - [`doctor`]: the doctor's probes of which system calls the kernel has (**parent**).
 //! - [`build`]: reading an upper directory's overlay xattrs to commit it (**parent**).
 //! - [`tree`]: directory calls by descriptor, for the **parent** to remove a tree that
 //!   someone else may be changing (an overlay's upper directory).
@@ -34,6 +35,7 @@ pub mod caps;
 pub mod child;
 pub mod clone3;
 pub mod cstr_array;
+pub mod doctor;
 pub mod fd;
 pub mod image_xattr;
 pub mod init_exe;
