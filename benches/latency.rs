@@ -36,11 +36,13 @@ fn shuffled(len: usize, state: &mut u64) -> Vec<usize> {
 struct Run<'a> {
     before: Option<Box<dyn FnMut() + 'a>>,
     timed: Box<dyn FnMut() + 'a>,
+    /// A pause after the timed part (`ISOBOX_LATENCY_GAP_US`): spawns at a rate, not flat out.
+    gap: Duration,
 }
 
 impl<'a> Run<'a> {
     fn timed(f: impl FnMut() + 'a) -> Run<'a> {
-        Run { before: None, timed: Box::new(f) }
+        Run { before: None, timed: Box::new(f), gap: gap() }
     }
 
     fn once(&mut self) -> Duration {
@@ -49,8 +51,19 @@ impl<'a> Run<'a> {
         }
         let start = Instant::now();
         (self.timed)();
-        start.elapsed()
+        let took = start.elapsed();
+        if !self.gap.is_zero() {
+            std::thread::sleep(self.gap);
+        }
+        took
     }
+}
+
+/// `ISOBOX_LATENCY_GAP_US`: microseconds to pause after each spawn, untimed (default none):
+/// a service spawning at a rate, where a pool refills between spawns, rather than flat out,
+/// where its refills and teardowns overlap the next spawns of every variant.
+fn gap() -> Duration {
+    Duration::from_micros(std::env::var("ISOBOX_LATENCY_GAP_US").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 /// Times `n` rounds; in each round every closure runs once, in an order shuffled anew each
@@ -139,14 +152,15 @@ fn main() {
             pool.set_auto_refill(false);
             Box::new(move || pool.fill().unwrap()) as Box<dyn FnMut()>
         });
-        runs.push(Run { before, timed });
+        runs.push(Run { before, timed, gap: gap() });
     }
     let back_to_back = std::env::var("ISOBOX_LATENCY_ORDER").is_ok_and(|o| o == "back-to-back");
     let times = if back_to_back { measure_back_to_back(n, &mut runs) } else { measure_interleaved(n, &mut runs) };
     drop(runs);
     let base_p50 = percentile(&times[0], 0.5);
     let order = if back_to_back { "spawns of each variant back to back" } else { "rounds taking turns" };
-    println!("{n} {order}; times in µs; ratio = p50 / p50 of std::process::Command\n");
+    let paused = if gap().is_zero() { String::new() } else { format!(", {} µs between spawns", gap().as_micros()) };
+    println!("{n} {order}{paused}; times in µs; ratio = p50 / p50 of std::process::Command\n");
     println!("| variant | p50 | p90 | p99 | ratio |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     let names = std::iter::once("std::process::Command")

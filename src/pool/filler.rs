@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::inner::{Inner, Pooled};
 use crate::error::{Error, SpawnError};
-use crate::spawn::handle::Child;
+use crate::spawn::handle::Holder;
 
 /// One of the two pool threads.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ enum Job {
     /// the process, as the others do, not with the caller's thread.
     One { pool: Weak<Inner>, reply: Sender<Result<Pooled, Error>> },
     /// A pooled command was reaped: end the sandbox it ran beside, then refill `pool` if set.
-    End { holder: Option<Box<Child>>, pool: Option<Weak<Inner>> },
+    End { holder: Option<Holder>, pool: Option<Weak<Inner>> },
 }
 
 static NOW: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
@@ -119,8 +119,9 @@ impl Work {
                 }
             }
             Job::End { holder, pool } => {
-                if let Some(holder) = holder {
+                if let Some((holder, sock)) = holder {
                     holder.end_in_background();
+                    drop(sock); // wakes the waiter, killed by now
                 }
                 match pool.as_ref().and_then(Weak::upgrade).map(|p| refiller(&p)) {
                     Some(Thread::Background) => self.queue(pool.unwrap_or_default(), None),
@@ -222,10 +223,10 @@ pub(crate) fn refill(pool: Weak<Inner>) {
 
 /// After a pooled command was reaped: the sandbox it ran beside (`holder`) killed and reaped
 /// and the pool refilled (if it refills itself), on the background thread when the pool
-/// refills there: the caller's `wait` sends one message, where a kill, a message to the reaper
-/// thread and one to a pool thread each woke another CPU (or the killed init took the
-/// caller's). Otherwise here, as a `wait` without a pool does.
-pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Box<Child>>) {
+/// refills there: the caller's `wait` sends one message, where it used to kill the init (whose
+/// exit then often took the caller's CPU), close the holding waiter's socket (waking it) and
+/// message the reaper thread as well. Otherwise here, as a `wait` without a pool does.
+pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Holder>) {
     let refills = auto_refills(pool);
     let mut holder = holder;
     if pool.upgrade().is_some_and(|p| p.refills_in_background) {
@@ -236,7 +237,7 @@ pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Box<Child>>) {
             _ => {}
         }
     }
-    if let Some(holder) = holder {
+    if let Some((holder, _sock)) = holder {
         holder.end_in_background();
     }
     if refills {

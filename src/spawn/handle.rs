@@ -57,7 +57,7 @@ pub struct Child {
     /// A pooled command run beside the sandbox's first process, as the caller's child (see
     /// `pool`): that first process, and the socket by which its waiter holds the sandbox
     /// open. Killed with this `Child`, and ended in the background once it is reaped.
-    holder: Option<(Box<Child>, OwnedFd)>,
+    holder: Option<Holder>,
     /// An overlay root's upper directory of this spawn's, removed after the wait unless kept.
     upper: Option<SpawnUpper>,
     /// Run once the process has been reaped (a pool's refill), given the `holder` to end.
@@ -69,9 +69,14 @@ pub struct Child {
 }
 
 /// What a `Child` runs once reaped. It is given the pooled command's holder, if any, still
-/// to be ended (killed and reaped, [`Child::end_in_background`]): a pool ends it on its
-/// background thread, off the caller's `wait`.
-pub(crate) struct AfterReap(pub Box<dyn FnOnce(Option<Box<Child>>) + Send + Sync>);
+/// to be ended (killed and reaped, [`Child::end_in_background`]), and its waiter's socket,
+/// whose closing wakes that waiter: a pool does both on its background thread, off the
+/// caller's `wait`.
+pub(crate) struct AfterReap(pub Box<dyn FnOnce(Option<Holder>) + Send + Sync>);
+
+/// A pooled command's sandbox: its first process, and the socket by which its waiter holds
+/// it open.
+pub(crate) type Holder = (Box<Child>, OwnedFd);
 
 impl std::fmt::Debug for AfterReap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -300,10 +305,9 @@ impl Child {
         if self.report.is_some() {
             self.veth = None; // deletes the pair: the program has ended
             self.user_net = None; // kills and reaps the helper
-            let holder = self.holder.take().map(|(holder, _sock)| holder);
-            match (self.after_reap.take(), holder) {
+            match (self.after_reap.take(), self.holder.take()) {
                 (Some(AfterReap(hook)), holder) => hook(holder),
-                (None, Some(holder)) => holder.end_in_background(),
+                (None, Some((holder, _sock))) => holder.end_in_background(),
                 (None, None) => {}
             }
         }
