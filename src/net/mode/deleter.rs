@@ -39,6 +39,9 @@ pub(crate) struct Ended {
     /// The bridge it was a port of (freed already): deleted after [`BRIDGE_LINGER`] if it
     /// has no port left by then.
     pub bridge: Option<String>,
+    /// Its masquerade rule, deleted first (when dropped: two runs of `nft`, ~20 ms, which
+    /// the `wait` used to pay).
+    pub nat: Option<super::nat::NatRule>,
 }
 
 /// Deletes `ended` soon, on isobox's thread (or now if that thread cannot be started).
@@ -50,6 +53,7 @@ pub(crate) fn delete_soon(ended: Ended) {
     });
     let at = Instant::now();
     if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((ended, at))) {
+        ended.nat = None;
         if let Some(ifb) = ended.ifb.take() {
             let _ = link::delete(&mut ended.nl, &ifb);
         }
@@ -78,6 +82,7 @@ fn run(rx: Receiver<(Ended, Instant)>) {
 /// Whether the pair still stands and is left for the kernel a while longer; deletes it once
 /// its grace has passed.
 fn still_held(ended: &mut Ended, at: Instant) -> bool {
+    ended.nat = None;
     if let Some(ifb) = ended.ifb.take() {
         let _ = link::delete(&mut ended.nl, &ifb);
     }
