@@ -44,15 +44,18 @@ pub(crate) struct Ended {
     pub nat: Option<super::nat::NatRule>,
 }
 
+/// A pair on its way to the thread, and when it ended.
+type Queued = (Box<Ended>, Instant);
+
 /// Deletes `ended` soon, on isobox's thread (or now if that thread cannot be started).
 pub(crate) fn delete_soon(ended: Ended) {
-    static QUEUE: OnceLock<Option<Sender<(Ended, Instant)>>> = OnceLock::new();
+    static QUEUE: OnceLock<Option<Sender<Queued>>> = OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new().name("isobox-veth".into()).spawn(move || run(rx)).ok().map(|_| tx)
     });
     let at = Instant::now();
-    if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((ended, at))) {
+    if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((Box::new(ended), at))) {
         ended.nat = None;
         if let Some(ifb) = ended.ifb.take() {
             let _ = link::delete(&mut ended.nl, &ifb);
@@ -64,8 +67,8 @@ pub(crate) fn delete_soon(ended: Ended) {
     }
 }
 
-fn run(rx: Receiver<(Ended, Instant)>) {
-    let mut held: Vec<(Ended, Instant)> = Vec::new();
+fn run(rx: Receiver<Queued>) {
+    let mut held: Vec<Queued> = Vec::new();
     loop {
         let got =
             if held.is_empty() { rx.recv().map_err(|_| RecvTimeoutError::Disconnected) } else { rx.recv_timeout(TICK) };
