@@ -222,3 +222,38 @@ fn a_pool_found_empty_on_a_busy_machine_is_refilled_at_the_callers_priority() {
     assert!(served_empty, "the background thread kept the pool from running dry");
     assert_eq!(idle, SIZE, "refilled {idle} of {SIZE} within 3x its first fill ({fill_time:?}) + 0.5 s");
 }
+
+#[test]
+fn what_a_pooled_command_left_running_ends_at_once_after_its_wait_on_a_busy_machine() {
+    if !require_root() || !require(background_thread_is_lowered(), "needs CAP_SYS_NICE (isobox lowers its thread)") {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(2).unwrap();
+    // The background thread started (by a first command's end) and lowered, idle again.
+    assert!(pool.status(&Command::new("/bin/true")).unwrap().success());
+    std::thread::sleep(Duration::from_millis(200));
+    let busy = Busy::start(8);
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "sleep 1000 & read line; exit 0"]).stdin(Stdio::piped());
+    let mut child = pool.spawn(&cmd).unwrap();
+    let ns = std::fs::read_link(format!("/proc/{}/ns/pid", child.id())).unwrap();
+    let in_ns = || {
+        let pids = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
+        let live = |p: &u32| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            stat.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z') && !rest.is_empty())
+        };
+        pids.filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|l| l == ns) && live(p)).count()
+    };
+    drop(child.stdin.take()); // the shell ends, its sleep runs on
+    assert!(child.wait().unwrap().success());
+    let ended = Instant::now();
+    while in_ns() > 0 && ended.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let took = ended.elapsed();
+    drop(busy);
+    // Killed by the caller's wait, not by the background thread, which may not run for
+    // seconds on a machine this busy (zombies left for the reaper thread do not count).
+    assert!(took < Duration::from_millis(250), "the sandbox's processes lived on {took:?} after the wait");
+}

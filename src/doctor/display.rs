@@ -136,7 +136,7 @@ impl Display for Detail {
             Detail::UserNetHelper { helper, run: HelperRun::TimedOut(t) } => {
                 write!(f, "`{helper} --version` gave no answer in {} s", t.as_secs())
             }
-            Detail::Device { path, errno: None } => write!(f, "{path} opens for reading and writing"),
+            Detail::Device { path, errno: None } => write!(f, "{path}: a character device this caller may read and write"),
             Detail::Device { path, errno: Some(e) } => write!(f, "{path}: {e}"),
             Detail::UserNet { helpers, tun } => {
                 write!(f, "helpers that run: ")?;

@@ -2,7 +2,7 @@
 //!
 //! Every check is read-only or makes only what is its own and gone before it returns: system
 //! calls asked in ways the kernel refuses after it has shown it knows them (`sys::doctor`),
-//! sysctl and cgroup files read, a helper's `--version`, /dev/net/tun opened and closed, and
+//! sysctl and cgroup files read, a helper's `--version` (killed after 5 s), /dev/net/tun's mode, and
 //! three ordinary isobox spawns (user namespace, time namespace, overlay root) of a program
 //! that does not exist, which end at their exec. The spawns are the same code a user's spawn
 //! runs, so the report says what spawning does. Rooms: `report` (the types), `display` (the

@@ -287,7 +287,7 @@ pub enum Detail {
     UserNet {
         /// Helpers whose `--version` worked.
         helpers: Vec<UserNetHelper>,
-        /// Whether /dev/net/tun opened for reading and writing.
+        /// Whether /dev/net/tun is a character device this caller may read and write.
         tun: bool,
     },
 }

@@ -1,6 +1,7 @@
 //! What `Network::UserMode` needs (**parent**): a helper that answers `--version` (the probe a
-//! spawn makes, `net::usermode::probe`, whose answer it remembers) and /dev/net/tun opened for
-//! reading and writing, as the helper opens it.
+//! spawn makes, `net::usermode::probe`, whose answer it remembers) and /dev/net/tun, a
+//! character device this caller may read and write (checked with `access`, not opened: an open
+//! would load the tun module if it is not loaded, and the doctor changes nothing).
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -89,14 +90,14 @@ fn helper_finding(check: Check, helper: UserNetHelper, run: HelperRun) -> Findin
     Finding { check, state, detail: Detail::UserNetHelper { helper, run }, fix }
 }
 
-/// Opens /dev/net/tun for reading and writing and closes it: no interface is made.
+/// Whether /dev/net/tun is a character device this caller may read and write.
 fn tun() -> Finding {
-    let errno = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(TUN)
-        .err()
-        .map(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw));
+    use std::os::unix::fs::FileTypeExt;
+    let errno = match std::fs::metadata(TUN) {
+        Err(e) => Some(e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)),
+        Ok(m) if !m.file_type().is_char_device() => Some(Errno::ENODEV),
+        Ok(_) => nix::unistd::access(TUN, nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::W_OK).err(),
+    };
     let (state, fix) = match errno {
         None => (CheckState::Works, None),
         Some(Errno::ENOENT | Errno::ENODEV | Errno::ENXIO) => {

@@ -120,7 +120,9 @@ impl Work {
             }
             Job::End { holder, pool } => {
                 if let Some((holder, sock)) = holder {
-                    holder.end_in_background();
+                    // A panic must not end the thread (see `guarded`).
+                    let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| holder.end_in_background()));
+                    drop(ended);
                     drop(sock); // wakes the waiter, killed by now
                 }
                 match pool.as_ref().and_then(Weak::upgrade).map(|p| refiller(&p)) {
@@ -223,12 +225,17 @@ pub(crate) fn refill(pool: Weak<Inner>) {
 
 /// After a pooled command was reaped: the sandbox it ran beside (`holder`) killed and reaped
 /// and the pool refilled (if it refills itself), on the background thread when the pool
-/// refills there: the caller's `wait` sends one message, where it used to kill the init (whose
-/// exit then often took the caller's CPU), close the holding waiter's socket (waking it) and
-/// message the reaper thread as well. Otherwise here, as a `wait` without a pool does.
+/// refills there: the caller's `wait` kills the init and sends one message, where it also
+/// closed the holding waiter's socket (waking it) and messaged the reaper thread. Otherwise
+/// here, as a `wait` without a pool does.
 pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Holder>) {
     let refills = auto_refills(pool);
     let mut holder = holder;
+    if let Some((first, _)) = &mut holder {
+        // At once, here: on a busy machine the background thread may not run for seconds,
+        // and what the command left running must not live on that long.
+        let _ = first.kill();
+    }
     if pool.upgrade().is_some_and(|p| p.refills_in_background) {
         let job = Job::End { holder: holder.take(), pool: refills.then(|| pool.clone()) };
         match jobs(Thread::Background).map(|jobs| jobs.send(job)) {

@@ -58,7 +58,7 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// Trade-offs:
 /// - every idle sandbox holds its namespaces, its cgroup and two or three small processes
 ///   (isobox's init with a pid namespace, and its waiters): about 210 KiB of kernel memory
-///   measured for a five-namespace sandbox, and 94 KiB resident in the processes
+///   measured for a five-namespace sandbox, and 108 KiB resident in the processes
 ///   (BENCHMARKS.md); a pool holds at most [`MAX_POOL_SIZE`];
 /// - commands run with the ids a command naming none gets ([`PoolError::Ids`] otherwise), and
 ///   at most 64 descriptors and 1 MiB of arguments and environment travel to a pooled

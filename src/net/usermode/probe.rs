@@ -5,11 +5,28 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
 use super::error::{UserNetError, UserNetStep};
 use super::spec::UserNetHelper;
+
+/// Waits for `child` up to [`PROBE_TIMEOUT`] (killed and reaped after it), then takes what it
+/// printed (a few lines: the pipes hold them until then).
+fn finish(mut child: std::process::Child, helper: UserNetHelper) -> Result<std::process::Output, UserNetError> {
+    let io = |e: std::io::Error| UserNetError::Io { helper, step: UserNetStep::Probe, errno: errno_of(&e) };
+    let started = Instant::now();
+    while child.try_wait().map_err(io)?.is_none() {
+        if started.elapsed() >= PROBE_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(UserNetError::Timeout { helper, step: UserNetStep::Probe, waited: started.elapsed() });
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.wait_with_output().map_err(io)
+}
 
 /// What probing found: the first line `--version` printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,13 +51,17 @@ pub(crate) fn probe(helper: UserNetHelper, program: &Path) -> Result<Probe, User
     Ok(found)
 }
 
+/// How long `--version` may take: a helper that hangs must not hang the spawn (or the doctor).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(if cfg!(test) { 1 } else { 5 });
+
 fn run(helper: UserNetHelper, program: &Path) -> Result<Probe, UserNetError> {
-    let out = Command::new(program).arg("--version").stdin(Stdio::null()).env_clear().output().map_err(|e| match e
-        .kind()
-    {
+    let mut cmd = Command::new(program);
+    cmd.arg("--version").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).env_clear();
+    let child = cmd.spawn().map_err(|e| match e.kind() {
         ErrorKind::NotFound => UserNetError::NotInstalled { helper, program: program.to_owned() },
         _ => UserNetError::Io { helper, step: UserNetStep::Probe, errno: errno_of(&e) },
     })?;
+    let out = finish(child, helper)?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         return Err(UserNetError::Exited {
@@ -86,5 +107,22 @@ mod tests {
         let err = probe(UserNetHelper::Pasta, Path::new("/nonexistent/isobox-no-pasta")).unwrap_err();
         assert!(matches!(err, UserNetError::NotInstalled { helper: UserNetHelper::Pasta, .. }), "{err}");
         assert!(err.to_string().contains("passt"), "{err}");
+    }
+
+    #[test]
+    fn a_helper_that_hangs_on_version_is_a_timeout_and_is_killed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("hung-helper");
+        let pid_file = dir.path().join("pid");
+        std::fs::write(&program, format!("#!/bin/sh\necho $$ > {}\nexec sleep 100\n", pid_file.display())).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let started = Instant::now();
+        let err = probe(UserNetHelper::Slirp4netns, &program).unwrap_err();
+        assert!(matches!(err, UserNetError::Timeout { step: UserNetStep::Probe, .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+        assert_eq!(state, "", "the hung helper is killed and reaped");
     }
 }
