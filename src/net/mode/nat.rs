@@ -1,5 +1,5 @@
 //! A veth sandbox's way out through NAT (**parent**, `Veth::nat`): IPv4 forwarding on the host
-//! end, and a masquerade rule for the sandbox's address leaving through any other interface,
+//! end, and a masquerade rule for the sandbox's subnet leaving through any other interface,
 //! in the spawning thread's network namespace.
 //!
 //! The rule is written with the `nft` binary (nftables) into a table of isobox's own, `table
@@ -52,12 +52,15 @@ impl Drop for NatRule {
 
 /// Turns forwarding on for `via` (the interface the sandbox's packets come in through: the
 /// host end `host`, or its bridge), checks the outbound interfaces, and adds and reads back
-/// the masquerade rule of `address` (keyed by `host`: it goes with this sandbox).
-pub(crate) fn add(host: &str, via: &str, address: Ipv4Addr) -> Result<NatRule, NatError> {
+/// the masquerade rule of the subnet of `address`/`prefix` (keyed by `host`: it goes with this
+/// sandbox; sandboxes of one bridge have identical rules with their own comments).
+pub(crate) fn add(host: &str, via: &str, address: Ipv4Addr, prefix: u8) -> Result<NatRule, NatError> {
     let path = format!("/proc/sys/net/ipv4/conf/{via}/forwarding");
     std::fs::write(&path, "1").map_err(|source| NatError::Proc { step: NatStep::Forwarding, path, source })?;
-    // Only the sandbox's own address is forwarded: a sandbox with raw sockets could send any
-    // source address, which would leave unmasqueraded (strict reverse-path filtering).
+    // Strict reverse-path filtering forwards only sources routed back through `via`: those of
+    // its connected subnet (any address of it, not only the sandbox's: on a bridge, or a veth
+    // wider than /31), never a foreign one a sandbox with raw sockets could forge. The rule
+    // masquerades that whole subnet, so no forwarded packet leaves under its own source.
     let path = format!("/proc/sys/net/ipv4/conf/{via}/rp_filter");
     std::fs::write(&path, "1").map_err(|source| NatError::Proc { step: NatStep::Forwarding, path, source })?;
     check_outbound(via)?;
@@ -71,7 +74,8 @@ pub(crate) fn add(host: &str, via: &str, address: Ipv4Addr) -> Result<NatRule, N
     let comment = format!("{} {host}", name::own_alias());
     let script = format!(
         "table {TABLE} {{\n chain {CHAIN} {{ type nat hook postrouting priority srcnat; policy accept; }}\n}}\n\
-         add rule {TABLE} {CHAIN} ip saddr {address} oifname != \"{via}\" masquerade comment \"{comment}\"\n"
+         add rule {TABLE} {CHAIN} ip saddr {} oifname != \"{via}\" masquerade comment \"{comment}\"\n",
+        subnet(address, prefix)
     );
     let added = {
         let _lock = lock();
@@ -94,6 +98,12 @@ pub(crate) fn add(host: &str, via: &str, address: Ipv4Addr) -> Result<NatRule, N
         return Err(NatError::NotFound { step: NatStep::ReadBack, comment });
     }
     Ok(NatRule { handle, netns: netns.into(), ino })
+}
+
+/// The subnet of `address`/`prefix` as nft writes it: `10.1.0.0/24`.
+fn subnet(address: Ipv4Addr, prefix: u8) -> String {
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    format!("{}/{prefix}", Ipv4Addr::from(u32::from(address) & mask))
 }
 
 /// Deletes every rule carrying `comment` (a rule added whose handle was not found: it must not
@@ -284,5 +294,8 @@ mod tests {
              eth0\t00000000\t0200A8C0\t0003\t0\t0\t9\t00000000\t0\t0\t0\n";
         assert_eq!(default_interfaces(routes), vec!["eth0".to_owned(), "wg0".to_owned()]);
         assert_eq!(default_interfaces("Iface\tDestination\n"), Vec::<String>::new());
+        assert_eq!(subnet(Ipv4Addr::new(10, 1, 7, 2), 24), "10.1.7.0/24");
+        assert_eq!(subnet(Ipv4Addr::new(10, 1, 7, 3), 31), "10.1.7.2/31");
+        assert_eq!(subnet(Ipv4Addr::new(10, 1, 255, 9), 16), "10.1.0.0/16");
     }
 }

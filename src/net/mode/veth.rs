@@ -172,7 +172,7 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
     if plan.nat {
         // On a bridge, its packets come in through the bridge: forwarding is the bridge's.
         let via = plan.bridge.as_deref().unwrap_or(&host);
-        veth.nat = Some(nat::add(&host, via, plan.address)?);
+        veth.nat = Some(nat::add(&host, via, plan.address, prefix)?);
     }
     let (on_host, eth0_egress) = split_limits(plan);
     if !on_host.is_empty() {
