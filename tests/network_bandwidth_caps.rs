@@ -193,3 +193,41 @@ fn with_net_raw_kept_a_10_mbit_egress_limit_holds_against_packet_qdisc_bypass() 
         assert_eq!(ibx_left_after(Duration::from_secs(3)), Vec::<String>::new(), "veth or ifb left behind");
     });
 }
+
+/// Python in the sandbox: 2000 Ethernet frames with no payload at all (14 bytes: a key of a
+/// u32 filter reads 4 bytes past the Ethernet header, and such frames failed it, unshaped),
+/// through a packet socket that skips `eth0`'s qdisc; prints how many it sent.
+const SHORT_FRAMES: &str = r#"
+import socket, time
+host = '10.235.{N}.1'
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'hi', (host, 7104)); time.sleep(0.3)
+mac = [bytes.fromhex(f[3].replace(':', '')) for f in map(str.split, open('/proc/net/arp')) if f[0] == host][0]
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); p.bind(('eth0', 0))
+p.setsockopt(263, 20, 1)
+frame = mac + p.getsockname()[4] + b'\x88\xb5'
+for _ in range(2000): p.send(frame)
+print('sent', 2000, flush=True)
+"#;
+
+#[test]
+fn with_net_raw_kept_frames_with_no_payload_go_through_the_egress_limit_too() {
+    if !require_root() {
+        return;
+    }
+    in_new_netns(|| {
+        let mut py = cmd("/usr/bin/python3", &["-c", &SHORT_FRAMES.replace("{N}", "4")]);
+        py.stdout(Stdio::piped());
+        let Some(mut child) = spawn_or_skip(&limited(Capabilities::DOCKER_DEFAULT, 10_000_000, 4), &py) else {
+            return;
+        };
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line, "sent 2000\n");
+        std::thread::sleep(Duration::from_millis(200)); // what the tbf holds goes out
+        let egress = child.net_stats().expect("limits").unwrap().egress.unwrap();
+        assert!(child.wait().unwrap().success());
+        // Every frame through the ifb's tbf (sent or dropped there), and the ARP and the datagram.
+        assert!(egress.packets + egress.drops >= 2000, "{egress:?}: frames went past the limit");
+        assert_eq!(ibx_left_after(Duration::from_secs(3)), Vec::<String>::new(), "veth or ifb left behind");
+    });
+}

@@ -2,7 +2,7 @@
 //! network namespace), read back, and removed.
 //!
 //! - Into the sandbox: a tbf root qdisc on the host-side veth (its egress).
-//! - Out of the sandbox: the veth's ingress qdisc, a u32 match-all filter with a `mirred
+//! - Out of the sandbox: the veth's ingress qdisc, a matchall filter with a `mirred
 //!   egress redirect` to an ifb created here, and a tbf root qdisc on the ifb (this kernel
 //!   has no `police` action, and a redirect shapes instead of dropping).
 //!

@@ -33,7 +33,7 @@ pub enum NetOp {
     AddQdisc,
     /// Reading qdiscs back (`RTM_GETQDISC`).
     GetQdisc,
-    /// Adding a traffic filter (`RTM_NEWTFILTER`: u32 with a mirred redirect).
+    /// Adding a traffic filter (`RTM_NEWTFILTER`: matchall, or u32 with no key, with a mirred redirect).
     AddFilter,
     /// Reading traffic filters back (`RTM_GETTFILTER`).
     GetFilter,
@@ -116,7 +116,7 @@ impl NetlinkError {
                 Some("the kernel lacks this qdisc: modprobe sch_tbf (tbf) or sch_ingress (ingress)")
             }
             (Errno::EOPNOTSUPP | Errno::ENOENT, NetOp::AddFilter) => {
-                Some("the kernel lacks the u32 classifier or the mirred action: modprobe cls_u32 act_mirred")
+                Some("the kernel lacks matchall and u32 or mirred: modprobe cls_matchall act_mirred")
             }
             _ => None,
         }

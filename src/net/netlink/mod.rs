@@ -1,6 +1,6 @@
 //! isobox's own minimal rtnetlink (**parent**; the message writer is built for the **child**
 //! too): links (veth, ifb, up, namespace moves, delete), IPv4 addresses and routes, and tc
-//! (tbf and ingress qdiscs, a u32 filter redirecting to an ifb), with typed errors
+//! (tbf and ingress qdiscs, a matchall filter redirecting to an ifb), with typed errors
 //! ([`error::NetlinkError`]: the operation, the interface, the errno, the kernel's message).
 //!
 //! - [`writer`]: a message in a fixed `[u8; N]` buffer (header, attributes, nests, alignment),

@@ -1,7 +1,10 @@
-//! Traffic control (**parent**): a `tbf` root qdisc (a rate limit), an `ingress` qdisc, a u32
-//! match-all filter redirecting what arrives to an ifb device (`mirred egress redirect`), and
+//! Traffic control (**parent**): a `tbf` root qdisc (a rate limit), an `ingress` qdisc, a
+//! `matchall` filter redirecting what arrives to an ifb device (`mirred egress redirect`), and
 //! reading a link's root qdisc and its ingress redirects back, so that what is written is
-//! read back.
+//! read back. Not u32 `match u32 0 0`: its key reads 4 bytes at the network header, and a
+//! frame with fewer after its Ethernet header fails the read, does not match and is not shaped.
+//! A kernel without matchall (`CONFIG_NET_CLS_MATCHALL`, e.g. this project's host) gets a u32
+//! filter with no key, which reads nothing and so matches every frame too.
 
 use nix::errno::Errno;
 
@@ -26,6 +29,8 @@ const TCA_TBF_BURST: u16 = 6;
 const TC_LINKLAYER_ETHERNET: u8 = 1;
 /// `PSCHED_SHIFT`: a tbf's buffer is in ticks of 64 ns.
 const PSCHED_SHIFT: u32 = 6;
+/// `TCA_MATCHALL_ACT`: the nested actions of a matchall filter (kernel >= 4.8).
+const TCA_MATCHALL_ACT: u16 = 2;
 const TCA_U32_SEL: u16 = 5;
 const TCA_U32_ACT: u16 = 7;
 const TC_U32_TERMINAL: u8 = 1;
@@ -94,33 +99,62 @@ pub(crate) fn add_ingress(nl: &mut Netlink, ifname: &str) -> Result<(), NetlinkE
     nl.ack(&mut req, cx)
 }
 
+/// A classifier that matches every frame, whatever its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchAll {
+    /// `matchall` (kernel >= 4.8, `cls_matchall`).
+    Matchall,
+    /// `u32` with no key (a selector of `nkeys == 0`, terminal): where matchall is missing.
+    U32NoKey,
+}
+
 /// Redirects every packet arriving at `ifname` (whose ingress qdisc must exist) to the egress
-/// of `target` (an ifb): a u32 filter matching all, with a `mirred egress redirect` action.
+/// of `target` (an ifb): a matchall filter, or where the kernel lacks it a u32 filter with no
+/// key, with a `mirred egress redirect` action.
 pub(crate) fn redirect_ingress(nl: &mut Netlink, ifname: &str, target: &str) -> Result<(), NetlinkError> {
     let cx = Context { op: NetOp::AddFilter, ifname: Some(ifname) };
     let to = link::index(nl, target).map_err(|e| NetlinkError { op: cx.op, ..e })?;
+    match add_redirect(nl, ifname, cx, MatchAll::Matchall, to) {
+        // The kernel lacks the classifier (or mirred, and the second try fails the same way).
+        Err(e) if matches!(e.errno, Errno::ENOENT | Errno::EOPNOTSUPP) => {
+            add_redirect(nl, ifname, cx, MatchAll::U32NoKey, to)
+        }
+        done => done,
+    }
+}
+
+/// One filter of classifier `how` on the ingress of `ifname`, redirecting to link `to`.
+fn add_redirect(nl: &mut Netlink, ifname: &str, cx: Context<'_>, how: MatchAll, to: u32) -> Result<(), NetlinkError> {
     let info = (1 << 16) | u32::from(ETH_P_ALL.to_be());
     let mut req = new_tc(nl, RTM_NEWTFILTER, ifname, cx, 0, INGRESS_HANDLE, info)?;
-    req.attr_str(TCA_KIND, "u32");
-    let options = req.begin_nest(TCA_OPTIONS);
-    req.attr(TCA_U32_SEL, &match_all());
-    let actions = req.begin_nest(TCA_U32_ACT);
+    let options = match how {
+        MatchAll::Matchall => {
+            req.attr_str(TCA_KIND, "matchall");
+            let options = req.begin_nest(TCA_OPTIONS);
+            (options, req.begin_nest(TCA_MATCHALL_ACT))
+        }
+        MatchAll::U32NoKey => {
+            req.attr_str(TCA_KIND, "u32");
+            let options = req.begin_nest(TCA_OPTIONS);
+            req.attr(TCA_U32_SEL, &no_key());
+            (options, req.begin_nest(TCA_U32_ACT))
+        }
+    };
     let first = req.begin_nest(1);
     req.attr_str(TCA_ACT_KIND, "mirred");
     let act_options = req.begin_nest(TCA_ACT_OPTIONS);
     req.attr(TCA_MIRRED_PARMS, &mirred(to));
     req.end_nest(act_options);
     req.end_nest(first);
-    req.end_nest(actions);
-    req.end_nest(options);
+    req.end_nest(options.1);
+    req.end_nest(options.0);
     nl.ack(&mut req, cx)
 }
 
-/// `struct tc_u32_sel` with one key of mask 0 (`match u32 0 0`), terminal.
-fn match_all() -> [u8; 32] {
-    let mut b = [0u8; 32];
+/// `struct tc_u32_sel` with no key, terminal: nothing is read, every frame matches.
+fn no_key() -> [u8; 16] {
+    let mut b = [0u8; 16];
     b[0] = TC_U32_TERMINAL;
-    b[2] = 1;
     b
 }
 
@@ -133,9 +167,10 @@ fn mirred(to: u32) -> [u8; 28] {
     b
 }
 
-/// The links (by index) that the filters of link `ifname`'s ingress qdisc redirect to
-/// (`mirred egress redirect` actions, `RTM_GETTFILTER` dump of that qdisc): empty without
-/// an ingress qdisc or redirect. One request, whatever the number of links.
+/// The links (by index) that the match-all filters of link `ifname`'s ingress qdisc redirect
+/// to (`mirred egress redirect` actions of matchall or key-less u32 filters, `RTM_GETTFILTER`
+/// dump of that qdisc): empty without an ingress qdisc or such a redirect (a filter with a
+/// key is not counted: it may not see every frame). One request, whatever the number of links.
 pub(crate) fn ingress_redirects(nl: &mut Netlink, ifname: &str) -> Result<Vec<u32>, NetlinkError> {
     let cx = Context { op: NetOp::GetFilter, ifname: Some(ifname) };
     let index = link::index(nl, ifname).map_err(|e| NetlinkError { op: cx.op, ..e })?;
@@ -150,9 +185,9 @@ pub(crate) fn ingress_redirects(nl: &mut Netlink, ifname: &str) -> Result<Vec<u3
     Ok(targets)
 }
 
-/// The targets of a u32 filter's mirred egress redirects, from a `tcmsg` and its attributes.
+/// The targets of a match-all filter's mirred egress redirects, from a `tcmsg` and its attributes.
 fn redirects(payload: &[u8]) -> Vec<u32> {
-    let actions = payload.get(20..).and_then(|a| parse::find(a, TCA_OPTIONS)).and_then(|o| parse::find(o, TCA_U32_ACT));
+    let actions = payload.get(20..).and_then(match_all_actions);
     let mirred = |act: &[u8]| -> Option<u32> {
         (parse::text(parse::find(act, TCA_ACT_KIND)?) == "mirred").then_some(())?;
         let parms = parse::find(parse::find(act, TCA_ACT_OPTIONS)?, TCA_MIRRED_PARMS)?;
@@ -160,6 +195,20 @@ fn redirects(payload: &[u8]) -> Vec<u32> {
         redirect.then(|| parse::u32_at(parms, 24)).flatten()
     };
     actions.map(|a| parse::attrs(a).filter_map(|(_, act)| mirred(act)).collect()).unwrap_or_default()
+}
+
+/// The actions of a filter that matches every frame (matchall, or u32 with no key, terminal).
+fn match_all_actions(attrs: &[u8]) -> Option<&[u8]> {
+    let options = parse::find(attrs, TCA_OPTIONS)?;
+    match parse::text(parse::find(attrs, TCA_KIND)?).as_str() {
+        "matchall" => parse::find(options, TCA_MATCHALL_ACT),
+        "u32" => {
+            let sel = parse::find(options, TCA_U32_SEL)?;
+            let no_key = sel.get(2) == Some(&0) && sel.first().is_some_and(|f| f & TC_U32_TERMINAL != 0);
+            no_key.then(|| parse::find(options, TCA_U32_ACT)).flatten()
+        }
+        _ => None,
+    }
 }
 
 /// The root qdisc of link `ifname` (`RTM_GETQDISC` dump), `ENOENT` if it reports none.
