@@ -221,7 +221,8 @@ fn a_limit_the_host_cannot_enforce_fails_the_spawn_with_a_typed_error() {
     // memory.high exists only on v2; io weight needs a scheduler that offers it (v2's
     // io.weight, v1's BFQ or CFQ file). Either the limit is in force (written and read back) or
     // the spawn fails naming it: never ignored.
-    let io_files: &[(&str, &str)] = &[("io.weight", "default 200"), ("blkio.bfq.weight", "109"), ("blkio.weight", "1000")];
+    let io_files: &[(&str, &str)] =
+        &[("io.weight", "default 200"), ("blkio.bfq.weight", "109"), ("blkio.weight", "1000")];
     for (which, files) in [("memory high", &[("memory.high", "67108864")][..]), ("io weight", io_files)] {
         let mut b = parent.builder(ns());
         match which {

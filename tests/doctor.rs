@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use isobox::{
-    CgroupLayoutKind, Check, CheckState, Command, ConfigError, Detail, DoctorReport, Error, Mount, Namespaces,
-    Network, NetworkError, OverlayRoot, Sandbox, SpawnError, UserNet, UserNetError,
+    CgroupLayoutKind, Check, CheckState, Command, ConfigError, Detail, DoctorReport, Error, Mount, Namespaces, Network,
+    NetworkError, OverlayRoot, Sandbox, SpawnError, UserNet, UserNetError,
 };
 
 /// One report for the whole file (it is the host's, not a test's).

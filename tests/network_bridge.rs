@@ -141,7 +141,8 @@ fn two_sandboxes_on_one_bridge_reach_each_other_and_the_gateway_and_it_goes_with
             peer
         });
         let b = veth_sandbox(on_bridge(&br, 1, 3));
-        let script = "exec 3<>/dev/tcp/10.234.1.2/7000 && cat <&3 && echo && exec 4<>/dev/tcp/10.234.1.1/7001 && cat <&4";
+        let script =
+            "exec 3<>/dev/tcp/10.234.1.2/7000 && cat <&3 && echo && exec 4<>/dev/tcp/10.234.1.1/7001 && cat <&4";
         let out = b.output(&cmd("/usr/bin/timeout", &["5", "/bin/bash", "-c", script])).unwrap();
         assert!(out.report.success(), "{}: {}", out.report, String::from_utf8_lossy(&out.stderr));
         assert_eq!(String::from_utf8_lossy(&out.stdout), "from a\nfrom the gateway");
@@ -175,7 +176,12 @@ fn a_failed_spawn_leaves_no_bridge_and_other_links_and_mismatches_are_refused() 
         let theirs = bridge_name();
         let dummy = bridge_name();
         assert!(Std::new("ip").args(["link", "add", &theirs, "type", "bridge"]).status().unwrap().success());
-        let made_dummy = Std::new("ip").args(["link", "add", &dummy, "type", "dummy"]).stderr(StdStdio::null()).status().unwrap().success();
+        let made_dummy = Std::new("ip")
+            .args(["link", "add", &dummy, "type", "dummy"])
+            .stderr(StdStdio::null())
+            .status()
+            .unwrap()
+            .success();
         let err = veth_sandbox(on_bridge(&theirs, 4, 2)).spawn(&cmd("/bin/true", &[])).map(|_| ()).unwrap_err();
         assert!(
             matches!(&err, Error::Network(NetworkError::BridgeNotIsobox { bridge, kind }) if *bridge == theirs && kind.as_deref() == Some("bridge")),
@@ -184,7 +190,10 @@ fn a_failed_spawn_leaves_no_bridge_and_other_links_and_mismatches_are_refused() 
         assert!(err.to_string().contains("choose another bridge name"), "{err}");
         if made_dummy {
             let err = veth_sandbox(on_bridge(&dummy, 4, 2)).spawn(&cmd("/bin/true", &[])).map(|_| ()).unwrap_err();
-            assert!(matches!(&err, Error::Network(NetworkError::BridgeNotIsobox { kind, .. }) if kind.as_deref() == Some("dummy")), "{err}");
+            assert!(
+                matches!(&err, Error::Network(NetworkError::BridgeNotIsobox { kind, .. }) if kind.as_deref() == Some("dummy")),
+                "{err}"
+            );
         }
         assert!(eventually(|| !links_here().iter().any(|l| l.starts_with("ibx"))));
         assert!(links_here().contains(&theirs), "their bridge was deleted");

@@ -333,7 +333,9 @@ fn two_nat_sandboxes_on_a_bridge_reach_the_outside_masqueraded_and_leave_nothing
         let bridge = format!("ibn{}", std::process::id());
         let mut first = match bridged_nat_sandbox(&bridge, 2).spawn(&cmd("/bin/sleep", &["10"])) {
             Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
-            Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateBridge && e.errno == Errno::EOPNOTSUPP => {
+            Err(Error::Network(NetworkError::Veth(e)))
+                if e.op == NetOp::CreateBridge && e.errno == Errno::EOPNOTSUPP =>
+            {
                 return eprintln!("skipped: no bridge: {e}")
             }
             other => other.unwrap(),

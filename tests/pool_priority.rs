@@ -238,7 +238,8 @@ fn what_a_pooled_command_left_running_ends_at_once_after_its_wait_on_a_busy_mach
     let mut child = pool.spawn(&cmd).unwrap();
     let ns = std::fs::read_link(format!("/proc/{}/ns/pid", child.id())).unwrap();
     let in_ns = || {
-        let pids = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
+        let pids =
+            std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
         let live = |p: &u32| {
             let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
             stat.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z') && !rest.is_empty())

@@ -152,7 +152,8 @@ mod tests {
             ("pids.events", "max 2\n"),
             ("pids.current", "3\n"),
         ]);
-        let cg = Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V2, controllers: vec![] }], parents };
+        let cg =
+            Cgroup { dirs: vec![Dir { path: dir.path().into(), version: Version::V2, controllers: vec![] }], parents };
         let s = read(&cg, When::Final);
         let live = read(&cg, When::Live);
         std::mem::forget(cg); // not a real cgroup: nothing to remove

@@ -12,7 +12,8 @@ use crate::cgroup::controller::Controller;
 use crate::cgroup::layout::{dir_of, Layout, Place};
 
 /// The controllers isobox's limits use.
-const USED: [Controller; 5] = [Controller::Cpuset, Controller::Memory, Controller::Cpu, Controller::Pids, Controller::Io];
+const USED: [Controller; 5] =
+    [Controller::Cpuset, Controller::Memory, Controller::Cpu, Controller::Pids, Controller::Io];
 
 /// Layout, controllers and delegation.
 pub(super) fn findings(out: &mut Vec<Finding>, is_root: bool) {
@@ -94,14 +95,23 @@ fn delegation(layout: &Layout, is_root: bool) -> Finding {
     let subtree_control = own.as_deref().map(subtree_control).unwrap_or_default();
     let pure_v2 = layout.is_pure_v2();
     let (state, fix) = if !pure_v2 {
-        (CheckState::Forbidden, "cgroup v1 cannot be delegated to an unprivileged user safely: run as root, or boot with \
-             cgroup v2 only (systemd.unified_cgroup_hierarchy=1)")
+        (
+            CheckState::Forbidden,
+            "cgroup v1 cannot be delegated to an unprivileged user safely: run as root, or boot with \
+             cgroup v2 only (systemd.unified_cgroup_hierarchy=1)",
+        )
     } else if writable {
-        (CheckState::Works, "make a cgroup below this one, move this process out of it, and pass the new one to \
-             cgroup_parent() (a v2 cgroup with processes cannot hand controllers to children)")
+        (
+            CheckState::Works,
+            "make a cgroup below this one, move this process out of it, and pass the new one to \
+             cgroup_parent() (a v2 cgroup with processes cannot hand controllers to children)",
+        )
     } else {
-        (CheckState::Forbidden, "ask for a delegated cgroup (systemd-run --user --scope -p Delegate=yes ...) or chown \
-             a cgroup and its cgroup.procs, cgroup.subtree_control and cgroup.threads to this user")
+        (
+            CheckState::Forbidden,
+            "ask for a delegated cgroup (systemd-run --user --scope -p Delegate=yes ...) or chown \
+             a cgroup and its cgroup.procs, cgroup.subtree_control and cgroup.threads to this user",
+        )
     };
     let detail = Detail::Delegation { dir: own, writable, subtree_control };
     Finding { check: Check::CgroupDelegation, state, detail, fix: Some(fix.to_string()) }

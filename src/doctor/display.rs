@@ -83,7 +83,9 @@ impl Display for Detail {
             Detail::Knobs(knobs) => list(f, knobs.iter(), ", "),
             Detail::Unreadable { path, errno } => write!(f, "{}: {errno}", path.display()),
             Detail::Landlock { kernel: Err(e), .. } => write!(f, "landlock_create_ruleset: {e}"),
-            Detail::Landlock { kernel: Ok(abi), used: Some(used) } => write!(f, "kernel ABI {abi}, rulesets use {used}"),
+            Detail::Landlock { kernel: Ok(abi), used: Some(used) } => {
+                write!(f, "kernel ABI {abi}, rulesets use {used}")
+            }
             Detail::Landlock { kernel: Ok(abi), used: None } => write!(f, "kernel ABI {abi}; feature landlock off"),
             Detail::CgroupLayout { kind, unified, v1 } => {
                 write!(f, "{kind:?}")?;
@@ -126,17 +128,24 @@ impl Display for Detail {
                 list(f, ranges.iter().map(|(start, count)| format!("{start}+{count}")), ", ")
             }
             Detail::IdMapHelper { path: None, .. } => write!(f, "not found in PATH"),
-            Detail::IdMapHelper { path: Some(p), privilege } => write!(f, "{} ({})", p.display(), match privilege {
-                HelperPrivilege::Setuid => "setuid root",
-                HelperPrivilege::FileCapabilities => "file capabilities",
-                HelperPrivilege::None => "no setuid bit, no file capabilities",
-            }),
+            Detail::IdMapHelper { path: Some(p), privilege } => write!(
+                f,
+                "{} ({})",
+                p.display(),
+                match privilege {
+                    HelperPrivilege::Setuid => "setuid root",
+                    HelperPrivilege::FileCapabilities => "file capabilities",
+                    HelperPrivilege::None => "no setuid bit, no file capabilities",
+                }
+            ),
             Detail::UserNetHelper { run: HelperRun::Version(v), .. } => write!(f, "{v}"),
             Detail::UserNetHelper { run: HelperRun::Failed(e), .. } => write!(f, "{e}"),
             Detail::UserNetHelper { helper, run: HelperRun::TimedOut(t) } => {
                 write!(f, "`{helper} --version` gave no answer in {} s", t.as_secs())
             }
-            Detail::Device { path, errno: None } => write!(f, "{path}: a character device this caller may read and write"),
+            Detail::Device { path, errno: None } => {
+                write!(f, "{path}: a character device this caller may read and write")
+            }
             Detail::Device { path, errno: Some(e) } => write!(f, "{path}: {e}"),
             Detail::UserNet { helpers, tun } => {
                 write!(f, "helpers that run: ")?;
@@ -170,7 +179,12 @@ impl Display for DoctorReport {
             row(f, [finding.check.to_string(), finding.state.to_string(), finding.detail.to_string(), fix])?;
         }
         let problems = self.problems().count();
-        write!(f, "{} checks in {:.0} ms, {problems} not working", self.findings.len(), self.elapsed.as_secs_f64() * 1e3)
+        write!(
+            f,
+            "{} checks in {:.0} ms, {problems} not working",
+            self.findings.len(),
+            self.elapsed.as_secs_f64() * 1e3
+        )
     }
 }
 

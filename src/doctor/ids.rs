@@ -53,9 +53,9 @@ fn helper(check: Check, program: &'static str) -> Finding {
 /// The first executable `program` in `PATH`, as `std::process::Command` finds it.
 pub(super) fn find_in_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
-    })
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0))
 }
 
 fn privilege(path: &Path) -> HelperPrivilege {

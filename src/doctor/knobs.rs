@@ -27,7 +27,9 @@ pub(super) fn userns_knobs() -> Vec<Knob> {
 pub(super) fn userns_policy_fix(knobs: &[Knob], is_root: bool) -> Option<String> {
     let value = |name: &str| knobs.iter().find(|k| k.name == name).and_then(|k| k.value.as_deref());
     if value(MAX_USER_NAMESPACES) == Some("0") {
-        return Some(format!("{MAX_USER_NAMESPACES} is 0: sysctl -w {MAX_USER_NAMESPACES}=15000 (and in /etc/sysctl.d)"));
+        return Some(format!(
+            "{MAX_USER_NAMESPACES} is 0: sysctl -w {MAX_USER_NAMESPACES}=15000 (and in /etc/sysctl.d)"
+        ));
     }
     if is_root {
         return None;

@@ -82,7 +82,9 @@ pub(super) fn time_namespace(is_root: bool) -> Finding {
     let namespaces = if is_root { Namespaces::TIME } else { Namespaces::USER | Namespaces::TIME };
     let result = probe(namespaces, |_| {});
     let fix = match &result {
-        Err(Error::Config(_)) => "upgrade to Linux 6.2 or later (a program enters its time namespace at exec only since)",
+        Err(Error::Config(_)) => {
+            "upgrade to Linux 6.2 or later (a program enters its time namespace at exec only since)"
+        }
         Err(e) if errno_of(e) == Some(Errno::EINVAL) => "build the kernel with CONFIG_TIME_NS=y",
         _ => "time namespaces need user namespaces here: see the user namespaces line",
     };

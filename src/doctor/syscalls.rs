@@ -25,10 +25,8 @@ pub(super) fn findings(out: &mut Vec<Finding>) {
 }
 
 fn kernel() -> Finding {
-    let release = nix::sys::utsname::uname()
-        .ok()
-        .and_then(|u| u.release().to_str().map(String::from))
-        .unwrap_or_default();
+    let release =
+        nix::sys::utsname::uname().ok().and_then(|u| u.release().to_str().map(String::from)).unwrap_or_default();
     let version = crate::kernel::parse_release(&release);
     let state = if version.is_some() { CheckState::Works } else { CheckState::Unknown };
     Finding { check: Check::Kernel, state, detail: Detail::Kernel { release, version }, fix: None }

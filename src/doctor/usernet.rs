@@ -43,7 +43,12 @@ pub(super) fn findings(out: &mut Vec<Finding>) {
         (true, _) => (CheckState::Missing, Some("install passt (pasta) or slirp4netns".to_string())),
         (false, false) => (tun.state, tun.fix.clone()),
     };
-    out.push(Finding { check: Check::UserModeNetworking, state, detail: Detail::UserNet { helpers: usable, tun: tun_ok }, fix });
+    out.push(Finding {
+        check: Check::UserModeNetworking,
+        state,
+        detail: Detail::UserNet { helpers: usable, tun: tun_ok },
+        fix,
+    });
 }
 
 type Answer = mpsc::Receiver<Result<Probe, UserNetError>>;
@@ -82,10 +87,13 @@ fn helper_finding(check: Check, helper: UserNetHelper, run: HelperRun) -> Findin
         HelperRun::Failed(e) if matches!(**e, UserNetError::Unsupported { .. }) => {
             (CheckState::Missing, Some(format!("upgrade {} to 0.4 or later", helper.package())))
         }
-        HelperRun::Failed(_) => {
-            (CheckState::Unknown, Some(format!("run `{helper} --version` to see why it fails; reinstall {}", helper.package())))
+        HelperRun::Failed(_) => (
+            CheckState::Unknown,
+            Some(format!("run `{helper} --version` to see why it fails; reinstall {}", helper.package())),
+        ),
+        HelperRun::TimedOut(_) => {
+            (CheckState::Unknown, Some(format!("`{helper} --version` hangs: reinstall {}", helper.package())))
         }
-        HelperRun::TimedOut(_) => (CheckState::Unknown, Some(format!("`{helper} --version` hangs: reinstall {}", helper.package()))),
     };
     Finding { check, state, detail: Detail::UserNetHelper { helper, run }, fix }
 }

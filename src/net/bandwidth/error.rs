@@ -167,7 +167,9 @@ impl BandwidthError {
         let feature = match (source.op, source.errno) {
             (NetOp::AddQdisc, Errno::ENOENT | Errno::EOPNOTSUPP) => Some(qdisc),
             (NetOp::CreateIfb, Errno::EOPNOTSUPP) => Some("ifb devices"),
-            (NetOp::AddFilter, Errno::ENOENT | Errno::EOPNOTSUPP) => Some("the matchall (or u32) classifier and mirred action"),
+            (NetOp::AddFilter, Errno::ENOENT | Errno::EOPNOTSUPP) => {
+                Some("the matchall (or u32) classifier and mirred action")
+            }
             _ => None,
         };
         match feature {
