@@ -39,8 +39,8 @@ pub(crate) struct Ended {
     /// The bridge it was a port of (freed already): deleted after [`BRIDGE_LINGER`] if it
     /// has no port left by then.
     pub bridge: Option<String>,
-    /// Its masquerade rule, deleted first (when dropped: two runs of `nft`, ~20 ms, which
-    /// the `wait` used to pay).
+    /// A masquerade rule to delete first (when dropped: two runs of `nft`); `HostVeth`'s drop
+    /// deletes its own on the `wait` (a backlog built up here).
     pub nat: Option<super::nat::NatRule>,
 }
 

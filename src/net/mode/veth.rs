@@ -112,21 +112,21 @@ impl HostVeth {
 
 impl Drop for HostVeth {
     /// The forwards stop, the host end goes down at once (its route with it, so the next
-    /// spawn of these addresses is not answered by this pair); the pair, its ifb and its NAT
-    /// rule go to the deleter (which deletes the rule and the ifb at once: no namespace's end
-    /// removes them).
+    /// spawn of these addresses is not answered by this pair); its NAT rule is deleted; the
+    /// pair and its ifb go to the deleter (which deletes the ifb at once: no namespace's end
+    /// removes it).
     fn drop(&mut self) {
         self.forwards.clear();
-        let nat = self.nat.take();
+        // The NAT rule goes now, on the wait (two `nft` runs): on the deleter thread, 300 spawns
+        // in a row left a backlog of rules still there 10 s later.
+        self.nat = None;
         if let Some(mut nl) = self.nl.take() {
             // Down, a bridge's port no longer counts (freeing it would cost ~16 ms of RCU waits
             // here: it goes with the pair).
             let _ = link::set_up(&mut nl, &self.name, false);
             self.inside = None; // the sandbox's namespace may go
             let (ifb, bridge) = (self.ifb.take(), self.bridge.take());
-            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb, bridge, nat });
-        } else {
-            drop(nat);
+            deleter::delete_soon(deleter::Ended { name: std::mem::take(&mut self.name), nl, ifb, bridge, nat: None });
         }
         if let Some(claim) = self.claimed.take() {
             registry::release(&claim);
