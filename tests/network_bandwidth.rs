@@ -37,12 +37,22 @@ o.close()
 
 #[test]
 fn veth_limits_of_10_in_and_2_mbit_out_are_set_read_back_enforced_counted_and_removed() {
-    limits_hold(10_000_000, 2_000_000, 1);
+    measured_twice_at_most(|| limits_hold(10_000_000, 2_000_000, 1));
 }
 
 #[test]
 fn veth_limits_of_2_in_and_10_mbit_out_are_set_read_back_enforced_counted_and_removed() {
-    limits_hold(2_000_000, 10_000_000, 3);
+    measured_twice_at_most(|| limits_hold(2_000_000, 10_000_000, 3));
+}
+
+/// Runs `measure`, and once more if it failed: on a machine busy with other tests the sender or
+/// the receiver can be kept off the CPU long enough to miss ±10% (seen in CI: 0.88 of 10 Mbit/s
+/// once in about ten runs). A limit that does not hold fails both.
+fn measured_twice_at_most(measure: impl Fn() + std::panic::RefUnwindSafe) {
+    if std::panic::catch_unwind(&measure).is_err() {
+        eprintln!("the measurement missed: once more");
+        measure();
+    }
 }
 
 /// A sandbox limited to `into` bit/s in and `out_of` out, on 10.232.`net`.0/24: each within
