@@ -244,7 +244,14 @@ fn what_a_pooled_command_left_running_ends_at_once_after_its_wait_on_a_busy_mach
             let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
             stat.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z') && !rest.is_empty())
         };
-        pids.filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|l| l == ns) && live(p)).count()
+        // What the command left running (isobox's own processes of the sandbox, under SCHED_IDLE
+        // when the background thread made them, may take longer to exit once killed).
+        let isobox_own =
+            |p: &u32| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.starts_with("isobox-"));
+        pids.filter(|p| {
+            std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|l| l == ns) && live(p) && !isobox_own(p)
+        })
+        .count()
     };
     drop(child.stdin.take()); // the shell ends, its sleep runs on
     assert!(child.wait().unwrap().success());
