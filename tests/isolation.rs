@@ -25,12 +25,17 @@ fn rootless_program_is_pid_2_beside_the_init_and_sees_only_its_own_processes() {
     if !require_userns() {
         return;
     }
-    let out = sh(&sandbox(|_| {}), "echo $$; cat /proc/1/comm; ls /proc | grep -E '^[0-9]+$'");
-    let mut lines = out.lines();
-    assert_eq!(lines.next(), Some("2"));
-    assert_eq!(lines.next(), Some("isobox-init"));
-    let pids: Vec<u32> = lines.map(|l| l.parse().unwrap()).collect();
-    // The init (1), the shell (2) and the processes of its pipeline (cat was 3), nothing of
+    // The init names itself right after its exec, which the program does not wait for: until
+    // then the kernel shows the executable's name ("memfd:isobox-in" or a descriptor number).
+    // So the processes are listed first, and the name is read once it has had time to change.
+    let name_soon = "for i in $(seq 100); do [ \"$(cat /proc/1/comm)\" = isobox-init ] && break; sleep 0.01; done";
+    let script = format!("echo $$; ls /proc | grep -E '^[0-9]+$'; {name_soon}; cat /proc/1/comm");
+    let out = sh(&sandbox(|_| {}), &script);
+    let mut lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.pop(), Some("isobox-init"));
+    assert_eq!(lines.first(), Some(&"2"));
+    let pids: Vec<u32> = lines[1..].iter().map(|l| l.parse().unwrap()).collect();
+    // The init (1), the shell (2) and the processes of its pipeline (ls was 3), nothing of
     // the host.
     assert!(pids.contains(&1) && pids.contains(&2), "{pids:?}");
     assert!(pids.len() <= 4 && pids.iter().all(|p| *p <= 5), "{pids:?}");
