@@ -277,6 +277,28 @@ impl SandboxBuilder {
         self
     }
 
+    /// Protects `bytes` of the sandbox's memory from reclaim (v2 `memory.min`; spawn fails on
+    /// v1, which has no such guarantee): while its use is at or below `bytes`, the kernel takes
+    /// none of it back, even at the cost of an OOM kill elsewhere. Against a neighbour under the
+    /// same parent (reclaim at the parent's own limit) the protection holds as written; against
+    /// pressure from above the parent, the kernel grants at most what every ancestor is itself
+    /// protected by (cgroup v2 semantics). The exit report counts no event for it; see
+    /// [`memory_low`](Self::memory_low) for a best-effort protection that does.
+    pub fn memory_min(&mut self, bytes: u64) -> &mut Self {
+        self.spec.limits.memory_min = Some(bytes);
+        self
+    }
+
+    /// Protects `bytes` of the sandbox's memory from reclaim while other memory can still be
+    /// reclaimed (v2 `memory.low`; spawn fails on v1): a best-effort
+    /// [`memory_min`](Self::memory_min), bounded by the ancestors' protection in the same way.
+    /// Each time the kernel had to reclaim it anyway,
+    /// [`CgroupStats::memory_low_events`](crate::CgroupStats::memory_low_events) counts one.
+    pub fn memory_low(&mut self, bytes: u64) -> &mut Self {
+        self.spec.limits.memory_low = Some(bytes);
+        self
+    }
+
     /// Caps memory plus swap at `bytes` in total (needs `memory_max`; v2 `memory.swap.max` gets
     /// the difference, v1 `memory.memsw.limit_in_bytes` the total).
     pub fn memory_swap_max(&mut self, bytes: u64) -> &mut Self {
@@ -288,6 +310,16 @@ impl SandboxBuilder {
     /// per 100 ms period.
     pub fn cpu_max(&mut self, cpus: f64) -> &mut Self {
         self.spec.limits.cpu_max = Some(cpus);
+        self
+    }
+
+    /// Lets a sandbox under [`cpu_max`](Self::cpu_max) save up the quota it leaves unused, up
+    /// to `burst` of CPU time, and spend it in a later period on top of its quota (v2
+    /// `cpu.max.burst`, v1 `cpu.cfs_burst_us`; Linux 5.14+, else spawn fails). At least 1 µs
+    /// and at most the quota per 100 ms period; needs `cpu_max`.
+    /// [`CgroupStats::cpu_bursts`](crate::CgroupStats::cpu_bursts) counts the periods that used it.
+    pub fn cpu_max_burst(&mut self, burst: std::time::Duration) -> &mut Self {
+        self.spec.limits.cpu_max_burst = Some(burst);
         self
     }
 

@@ -1,60 +1,14 @@
 //! cgroup limits are enforced, reported and cleaned up, on v1 (this host) and v2 (the VM).
 mod common;
+#[path = "common/cgroup.rs"]
+mod test_cgroup;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::{require_root, sh_output};
 use isobox::{CgroupError, Command, Error, Namespaces, Sandbox, SandboxBuilder};
-
-/// A parent cgroup of the test's own, removed (with anything left in it) whatever happens.
-struct TestParent {
-    name: String,
-}
-
-impl TestParent {
-    fn new(tag: &str) -> TestParent {
-        TestParent { name: format!("/isobox-test-{}-{tag}", std::process::id()) }
-    }
-
-    /// The parent's directory in every mounted hierarchy where it exists.
-    fn dirs(&self) -> Vec<PathBuf> {
-        cgroup_mounts().into_iter().map(|m| m.join(&self.name[1..])).filter(|d| d.is_dir()).collect()
-    }
-
-    /// The sandbox cgroups left below the parent.
-    fn leftovers(&self) -> Vec<PathBuf> {
-        self.dirs()
-            .iter()
-            .flat_map(|d| std::fs::read_dir(d).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()))
-            .collect()
-    }
-
-    fn builder(&self, ns: Namespaces) -> SandboxBuilder {
-        let mut b = Sandbox::builder();
-        b.namespaces(ns).cgroup_parent(&self.name);
-        b
-    }
-}
-
-impl Drop for TestParent {
-    fn drop(&mut self) {
-        for leftover in self.leftovers() {
-            let _ = std::fs::remove_dir(leftover);
-        }
-        for dir in self.dirs() {
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
-}
-
-fn cgroup_mounts() -> Vec<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    info.lines()
-        .filter(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 "))
-        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
-        .collect()
-}
+use test_cgroup::{cgroup_mounts, TestParent};
 
 fn ns() -> Namespaces {
     Namespaces::USER | Namespaces::PID | Namespaces::MOUNT

@@ -184,6 +184,21 @@ pub enum LimitError {
         /// The CPUs online.
         online: CpuList,
     },
+    /// `cpu_max_burst` without `cpu_max`: a burst is quota saved up, and there is none.
+    #[error("a cpu max burst ({burst:?}) needs cpu_max too")]
+    BurstWithoutCpuMax {
+        /// The burst asked for.
+        burst: std::time::Duration,
+    },
+    /// A burst of less than a microsecond, or above the quota per period (the kernel refuses
+    /// a burst larger than the quota).
+    #[error("cpu max burst {burst:?} is outside 1 µs up to the quota of {quota_us} µs per period: lower it or raise cpu_max")]
+    BurstOutOfRange {
+        /// The burst asked for.
+        burst: std::time::Duration,
+        /// The quota per 100 ms period that cpu_max gives, in microseconds.
+        quota_us: u64,
+    },
     /// `memory_swap_max` without `memory_max`.
     #[error("memory+swap max needs memory_max too")]
     SwapWithoutMemoryMax,

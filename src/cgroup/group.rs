@@ -63,6 +63,7 @@ impl Cgroup {
                 version: "v1",
                 reason: match setting {
                     Setting::IoWeight(_) => NO_V1_WEIGHT,
+                    Setting::MemoryMin(_) | Setting::MemoryLow(_) => NO_V1_PROTECTION,
                     _ => "cgroup v1 has no such file; it needs cgroup v2",
                 },
             })?,
@@ -182,11 +183,15 @@ impl Drop for Cgroup {
 const NO_V1_WEIGHT: &str = "this kernel has neither BFQ's blkio.bfq.weight nor CFQ's blkio.weight (CFQ is gone \
      since Linux 5.0): load BFQ (modprobe bfq) and make it the device's scheduler, or use cgroup v2";
 
+/// Why memory min and low are refused on v1 rather than mapped to something weaker.
+const NO_V1_PROTECTION: &str = "cgroup v1 has no memory protection (its memory.soft_limit_in_bytes is a soft cap, \
+     not a guarantee); it needs the memory controller on cgroup v2";
+
 fn write_error(limit: &'static str, path: PathBuf, w: &FileWrite, failure: WriteFailure) -> CgroupError {
     match failure {
         WriteFailure::Write(source) => {
             let hint = match source.raw_os_error() {
-                Some(libc::ENOENT) => Some("the controller's file is missing: the kernel lacks this feature (for memory+swap on v1, boot with swapaccount=1; for io weight on v2, a kernel with blk-iocost)"),
+                Some(libc::ENOENT) => Some("the controller's file is missing: the kernel lacks this feature (for memory+swap on v1, boot with swapaccount=1; for io weight on v2, a kernel with blk-iocost; for a cpu max burst, Linux 5.14 or later)"),
                 Some(libc::EINVAL) => Some("the kernel rejected the value"),
                 Some(libc::EACCES | libc::EPERM) => Some("the caller does not own this cgroup"),
                 _ => None,

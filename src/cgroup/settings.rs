@@ -4,8 +4,10 @@
 //! | --- | --- | --- |
 //! | memory max | `memory.max` | `memory.limit_in_bytes` |
 //! | memory high | `memory.high` | none (spawn fails) |
+//! | memory min, low (protection) | `memory.min`, `memory.low` | none (spawn fails: v1 has no guarantee, only the soft cap `memory.soft_limit_in_bytes`) |
 //! | memory+swap | `memory.swap.max` = total − memory max | `memory.memsw.limit_in_bytes` = total |
 //! | cpu max (fraction) | `cpu.max` = "quota 100000" | `cpu.cfs_period_us` = 100000, `cpu.cfs_quota_us` = quota |
+//! | cpu max burst (µs, Linux 5.14+) | `cpu.max.burst` | `cpu.cfs_burst_us` |
 //! | cpu weight 1–10000 | `cpu.weight` | `cpu.shares` = weight × 1024 / 100 |
 //! | cpuset cpus, mems | `cpuset.cpus`, `cpuset.mems` | the same files |
 //! | pids max | `pids.max` | `pids.max` |
@@ -37,8 +39,18 @@ pub(crate) enum Setting {
     CpusetMems(CpuList),
     MemoryMax(u64),
     MemoryHigh(u64),
-    MemorySwapTotal { total: u64, memory: u64 },
-    CpuMax { quota_us: u64, period_us: u64 },
+    MemoryMin(u64),
+    MemoryLow(u64),
+    MemorySwapTotal {
+        total: u64,
+        memory: u64,
+    },
+    CpuMax {
+        quota_us: u64,
+        period_us: u64,
+    },
+    /// Microseconds, written after the quota it may not exceed.
+    CpuMaxBurst(u64),
     CpuWeight(u32),
     PidsMax(u64),
     IoWeight(u32),
@@ -64,8 +76,12 @@ impl Setting {
     pub fn controller(&self) -> Controller {
         match self {
             Setting::CpusetCpus(_) | Setting::CpusetMems(_) => Controller::Cpuset,
-            Setting::MemoryMax(_) | Setting::MemoryHigh(_) | Setting::MemorySwapTotal { .. } => Controller::Memory,
-            Setting::CpuMax { .. } | Setting::CpuWeight(_) => Controller::Cpu,
+            Setting::MemoryMax(_)
+            | Setting::MemoryHigh(_)
+            | Setting::MemoryMin(_)
+            | Setting::MemoryLow(_)
+            | Setting::MemorySwapTotal { .. } => Controller::Memory,
+            Setting::CpuMax { .. } | Setting::CpuMaxBurst(_) | Setting::CpuWeight(_) => Controller::Cpu,
             Setting::PidsMax(_) => Controller::Pids,
             Setting::IoWeight(_) | Setting::IoMax(_) => Controller::Io,
         }
@@ -78,8 +94,11 @@ impl Setting {
             Setting::CpusetMems(_) => "cpuset mems",
             Setting::MemoryMax(_) => "memory max",
             Setting::MemoryHigh(_) => "memory high",
+            Setting::MemoryMin(_) => "memory min",
+            Setting::MemoryLow(_) => "memory low",
             Setting::MemorySwapTotal { .. } => "memory+swap max",
             Setting::CpuMax { .. } => "cpu max",
+            Setting::CpuMaxBurst(_) => "cpu max burst",
             Setting::CpuWeight(_) => "cpu weight",
             Setting::PidsMax(_) => "pids max",
             Setting::IoWeight(_) => "io weight",
@@ -95,10 +114,13 @@ impl Setting {
             Setting::CpusetMems(l) => vec![v2_cpuset("cpuset.mems", "cpuset.mems.effective", l)],
             Setting::MemoryMax(n) => vec![write("memory.max", n, pages(*n))],
             Setting::MemoryHigh(n) => vec![write("memory.high", n, pages(*n))],
+            Setting::MemoryMin(n) => vec![write("memory.min", n, pages(*n))],
+            Setting::MemoryLow(n) => vec![write("memory.low", n, pages(*n))],
             Setting::MemorySwapTotal { total, memory } => {
                 vec![write("memory.swap.max", total - memory, pages(total - memory))]
             }
             Setting::CpuMax { quota_us, period_us } => vec![exact("cpu.max", format!("{quota_us} {period_us}"))],
+            Setting::CpuMaxBurst(us) => vec![exact("cpu.max.burst", us)],
             Setting::CpuWeight(w) => vec![exact("cpu.weight", w)],
             Setting::PidsMax(n) => vec![exact("pids.max", n)],
             Setting::IoWeight(w) => vec![exact("io.weight", format!("default {w}"))],
@@ -120,11 +142,12 @@ impl Setting {
             Setting::CpusetCpus(l) => vec![write("cpuset.cpus", l, Expect::List(l.clone()))],
             Setting::CpusetMems(l) => vec![write("cpuset.mems", l, Expect::List(l.clone()))],
             Setting::MemoryMax(n) => vec![write("memory.limit_in_bytes", n, pages(*n))],
-            Setting::MemoryHigh(_) => return None,
+            Setting::MemoryHigh(_) | Setting::MemoryMin(_) | Setting::MemoryLow(_) => return None,
             Setting::MemorySwapTotal { total, .. } => vec![write("memory.memsw.limit_in_bytes", total, pages(*total))],
             Setting::CpuMax { quota_us, period_us } => {
                 vec![exact("cpu.cfs_period_us", period_us), exact("cpu.cfs_quota_us", quota_us)]
             }
+            Setting::CpuMaxBurst(us) => vec![exact("cpu.cfs_burst_us", us)],
             Setting::CpuWeight(w) => vec![exact("cpu.shares", (u64::from(*w) * 1024 / 100).clamp(2, 262_144))],
             Setting::PidsMax(n) => vec![exact("pids.max", n)],
             Setting::IoWeight(w) => {

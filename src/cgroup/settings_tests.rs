@@ -73,3 +73,21 @@ fn io_weight_keeps_the_default_on_v1() {
     assert_eq!((bfq[0].file, bfq[0].read_from, bfq[0].value.as_str()), ("blkio.bfq.weight", "blkio.bfq.weight", "109"));
     assert_eq!(Setting::IoWeight(200).v1_writes(4096, || None), None, "neither file");
 }
+
+#[test]
+fn memory_protections_are_v2_only_and_read_back_in_pages() {
+    for (setting, file) in [(Setting::MemoryMin(10_000), "memory.min"), (Setting::MemoryLow(10_000), "memory.low")] {
+        assert_eq!(setting.v1_writes(4096, cfq), None, "{file}: no v1 equivalent, no soft cap instead");
+        let w = &setting.v2_writes(4096)[0];
+        assert_eq!((w.file, w.value.as_str()), (file, "10000"));
+        assert!(matches(&w.expect, "8192\n") && !matches(&w.expect, "0\n"));
+    }
+}
+
+#[test]
+fn a_burst_goes_to_each_versions_file() {
+    let burst = Setting::CpuMaxBurst(5_000);
+    assert_eq!(burst.v2_writes(4096)[0].file, "cpu.max.burst");
+    let v1 = burst.v1_writes(4096, cfq).unwrap();
+    assert_eq!((v1[0].file, v1[0].value.as_str()), ("cpu.cfs_burst_us", "5000"));
+}

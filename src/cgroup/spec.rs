@@ -56,7 +56,10 @@ pub(crate) struct Limits {
     pub memory_max: Option<u64>,
     pub memory_high: Option<u64>,
     pub memory_swap_max: Option<u64>,
+    pub memory_min: Option<u64>,
+    pub memory_low: Option<u64>,
     pub cpu_max: Option<f64>,
+    pub cpu_max_burst: Option<std::time::Duration>,
     pub cpu_weight: Option<u32>,
     pub cpuset_cpus: Option<String>,
     pub cpuset_mems: Option<String>,
@@ -148,6 +151,14 @@ impl Limits {
         if let Some(n) = self.memory_high {
             out.push(Setting::MemoryHigh(n));
         }
+        // Protections, not caps: no floor (a protected sandbox can still be capped), and 0
+        // is a valid "none".
+        if let Some(n) = self.memory_min {
+            out.push(Setting::MemoryMin(n));
+        }
+        if let Some(n) = self.memory_low {
+            out.push(Setting::MemoryLow(n));
+        }
         if let Some(total) = self.memory_swap_max {
             let memory = self.memory_max.ok_or(LimitError::SwapWithoutMemoryMax)?;
             if total < memory {
@@ -170,7 +181,13 @@ impl Limits {
             if host_cpus > 0 && fraction > host_cpus as f64 {
                 return Err(LimitError::CpuMaxAboveHost { cpus: fraction, online: online.clone() });
             }
-            out.push(Setting::CpuMax { quota_us: quota.round() as u64, period_us: CPU_PERIOD_US });
+            let quota_us = quota.round() as u64;
+            out.push(Setting::CpuMax { quota_us, period_us: CPU_PERIOD_US });
+            if let Some(burst) = self.cpu_max_burst {
+                out.push(Setting::CpuMaxBurst(cpu_burst(burst, quota_us)?));
+            }
+        } else if let Some(burst) = self.cpu_max_burst {
+            return Err(LimitError::BurstWithoutCpuMax { burst });
         }
         if let Some(w) = self.cpu_weight {
             out.push(Setting::CpuWeight(weight("cpu weight", w)?));
@@ -195,6 +212,15 @@ impl Limits {
         }
         Ok(())
     }
+}
+
+/// A burst in whole microseconds, 1 up to the quota (the kernel refuses more).
+fn cpu_burst(burst: std::time::Duration, quota_us: u64) -> Result<u64, LimitError> {
+    let us = u64::try_from(burst.as_micros()).unwrap_or(u64::MAX);
+    if us == 0 || us > quota_us {
+        return Err(LimitError::BurstOutOfRange { burst, quota_us });
+    }
+    Ok(us)
 }
 
 /// A weight in the kernel's range, 1..=10000.

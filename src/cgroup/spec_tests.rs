@@ -121,3 +121,25 @@ fn a_kernel_without_numa_has_node_0_only() {
     std::fs::write(&nodes, "0-1\n").unwrap();
     assert_eq!(HostFacts::read_from(&cpus, &nodes, 0).mems.to_string(), "0-1");
 }
+
+#[test]
+fn a_burst_needs_a_quota_and_fits_in_it() {
+    use std::time::Duration;
+    let burst =
+        |cpus: Option<f64>, burst: Duration| Limits { cpu_max: cpus, cpu_max_burst: Some(burst), ..Default::default() };
+    let ms = Duration::from_millis;
+    assert_eq!(limit_err(burst(None, ms(5))), LimitError::BurstWithoutCpuMax { burst: ms(5) });
+    // 0.2 CPUs: 20 ms per 100 ms period, so 20 ms of burst at most.
+    assert_eq!(limit_err(burst(Some(0.2), ms(21))), LimitError::BurstOutOfRange { burst: ms(21), quota_us: 20_000 });
+    let nanos = burst(Some(0.2), Duration::from_nanos(999));
+    assert!(matches!(limit_err(nanos), LimitError::BurstOutOfRange { .. }));
+    let fits = burst(Some(0.2), ms(20)).settings(&host()).unwrap();
+    assert_eq!(fits[fits.len() - 1], Setting::CpuMaxBurst(20_000), "written after the quota: {fits:?}");
+    assert_eq!(fits[fits.len() - 2], Setting::CpuMax { quota_us: 20_000, period_us: 100_000 });
+}
+
+#[test]
+fn memory_protections_need_no_floor_and_take_zero() {
+    let limits = Limits { memory_min: Some(0), memory_low: Some(4096), ..Default::default() };
+    assert_eq!(limits.settings(&host()).unwrap(), [Setting::MemoryMin(0), Setting::MemoryLow(4096)]);
+}

@@ -23,12 +23,26 @@ pub struct CgroupStats {
     pub oom_kills: Option<u64>,
     /// Times memory use hit the limit (v2 `memory.events` max, v1 `memory.failcnt`).
     pub memory_limit_hits: Option<u64>,
+    /// Times the sandbox was throttled and reclaimed for going over
+    /// [`memory_high`](crate::SandboxBuilder::memory_high) (v2 `memory.events` high; v1 has none).
+    pub memory_high_events: Option<u64>,
+    /// Times the kernel reclaimed from the sandbox although its use was under
+    /// [`memory_low`](crate::SandboxBuilder::memory_low): the protection gave way to heavy
+    /// pressure (v2 `memory.events` low; v1 has none).
+    pub memory_low_events: Option<u64>,
+    /// Times the sandbox's memory limit was reached and the kernel was about to invoke the OOM
+    /// killer, whether or not it then killed (v2 `memory.events` oom; v1 has none).
+    pub memory_oom_events: Option<u64>,
     /// CPU time in user mode (v2 `cpu.stat`, v1 `cpuacct.usage_user`).
     pub cpu_user: Option<Duration>,
     /// CPU time in the kernel (v2 `cpu.stat`, v1 `cpuacct.usage_sys`).
     pub cpu_system: Option<Duration>,
     /// CFS periods in which the CPU quota throttled the sandbox.
     pub cpu_throttled_periods: Option<u64>,
+    /// CFS periods in which the sandbox ran beyond its quota on the burst it had saved up
+    /// ([`cpu_max_burst`](crate::SandboxBuilder::cpu_max_burst); `cpu.stat` nr_bursts, Linux
+    /// 5.14+).
+    pub cpu_bursts: Option<u64>,
     /// Processes now (live figures only; `None` in an exit report).
     pub pids_current: Option<u64>,
     /// Highest number of processes at once (v2 `pids.peak`, Linux 6.1+; v1 has none).
@@ -38,13 +52,13 @@ pub struct CgroupStats {
 }
 
 impl CgroupStats {
-    /// Whether any limit was reached: an OOM kill, memory at its max, a refused fork, or CPU
-    /// throttling.
+    /// Whether any limit was reached: an OOM kill, memory at its max or above its high mark, a
+    /// refused fork, or CPU throttling. (A protection giving way, `memory_low_events`, is not a
+    /// limit reached.)
     #[must_use]
     pub fn limit_hit(&self) -> bool {
-        [self.oom_kills, self.memory_limit_hits, self.pids_limit_hits, self.cpu_throttled_periods]
-            .iter()
-            .any(|n| n.unwrap_or(0) > 0)
+        let memory = [self.oom_kills, self.memory_limit_hits, self.memory_high_events, self.memory_oom_events];
+        memory.into_iter().chain([self.pids_limit_hits, self.cpu_throttled_periods]).any(|n| n.unwrap_or(0) > 0)
     }
 }
 
@@ -98,10 +112,14 @@ fn read_v2(dir: &Path, s: &mut CgroupStats) {
     let events = read_file(dir, "memory.events");
     s.oom_kills = s.oom_kills.or(keyed(&events, "oom_kill"));
     s.memory_limit_hits = s.memory_limit_hits.or(keyed(&events, "max"));
+    s.memory_high_events = s.memory_high_events.or(keyed(&events, "high"));
+    s.memory_low_events = s.memory_low_events.or(keyed(&events, "low"));
+    s.memory_oom_events = s.memory_oom_events.or(keyed(&events, "oom"));
     let cpu = read_file(dir, "cpu.stat");
     s.cpu_user = s.cpu_user.or(keyed(&cpu, "user_usec").map(Duration::from_micros));
     s.cpu_system = s.cpu_system.or(keyed(&cpu, "system_usec").map(Duration::from_micros));
     s.cpu_throttled_periods = s.cpu_throttled_periods.or(keyed(&cpu, "nr_throttled"));
+    s.cpu_bursts = s.cpu_bursts.or(keyed(&cpu, "nr_bursts"));
     s.pids_peak = s.pids_peak.or(number(dir, "pids.peak"));
     s.pids_limit_hits = s.pids_limit_hits.or(keyed(&read_file(dir, "pids.events"), "max"));
 }
@@ -119,7 +137,11 @@ fn read_v1(dir: &Dir, s: &mut CgroupStats) {
                 s.cpu_user = number(path, "cpuacct.usage_user").map(Duration::from_nanos);
                 s.cpu_system = number(path, "cpuacct.usage_sys").map(Duration::from_nanos);
             }
-            Controller::Cpu => s.cpu_throttled_periods = keyed(&read_file(path, "cpu.stat"), "nr_throttled"),
+            Controller::Cpu => {
+                let cpu = read_file(path, "cpu.stat");
+                s.cpu_throttled_periods = keyed(&cpu, "nr_throttled");
+                s.cpu_bursts = keyed(&cpu, "nr_bursts");
+            }
             Controller::Pids => {
                 s.pids_limit_hits = keyed(&read_file(path, "pids.events"), "max");
             }
@@ -147,8 +169,8 @@ mod tests {
         let parents = ParentHold::default();
         let dir = fake(&[
             ("memory.peak", "1048576\n"),
-            ("memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n"),
-            ("cpu.stat", "usage_usec 300\nuser_usec 200\nsystem_usec 100\nnr_throttled 4\n"),
+            ("memory.events", "low 5\nhigh 6\nmax 7\noom 1\noom_kill 1\n"),
+            ("cpu.stat", "usage_usec 300\nuser_usec 200\nsystem_usec 100\nnr_throttled 4\nnr_bursts 3\n"),
             ("pids.events", "max 2\n"),
             ("pids.current", "3\n"),
         ]);
@@ -162,7 +184,17 @@ mod tests {
         assert_eq!((s.oom_kills, s.memory_limit_hits, s.pids_limit_hits), (Some(1), Some(7), Some(2)));
         assert_eq!(s.cpu_user, Some(Duration::from_micros(200)));
         assert_eq!(s.cpu_throttled_periods, Some(4));
+        assert_eq!((s.memory_low_events, s.memory_high_events, s.memory_oom_events), (Some(5), Some(6), Some(1)));
+        assert_eq!(s.cpu_bursts, Some(3));
         assert!(s.limit_hit());
+    }
+
+    #[test]
+    fn memory_high_counts_as_a_limit_hit_and_a_protection_giving_way_does_not() {
+        let high = CgroupStats { memory_high_events: Some(2), ..CgroupStats::default() };
+        let low = CgroupStats { memory_low_events: Some(2), cpu_bursts: Some(9), ..CgroupStats::default() };
+        assert!(high.limit_hit());
+        assert!(!low.limit_hit());
     }
 
     #[test]
