@@ -31,6 +31,15 @@ fn helper_unprivileged_caller() {
         Ok(report) => println!("RESULT ok {:?}", report.cgroup.map(|c| c.memory_peak_bytes.is_some())),
         Err(e) => println!("RESULT err {e}"),
     }
+    // What the doctor says of this caller's cgroup, and what a limit without cgroup_parent()
+    // does (a delegated cgroup is used only when passed).
+    println!("DOCTOR {}", isobox::doctor().state(isobox::Check::CgroupDelegation));
+    let unparented = Sandbox::builder().namespaces(Namespaces::USER).pids_max(16).build().unwrap();
+    match unparented.status(&Command::new("/bin/true")) {
+        Ok(_) => println!("UNPARENTED ran"),
+        Err(isobox::Error::Cgroup(isobox::CgroupError::NoDelegation { .. })) => println!("UNPARENTED no delegation"),
+        Err(e) => println!("UNPARENTED err {e}"),
+    }
 }
 
 #[test]
@@ -48,6 +57,11 @@ fn delegated_cgroups_work_for_an_unprivileged_caller() {
     }
     let (ok, result, lines) = run_as_caller(&format!("/{name}"), &leaf, v2, false);
     assert!(ok, "the caller failed: {lines:?}");
+    let said = |key: &str| lines.iter().find_map(|l| l.find(key).map(|at| l[at + key.len()..].to_string()));
+    // The doctor tells the caller its delegated cgroup needs passing; without it, limits fail.
+    let doctor = if v2 { "needs set-up" } else { "forbidden" };
+    assert_eq!(said("DOCTOR ").as_deref(), Some(doctor), "{lines:?}");
+    assert_eq!(said("UNPARENTED ").as_deref(), Some("no delegation"), "{lines:?}");
     if v2 {
         assert_eq!(result, "RESULT ok Some(true)", "the sandbox ran in the delegated subtree with its limits");
         let left: Vec<_> = std::fs::read_dir(&deleg).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
@@ -69,7 +83,8 @@ fn run_as_caller(parent: &str, leaf: &Path, v2: bool, pids_only: bool) -> (bool,
     }
     // Killed and reaped if the test fails before waiting for it (dropped before the caller's
     // cleanup, so the cgroup it was placed in is empty by then).
-    let mut helper = common::KillOnDrop(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut helper = common::KillOnDrop(spawn_fresh_copy(&mut cmd));
     if v2 {
         std::fs::write(leaf.join("cgroup.procs"), helper.id().to_string()).unwrap();
     }
@@ -124,6 +139,19 @@ fn delegate(deleg: &Path, leaf: &Path) {
             std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
         }
     }
+}
+
+/// Spawns `cmd`, whose program was just written: a process forked meanwhile by another test's
+/// thread holds the copy open for writing until it execs, and exec fails with ETXTBSY until
+/// then.
+fn spawn_fresh_copy(cmd: &mut std::process::Command) -> std::process::Child {
+    for _ in 0..100 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::sleep(common::ms(10)),
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the copy of the test binary stayed busy for a second")
 }
 
 /// A copy of this test binary that user 65534 can run (the build directory may be private).

@@ -101,10 +101,13 @@ fn delegation(layout: &Layout, is_root: bool) -> Finding {
              cgroup v2 only (systemd.unified_cgroup_hierarchy=1)",
         )
     } else if writable {
+        // Spawns never pick a cgroup of the caller's on their own: a limit without
+        // cgroup_parent() fails with NoDelegation, so this is not "works" yet.
         (
-            CheckState::Works,
-            "make a cgroup below this one, move this process out of it, and pass the new one to \
-             cgroup_parent() (a v2 cgroup with processes cannot hand controllers to children)",
+            CheckState::NeedsSetup,
+            "a spawn with limits fails until it is given a cgroup_parent(): make a cgroup below this \
+             one, move this process out of it, and pass the new one (a v2 cgroup with processes \
+             cannot hand controllers to children)",
         )
     } else {
         (

@@ -55,6 +55,7 @@ impl Display for CheckState {
             CheckState::Works => "works",
             CheckState::Missing => "missing",
             CheckState::Forbidden => "forbidden",
+            CheckState::NeedsSetup => "needs set-up",
             CheckState::Unknown => "unknown",
         })
     }

@@ -65,6 +65,9 @@ pub enum CheckState {
     Missing,
     /// It exists, but a policy refuses it to this caller (a sysctl, a seccomp filter, a mode).
     Forbidden,
+    /// It is there for this caller, but spawns use it only once the caller does what the
+    /// fix says (a delegated v2 cgroup is used only when passed to `cgroup_parent()`).
+    NeedsSetup,
     /// The check could not tell.
     Unknown,
 }
