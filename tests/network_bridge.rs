@@ -253,6 +253,29 @@ fn bridge_helper_process() {
 }
 
 #[test]
+fn another_processs_live_sandbox_keeps_its_address_on_a_shared_bridge() {
+    if !require_bridge() {
+        return;
+    }
+    in_new_netns(|| {
+        let br = bridge_name();
+        let mut other = helper(&format!("{br}:9.2"));
+        // Its address is taken on the bridge (this process's registry knows nothing of it) ...
+        let Err(err) = veth_sandbox(on_bridge(&br, 9, 2)).spawn(&cmd("/bin/sleep", &["100"])) else {
+            panic!("the other process's address was given again");
+        };
+        assert!(matches!(&err, Error::Network(NetworkError::BridgeAddressInUse { .. })), "{err}");
+        assert_eq!(ports(&br).len(), 1, "the refused spawn left no port: {:?}", ports(&br));
+        // ... the next one is free, and once the other process has ended, so is its address.
+        assert!(veth_sandbox(on_bridge(&br, 9, 3)).status(&cmd("/bin/true", &[])).unwrap().success());
+        drop(other.stdin.take());
+        assert!(other.wait().unwrap().success());
+        assert!(veth_sandbox(on_bridge(&br, 9, 2)).status(&cmd("/bin/true", &[])).unwrap().success());
+        assert_gone(&br);
+    });
+}
+
+#[test]
 fn a_killed_owners_empty_bridge_is_swept_and_a_live_process_keeps_a_shared_one() {
     if !require_bridge() {
         return;

@@ -20,6 +20,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::error::NetworkError;
+use super::name;
 use super::plan::VethPlan;
 use crate::net::netlink::addr;
 use crate::net::netlink::bridge::{self, LinkInfo};
@@ -67,6 +68,11 @@ pub(crate) fn attach(nl: &mut Netlink, plan: &VethPlan, port: &str) -> Result<()
             None => return Err(NetworkError::BridgeNotIsobox { bridge: name.into(), kind: found.kind }),
             Some(nat) if nat != plan.nat => return Err(NetworkError::BridgeNat { bridge: name.into(), nat }),
             Some(_) => {
+                // Another process's live sandbox with this address (this process's own are
+                // refused by the registry before the pair is made).
+                if address_taken(nl, found.index, plan.address)? {
+                    return Err(NetworkError::BridgeAddressInUse { bridge: name.into(), address: plan.address });
+                }
                 // Another spawn's gateway may be another address of the bridge's (another subnet).
                 match addr::add_ipv4(nl, name, plan.host_address, plan.prefix) {
                     Err(e) if e.errno == Errno::EEXIST => {}
@@ -80,10 +86,23 @@ pub(crate) fn attach(nl: &mut Netlink, plan: &VethPlan, port: &str) -> Result<()
     Ok(())
 }
 
-/// Creates the bridge `name` for `plan` and brings it up; returns its index.
+/// Whether a port of bridge `index` that is up (a live sandbox's, see `delete_empty`) names
+/// `address` in its alias (`name::port_alias`).
+fn address_taken(nl: &mut Netlink, index: u32, address: Ipv4Addr) -> Result<bool, NetworkError> {
+    let links = bridge::list(nl)?;
+    let port_has = |l: &LinkInfo| l.alias.as_deref().and_then(name::alias_address) == Some(address);
+    Ok(links.iter().any(|l| l.master == Some(index) && l.up && port_has(l)))
+}
+
+/// Creates the bridge `name` for `plan` and brings it up; returns its index. A bridge whose
+/// alias could not be set is deleted at once: without it, it is nobody's to delete later.
 fn create(nl: &mut Netlink, plan: &VethPlan, name: &str) -> Result<u32, NetworkError> {
     bridge::create(nl, name, bridge_mac(plan.host_address))?;
-    crate::net::netlink::links::set_alias(nl, name, if plan.nat { NAT_ALIAS } else { ALIAS })?;
+    let alias = if plan.nat { NAT_ALIAS } else { ALIAS };
+    if let Err(e) = crate::net::netlink::links::set_alias(nl, name, alias) {
+        let _ = link::delete(nl, name);
+        return Err(e.into());
+    }
     no_ipv6(name)?;
     addr::add_ipv4(nl, name, plan.host_address, plan.prefix)?;
     link::set_up(nl, name, true)?;
@@ -149,7 +168,7 @@ mod tests {
     fn names_the_kernel_refuses_are_refused() {
         assert_eq!(check_name("isobr0"), Ok("isobr0".to_owned()));
         assert_eq!(check_name("a-15-bytes-name"), Ok("a-15-bytes-name".to_owned()));
-        for bad in ["", "a-16-bytes-name!", ".", "..", "br/0", "br:0", "br 0", "br\t0", "bré"] {
+        for bad in ["", "a-16-bytes-name!", ".", "..", "all", "default", "br/0", "br:0", "br 0", "br\t0", "bré"] {
             assert!(matches!(check_name(bad), Err(NetworkConfigError::BridgeName { .. })), "{bad:?}");
         }
     }

@@ -7,6 +7,7 @@
 //! `-` (`ibx<pid>_<n>`): as long, the same owner. The link's alias (`IFLA_IFALIAS`) is `isobox <pid> <start time>`, so that the sweep
 //! can tell a live owner from another process that has its pid now.
 
+use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
@@ -71,11 +72,26 @@ pub(crate) fn own_pid_namespace() -> u64 {
     std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino()).unwrap_or(0)
 }
 
+/// The alias of this process's host end on a bridge: [`own_alias`] and the sandbox's address,
+/// which other isobox processes sharing the bridge check theirs against.
+pub(crate) fn port_alias(address: Ipv4Addr) -> String {
+    format!("{} {address}", own_alias())
+}
+
 /// The owner an alias isobox wrote names: pid namespace inode, pid and start time.
 pub(crate) fn alias_owner(alias: &str) -> Option<(u64, u32, u64)> {
     let mut parts = alias.strip_prefix("isobox ")?.split(' ');
     let found = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
-    parts.next().is_none().then_some(found)
+    match parts.next() {
+        None => Some(found),
+        Some(address) => (address.parse::<Ipv4Addr>().is_ok() && parts.next().is_none()).then_some(found),
+    }
+}
+
+/// The sandbox address a [`port_alias`] names.
+pub(crate) fn alias_address(alias: &str) -> Option<Ipv4Addr> {
+    alias_owner(alias)?;
+    alias.rsplit(' ').next()?.parse().ok().filter(|_| alias.split(' ').count() == 5)
 }
 
 /// Process `pid`'s start time (clock ticks since boot, `/proc/<pid>/stat` field 22); `None`
@@ -121,6 +137,12 @@ mod tests {
         assert_eq!(start_time(pid), Ok(Some(start)));
         assert_eq!(alias_owner("isobox 7 12 34"), Some((7, 12, 34)));
         assert_eq!(alias_owner("isobox 12 34"), None);
+        let port = port_alias(Ipv4Addr::new(10, 9, 0, 2));
+        assert_eq!(alias_owner(&port), alias_owner(&own));
+        assert_eq!(alias_address(&port), Some(Ipv4Addr::new(10, 9, 0, 2)));
+        assert_eq!(alias_address(&own), None);
+        assert_eq!(alias_owner("isobox 7 12 34 not-an-address"), None);
+        assert_eq!(alias_owner("isobox 7 12 34 10.0.0.1 more"), None);
         assert_eq!(alias_owner("someone else"), None);
     }
 }

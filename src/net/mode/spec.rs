@@ -196,6 +196,9 @@ pub(crate) fn check_name(name: &str) -> Result<String, NetworkConfigError> {
         Some("1 to 15 bytes")
     } else if name == "." || name == ".." {
         Some("not . or ..")
+    } else if name == "all" || name == "default" {
+        // /proc/sys/net/ipv{4,6}/conf/{all,default} are every interface's settings, not its.
+        Some("not all or default")
     } else if name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || !b.is_ascii_graphic()) {
         Some("printable ASCII without '/', ':' or whitespace")
     } else {

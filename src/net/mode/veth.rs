@@ -157,7 +157,8 @@ pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError
         bridge: plan.bridge.clone(),
     };
     let (host, prefix) = (veth.name.clone(), plan.prefix);
-    links::set_alias(veth.nl(), &host, &name::own_alias())?;
+    let alias = if plan.bridge.is_some() { name::port_alias(plan.address) } else { name::own_alias() };
+    links::set_alias(veth.nl(), &host, &alias)?;
     no_ipv6(&host)?;
     match &plan.bridge {
         Some(_) => {

@@ -37,11 +37,17 @@ impl Context<'_> {
 }
 
 /// A `NETLINK_ROUTE` socket with its sequence numbers and receive buffer.
-#[derive(Debug)]
 pub(crate) struct Netlink {
     fd: OwnedFd,
     seq: u32,
     buf: Vec<u8>,
+}
+
+/// Without the receive buffer: a `Child`'s debug output would otherwise carry kilobytes of it.
+impl std::fmt::Debug for Netlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Netlink").field("fd", &self.fd).field("seq", &self.seq).finish_non_exhaustive()
+    }
 }
 
 impl Netlink {
