@@ -207,6 +207,7 @@ mod landlock;
 mod mount;
 mod namespaces;
 mod net;
+mod owner;
 mod pool;
 mod rlimit;
 mod sandbox;

@@ -2,17 +2,17 @@
 //! back, enforced (roughly here; the wing's own tests measure ±10% at 2 and 10 Mbit/s), counted,
 //! and removed with the sandbox. The spawning thread runs in a network namespace the test
 //! creates, so the "host side" is that namespace; addresses are 10.x only.
-#[path = "common/bandwidth.rs"]
-mod bandwidth;
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use bandwidth::{ibx_left_after, in_new_netns, links_here, sink_rate};
 use common::{cmd, require_root, sandbox};
 use isobox::{Bandwidth, Error, NetOp, Network, NetworkError, Stdio, Veth};
+use net::{ibx_left_after, in_new_netns, links_here, sink_rate};
 use nix::errno::Errno;
 
 const OUT_OF: u64 = 2_000_000;

@@ -4,19 +4,19 @@
 //! measured on the host side, which is a network namespace the test made (10.235.x only).
 //! The ifb's life (with the `Child`, a failed spawn, a SIGKILLed owner) is in
 //! `network_bandwidth_ifb.rs`.
-#[path = "common/bandwidth.rs"]
-mod bandwidth;
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
-use bandwidth::{ibx_left_after, in_new_netns, links_here, sink_rate};
 use common::{cmd, require_root, sandbox};
 use isobox::{
     Bandwidth, BandwidthError, Capabilities, Child, Error, NetOp, Network, NetworkError, Sandbox, Stdio, Veth,
 };
+use net::{ibx_left_after, in_new_netns, links_here, sink_rate};
 use nix::errno::Errno;
 
 /// A sandbox on 10.235.`net`.0/24 keeping `caps`, its egress limited to `bps`.
@@ -113,7 +113,7 @@ fn net_admin_cannot_lift(asked: u64, net: u8) {
             let (b0, t0) = (egress_bytes(&mut child), Instant::now());
             std::thread::sleep(Duration::from_millis(1200));
             let (b1, t1) = (egress_bytes(&mut child), Instant::now());
-            (received.join().unwrap(), bandwidth::rate_of(b1 - b0, t1 - t0))
+            (received.join().unwrap(), net::rate_of(b1 - b0, t1 - t0))
         });
         let (of, tbf_of) = (rate / asked as f64, tbf_rate / asked as f64);
         eprintln!("with NET_ADMIN: {of:.3} of {asked} bit/s received, {tbf_of:.3} through the tbf ({said:?})");
@@ -183,7 +183,7 @@ fn with_net_raw_kept_a_10_mbit_egress_limit_holds_against_packet_qdisc_bypass() 
         assert!(child.wait().unwrap().success(), "the attempt did not run: {line}");
         let sent: f64 = line.trim().strip_prefix("sent ").unwrap().parse().unwrap();
         let took = last.expect("frames after the warm-up").duration_since(from.unwrap());
-        let rate = bandwidth::rate_of(frames * 1514, took);
+        let rate = net::rate_of(frames * 1514, took);
         eprintln!(
             "with NET_RAW: sent at {sent:.0} bit/s past eth0's qdisc, {:.3} of {asked} arrived",
             rate / asked as f64

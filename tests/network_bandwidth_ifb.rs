@@ -3,18 +3,18 @@
 //! gone after the `Child` is reaped, after a failed spawn, after 200 spawns, and after its
 //! owner is SIGKILLed (swept by the next isobox process). The host side is a network
 //! namespace the test made (10.236.x only).
-#[path = "common/bandwidth.rs"]
-mod bandwidth;
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::process::Stdio as StdStdio;
 use std::time::{Duration, Instant};
 
-use bandwidth::{ibx_left_after, in_new_netns, links_here};
 use common::{cmd, require_root, sandbox};
 use isobox::{Bandwidth, BandwidthError, Capabilities, Error, NetOp, Network, NetworkError, Sandbox, Veth};
+use net::{ibx_left_after, in_new_netns, links_here};
 use nix::errno::Errno;
 
 /// A sandbox on 10.236.`net`.0/24 keeping `CAP_NET_ADMIN`, its egress limited.

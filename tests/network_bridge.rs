@@ -3,36 +3,19 @@
 //! addresses only; everything left there dies with the thread. A kernel without veth or
 //! bridge is a printed skip. (NAT on a bridge: `tests/network_nat.rs`.)
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::os::unix::fs::MetadataExt;
 use std::process::{Command as Std, Stdio as StdStdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{cmd, require_root, sandbox};
 use isobox::{Bridge, Error, NetOp, Network, NetworkError, PortForward, Sandbox, Stdio, Veth};
+use net::{in_new_netns, links_here};
 use nix::errno::Errno;
-use nix::sched::{unshare, CloneFlags};
-
-fn thread_netns() -> u64 {
-    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
-}
-
-/// Runs `f` on a thread of its own moved into a new network namespace.
-fn in_new_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    let host = thread_netns();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            unshare(CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
-            assert_ne!(thread_netns(), host, "still in the host's network namespace");
-            f()
-        })
-        .join()
-        .unwrap_or_else(|p| std::panic::resume_unwind(p))
-    })
-}
 
 /// A bridge name unique to this process and call.
 fn bridge_name() -> String {
@@ -52,12 +35,6 @@ fn veth_sandbox(v: Veth) -> Sandbox {
     sandbox(|b| {
         b.network(Network::Veth(v));
     })
-}
-
-/// The links of this thread's namespace.
-fn links_here() -> Vec<String> {
-    let dev = std::fs::read_to_string("/proc/thread-self/net/dev").unwrap();
-    dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(|n| n.trim().to_string()).collect()
 }
 
 /// The ports of `bridge` that are up, i.e. of live sandboxes (`ip link show master … up`, run in this thread's namespace).

@@ -3,6 +3,8 @@
 //! side" of a veth is such a namespace, never the host's) with 10.x addresses only; a
 //! kernel without veth is a printed skip.
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -13,23 +15,12 @@ use std::time::{Duration, Instant};
 
 use common::{cmd, full, is_root, require_root, require_userns, sandbox, sh};
 use isobox::{ConfigError, Error, NetOp, Network, NetworkConfigError, NetworkError, Sandbox, Stdio, Veth};
+use net::{in_new_netns, links_here, thread_netns};
 use nix::errno::Errno;
-use nix::sched::{unshare, CloneFlags};
-
-/// The network namespace inode of the calling thread.
-fn thread_netns() -> u64 {
-    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
-}
 
 /// `net:[inode]` as readlink shows it.
 fn ns_link(ino: u64) -> String {
     format!("net:[{ino}]")
-}
-
-/// The links of the calling thread's namespace (`/proc/thread-self/net/dev`).
-fn links_here() -> Vec<String> {
-    let dev = std::fs::read_to_string("/proc/thread-self/net/dev").unwrap();
-    dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(|n| n.trim().to_string()).collect()
 }
 
 fn host_veths_here() -> Vec<String> {
@@ -43,21 +34,6 @@ fn assert_no_host_veth_left() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(host_veths_here(), Vec::<String>::new(), "host-side veths left behind");
-}
-
-/// Runs `f` on a thread of its own moved into a new network namespace (checked to be a new
-/// one); the namespace dies with the thread, and with it anything left in it.
-fn in_new_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    let host = thread_netns();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            unshare(CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
-            assert_ne!(thread_netns(), host, "still in the host's network namespace");
-            f()
-        })
-        .join()
-        .unwrap()
-    })
 }
 
 fn veth(last: u8) -> Veth {

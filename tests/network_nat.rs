@@ -5,6 +5,8 @@
 //! with the two threads' namespaces; the real host's ruleset is compared before and after.
 //! Without `nft` (nftables) or veth, a printed skip.
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -16,16 +18,13 @@ use std::time::{Duration, Instant};
 
 use common::{cmd, require_root, sandbox};
 use isobox::{Error, NatError, NetOp, Network, NetworkError, PortForward, Sandbox, Veth};
+use net::{links_here, thread_netns};
 use nix::errno::Errno;
 use nix::sched::{unshare, CloneFlags};
 
 const OUTSIDE: Ipv4Addr = Ipv4Addr::new(10, 232, 0, 2);
 const HOST_OUT: Ipv4Addr = Ipv4Addr::new(10, 232, 0, 1);
 const PORT: u16 = 8080;
-
-fn thread_netns() -> u64 {
-    std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
-}
 
 fn run(program: &str, args: &[&str]) -> String {
     let out = Std::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
@@ -307,11 +306,6 @@ fn bridged_nat_sandbox(bridge: &str, last: u8) -> Sandbox {
     sandbox(|b| {
         b.network(Network::Veth(veth));
     })
-}
-
-fn links_here() -> Vec<String> {
-    let dev = std::fs::read_to_string("/proc/thread-self/net/dev").unwrap();
-    dev.lines().skip(2).filter_map(|l| l.split(':').next()).map(|n| n.trim().to_string()).collect()
 }
 
 /// Waits up to 3 s for no `ibx*` link and no `bridge` in this thread's namespace.

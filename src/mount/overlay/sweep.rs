@@ -7,27 +7,21 @@
 //! process does not pass for the creator. One is removed only when no process has that pid
 //! with that start time; a kept one (`<pid>-<n>`) never is.
 
+use crate::owner;
+use crate::sys::tree;
 use std::ffi::CStr;
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::sync::OnceLock;
-
-use crate::sys::tree;
 
 /// The name of a spawn directory: kept, `<pid>-<n>`; a throwaway, `tmp-<pid>-<start>-<n>`.
 pub(crate) fn spawn_dir_name(keep: bool, n: u64) -> String {
     let pid = std::process::id();
-    match (keep, own_start()) {
+    match (keep, owner::own_start_time()) {
         (false, Some(start)) => format!("tmp-{pid}-{start}-{n}"),
         // Without /proc no start time: a name the sweep leaves alone.
         (false, None) => format!("tmp-{pid}-{n}"),
         (true, _) => format!("{pid}-{n}"),
     }
-}
-
-fn own_start() -> Option<u64> {
-    static START: OnceLock<Option<u64>> = OnceLock::new();
-    *START.get_or_init(|| start_time(std::process::id()).ok().flatten())
 }
 
 /// Removes the throwaway spawn directories in `parent` whose creator is gone. Best effort:
@@ -37,7 +31,7 @@ pub(crate) fn sweep(parent: &Path) {
         return;
     };
     for (name, _) in tree::entries(dir.as_fd()).unwrap_or_default() {
-        if creator(&name).is_some_and(|(pid, start)| is_gone(pid, start)) {
+        if creator(&name).is_some_and(|(pid, start)| owner::is_gone(pid, start)) {
             let _ = super::remove::remove_tree_at(dir.as_fd(), &name);
         }
     }
@@ -50,29 +44,6 @@ fn creator(name: &CStr) -> Option<(u32, u64)> {
     let (pid, start, n) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?);
     let numbered = n.parse::<u64>().is_ok() && parts.next().is_none();
     (numbered && pid != std::process::id()).then_some((pid, start))
-}
-
-/// Whether no process has `pid` with start time `start`: none has `pid`, or the one that has
-/// it started at another time. A process that cannot be read counts as there.
-fn is_gone(pid: u32, start: u64) -> bool {
-    match start_time(pid) {
-        Ok(None) => true,
-        Ok(Some(now)) => now != start,
-        Err(()) => false,
-    }
-}
-
-/// The start time of process `pid` (field 22 of `/proc/<pid>/stat`); `None` if there is no
-/// such process.
-fn start_time(pid: u32) -> Result<Option<u64>, ()> {
-    let stat = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(_) => return Err(()),
-    };
-    // After the command's closing parenthesis come the fields from the third (the state) on.
-    let rest = stat.rsplit_once(')').ok_or(())?.1;
-    rest.split_whitespace().nth(22 - 3).and_then(|f| f.parse().ok()).map(Some).ok_or(())
 }
 
 #[cfg(test)]
@@ -92,17 +63,9 @@ mod tests {
     }
 
     #[test]
-    fn a_live_process_with_its_start_time_is_not_gone_and_a_reused_pid_is() {
-        let start = start_time(1).unwrap().expect("pid 1 runs");
-        assert!(!is_gone(1, start));
-        assert!(is_gone(1, start + 1), "another start time: another process");
-        assert!(is_gone(u32::MAX / 2, 1), "no such pid");
-    }
-
-    #[test]
     fn the_sweep_removes_only_dead_creators_throwaway_dirs() {
         let base = tempfile::tempdir().unwrap();
-        let live = start_time(1).unwrap().unwrap();
+        let live = crate::owner::start_time(1).unwrap().unwrap();
         let names = [format!("tmp-1-{}-0", live + 1), format!("tmp-1-{live}-0"), "1-0".to_string()];
         for name in &names {
             std::fs::create_dir_all(base.path().join(name).join("upper/d")).unwrap();

@@ -9,7 +9,6 @@
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 /// What every host-side name starts with.
 pub(crate) const PREFIX: &str = "ibx";
@@ -60,8 +59,7 @@ pub(crate) fn owner(name: &str) -> Option<u32> {
 
 /// The alias of this process's links.
 pub(crate) fn own_alias() -> String {
-    static START: OnceLock<Option<u64>> = OnceLock::new();
-    let start = START.get_or_init(|| start_time(std::process::id()).ok().flatten());
+    let start = crate::owner::own_start_time();
     format!("isobox {} {} {}", own_pid_namespace(), std::process::id(), start.unwrap_or(0))
 }
 
@@ -94,18 +92,6 @@ pub(crate) fn alias_address(alias: &str) -> Option<Ipv4Addr> {
     alias.rsplit(' ').next()?.parse().ok().filter(|_| alias.split(' ').count() == 5)
 }
 
-/// Process `pid`'s start time (clock ticks since boot, `/proc/<pid>/stat` field 22); `None`
-/// if there is no such process, `Err` if it cannot be read.
-pub(crate) fn start_time(pid: u32) -> Result<Option<u64>, ()> {
-    let stat = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(_) => return Err(()),
-    };
-    let rest = stat.rsplit_once(')').ok_or(())?.1;
-    rest.split_whitespace().nth(22 - 3).and_then(|f| f.parse().ok()).map(Some).ok_or(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +120,7 @@ mod tests {
         let own = own_alias();
         let (ns, pid, start) = alias_owner(&own).unwrap();
         assert_eq!((ns, pid), (own_pid_namespace(), std::process::id()));
-        assert_eq!(start_time(pid), Ok(Some(start)));
+        assert_eq!(crate::owner::start_time(pid), Ok(Some(start)));
         assert_eq!(alias_owner("isobox 7 12 34"), Some((7, 12, 34)));
         assert_eq!(alias_owner("isobox 12 34"), None);
         let port = port_alias(Ipv4Addr::new(10, 9, 0, 2));

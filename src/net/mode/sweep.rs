@@ -61,11 +61,7 @@ pub(crate) fn owner_gone(ns: u64, pid: u32, start: u64) -> bool {
     if pid == std::process::id() || ns != name::own_pid_namespace() {
         return false;
     }
-    match name::start_time(pid) {
-        Ok(None) => true,
-        Ok(Some(now)) => start != now,
-        Err(()) => false,
-    }
+    crate::owner::is_gone(pid, start)
 }
 
 #[cfg(test)]
@@ -84,7 +80,7 @@ mod tests {
         // pid 1 lives; with its own start time it stays, with another it is gone.
         let init = name::host_name(1, 0);
         assert!(!is_left_behind(&link(&init, None)));
-        if let Ok(Some(start)) = name::start_time(1) {
+        if let Ok(Some(start)) = crate::owner::start_time(1) {
             assert!(!is_left_behind(&link(&init, Some(&format!("isobox {ns} 1 {start}")))));
             assert!(is_left_behind(&link(&init, Some(&format!("isobox {ns} 1 {}", start + 1)))));
             // Another pid namespace's pid 1: not ours to judge.

@@ -1,6 +1,6 @@
-//! Helpers of the bandwidth tests (`network_bandwidth*.rs`): the calling thread's network
-//! namespace and links, a thread of its own in a new namespace (the "host side" of a veth),
-//! and a TCP sink that measures a rate there.
+//! Helpers of the network tests (`network_*.rs`): the calling thread's network namespace and
+//! links, a thread of its own in a new namespace (the "host side" of a veth), and a TCP sink
+//! that measures a rate there.
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -41,7 +41,7 @@ pub fn in_new_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
             f()
         })
         .join()
-        .unwrap()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
     })
 }
 
