@@ -54,6 +54,7 @@ fn rootless_a_pooled_command_runs_at_the_callers_priority_and_its_sandbox_below_
     if !require_userns() {
         return;
     }
+    let _quiet = not_busy();
     let caller = scheduling("/proc/thread-self/stat");
     let pool = sandbox(|_| {}).pool(1).unwrap();
     // The first sandbox comes from the pool's creation, which runs at the caller's priority;
@@ -83,6 +84,7 @@ fn rootless_a_pooled_command_that_is_its_sandboxs_program_runs_at_the_callers_pr
     if !require_userns() {
         return;
     }
+    let _quiet = not_busy();
     let caller = scheduling("/proc/thread-self/stat");
     // Without a pid namespace, the command is the sandbox's own program: never made on the
     // lowered thread, neither at the pool's creation nor by a refill.
@@ -102,6 +104,7 @@ fn rootless_an_empty_pools_spawn_runs_at_the_callers_priority() {
     if !require_userns() {
         return;
     }
+    let _quiet = not_busy();
     let caller = scheduling("/proc/thread-self/stat");
     let pool = sandbox(|_| {}).pool(1).unwrap();
     pool.set_auto_refill(false);
@@ -126,6 +129,7 @@ fn rootless_isobox_reaps_in_the_background_under_sched_idle() {
     if !require_userns() {
         return;
     }
+    let _quiet = not_busy();
     // A pooled command's sandbox is ended after its wait, its init reaped on the reaper thread.
     let pool = sandbox(|_| {}).pool(1).unwrap();
     assert!(pool.status(&Command::new("/bin/true")).unwrap().success());
@@ -148,6 +152,7 @@ fn rootless_an_empty_pools_spawn_does_not_wait_for_the_whole_refill() {
     if !require_userns() {
         return;
     }
+    let _quiet = not_busy();
     const SIZE: usize = 48;
     let pool = sandbox(|_| {}).pool(SIZE).unwrap();
     let mut running: Vec<isobox::Child> = (0..SIZE).map(|_| pool.spawn(&sleeper()).unwrap()).collect();
@@ -169,18 +174,33 @@ fn rootless_an_empty_pools_spawn_does_not_wait_for_the_whole_refill() {
     }
 }
 
-/// Busy loops at the caller's priority on every CPU, `per_cpu` each, until dropped.
-struct Busy(std::sync::Arc<std::sync::atomic::AtomicBool>, Vec<std::thread::JoinHandle<()>>);
+/// Held shared by the tests that need the background thread to make progress, and alone by a
+/// [`Busy`] machine, under which that thread (`SCHED_IDLE`) gets no CPU time at all.
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// For a test whose background work must not starve under another test's [`Busy`].
+fn not_busy() -> std::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Busy loops at the caller's priority on every CPU, `per_cpu` each, until dropped; no other
+/// test of this file runs meanwhile.
+struct Busy(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    Vec<std::thread::JoinHandle<()>>,
+    std::sync::RwLockWriteGuard<'static, ()>,
+);
 
 impl Busy {
     fn start(per_cpu: usize) -> Busy {
+        let alone = MACHINE.write().unwrap_or_else(|p| p.into_inner());
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let loops = (0..cpus * per_cpu).map(|_| {
             let stop = stop.clone();
             std::thread::spawn(move || while !stop.load(std::sync::atomic::Ordering::Relaxed) {})
         });
-        Busy(stop.clone(), loops.collect())
+        Busy(stop.clone(), loops.collect(), alone)
     }
 }
 
@@ -258,8 +278,12 @@ fn what_a_pooled_command_left_running_ends_at_once_after_its_wait_on_a_busy_mach
     drop(child.stdin.take()); // the shell ends, its sleep runs on
     assert!(child.wait().unwrap().success());
     let ended = Instant::now();
-    // The caller's wait killed the init (whose exit kills the rest), not the background thread.
+    // The caller's wait killed the init (whose exit kills the rest), not the background thread,
+    // and took it out of SCHED_IDLE (made there) into SCHED_BATCH, neither starved nor
+    // preempting the caller.
     assert!(killed_or_gone(init[0]), "the init was not killed by the wait");
+    let policy = policy_of(init[0]);
+    assert!(policy.is_none() || policy == Some(libc::SCHED_BATCH as u32), "the init's policy: {policy:?}");
     while in_ns() > 0 && ended.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -278,6 +302,12 @@ fn in_ns_named(name: &str, ns: &std::path::Path) -> Vec<u32> {
     pids.filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|l| l == ns))
         .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == name))
         .collect()
+}
+
+/// The scheduling policy of `pid` (`/proc/<pid>/stat` field 41), if it is still there.
+fn policy_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(") ").next()?.split(' ').nth(41 - 3)?.parse().ok()
 }
 
 /// Whether `pid` has a SIGKILL pending, is exiting (`PF_EXITING` in its stat flags) or dead,

@@ -234,9 +234,9 @@ pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Holder>) {
     if let Some((first, _)) = &mut holder {
         // At once, here: on a busy machine the background thread may not run for seconds,
         // and what the command left running must not live on that long.
-        // Its init may be under SCHED_IDLE (made by the background thread): at the caller's
-        // priority its exit, which ends everything in the sandbox, is not starved either.
-        let _ = super::priority::give_back(first.id());
+        // Its init may be under SCHED_IDLE (made by the background thread): its exit, which
+        // ends everything in the sandbox, must not be starved either.
+        let _ = super::priority::unstarve_for_exit(first.id());
         let _ = first.kill();
     }
     if pool.upgrade().is_some_and(|p| p.refills_in_background) {

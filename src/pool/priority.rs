@@ -14,8 +14,12 @@
 
 use std::cell::Cell;
 use std::io;
+use std::sync::OnceLock;
 
 use crate::sys::sched::{self, Scheduling};
+
+/// The scheduling the background pool thread had before it was lowered (set once it was).
+static ORIGINAL: OnceLock<Scheduling> = OnceLock::new();
 
 thread_local! {
     /// The calling thread (the background pool thread) is under `SCHED_IDLE`, and this is the
@@ -34,6 +38,7 @@ pub(crate) fn lower_this_thread() {
     };
     if can_go_back() && sched::set_idle().is_ok() {
         LOWERED_FROM.with(|l| l.set(Some(original)));
+        let _ = ORIGINAL.set(original);
     }
 }
 
@@ -60,4 +65,16 @@ pub(crate) fn give_back(pid: u32) -> io::Result<()> {
         LOWERED_FROM.with(|l| l.set(None));
     }
     given
+}
+
+/// Before a used sandbox's init (made under `SCHED_IDLE` on the background thread) is killed
+/// from the caller's thread: `SCHED_BATCH` at the nice value the background thread started
+/// with, so that its exit, which ends whatever the command left in the sandbox, is not starved
+/// on a busy machine, and yet does not preempt the caller on its way back from `wait` (a
+/// batch task's wake-up preempts nothing). Nothing to do where no thread was lowered.
+pub(crate) fn unstarve_for_exit(pid: u32) -> io::Result<()> {
+    let Some(original) = ORIGINAL.get() else {
+        return Ok(());
+    };
+    sched::set(pid as i32, Scheduling { policy: sched::BATCH, priority: 0, nice: original.nice })
 }

@@ -19,6 +19,9 @@ pub struct Scheduling {
 /// `SCHED_IDLE`: runs only on a CPU that nothing else wants (weight 3 against nice 0's 1024).
 pub const IDLE: i32 = libc::SCHED_IDLE;
 
+/// `SCHED_BATCH`: a fair share of the CPU, but its wake-ups preempt nothing.
+pub const BATCH: i32 = libc::SCHED_BATCH;
+
 /// The scheduling of `tid` (0: the calling thread).
 pub fn get(tid: i32) -> io::Result<Scheduling> {
     // SAFETY: an FFI call on an integer.
