@@ -188,7 +188,7 @@ fn not_busy() -> std::sync::RwLockReadGuard<'static, ()> {
 struct Busy(
     std::sync::Arc<std::sync::atomic::AtomicBool>,
     Vec<std::thread::JoinHandle<()>>,
-    std::sync::RwLockWriteGuard<'static, ()>,
+    #[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>,
 );
 
 impl Busy {

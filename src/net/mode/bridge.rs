@@ -87,11 +87,15 @@ pub(crate) fn attach(nl: &mut Netlink, plan: &VethPlan, port: &str) -> Result<()
 }
 
 /// Whether a port of bridge `index` that is up (a live sandbox's, see `delete_empty`) names
-/// `address` in its alias (`name::port_alias`).
+/// `address` in its alias (`name::port_alias`), and its owner is not gone (a dead owner's
+/// port, not swept yet, holds nothing).
 fn address_taken(nl: &mut Netlink, index: u32, address: Ipv4Addr) -> Result<bool, NetworkError> {
     let links = bridge::list(nl)?;
-    let port_has = |l: &LinkInfo| l.alias.as_deref().and_then(name::alias_address) == Some(address);
-    Ok(links.iter().any(|l| l.master == Some(index) && l.up && port_has(l)))
+    let held = |alias: &str| {
+        let owner_live = name::alias_owner(alias).is_some_and(|(ns, pid, start)| !name::owner_gone(ns, pid, start));
+        name::alias_address(alias) == Some(address) && owner_live
+    };
+    Ok(links.iter().any(|l| l.master == Some(index) && l.up && l.alias.as_deref().is_some_and(held)))
 }
 
 /// Creates the bridge `name` for `plan` and brings it up; returns its index. A bridge whose

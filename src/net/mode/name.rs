@@ -76,6 +76,16 @@ pub(crate) fn port_alias(address: Ipv4Addr) -> String {
     format!("{} {address}", own_alias())
 }
 
+/// Whether the isobox process `pid` that started at `start` in pid namespace `ns` is gone:
+/// never this process, nor one of another pid namespace (a pid means nothing there). Judges
+/// the owners of links ([`super::sweep`]), NAT rules ([`super::nat`]) and bridge ports.
+pub(crate) fn owner_gone(ns: u64, pid: u32, start: u64) -> bool {
+    if pid == std::process::id() || ns != own_pid_namespace() {
+        return false;
+    }
+    crate::owner::is_gone(pid, start)
+}
+
 /// The owner an alias isobox wrote names: pid namespace inode, pid and start time.
 pub(crate) fn alias_owner(alias: &str) -> Option<(u64, u32, u64)> {
     let mut parts = alias.strip_prefix("isobox ")?.split(' ');

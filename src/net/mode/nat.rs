@@ -7,7 +7,7 @@
 //! comment `isobox <pid namespace> <pid> <start time> <host end>` (the link's alias and its
 //! name), read back by its handle, and deleted when its [`NatRule`] is dropped; the table goes
 //! with the last rule. Rules of dead owners are swept at this process's first NAT in each
-//! namespace ([`super::sweep::owner_gone`]). Adding and removing hold an `flock` on
+//! namespace ([`super::name::owner_gone`]). Adding and removing hold an `flock` on
 //! [`LOCK`], so a concurrent isobox process never sees its fresh rule's table deleted.
 //!
 //! The kernel forwards a packet only if its *input* interface forwards: the host end for the
@@ -26,8 +26,8 @@ use std::sync::Mutex;
 use nix::fcntl::{Flock, FlockArg};
 use nix::sched::{setns, CloneFlags};
 
+use super::name;
 use super::nat_error::{NatError, NatStep};
-use super::{name, sweep};
 
 /// The lock of every isobox process's NAT table changes.
 pub(crate) const LOCK: &str = "/run/isobox-nat.lock";
@@ -262,7 +262,7 @@ pub(crate) fn sweep() -> Vec<String> {
     let mut gone = Vec::new();
     for (comment, handle) in rules(&listing) {
         let owner = comment.rsplit_once(' ').and_then(|(alias, _)| name::alias_owner(alias));
-        if owner.is_some_and(|(ns, pid, start)| sweep::owner_gone(ns, pid, start)) && delete_rule(handle).is_ok() {
+        if owner.is_some_and(|(ns, pid, start)| name::owner_gone(ns, pid, start)) && delete_rule(handle).is_ok() {
             gone.push(comment);
         }
     }

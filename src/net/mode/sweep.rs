@@ -7,7 +7,7 @@
 //! when that pid is another process now: its start time is not the one in the link's alias.
 //! A link whose owner lives, this process's own, and names that are not isobox's are left
 //! alone. Best effort: a link that cannot be deleted stays for the next sweep. The NAT rules
-//! of dead owners are swept likewise, by [`super::nat`] with [`owner_gone`].
+//! of dead owners are swept likewise, by [`super::nat`] with [`name::owner_gone`].
 
 use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
@@ -51,17 +51,7 @@ fn is_left_behind(link: &LinkName) -> bool {
     let Some((ns, alias_pid, start)) = link.alias.as_deref().and_then(name::alias_owner) else {
         return false; // not marked (yet), or not isobox's
     };
-    alias_pid == pid && owner_gone(ns, pid, start)
-}
-
-/// Whether the isobox process `pid` that started at `start` in pid namespace `ns` is gone:
-/// never this process, nor one of another pid namespace (a pid means nothing there). Also
-/// judges the NAT rules' owners ([`super::nat`]).
-pub(crate) fn owner_gone(ns: u64, pid: u32, start: u64) -> bool {
-    if pid == std::process::id() || ns != name::own_pid_namespace() {
-        return false;
-    }
-    crate::owner::is_gone(pid, start)
+    alias_pid == pid && name::owner_gone(ns, pid, start)
 }
 
 #[cfg(test)]
