@@ -241,3 +241,19 @@ fn memory_high_events_reach_the_exit_report() {
     assert!(report.success() && cg.memory_high_events.unwrap() > 0 && cg.limit_hit(), "{report:?}");
     assert!(parent.leftovers().is_empty(), "{:?}", parent.leftovers());
 }
+
+#[test]
+fn the_largest_memory_values_are_the_kernels_cap_not_a_read_back_failure() {
+    if !require_root() {
+        return;
+    }
+    let parent = TestParent::new("largest");
+    let mut b = parent.builder(ns());
+    b.memory_max(u64::MAX);
+    if v2_memory_mount().is_some() {
+        b.memory_min(u64::MAX).memory_low(u64::MAX);
+    }
+    let report = b.build().unwrap().status(&Command::new("/bin/true")).unwrap();
+    assert!(report.success(), "{report:?}");
+    assert!(parent.leftovers().is_empty(), "{:?}", parent.leftovers());
+}

@@ -108,7 +108,11 @@ impl Setting {
 
     /// The writes for cgroup v2, in order.
     pub fn v2_writes(&self, page: u64) -> Vec<FileWrite> {
-        let pages = |n: u64| Expect::Bytes(n / page * page);
+        // At the kernel's cap (PAGE_COUNTER_MAX pages) v2 reads back "max".
+        let pages = |n: u64| match n / page >= max_pages(page) {
+            true => Expect::Exact("max".into()),
+            false => Expect::Bytes(n / page * page),
+        };
         match self {
             Setting::CpusetCpus(l) => vec![v2_cpuset("cpuset.cpus", "cpuset.cpus.effective", l)],
             Setting::CpusetMems(l) => vec![v2_cpuset("cpuset.mems", "cpuset.mems.effective", l)],
@@ -137,7 +141,8 @@ impl Setting {
     /// The writes for cgroup v1, in order; `None` where v1 has no such limit. `weight`: the io
     /// weight file the kernel has (see `io_weight`; asked for an io weight only).
     pub fn v1_writes(&self, page: u64, weight: impl FnOnce() -> Option<V1Weight>) -> Option<Vec<FileWrite>> {
-        let pages = |n: u64| Expect::Bytes(n / page * page);
+        // v1 reads back the capped number of bytes.
+        let pages = |n: u64| Expect::Bytes((n / page).min(max_pages(page)) * page);
         Some(match self {
             Setting::CpusetCpus(l) => vec![write("cpuset.cpus", l, Expect::List(l.clone()))],
             Setting::CpusetMems(l) => vec![write("cpuset.mems", l, Expect::List(l.clone()))],
@@ -157,6 +162,11 @@ impl Setting {
             Setting::IoMax(io) => v1_throttle(io),
         })
     }
+}
+
+/// The kernel's `PAGE_COUNTER_MAX`: a memory value is capped at this many pages.
+fn max_pages(page: u64) -> u64 {
+    i64::MAX as u64 / page.max(1)
 }
 
 fn v1_throttle(io: &IoMax) -> Vec<FileWrite> {

@@ -91,3 +91,14 @@ fn a_burst_goes_to_each_versions_file() {
     let v1 = burst.v1_writes(4096, cfq).unwrap();
     assert_eq!((v1[0].file, v1[0].value.as_str()), ("cpu.cfs_burst_us", "5000"));
 }
+
+#[test]
+fn a_memory_value_past_the_kernels_cap_reads_back_as_the_cap() {
+    for setting in [Setting::MemoryMin(u64::MAX), Setting::MemoryMax(u64::MAX), Setting::MemoryHigh(1 << 63)] {
+        let w = &setting.v2_writes(4096)[0];
+        assert!(matches(&w.expect, "max\n"), "{}: v2 shows max", w.file);
+    }
+    let v1 = &Setting::MemoryMax(u64::MAX).v1_writes(4096, cfq).unwrap()[0];
+    // What v1's memory.limit_in_bytes shows for "no limit" on a 4 KiB-page kernel.
+    assert!(matches(&v1.expect, "9223372036854771712\n"));
+}
