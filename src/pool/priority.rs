@@ -72,6 +72,7 @@ pub(crate) fn give_back(pid: u32) -> io::Result<()> {
 /// with, so that its exit, which ends whatever the command left in the sandbox, is not starved
 /// on a busy machine, and yet does not preempt the caller on its way back from `wait` (a
 /// batch task's wake-up preempts nothing). Nothing to do where no thread was lowered.
+///
 /// Only an init that is under `SCHED_IDLE` now, and only when the thread was lowered from
 /// another policy: a caller that runs idle itself keeps its inits idle too.
 pub(crate) fn unstarve_for_exit(pid: u32) -> io::Result<()> {

@@ -7,11 +7,12 @@
 //! process does not pass for the creator. One is removed only when no process has that pid
 //! with that start time; a kept one (`<pid>-<n>`) never is.
 
-use crate::owner;
-use crate::sys::tree;
 use std::ffi::CStr;
 use std::os::fd::AsFd;
 use std::path::Path;
+
+use crate::owner;
+use crate::sys::tree;
 
 /// The name of a spawn directory: kept, `<pid>-<n>`; a throwaway, `tmp-<pid>-<start>-<n>`.
 pub(crate) fn spawn_dir_name(keep: bool, n: u64) -> String {

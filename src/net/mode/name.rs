@@ -4,8 +4,10 @@
 //! = 15 bytes (IFNAMSIZ less the NUL) for pids up to 2^22. The counter never repeats in a
 //! process, so a name is never reused while the kernel may still be tearing an older pair
 //! down. A pair's ifb (its egress limit on the host side) is the pair's name with `_` for
-//! `-` (`ibx<pid>_<n>`): as long, the same owner. The link's alias (`IFLA_IFALIAS`) is `isobox <pid> <start time>`, so that the sweep
-//! can tell a live owner from another process that has its pid now.
+//! `-` (`ibx<pid>_<n>`): as long, the same owner. The link's alias (`IFLA_IFALIAS`) is
+//! `isobox <pid namespace> <pid> <start time>`, so that the sweep can tell a live owner from
+//! another process that has its pid now; a host end on a bridge adds its sandbox's address, so
+//! that another process sharing the bridge can tell the address is taken.
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,8 +100,8 @@ pub(crate) fn alias_owner(alias: &str) -> Option<(u64, u32, u64)> {
 
 /// The sandbox address a [`port_alias`] names.
 pub(crate) fn alias_address(alias: &str) -> Option<Ipv4Addr> {
-    alias_owner(alias)?;
-    alias.rsplit(' ').next()?.parse().ok().filter(|_| alias.split(' ').count() == 5)
+    alias_owner(alias)?; // well formed: the address, if any, is the fifth and last word
+    alias.split(' ').nth(4)?.parse().ok()
 }
 
 #[cfg(test)]
