@@ -72,7 +72,7 @@ fn limits_hold(into_asked: u64, out_asked: u64, net: u8) {
         py.stdout(Stdio::piped());
         let mut child = match sb.spawn(&py) {
             Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP => {
-                return eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+                return common::kernel_lacks(&format!("this kernel has no veth (module not loaded): {e}"));
             }
             other => other.unwrap(),
         };
@@ -155,7 +155,7 @@ fn the_sandbox_cannot_remove_its_egress_limit_from_inside() {
         sh.stdout(Stdio::piped());
         let mut child = match sb.spawn(&sh) {
             Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP => {
-                return eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+                return common::kernel_lacks(&format!("this kernel has no veth (module not loaded): {e}"));
             }
             other => other.unwrap(),
         };

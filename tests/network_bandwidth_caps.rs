@@ -32,7 +32,7 @@ fn limited(caps: Capabilities, bps: u64, net: u8) -> Sandbox {
 fn spawn_or_skip(sb: &Sandbox, cmd: &isobox::Command) -> Option<Child> {
     match sb.spawn(cmd) {
         Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP => {
-            eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+            common::kernel_lacks(&format!("this kernel has no veth (module not loaded): {e}"));
             None
         }
         Err(Error::Network(NetworkError::Bandwidth(e @ BandwidthError::KernelLacks { .. }))) => {

@@ -36,7 +36,7 @@ fn require_kinds(sb: &Sandbox) -> bool {
             true
         }
         Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP => {
-            eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+            common::kernel_lacks(&format!("this kernel has no veth (module not loaded): {e}"));
             false
         }
         Err(Error::Network(NetworkError::Bandwidth(e @ BandwidthError::KernelLacks { .. }))) => {

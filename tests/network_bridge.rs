@@ -79,7 +79,7 @@ fn require_bridge() -> bool {
         Err(Error::Network(NetworkError::Veth(e)))
             if matches!(e.op, NetOp::CreateVeth | NetOp::CreateBridge) && e.errno == Errno::EOPNOTSUPP =>
         {
-            eprintln!("skipped: this kernel lacks veth or bridge (module not loaded): {e}");
+            common::kernel_lacks(&format!("this kernel lacks veth or bridge (module not loaded): {e}"));
             false
         }
         Err(e) => panic!("probing veth and bridge: {e}"),
@@ -288,10 +288,11 @@ fn a_thousand_spawns_on_a_bridge_leave_no_port_or_bridge() {
         let br = bridge_name();
         let sb = veth_sandbox(on_bridge(&br, 9, 2));
         let started = Instant::now();
-        for i in 0..1000 {
+        let n = common::spawns(1000);
+        for i in 0..n {
             assert!(sb.status(&cmd("/bin/true", &[])).unwrap().success(), "spawn {i}");
         }
-        eprintln!("1000 bridge spawns in {:?}", started.elapsed());
+        eprintln!("{n} bridge spawns in {:?}", started.elapsed());
         assert_gone(&br);
         // The sandbox's address gets the same hardware address each time (ARP caches stay right).
         let out = common::sh(&sb, "ip -o link show eth0");

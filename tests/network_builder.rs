@@ -169,7 +169,7 @@ fn veth_ports_are_carried_to_the_sandbox_and_closed_after_wait() {
                 Err(Error::Network(NetworkError::Veth(e)))
                     if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP =>
                 {
-                    return eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+                    return common::kernel_lacks(&format!("this kernel has no veth (module not loaded): {e}"));
                 }
                 other => other.unwrap(),
             };

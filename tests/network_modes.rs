@@ -47,8 +47,8 @@ fn veth_sandbox(v: Veth) -> Sandbox {
 }
 
 /// Whether this kernel makes veth pairs (tried with a spawn on the calling thread, which must
-/// be in a test's namespace); else a printed skip. Not a privilege: the cgroup-v2 VM's
-/// kernel has veth as a module it does not load.
+/// be in a test's namespace); else [`common::kernel_lacks`]: not a privilege, a kernel
+/// without the veth module loaded.
 fn require_veth() -> bool {
     match veth_sandbox(veth(250)).status(&cmd("/bin/true", &[])) {
         Ok(report) => {
@@ -56,7 +56,7 @@ fn require_veth() -> bool {
             true
         }
         Err(Error::Network(NetworkError::Veth(e))) if e.op == NetOp::CreateVeth && e.errno == Errno::EOPNOTSUPP => {
-            eprintln!("skipped: this kernel has no veth (module not loaded): {e}");
+            common::kernel_lacks(&format!("this kernel has no veth (module not loaded): {e}"));
             false
         }
         Err(e) => panic!("probing veth: {e}"),
@@ -264,11 +264,12 @@ fn veth_failed_spawns_and_a_thousand_spawns_leave_no_link() {
         assert!(matches!(missing, Error::ProgramNotFound { .. }), "{missing}");
         assert_no_host_veth_left();
         let started = Instant::now();
-        for i in 0..1000 {
+        let n = common::spawns(1000);
+        for i in 0..n {
             let report = sandbox.status(&cmd("/bin/true", &[])).unwrap();
             assert!(report.success(), "spawn {i}: {report}");
         }
-        eprintln!("1000 veth spawns in {:?}", started.elapsed());
+        eprintln!("{n} veth spawns in {:?}", started.elapsed());
         assert_no_host_veth_left();
     });
 }
@@ -297,7 +298,7 @@ fn veth_sweep_removes_a_dead_owners_leftover_and_keeps_a_live_ones() {
             if !ip(&["link", "add", name, "type", "veth", "peer", "name", peer])
                 || !ip(&["link", "set", name, "alias", alias])
             {
-                eprintln!("skipped: could not make a veth leftover with ip (ip or the veth driver missing)");
+                common::kernel_lacks("could not make a veth leftover with ip (ip or the veth driver missing)");
                 return;
             }
         }

@@ -106,7 +106,7 @@ fn with_topology<T: Send>(forward: bool, f: impl FnOnce() -> T + Send) -> Option
                     .args(["link", "add", &a, "type", "veth", "peer", "name", &b, "netns", &tid.to_string()])
                     .status();
                 if !made.is_ok_and(|s| s.success()) {
-                    eprintln!("skipped: no veth pair (the veth driver missing)");
+                    common::kernel_lacks("no veth pair (the veth driver missing)");
                     let _ = go_tx.send(false);
                     return None;
                 }
@@ -169,7 +169,7 @@ fn a_nat_veth_reaches_the_outside_masqueraded_and_its_rule_goes_with_it() {
     with_topology(true, || {
         let nat = nat_sandbox(1, true);
         let mut child = match nat.spawn(&cmd("/bin/sleep", &["0.3"])) {
-            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            Err(e) if veth_missing(&e) => return common::kernel_lacks(&format!("no veth: {e}")),
             other => other.unwrap(),
         };
         let host_end = child.host_veth().unwrap().to_owned();
@@ -198,7 +198,7 @@ fn nat_is_refused_when_the_outbound_link_does_not_forward_and_a_failed_spawn_lea
     }
     with_topology(false, || {
         match nat_sandbox(1, true).spawn(&cmd("/bin/true", &[])) {
-            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            Err(e) if veth_missing(&e) => return common::kernel_lacks(&format!("no veth: {e}")),
             Err(Error::Network(NetworkError::Nat(NatError::OutboundForwardingOff { interface, .. }))) => {
                 assert!(interface.starts_with("nto"), "{interface}");
             }
@@ -240,7 +240,7 @@ fn a_leftover_rule_of_a_dead_owner_is_swept() {
         nft.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
         assert!(nft.wait().unwrap().success());
         match nat_sandbox(1, true).status(&cmd("/bin/true", &[])) {
-            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            Err(e) if veth_missing(&e) => return common::kernel_lacks(&format!("no veth: {e}")),
             other => assert!(other.unwrap().success()),
         }
         let listing = isobox_chain();
@@ -257,7 +257,7 @@ fn a_rule_goes_when_its_child_is_dropped_on_a_thread_of_another_namespace() {
     }
     with_topology(true, || {
         let mut child = match nat_sandbox(1, true).spawn(&cmd("/bin/sleep", &["5"])) {
-            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            Err(e) if veth_missing(&e) => return common::kernel_lacks(&format!("no veth: {e}")),
             other => other.unwrap(),
         };
         assert!(isobox_chain().contains("masquerade"));
@@ -282,20 +282,21 @@ fn a_thousand_nat_spawns_leave_no_rule_table_or_link() {
     with_topology(true, || {
         let nat = nat_sandbox(5, true);
         let started = Instant::now();
-        for i in 0..1000 {
+        let n = common::spawns(1000);
+        for i in 0..n {
             match nat.status(&cmd("/bin/true", &[])) {
-                Err(e) if i == 0 && veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+                Err(e) if i == 0 && veth_missing(&e) => return common::kernel_lacks(&format!("no veth: {e}")),
                 other => assert!(other.unwrap().success(), "spawn {i}"),
             }
         }
-        eprintln!("1000 NAT spawns in {:?}", started.elapsed());
-        assert_eq!(isobox_chain_soon(), "", "a rule or the table left after 1000 spawns");
+        eprintln!("{n} NAT spawns in {:?}", started.elapsed());
+        assert_eq!(isobox_chain_soon(), "", "a rule or the table left after {n} spawns");
         let deadline = Instant::now() + Duration::from_secs(3);
         let links = || std::fs::read_to_string("/proc/thread-self/net/dev").unwrap().matches("ibx").count();
         while links() > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(links(), 0, "host-side veths left after 1000 spawns");
+        assert_eq!(links(), 0, "host-side veths left after {n} spawns");
     });
 }
 
@@ -326,11 +327,11 @@ fn two_nat_sandboxes_on_a_bridge_reach_the_outside_masqueraded_and_leave_nothing
     with_topology(true, || {
         let bridge = format!("ibn{}", std::process::id());
         let mut first = match bridged_nat_sandbox(&bridge, 2).spawn(&cmd("/bin/sleep", &["10"])) {
-            Err(e) if veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+            Err(e) if veth_missing(&e) => return common::kernel_lacks(&format!("no veth: {e}")),
             Err(Error::Network(NetworkError::Veth(e)))
                 if e.op == NetOp::CreateBridge && e.errno == Errno::EOPNOTSUPP =>
             {
-                return eprintln!("skipped: no bridge: {e}")
+                return common::kernel_lacks(&format!("no bridge: {e}"))
             }
             other => other.unwrap(),
         };
@@ -361,14 +362,15 @@ fn three_hundred_nat_spawns_on_a_bridge_leave_no_rule_port_bridge_or_link() {
         let bridge = format!("ibm{}", std::process::id());
         let nat = bridged_nat_sandbox(&bridge, 5);
         let started = Instant::now();
-        for i in 0..300 {
+        let n = common::spawns(300);
+        for i in 0..n {
             match nat.status(&cmd("/bin/true", &[])) {
-                Err(e) if i == 0 && veth_missing(&e) => return eprintln!("skipped: no veth: {e}"),
+                Err(e) if i == 0 && veth_missing(&e) => return common::kernel_lacks(&format!("no veth: {e}")),
                 other => assert!(other.unwrap().success(), "spawn {i}"),
             }
         }
-        eprintln!("300 NAT spawns on a bridge in {:?}", started.elapsed());
-        assert_eq!(isobox_chain_soon(), "", "a rule or the table left after 300 spawns");
+        eprintln!("{n} NAT spawns on a bridge in {:?}", started.elapsed());
+        assert_eq!(isobox_chain_soon(), "", "a rule or the table left after {n} spawns");
         assert_no_port_or_bridge(&bridge);
     });
 }

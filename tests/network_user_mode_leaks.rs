@@ -37,10 +37,11 @@ fn rootless_a_thousand_user_mode_spawns_leave_no_helper() {
         b.network(Network::UserMode(UserNet::new(helper)));
     });
     let started = Instant::now();
-    for i in 0..1000 {
+    let n = common::spawns(1000);
+    for i in 0..n {
         assert!(sb.status(&cmd("/bin/true", &[])).unwrap().success(), "spawn {i}");
     }
-    eprintln!("1000 user-mode spawns in {:?}", started.elapsed());
+    eprintln!("{n} user-mode spawns in {:?}", started.elapsed());
     let end = Instant::now() + Duration::from_secs(10);
     while children_named(helper.program()) != (Vec::new(), Vec::new()) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));

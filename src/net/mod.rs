@@ -10,4 +10,6 @@ pub(crate) mod forward;
 pub(crate) mod mode;
 pub(crate) mod netlink;
 pub(crate) mod plan;
+#[cfg(test)]
+pub(crate) mod test_kernel;
 pub(crate) mod usermode;

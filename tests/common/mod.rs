@@ -21,6 +21,24 @@ pub fn require(ok: bool, why: &str) -> bool {
     false
 }
 
+/// How many spawns a leak test makes where it asks for `n`: `n`, or `n / D` (at least 10)
+/// under `ISOBOX_TEST_SPAWN_DIVISOR=D`, which CI's VM sets: it runs 15-40x slower, and 1000
+/// NAT spawns took 13 minutes there. The host and rootless stages make all `n`.
+pub fn spawns(n: usize) -> usize {
+    let divisor = std::env::var("ISOBOX_TEST_SPAWN_DIVISOR").ok().and_then(|d| d.parse::<usize>().ok());
+    divisor.filter(|d| *d > 1).map_or(n, |d| (n / d).max(10))
+}
+
+/// A test that cannot run because the kernel lacks a driver (`why`): a printed skip, or a
+/// failure under `ISOBOX_REQUIRE_NET_KERNEL=1`, which CI's VM sets once it has loaded the
+/// network modules (veth, bridge, tun, ifb, tc's, nftables'): there such a skip is a bug.
+pub fn kernel_lacks(why: &str) {
+    if std::env::var("ISOBOX_REQUIRE_NET_KERNEL").as_deref() == Ok("1") {
+        panic!("ISOBOX_REQUIRE_NET_KERNEL=1, but the kernel lacks what this test needs: {why}");
+    }
+    eprintln!("skipped: {why}");
+}
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -163,13 +181,13 @@ impl Drop for KillOnDrop {
 /// Whether user-mode networking through `helper` can run here: its program installed and
 /// `/dev/net/tun` usable by this user (CI's set-up provides both: else a skip that
 /// `ISOBOX_REQUIRE_PRIVILEGES=1` fails); a kernel without tun at all (no `/dev/net/tun`: the
-/// cgroup-v2 VM's, which does not load the module) is a printed skip.
+/// cgroup-v2 VM's without CI's modules) is [`kernel_lacks`].
 pub fn require_user_net(helper: isobox::UserNetHelper) -> bool {
     if !require_userns() {
         return false;
     }
     if !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("skipped: this kernel has no /dev/net/tun (tun module not loaded)");
+        kernel_lacks("this kernel has no /dev/net/tun (tun module not loaded)");
         return false;
     }
     let found = std::process::Command::new(helper.program()).arg("--version").output().is_ok();

@@ -31,8 +31,8 @@ fn require_root() -> bool {
 }
 
 /// Whether this kernel has what the tests use (veth and ifb links, the tbf qdisc), tried in a
-/// namespace of its own; else skipped with a printed reason. Not a privilege: the cgroup-v2
-/// VM's kernel has these as modules it does not load, and the host runs the tests.
+/// namespace of its own; else skipped with a printed reason (a kernel without the modules
+/// loaded), which CI's VM, where `.ci/vm-network` loads them, turns into a failure.
 fn require_link_kinds() -> bool {
     let missing = in_netns(|_| {
         let mut nl = Netlink::open().unwrap();
@@ -52,7 +52,7 @@ fn require_link_kinds() -> bool {
         missing
     });
     if !missing.is_empty() {
-        eprintln!("skipped: this kernel lacks {} (modules not loaded)", missing.join(", "));
+        crate::net::test_kernel::lacks(&format!("this kernel lacks {} (modules not loaded)", missing.join(", ")));
     }
     missing.is_empty()
 }
@@ -77,6 +77,19 @@ fn in_netns<T: Send>(f: impl FnOnce(&OwnedFd) -> T + Send) -> T {
 
 fn enter(ns: &OwnedFd) {
     setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).unwrap();
+}
+
+/// Checks the classifier `redirect_ingress` used (`kinds`, one filter): matchall where the
+/// kernel has the module loaded (by now, if it could load it on request) or where
+/// `ISOBOX_REQUIRE_NET_KERNEL=1` says it must (CI's VM, which loads cls_matchall); else u32,
+/// or matchall built into the kernel (no /sys/module entry then). One filter is dumped as
+/// several messages of its kind (its classifier's head, then the filter; u32's hash table and
+/// bucket too).
+fn assert_classifier(kinds: &[String]) {
+    let loaded = std::path::Path::new("/sys/module/cls_matchall").exists();
+    assert!(loaded || !crate::net::test_kernel::required(), "no cls_matchall, though the run requires it");
+    let all = |kind: &str| !kinds.is_empty() && kinds.iter().all(|k| k == kind);
+    assert!(all("matchall") || (all("u32") && !loaded), "ingress filters {kinds:?}, cls_matchall loaded: {loaded}");
 }
 
 /// No link of this name on the host (read-only: sysfs of the host's namespace).
@@ -220,6 +233,7 @@ fn a_rate_is_written_and_read_back_and_ingress_is_redirected() {
         assert_eq!((again.op, again.errno), (NetOp::AddQdisc, Errno::EEXIST), "{again}");
         tc::add_ingress(&mut nl, "inltc0").unwrap();
         tc::redirect_ingress(&mut nl, "inltc0", "inlifb0").unwrap();
+        assert_classifier(&tc::ingress_filter_kinds(&mut nl, "inltc0").unwrap());
         if let Ok(out) = std::process::Command::new("tc").args(["filter", "show", "dev", "inltc0", "ingress"]).output()
         {
             let text = String::from_utf8_lossy(&out.stdout);

@@ -185,6 +185,24 @@ pub(crate) fn ingress_redirects(nl: &mut Netlink, ifname: &str) -> Result<Vec<u3
     Ok(targets)
 }
 
+/// The classifier kinds of the filters on link `ifname`'s ingress qdisc (tests: which of
+/// matchall and u32 [`redirect_ingress`] used).
+#[cfg(test)]
+pub(crate) fn ingress_filter_kinds(nl: &mut Netlink, ifname: &str) -> Result<Vec<String>, NetlinkError> {
+    let cx = Context { op: NetOp::GetFilter, ifname: Some(ifname) };
+    let index = link::index(nl, ifname)?;
+    let mut req = nl.request(RTM_GETTFILTER, NLM_F_DUMP, true);
+    req.put(&tcmsg(index as i32, 0, INGRESS_HANDLE, 0));
+    let mut kinds = Vec::new();
+    nl.transact(&mut req, cx, |msg| {
+        let kind = msg.payload.get(20..).and_then(|attrs| parse::find(attrs, TCA_KIND));
+        if msg.kind == RTM_NEWTFILTER && parse::u32_at(msg.payload, 4) == Some(index) {
+            kinds.extend(kind.map(parse::text));
+        }
+    })?;
+    Ok(kinds)
+}
+
 /// The targets of a match-all filter's mirred egress redirects, from a `tcmsg` and its attributes.
 fn redirects(payload: &[u8]) -> Vec<u32> {
     let actions = payload.get(20..).and_then(match_all_actions);
