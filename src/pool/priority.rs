@@ -1,12 +1,12 @@
 //! The background pool thread's CPU priority (**parent**). It refills command-beside pools
-//! under `SCHED_IDLE`: the new sandboxes, and the teardown of used ones, which their
+//! at nice +10 under `SCHED_BATCH` (`lowered`): the new sandboxes, and the teardown of used ones, which their
 //! processes (spawned there, and idle too) do as they exit. So on a busy machine a refill takes
 //! only the CPU time the commands leave, instead of competing with the command it replaces.
 //! Each command's waiter gets back the scheduling the thread started with (that of the thread
 //! that made the process's first pool) before the sandbox is pooled. Whatever a caller waits
 //! for is made by the other pool thread, which is never lowered (see `filler`).
 //!
-//! Only for a root caller whose threads may go back from `SCHED_IDLE` (`CAP_SYS_NICE`, which
+//! Only for a root caller whose threads may go back from it (`CAP_SYS_NICE`, which
 //! a container may not grant): a probe thread tries it once. Then giving a waiter back its
 //! scheduling is allowed whatever ids it runs as. Otherwise the thread keeps its scheduling
 //! and nothing here changes anything (an unprivileged caller's spawns also share a
@@ -22,32 +22,43 @@ use crate::sys::sched::{self, Scheduling};
 static ORIGINAL: OnceLock<Scheduling> = OnceLock::new();
 
 thread_local! {
-    /// The calling thread (the background pool thread) is under `SCHED_IDLE`, and this is the
+    /// The calling thread (the background pool thread) is lowered, and this is the
     /// scheduling it had before.
     static LOWERED_FROM: Cell<Option<Scheduling>> = const { Cell::new(None) };
 }
 
 /// Lowers the calling thread (the background pool thread, once, when it starts) to
-/// `SCHED_IDLE` if the caller is root and a thread so lowered may go back.
+/// [`lowered`] if the caller is root and a thread so lowered may go back.
 pub(crate) fn lower_this_thread() {
     if !nix::unistd::geteuid().is_root() {
         return;
     }
-    let Ok(original) = sched::get(0) else {
+    // A caller under SCHED_IDLE already runs below where this would go.
+    let Ok(original) = sched::get(0).map_err(drop).and_then(|o| if o.policy == sched::IDLE { Err(()) } else { Ok(o) })
+    else {
         return;
     };
-    if can_go_back() && sched::set_idle().is_ok() {
+    if can_go_back() && sched::set(0, lowered(original)).is_ok() {
         LOWERED_FROM.with(|l| l.set(Some(original)));
         let _ = ORIGINAL.set(original);
     }
 }
 
-/// Whether a thread of the caller's scheduling, once under `SCHED_IDLE`, may go back to it:
+/// How far the background thread goes down from `original`: `SCHED_BATCH` at nice +10 (weight
+/// 110 against nice 0's 1024, ~10% of a CPU against one busy loop), not `SCHED_IDLE` (weight
+/// 3): a refill holds the kernel's sleeping locks at times (the mount namespace's, while it
+/// mounts), and a spawn made at the caller's priority waited behind one for seconds on a busy
+/// machine (`tests/pool_priority.rs`, the pool found empty). Its wake-ups preempt nothing.
+fn lowered(original: Scheduling) -> Scheduling {
+    Scheduling { policy: sched::BATCH, priority: 0, nice: (original.nice + 10).min(19) }
+}
+
+/// Whether a thread of the caller's scheduling, once lowered, may go back to it:
 /// tried on a thread of its own, which inherits the caller's scheduling and then ends.
 fn can_go_back() -> bool {
     let probe = std::thread::Builder::new().name("isobox-probe".into()).spawn(|| {
         let original = sched::get(0)?;
-        sched::set_idle()?;
+        sched::set(0, lowered(original))?;
         sched::set(0, original)
     });
     probe.is_ok_and(|p| p.join().is_ok_and(|r| r.is_ok()))
@@ -67,19 +78,17 @@ pub(crate) fn give_back(pid: u32) -> io::Result<()> {
     given
 }
 
-/// Before a used sandbox's init (made under `SCHED_IDLE` on the background thread) is killed
-/// from the caller's thread: `SCHED_BATCH` at the nice value the background thread started
-/// with, so that its exit, which ends whatever the command left in the sandbox, is not starved
-/// on a busy machine, and yet does not preempt the caller on its way back from `wait` (a
-/// batch task's wake-up preempts nothing). Nothing to do where no thread was lowered.
-///
-/// Only an init that is under `SCHED_IDLE` now, and only when the thread was lowered from
-/// another policy: a caller that runs idle itself keeps its inits idle too.
+/// Before a used sandbox's init (made at the lowered scheduling on the background thread) is
+/// killed from the caller's thread: `SCHED_BATCH` at the nice value the background thread
+/// started with, so that its exit, which ends whatever the command left in the sandbox, takes
+/// a fair share on a busy machine, and yet does not preempt the caller on its way back from
+/// `wait` (a batch task's wake-up preempts nothing). Nothing to do where no thread was
+/// lowered, or for an init whose scheduling someone changed since.
 pub(crate) fn unstarve_for_exit(pid: u32) -> io::Result<()> {
-    let Some(original) = ORIGINAL.get().filter(|o| o.policy != sched::IDLE) else {
+    let Some(original) = ORIGINAL.get().copied() else {
         return Ok(());
     };
-    if sched::get(pid as i32)?.policy != sched::IDLE {
+    if sched::get(pid as i32)? != lowered(original) {
         return Ok(());
     }
     sched::set(pid as i32, Scheduling { policy: sched::BATCH, priority: 0, nice: original.nice })
