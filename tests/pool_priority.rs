@@ -69,7 +69,7 @@ fn rootless_a_pooled_command_runs_at_the_callers_priority_and_its_sandbox_below_
             let (policy, nice) = scheduling(&format!("/proc/{p}/stat"));
             let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap();
             if made_in_background && background_thread_is_lowered() {
-                let lowered = (SCHED_BATCH, (caller.1 + 10).min(19));
+                let lowered = (SCHED_BATCH, 19);
                 assert_eq!((policy, nice), lowered, "{name} made by the lowered background thread");
             } else {
                 assert_eq!((policy, nice), caller, "{name} made at the caller's priority");
@@ -177,7 +177,7 @@ fn rootless_an_empty_pools_spawn_does_not_wait_for_the_whole_refill() {
 }
 
 /// Held shared by the tests that need the background thread to make progress, and alone by a
-/// [`Busy`] machine, under which that thread (nice +10) gets little CPU time.
+/// [`Busy`] machine, under which that thread (nice 19) gets little CPU time.
 static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// For a test whose background work must not starve under another test's [`Busy`].
@@ -266,7 +266,7 @@ fn what_a_pooled_command_left_running_ends_at_once_after_its_wait_on_a_busy_mach
             let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
             stat.rsplit(") ").next().is_some_and(|rest| !rest.starts_with('Z') && !rest.is_empty())
         };
-        // What the command left running (isobox's own processes of the sandbox, at nice +10
+        // What the command left running (isobox's own processes of the sandbox, at nice 19
         // when the background thread made them, may take longer to exit once killed).
         let isobox_own =
             |p: &u32| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.starts_with("isobox-"));
@@ -281,7 +281,7 @@ fn what_a_pooled_command_left_running_ends_at_once_after_its_wait_on_a_busy_mach
     assert!(child.wait().unwrap().success());
     let ended = Instant::now();
     // The caller's wait killed the init (whose exit kills the rest), not the background thread,
-    // and took it from the background thread's nice +10 (made there) to SCHED_BATCH at the
+    // and took it from the background thread's nice 19 (made there) to SCHED_BATCH at the
     // caller's nice: neither starved nor preempting the caller.
     assert!(killed_or_gone(init[0]), "the init was not killed by the wait");
     let policy = policy_of(init[0]);

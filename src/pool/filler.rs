@@ -6,7 +6,7 @@
 //! - `Thread::Now` makes what a caller waits for: a pool's creation, `fill`, the sandbox of a
 //!   spawn that found its pool empty, and the refills of pools that must not refill in the
 //!   background (see `Inner::refills_in_background`). It keeps the caller's priority.
-//! - `Thread::Background` refills the other pools after their spawns, at nice +10 (`SCHED_BATCH`)
+//! - `Thread::Background` refills the other pools after their spawns, at nice 19 (`SCHED_BATCH`)
 //!   where it may be (`priority`), so nothing a caller waits for is ever behind its work.
 
 use std::collections::VecDeque;
@@ -234,7 +234,7 @@ pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Holder>) {
     if let Some((first, _)) = &mut holder {
         // At once, here: on a busy machine the background thread may not run for seconds,
         // and what the command left running must not live on that long.
-        // Its init may be at nice +10 (made by the background thread): its exit, which
+        // Its init may be at nice 19 (made by the background thread): its exit, which
         // ends everything in the sandbox, must not be starved either.
         let _ = super::priority::unstarve_for_exit(first.id());
         let _ = first.kill();

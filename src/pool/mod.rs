@@ -68,7 +68,7 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// - the pool's sandboxes are spawned by isobox's two pool threads, which live as long as the
 ///   process: with `die_with_parent` they die with the process, not with a thread of yours;
 /// - for a root caller (with `CAP_SYS_NICE`), a pool whose command runs beside its sandbox is
-///   refilled under `SCHED_BATCH` at nice +10, so on a busy machine a refill takes little of the CPU time the
+///   refilled under `SCHED_BATCH` at nice 19, so on a busy machine a refill takes little of the CPU time the
 ///   commands leave, and a pool used faster than it refills serves its spawns from sandboxes
 ///   made then, as an empty pool does. Each command runs at the scheduling of the thread that
 ///   made the process's first pool; so does everything a caller waits for (the pool's

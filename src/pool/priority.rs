@@ -1,7 +1,7 @@
 //! The background pool thread's CPU priority (**parent**). It refills command-beside pools
-//! at nice +10 under `SCHED_BATCH` (`lowered`): the new sandboxes, and the teardown of used ones, which their
-//! processes (spawned there, and idle too) do as they exit. So on a busy machine a refill takes
-//! only the CPU time the commands leave, instead of competing with the command it replaces.
+//! at nice 19 under `SCHED_BATCH` (`lowered`): the new sandboxes, and the teardown of used ones, which their
+//! processes (spawned there, and lowered too) do as they exit. So on a busy machine a refill
+//! takes little of the commands' CPU time, instead of competing with the command it replaces.
 //! Each command's waiter gets back the scheduling the thread started with (that of the thread
 //! that made the process's first pool) before the sandbox is pooled. Whatever a caller waits
 //! for is made by the other pool thread, which is never lowered (see `filler`).
@@ -38,19 +38,20 @@ pub(crate) fn lower_this_thread() {
     else {
         return;
     };
-    if can_go_back() && sched::set(0, lowered(original)).is_ok() {
+    if can_go_back() && sched::set(0, lowered()).is_ok() {
         LOWERED_FROM.with(|l| l.set(Some(original)));
         let _ = ORIGINAL.set(original);
     }
 }
 
-/// How far the background thread goes down from `original`: `SCHED_BATCH` at nice +10 (weight
-/// 110 against nice 0's 1024, ~10% of a CPU against one busy loop), not `SCHED_IDLE` (weight
-/// 3): a refill holds the kernel's sleeping locks at times (the mount namespace's, while it
-/// mounts), and a spawn made at the caller's priority waited behind one for seconds on a busy
-/// machine (`tests/pool_priority.rs`, the pool found empty). Its wake-ups preempt nothing.
-fn lowered(original: Scheduling) -> Scheduling {
-    Scheduling { policy: sched::BATCH, priority: 0, nice: (original.nice + 10).min(19) }
+/// Where the background thread goes down to: `SCHED_BATCH` at nice 19 (weight 15 against nice
+/// 0's 1024), not `SCHED_IDLE` (weight 3, and no CPU at all while anything else wants it): a
+/// refill holds the kernel's sleeping locks at times (most likely the mount namespace's, while
+/// it mounts), and a spawn made at the caller's priority waited behind one for a second or more
+/// on a busy machine (`tests/pool_priority.rs`, the pool found empty). Its wake-ups preempt
+/// nothing. Measured at the same spawn latency as `SCHED_IDLE` (BENCHMARKS.md).
+fn lowered() -> Scheduling {
+    Scheduling { policy: sched::BATCH, priority: 0, nice: 19 }
 }
 
 /// Whether a thread of the caller's scheduling, once lowered, may go back to it:
@@ -58,7 +59,7 @@ fn lowered(original: Scheduling) -> Scheduling {
 fn can_go_back() -> bool {
     let probe = std::thread::Builder::new().name("isobox-probe".into()).spawn(|| {
         let original = sched::get(0)?;
-        sched::set(0, lowered(original))?;
+        sched::set(0, lowered())?;
         sched::set(0, original)
     });
     probe.is_ok_and(|p| p.join().is_ok_and(|r| r.is_ok()))
@@ -88,7 +89,7 @@ pub(crate) fn unstarve_for_exit(pid: u32) -> io::Result<()> {
     let Some(original) = ORIGINAL.get().copied() else {
         return Ok(());
     };
-    if sched::get(pid as i32)? != lowered(original) {
+    if sched::get(pid as i32)? != lowered() {
         return Ok(());
     }
     sched::set(pid as i32, Scheduling { policy: sched::BATCH, priority: 0, nice: original.nice })
