@@ -36,7 +36,7 @@ fn spawn_or_skip(sb: &Sandbox, cmd: &isobox::Command) -> Option<Child> {
             None
         }
         Err(Error::Network(NetworkError::Bandwidth(e @ BandwidthError::KernelLacks { .. }))) => {
-            eprintln!("skipped: {e}");
+            common::kernel_lacks(&e.to_string());
             None
         }
         other => Some(other.unwrap()),

@@ -40,7 +40,7 @@ fn require_kinds(sb: &Sandbox) -> bool {
             false
         }
         Err(Error::Network(NetworkError::Bandwidth(e @ BandwidthError::KernelLacks { .. }))) => {
-            eprintln!("skipped: {e}");
+            common::kernel_lacks(&e.to_string());
             false
         }
         Err(e) => panic!("probing veth and ifb: {e}"),

@@ -204,7 +204,7 @@ pub(crate) fn fill_and_wait(pool: &Arc<Inner>) -> Result<(), Error> {
 }
 
 /// Tops `pool` up on the thread that is never lowered, without waiting: for a spawn that
-/// found it empty. The background thread gets no CPU time while the machine is busy, and
+/// found it empty. The background thread gets little CPU time while the machine is busy, and
 /// without this the pool would stay dry then, each spawn a cold one.
 pub(crate) fn refill_now(pool: &Arc<Inner>) {
     if let Ok(jobs) = jobs(Thread::Now) {

@@ -37,7 +37,7 @@ pub(crate) struct Inner {
     /// Each command runs beside the sandbox's first process, as the caller's child, instead
     /// of as that process's own program (see `beside`).
     pub beside: bool,
-    /// Refilled by the background pool thread (maybe under `SCHED_IDLE`): a command-beside
+    /// Refilled by the background pool thread (maybe lowered to nice 19): a command-beside
     /// pool whose `wait` waits for none of the sandbox's teardown. Not one whose command is
     /// the sandbox's program (it would inherit the low priority), nor one whose `wait`
     /// removes a directory upper (it waits for the sandbox to be gone).

@@ -1,6 +1,6 @@
-//! CPU scheduling of a thread or process, from the **parent**: the pool and reaper threads run
-//! at the lowest priority, and the pool thread gives each command back the scheduling it
-//! started with.
+//! CPU scheduling of a thread or process, from the **parent**: the background pool thread runs
+//! at nice 19 (`SCHED_BATCH`) and the reaper thread under `SCHED_IDLE`, and the pool thread
+//! gives each command back the scheduling it started with.
 //!
 //! # Safety
 //! The `unsafe` blocks are FFI calls taking integers and a `sched_param`, plain old data
