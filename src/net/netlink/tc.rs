@@ -172,33 +172,32 @@ fn mirred(to: u32) -> [u8; 28] {
 /// dump of that qdisc): empty without an ingress qdisc or such a redirect (a filter with a
 /// key is not counted: it may not see every frame). One request, whatever the number of links.
 pub(crate) fn ingress_redirects(nl: &mut Netlink, ifname: &str) -> Result<Vec<u32>, NetlinkError> {
+    let mut targets = Vec::new();
+    each_ingress_filter(nl, ifname, |payload| targets.extend(redirects(payload)))?;
+    Ok(targets)
+}
+
+/// Calls `f` with each filter message (`tcmsg` and attributes) of link `ifname`'s ingress
+/// qdisc, from one `RTM_GETTFILTER` dump.
+fn each_ingress_filter(nl: &mut Netlink, ifname: &str, mut f: impl FnMut(&[u8])) -> Result<(), NetlinkError> {
     let cx = Context { op: NetOp::GetFilter, ifname: Some(ifname) };
     let index = link::index(nl, ifname).map_err(|e| NetlinkError { op: cx.op, ..e })?;
     let mut req = nl.request(RTM_GETTFILTER, NLM_F_DUMP, true);
     req.put(&tcmsg(index as i32, 0, INGRESS_HANDLE, 0));
-    let mut targets = Vec::new();
     nl.transact(&mut req, cx, |msg| {
         if msg.kind == RTM_NEWTFILTER && parse::u32_at(msg.payload, 4) == Some(index) {
-            targets.extend(redirects(msg.payload));
+            f(msg.payload);
         }
-    })?;
-    Ok(targets)
+    })
 }
 
 /// The classifier kinds of the filters on link `ifname`'s ingress qdisc (tests: which of
 /// matchall and u32 [`redirect_ingress`] used).
 #[cfg(test)]
 pub(crate) fn ingress_filter_kinds(nl: &mut Netlink, ifname: &str) -> Result<Vec<String>, NetlinkError> {
-    let cx = Context { op: NetOp::GetFilter, ifname: Some(ifname) };
-    let index = link::index(nl, ifname)?;
-    let mut req = nl.request(RTM_GETTFILTER, NLM_F_DUMP, true);
-    req.put(&tcmsg(index as i32, 0, INGRESS_HANDLE, 0));
     let mut kinds = Vec::new();
-    nl.transact(&mut req, cx, |msg| {
-        let kind = msg.payload.get(20..).and_then(|attrs| parse::find(attrs, TCA_KIND));
-        if msg.kind == RTM_NEWTFILTER && parse::u32_at(msg.payload, 4) == Some(index) {
-            kinds.extend(kind.map(parse::text));
-        }
+    each_ingress_filter(nl, ifname, |payload| {
+        kinds.extend(payload.get(20..).and_then(|attrs| parse::find(attrs, TCA_KIND)).map(parse::text));
     })?;
     Ok(kinds)
 }
