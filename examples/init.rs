@@ -24,3 +24,8 @@ fn main() -> Result<(), isobox::Error> {
     assert!(String::from_utf8_lossy(&out.stdout).contains("reaped"));
     Ok(())
 }
+
+#[test]
+fn rootless_example_init() {
+    main().expect("the init example runs");
+}

@@ -388,6 +388,66 @@ fn rootless_a_pooled_command_is_the_callers_child_and_what_it_left_running_ends_
     assert_eq!(until_empty(&ns), Vec::<String>::new(), "left running after kill");
 }
 
+/// Whether `pid` is a zombie child of this process.
+fn our_zombie(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let mut after = stat.rsplit(") ").next().unwrap_or("").split_whitespace();
+    after.next() == Some("Z") && after.next() == Some(&std::process::id().to_string())
+}
+
+#[test]
+fn rootless_a_pooled_commands_wait_reports_its_end_and_its_zombie_is_reaped_after() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    for (script, code, signal) in
+        [("i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exit 7", Some(7), None), ("kill -SEGV $$", None, Some(11))]
+    {
+        let mut child = pool.spawn(&sh(script)).unwrap();
+        let pid = child.id();
+        let report = child.wait().unwrap();
+        assert_eq!((report.code(), report.signal()), (code, signal), "{report}");
+        // Read before the reap (WNOWAIT), the resource use is the command's own.
+        if code.is_some() {
+            assert!(report.usage.user_time + report.usage.system_time > Duration::ZERO, "{report:?}");
+            assert!(report.usage.max_rss_bytes > 0, "{report:?}");
+        }
+        // Its `wait` left the zombie to isobox's pool thread, which reaps it moments later.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while our_zombie(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!our_zombie(pid), "the pooled command {pid} is still a zombie 10 s after its wait");
+        assert_eq!(child.wait().unwrap(), report, "a second wait reads the same report");
+    }
+}
+
+#[test]
+fn rootless_what_a_pooled_command_left_running_ends_at_its_exit_before_any_wait() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    // The orphan holds the command's stdout open: EOF comes once the orphan is gone.
+    let mut cmd = sh("sleep 1000 & echo started");
+    cmd.stdout(Stdio::piped());
+    let mut child = pool.spawn(&cmd).unwrap();
+    let ns = std::fs::read_link(format!("/proc/{}/ns/pid", child.id())).unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut said = String::new();
+        let read = stdout.read_to_string(&mut said).map(|_| said);
+        let _ = tx.send(read.map_err(|e| e.to_string()));
+    });
+    let said = rx.recv_timeout(Duration::from_secs(20)).expect("the orphan outlived the command, unwaited");
+    assert_eq!(said.unwrap(), "started\n");
+    // (The init, exiting, waits in the kernel until the command has been reaped.)
+    assert!(child.wait().unwrap().success());
+    assert_eq!(until_empty(&ns), Vec::<String>::new(), "left running after the command's wait");
+}
+
 #[test]
 fn rootless_what_a_pooled_command_left_holding_its_pipes_does_not_hold_up_output() {
     if !require_userns() {

@@ -1,7 +1,8 @@
 //! Whether a pooled sandbox can work with the sandbox's filter (**parent**, at pool creation).
 //! The filter is installed while the sandbox waits in the pool, so every call isobox's waiter
 //! makes after it (execute the waiter, receive the command, move descriptors, chdir, exec, and
-//! report a failure) must be allowed.
+//! report a failure) must be allowed, and for a sandbox whose command runs beside it, the
+//! holding waiter's watch (acknowledge, then `ppoll`).
 
 use crate::pool::error::PoolError;
 use crate::seccomp::interp::{self, Call};
@@ -32,16 +33,27 @@ fn waiter_calls() -> [Call; 13] {
     ]
 }
 
-/// Refuses a filter that does not allow one of the waiter's calls, or that this crate cannot
-/// read (a program of the user's with instructions its interpreter does not follow).
-pub(crate) fn filter_allows_waiter(plan: &SeccompPlan) -> Result<(), PoolError> {
+/// The holding waiter's calls after it got the command's pidfd (`src/sys/init/watch.rs`).
+fn watch_calls() -> [Call; 3] {
+    [
+        Call::native(libc::SYS_close_range, &[0, 2, 0]),
+        Call::native(libc::SYS_write, &[3, 0, 1]),
+        Call::native(libc::SYS_ppoll, &[0, 2, 0, 0, 0]),
+    ]
+}
+
+/// Refuses a filter that does not allow one of the waiter's calls (and, with `watch`, the
+/// holder's), or that this crate cannot read (a program of the user's with instructions its
+/// interpreter does not follow).
+pub(crate) fn filter_allows_waiter(plan: &SeccompPlan, watch: bool) -> Result<(), PoolError> {
     // With notify rules the program's prologue names the pipes; any numbers do for this.
     let program = plan.for_spawn(1000, 1001).unwrap_or_else(|| plan.program.clone());
     if program.is_empty() {
         return Ok(());
     }
-    for call in waiter_calls() {
-        match interp::try_run_counting(&program, &call) {
+    let watching = if watch { &watch_calls()[..] } else { &[] };
+    for call in waiter_calls().iter().chain(watching) {
+        match interp::try_run_counting(&program, call) {
             Ok((ALLOW, _)) => {}
             Ok(_) => return Err(PoolError::FilterRefuses { nr: i64::from(call.nr) }),
             Err(why) => return Err(PoolError::FilterUnreadable { why }),
@@ -61,15 +73,25 @@ mod tests {
 
     #[test]
     fn the_default_profile_and_none_allow_the_waiter() {
-        assert!(filter_allows_waiter(&plan(Seccomp::default_profile())).is_ok());
-        assert!(filter_allows_waiter(&plan(Seccomp::none())).is_ok());
-        assert!(filter_allows_waiter(&plan(Seccomp::default_profile().notify(libc::SYS_mkdir))).is_ok());
+        for watch in [false, true] {
+            assert!(filter_allows_waiter(&plan(Seccomp::default_profile()), watch).is_ok());
+            assert!(filter_allows_waiter(&plan(Seccomp::none()), watch).is_ok());
+            assert!(filter_allows_waiter(&plan(Seccomp::default_profile().notify(libc::SYS_mkdir)), watch).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_profile_denying_the_holders_poll_is_refused_only_where_a_holder_watches() {
+        let denied = plan(Seccomp::default_profile().deny(libc::SYS_ppoll, nix::errno::Errno::EPERM));
+        assert!(filter_allows_waiter(&denied, false).is_ok());
+        let err = filter_allows_waiter(&denied, true).unwrap_err();
+        assert!(matches!(err, PoolError::FilterRefuses { nr } if nr == libc::SYS_ppoll), "{err}");
     }
 
     #[test]
     fn a_profile_denying_one_of_its_calls_is_refused() {
         let denied = Seccomp::default_profile().deny(libc::SYS_chdir, nix::errno::Errno::EPERM);
-        let err = filter_allows_waiter(&plan(denied)).unwrap_err();
+        let err = filter_allows_waiter(&plan(denied), false).unwrap_err();
         assert!(matches!(err, PoolError::FilterRefuses { nr } if nr == libc::SYS_chdir), "{err}");
     }
 }

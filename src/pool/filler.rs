@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::inner::{Inner, Pooled};
 use crate::error::{Error, SpawnError};
-use crate::spawn::handle::Holder;
+use crate::spawn::handle::{Holder, Unreaped};
 
 /// One of the two pool threads.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -34,8 +34,9 @@ enum Job {
     /// One sandbox for a spawn that found the pool empty, made here too so that it dies with
     /// the process, as the others do, not with the caller's thread.
     One { pool: Weak<Inner>, reply: Sender<Result<Pooled, Error>> },
-    /// A pooled command was reaped: end the sandbox it ran beside, then refill `pool` if set.
-    End { holder: Option<Holder>, pool: Option<Weak<Inner>> },
+    /// A pooled command has ended: reap it, end the sandbox it ran beside, then refill `pool`
+    /// if set.
+    End { command: Option<Unreaped>, holder: Option<Holder>, pool: Option<Weak<Inner>> },
 }
 
 static NOW: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
@@ -118,7 +119,8 @@ impl Work {
                     let _ = reply.send(guarded(|| pool.make_one()));
                 }
             }
-            Job::End { holder, pool } => {
+            Job::End { command, holder, pool } => {
+                drop(command); // reaped: the init's exit waits for it
                 if let Some((holder, sock)) = holder {
                     // A panic must not end the thread (see `guarded`).
                     let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| holder.end_in_background()));
@@ -223,30 +225,23 @@ pub(crate) fn refill(pool: Weak<Inner>) {
     }
 }
 
-/// After a pooled command was reaped: the sandbox it ran beside (`holder`) killed and reaped
-/// and the pool refilled (if it refills itself), on the background thread when the pool
-/// refills there: the caller's `wait` kills the init and sends one message, where it also
-/// closed the holding waiter's socket (waking it) and messaged the reaper thread. Otherwise
-/// here, as a `wait` without a pool does.
-pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Holder>) {
+/// After a pooled command's exit was reported: the command reaped (`command`, left a zombie
+/// by its `wait`), the sandbox it ran beside (`holder`) reaped, killed first in case its
+/// holding waiter did not end it at the command's exit (`pool/watch.rs`), and the pool
+/// refilled (if it refills itself), on the background thread when the pool refills there:
+/// the caller's `wait` sends one message. Otherwise here, as a `wait` without a pool does.
+pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Holder>, command: Option<Unreaped>) {
     let refills = auto_refills(pool);
-    let mut holder = holder;
-    if let Some((first, _)) = &mut holder {
-        // At once, here: on a busy machine the background thread may not run for seconds,
-        // and what the command left running must not live on that long.
-        // Its init may be at nice 19 (made by the background thread): its exit, which
-        // ends everything in the sandbox, must not be starved either.
-        let _ = super::priority::unstarve_for_exit(first.id());
-        let _ = first.kill();
-    }
+    let (mut holder, mut command) = (holder, command);
     if pool.upgrade().is_some_and(|p| p.refills_in_background) {
-        let job = Job::End { holder: holder.take(), pool: refills.then(|| pool.clone()) };
+        let job = Job::End { command: command.take(), holder: holder.take(), pool: refills.then(|| pool.clone()) };
         match jobs(Thread::Background).map(|jobs| jobs.send(job)) {
             Ok(Ok(())) => return,
-            Ok(Err(mpsc::SendError(Job::End { holder: back, .. }))) => holder = back,
+            Ok(Err(mpsc::SendError(Job::End { command: c, holder: h, .. }))) => (command, holder) = (c, h),
             _ => {}
         }
     }
+    drop(command); // reaped
     if let Some((holder, _sock)) = holder {
         holder.end_in_background();
     }

@@ -5,7 +5,7 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::priority;
+use super::{priority, watch};
 use crate::build::SandboxPlan;
 use crate::error::{Error, SpawnError};
 use crate::spawn::handle::Child;
@@ -13,6 +13,10 @@ use crate::user::ids::Ids;
 
 /// The step a pooled sandbox fails at when its command cannot have the caller's priority.
 const GIVE_BACK: &str = "giving a pooled command the caller's CPU priority";
+/// The step a command-beside sandbox fails at when its holder cannot watch the command.
+const ARM: &str = "having a pooled sandbox's holding waiter watch for its command's exit";
+/// The step it fails at when its init and holder cannot get the priority their exit needs.
+const FOR_EXIT: &str = "giving a pooled sandbox's init and holder their share of the CPU for its end";
 
 /// One sandbox waiting in the pool: its processes (the init and the waiter, or the waiter
 /// alone) and the parent's end of its socket.
@@ -44,6 +48,20 @@ pub(crate) struct Inner {
     pub refills_in_background: bool,
 }
 
+/// Has the holder of `child`'s sandbox end it once `child`'s process has exited
+/// (`pool/watch.rs`), and gives the holder and the init the share of the CPU their exit then
+/// needs.
+fn arm_holder(child: &Child) -> Result<(), Error> {
+    let (Some((first, holder_sock)), Some(pidfd)) = (child.holder(), child.pidfd()) else {
+        return Err(SpawnError::io(ARM)(std::io::Error::other("no holder or no pidfd")).into());
+    };
+    let holder = watch::arm(holder_sock, pidfd).map_err(SpawnError::io(ARM))?;
+    for pid in [first.id(), holder] {
+        priority::for_exit(pid).map_err(SpawnError::io(FOR_EXIT))?;
+    }
+    Ok(())
+}
+
 impl Inner {
     pub fn idle(&self) -> MutexGuard<'_, Vec<Pooled>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
@@ -62,6 +80,7 @@ impl Inner {
                 // caller's priority back (its sandbox's processes keep the low one).
                 let (child, sock) = crate::spawn::spawn_beside_waiter(&self.plan)?;
                 priority::give_back(child.id()).map_err(SpawnError::io(GIVE_BACK))?;
+                arm_holder(&child)?;
                 (child, sock)
             }
             false => {

@@ -7,6 +7,8 @@ use crate::child::plan::ExecPlan;
 use crate::child::step::Step;
 
 const MAGIC: u32 = 0x15b0_c0de;
+/// The holder's watch instead of a command (`src/sys/init/watch.rs`).
+const WATCH_MAGIC: u32 = 0x15b0_3a7c;
 /// The header's length; the descriptors travel with it.
 pub(crate) const HEADER_LEN: usize = 64;
 /// The most descriptors one pooled command may pass (the waiter's receive buffer).
@@ -74,6 +76,15 @@ pub(crate) fn encode(exec: &ExecPlan, nofile: Option<(u64, u64)>) -> Result<Mess
     debug_assert_eq!(bytes.len(), HEADER_LEN);
     bytes.extend(body);
     Ok(Message { bytes, fds })
+}
+
+/// The header that arms a command-beside sandbox's holding waiter (`pool/watch.rs`): no body,
+/// one descriptor (the command's waiter's pidfd). The waiter's `watch.rs` mirrors it.
+pub(crate) fn watch_header() -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    header[..4].copy_from_slice(&WATCH_MAGIC.to_ne_bytes());
+    header[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    header
 }
 
 #[cfg(test)]

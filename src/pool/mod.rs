@@ -17,6 +17,7 @@ pub(crate) mod handover;
 pub(crate) mod inner;
 pub(crate) mod message;
 pub(crate) mod priority;
+pub(crate) mod watch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,13 +48,13 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// With a pid namespace (and no cgroup), the command runs beside the sandbox's first process,
 /// as [`Child::exec`](crate::Child::exec) runs one: it is the caller's own child, so its exit
 /// reaches `wait` directly, and the sandbox (its init, and a waiter of isobox's that holds it
-/// open, pid 2) is ended once the command has been reaped: SIGKILL to the init, which takes
-/// what the command left running, and the init reaped on a thread of isobox's (here, with a
-/// directory upper to remove after it). Its `Child::id` is the command's pid (pid 3 inside),
-/// signals go to the command itself, its `kill` ends the whole sandbox. What the command left
-/// running keeps its pipes open until then: `output`/`wait_with_output` wait first, then
-/// collect; a caller reading the pipes by hand should `wait` (or `kill`) first too. Otherwise
-/// the command is the sandbox's own program, as in a spawn.
+/// open, pid 2) ends when the command exits: that waiter watches the command's process and
+/// exits with it, and the init after it, which ends what the command left running, as a
+/// sandbox ends with its program; the init is reaped on a thread of isobox's once the
+/// command has been reaped (in `wait` itself when a directory upper is to be removed after
+/// it). Its `Child::id` is the command's pid (pid 3 inside), signals go to the command
+/// itself, its `kill` ends the whole sandbox. Otherwise the command is the sandbox's own
+/// program, as in a spawn.
 ///
 /// Trade-offs:
 /// - every idle sandbox holds its namespaces, its cgroup and two or three small processes
@@ -99,12 +100,12 @@ impl SandboxPool {
         if plan.network.veth().is_some() {
             return Err(PoolError::VethAddresses.into());
         }
-        check::filter_allows_waiter(&plan.child.seccomp)?;
+        let beside = runs_beside(&plan);
+        check::filter_allows_waiter(&plan.child.seccomp, beside)?;
         let ids = prepare::default_ids(&plan)?;
         let idle = Mutex::new(Vec::with_capacity(size));
         let (closed, auto_refill, timed_refill) =
             (AtomicBool::new(false), AtomicBool::new(true), AtomicBool::new(false));
-        let beside = runs_beside(&plan);
         let refills_in_background = beside && !crate::mount::overlay::upper::SpawnUpper::wanted(&plan.child.mounts);
         let inner =
             Arc::new(Inner { plan, size, ids, idle, closed, auto_refill, timed_refill, beside, refills_in_background });
@@ -177,7 +178,8 @@ impl SandboxPool {
         }
         // Once reaped: the refill, and the end of the sandbox the command ran beside.
         let pool = Arc::downgrade(&self.inner);
-        Ok(child.after_reap(AfterReap(Box::new(move |holder| filler::after_command(&pool, holder)))))
+        let end = move |holder, command| filler::after_command(&pool, holder, command);
+        Ok(child.after_reap(AfterReap(Box::new(end))))
     }
 
     /// Sends the command to a waiting sandbox and waits until it has executed it (or said why

@@ -14,12 +14,8 @@
 
 use std::cell::Cell;
 use std::io;
-use std::sync::OnceLock;
 
 use crate::sys::sched::{self, Scheduling};
-
-/// The scheduling the background pool thread had before it was lowered (set once it was).
-static ORIGINAL: OnceLock<Scheduling> = OnceLock::new();
 
 thread_local! {
     /// The calling thread (the background pool thread) is lowered, and this is the
@@ -40,7 +36,6 @@ pub(crate) fn lower_this_thread() {
     };
     if can_go_back() && sched::set(0, lowered()).is_ok() {
         LOWERED_FROM.with(|l| l.set(Some(original)));
-        let _ = ORIGINAL.set(original);
     }
 }
 
@@ -79,18 +74,15 @@ pub(crate) fn give_back(pid: u32) -> io::Result<()> {
     given
 }
 
-/// Before a used sandbox's init (made at the lowered scheduling on the background thread) is
-/// killed from the caller's thread: `SCHED_BATCH` at the nice value the background thread
-/// started with, so that its exit, which ends whatever the command left in the sandbox, takes
-/// a fair share on a busy machine, and yet does not preempt the caller on its way back from
-/// `wait` (a batch task's wake-up preempts nothing). Nothing to do where no thread was
-/// lowered, or for an init whose scheduling someone changed since.
-pub(crate) fn unstarve_for_exit(pid: u32) -> io::Result<()> {
-    let Some(original) = ORIGINAL.get().copied() else {
+/// Gives process `pid` (a command-beside sandbox's init or holding waiter, just made on this
+/// thread) `SCHED_BATCH` at the nice value this thread had before it was lowered: they sleep
+/// until the command has exited, and then their exit ends whatever the command left in the
+/// sandbox, which must take a fair share on a busy machine and yet not preempt the caller on
+/// its way back from `wait` (a batch task's wake-up preempts nothing). Nothing to do on a
+/// thread that is not lowered.
+pub(crate) fn for_exit(pid: u32) -> io::Result<()> {
+    let Some(original) = LOWERED_FROM.with(Cell::get) else {
         return Ok(());
     };
-    if sched::get(pid as i32)? != lowered() {
-        return Ok(());
-    }
     sched::set(pid as i32, Scheduling { policy: sched::BATCH, priority: 0, nice: original.nice })
 }

@@ -5,6 +5,9 @@
 mod early;
 mod exec;
 mod net;
+mod unreaped;
+
+pub(crate) use unreaped::Unreaped;
 
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -62,17 +65,19 @@ pub struct Child {
     upper: Option<SpawnUpper>,
     /// Run once the process has been reaped (a pool's refill), given the `holder` to end.
     after_reap: Option<AfterReap>,
+    /// The process, exited and reported but not yet reaped, for `after_reap` (`unreaped`).
+    unreaped: Option<Unreaped>,
     /// `Network::UserMode`: the helper, killed and reaped once the process is reaped.
     user_net: Option<UserNetProcess>,
     /// `Network::Veth`: the pair, deleted once the process is reaped.
     veth: Option<HostVeth>,
 }
 
-/// What a `Child` runs once reaped. It is given the pooled command's holder, if any, still
-/// to be ended (killed and reaped, [`Child::end_in_background`]), and its waiter's socket,
-/// whose closing wakes that waiter: a pool does both on its background thread, off the
-/// caller's `wait`.
-pub(crate) struct AfterReap(pub Box<dyn FnOnce(Option<Holder>) + Send + Sync>);
+/// What a `Child` runs once its exit is reported. It is given the pooled command's holder,
+/// if any, still to be ended (killed and reaped, [`Child::end_in_background`]), with its
+/// waiter's socket, whose closing wakes that waiter, and the command's zombie, to reap: a
+/// pool does these on its background thread, off the caller's `wait`.
+pub(crate) struct AfterReap(pub Box<dyn FnOnce(Option<Holder>, Option<Unreaped>) + Send + Sync>);
 
 /// A pooled command's sandbox: its first process, and the socket by which its waiter holds
 /// it open.
@@ -107,6 +112,7 @@ impl Child {
             holder: None,
             upper: None,
             after_reap: None,
+            unreaped: None,
             veth: None,
             user_net: None,
         }
@@ -282,15 +288,6 @@ impl Child {
         drop(self.stdin.take());
         drop(self.notifier.take());
         let stderr = self.stderr.take().map(read_on_thread);
-        if self.holder.is_some() {
-            // A pooled command beside its sandbox: what it left running holds the pipes open
-            // until the sandbox is ended, which comes after the wait (or the drop).
-            let stdout = self.stdout.take().map(read_on_thread);
-            let report = self.wait();
-            drop(self);
-            let (stdout, stderr) = (joined(stdout)?, joined(stderr)?);
-            return Ok(Output { report: report?, stdout, stderr });
-        }
         let mut stdout = Vec::new();
         if let Some(mut out) = self.stdout.take() {
             out.read_to_end(&mut stdout).map_err(Error::Output)?;
@@ -306,7 +303,7 @@ impl Child {
             self.veth = None; // deletes the pair: the program has ended
             self.user_net = None; // kills and reaps the helper
             match (self.after_reap.take(), self.holder.take()) {
-                (Some(AfterReap(hook)), holder) => hook(holder),
+                (Some(AfterReap(hook)), holder) => hook(holder, self.unreaped.take()),
                 (None, Some((holder, _sock))) => holder.end_in_background(),
                 (None, None) => {}
             }
@@ -321,7 +318,7 @@ impl Child {
         if let Some(report) = self.program_ended(nohang) {
             return Ok(Some(report));
         }
-        let waited = self.join.wait4(self.pid, self.pidfd(), nohang);
+        let waited = self.wait_for_exit(nohang);
         let waited = waited.map_err(|source| Error::Wait { pid: self.pid.as_raw(), source })?;
         let Some((status, usage)) = waited else {
             return Ok(None);

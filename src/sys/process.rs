@@ -60,3 +60,47 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// waitid(P_PIDFD, `pidfd`, WEXITED | WNOWAIT): the exit of the child behind `pidfd`, as
+/// wait4's raw status and its resource usage, **leaving it a zombie** for a later reap (or,
+/// with `nohang`, `None` if it has not exited). Only exits: a stop reported to its tracer
+/// is not one (waitid reports those unasked too), and a blocking call then polls the pidfd,
+/// which turns readable at the exit only.
+pub fn exit_without_reaping(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<(i32, libc::rusage)>> {
+    const P_PIDFD: libc::c_int = 3;
+    let options = libc::WEXITED | libc::WNOWAIT | libc::WNOHANG;
+    loop {
+        // SAFETY: siginfo_t and rusage are plain old data; all-zero is a valid value.
+        let (mut info, mut usage): (libc::siginfo_t, libc::rusage) =
+            unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+        // SAFETY: `info` and `usage` are valid for writes for the duration of the call; the
+        // raw call (not libc's waitid) for its fifth argument, the rusage.
+        let ret =
+            unsafe { libc::syscall(libc::SYS_waitid, P_PIDFD, pidfd.as_raw_fd(), &mut info, options, &mut usage) };
+        if ret < 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(err);
+        }
+        // SAFETY: the kernel filled `info` for a child that changed state (si_pid non-zero),
+        // whose si_status the union holds for SIGCHLD.
+        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+        let raw = match info.si_code {
+            _ if pid == 0 => None,
+            libc::CLD_EXITED => Some((status & 0xff) << 8),
+            libc::CLD_KILLED => Some(status & 0x7f),
+            libc::CLD_DUMPED => Some((status & 0x7f) | 0x80),
+            _ => None, // a stop or a continue reported to the tracer
+        };
+        match raw {
+            Some(raw) => return Ok(Some((raw, usage))),
+            None if nohang => return Ok(None),
+            None => {
+                let mut fds = [nix::poll::PollFd::new(pidfd, nix::poll::PollFlags::POLLIN)];
+                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! A `Child` and what runs beside it in its sandbox (**parent**): `Child::exec`, and a pooled
 //! command's holder, the sandbox it runs in (see `pool`).
 
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
@@ -53,6 +53,12 @@ impl Child {
     pub(crate) fn with_holder(mut self, holder: Child, sock: OwnedFd) -> Child {
         self.holder = Some((Box::new(holder), sock));
         self
+    }
+
+    /// The sandbox a pooled command runs beside: its first process, and the socket of the
+    /// waiter holding it open.
+    pub(crate) fn holder(&self) -> Option<(&Child, BorrowedFd<'_>)> {
+        self.holder.as_ref().map(|(first, sock)| (&**first, sock.as_fd()))
     }
 
     /// Whether the sandbox a pooled command would run beside still stands: the socket of

@@ -3,7 +3,8 @@
 //! roles chosen by its name (`argv[0]`):
 //!
 //! - `isobox-init`, pid 1 of a sandbox's pid namespace (`init.rs`);
-//! - `isobox-wait`, a pooled sandbox's program until the command arrives (`wait.rs`).
+//! - `isobox-wait`, a pooled sandbox's program until the command arrives (`wait.rs`), or,
+//!   holding a sandbox whose command runs beside it, until that command has exited (`watch.rs`).
 //!
 //! As the init: the sandbox's first process clones the program, then executes this, so that
 //! pid 1 gets an address space of its own instead of sharing the caller's. It:
@@ -33,6 +34,7 @@ mod init;
 mod mem;
 mod sys;
 mod wait;
+mod watch;
 
 const PR_SET_DUMPABLE: usize = 4;
 const PR_SET_NAME: usize = 15;

@@ -83,6 +83,7 @@ pub mod nr2 {
     pub const DUP3: usize = 292;
     pub const PRLIMIT64: usize = 302;
     pub const CLOSE_RANGE: usize = 436;
+    pub const PPOLL: usize = 271;
 }
 
 /// More system call numbers, for the waiter (the generic table).
@@ -96,6 +97,7 @@ pub mod nr2 {
     pub const DUP3: usize = 24;
     pub const PRLIMIT64: usize = 261;
     pub const CLOSE_RANGE: usize = 436;
+    pub const PPOLL: usize = 73;
 }
 
 #[repr(C)]

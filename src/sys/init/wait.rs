@@ -11,7 +11,8 @@
 //! - the body: one i32 target per descriptor, then NUL-terminated strings: the working
 //!   directory (empty: none), the candidates, the arguments, the environment.
 //!
-//! The descriptors arrive with the header (SCM_RIGHTS), in the order of their targets.
+//! The descriptors arrive with the header (SCM_RIGHTS), in the order of their targets. A
+//! header of `watch::MAGIC` is no command: see `watch.rs`.
 
 use crate::buf;
 use crate::sys::{self, nr2};
@@ -52,6 +53,9 @@ pub fn serve(sock: usize) -> ! {
     let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
     let steps = Steps { fds: word(6) as u16, chdir: word(7) as u16, exec: word(8) as u16 };
     let (body_len, n_fds) = (word(1) as usize, word(2) as usize);
+    if word(0) == crate::watch::MAGIC && body_len == 0 && n_fds == 1 && received == 1 {
+        crate::watch::serve(sock, fds[0])
+    }
     if word(0) != MAGIC || body_len > BODY_MAX || early > body_len {
         fail(sock, steps.exec, 0, if body_len > BODY_MAX { E2BIG } else { EBADMSG });
     }
@@ -195,7 +199,7 @@ fn dup3(from: usize, to: usize, flags: usize) -> Result<usize, isize> {
 }
 
 /// Closes every descriptor but those in `keep` (ascending; repeats allowed).
-fn close_gaps(keep: &[i32]) {
+pub fn close_gaps(keep: &[i32]) {
     let mut first: usize = 0;
     for fd in keep.iter().filter(|fd| **fd >= 0).map(|fd| *fd as usize) {
         if fd > first {
