@@ -462,6 +462,24 @@ fn rootless_what_a_pooled_command_left_holding_its_pipes_does_not_hold_up_output
 }
 
 #[test]
+fn rootless_a_pooled_command_that_stops_its_holder_does_not_hang_output() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    // Pid 2 is the waiter holding the sandbox, with the command's ids: stopped, it cannot end
+    // the sandbox at the command's exit, and the orphan holds stdout until `wait` has the
+    // sandbox killed.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let out = pool.output(&sh("kill -STOP 2 && { sleep 1000 & echo hi; }"));
+        let _ = tx.send(out.map(|o| (text(&o.stdout), o.report.success())).map_err(|e| e.to_string()));
+    });
+    let out = rx.recv_timeout(Duration::from_secs(20)).expect("output hung on a stopped holder");
+    assert_eq!(out.unwrap(), ("hi\n".to_string(), true));
+}
+
+#[test]
 fn rootless_a_pooled_command_that_makes_the_caller_its_tracer_is_not_taken_for_ended_when_it_stops() {
     if !require_userns() {
         return;

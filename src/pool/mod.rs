@@ -53,8 +53,11 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// sandbox ends with its program; the init is reaped on a thread of isobox's once the
 /// command has been reaped (in `wait` itself when a directory upper is to be removed after
 /// it). Its `Child::id` is the command's pid (pid 3 inside), signals go to the command
-/// itself, its `kill` ends the whole sandbox. Otherwise the command is the sandbox's own
-/// program, as in a spawn.
+/// itself, its `kill` ends the whole sandbox. A command that stops that waiter (it runs with
+/// the command's ids) keeps the sandbox until its `wait`, which has it killed: `output` and
+/// `wait_with_output` wait first, then collect, and a caller reading the pipes by hand should
+/// `wait` (or `kill`) first too. Otherwise the command is the sandbox's own program, as in a
+/// spawn.
 ///
 /// Trade-offs:
 /// - every idle sandbox holds its namespaces, its cgroup and two or three small processes
@@ -74,7 +77,8 @@ pub const MAX_POOL_SIZE: usize = 256;
 ///   made then, as an empty pool does. Each command runs at the scheduling of the thread that
 ///   made the process's first pool; so does everything a caller waits for (the pool's
 ///   creation, [`fill`](Self::fill), an empty pool's spawn), made by a second pool thread that
-///   is never lowered; the sandbox's own init and waiter may keep the low priority;
+///   is never lowered; the sandbox's own init and waiter, once made, get `SCHED_BATCH` at
+///   that thread's nice for their exit at the command's;
 /// - the exit report's wall time runs from the hand-over, the cgroup's figures from the
 ///   sandbox's creation.
 ///
@@ -137,7 +141,7 @@ impl SandboxPool {
     }
 
     /// Whether a spawn has a pool thread make a new sandbox after it (default: on): once
-    /// the command has ended (its `Child` reaped), or at most 10 ms after the spawn (one timed
+    /// the command has ended (its exit reported by `wait`), or at most 10 ms after the spawn (one timed
     /// refill per pool at a time), whichever comes first, so that the set-up competes less
     /// with the command it replaces.
     /// Off, the pool only shrinks until [`fill`](Self::fill), so that no set-up competes with
@@ -176,7 +180,8 @@ impl SandboxPool {
         } else if !self.inner.beside {
             return Ok(child);
         }
-        // Once reaped: the refill, and the end of the sandbox the command ran beside.
+        // Once its exit is reported: its reap, the refill, and the end of the sandbox the
+        // command ran beside.
         let pool = Arc::downgrade(&self.inner);
         let end = move |holder, command| filler::after_command(&pool, holder, command);
         Ok(child.after_reap(AfterReap(Box::new(end))))
@@ -223,7 +228,7 @@ impl SandboxPool {
 /// Whether a pooled command of `plan` runs beside the sandbox's first process, as the
 /// caller's own child started the way `Child::exec` starts one (its exit reaches the caller
 /// directly, the init's report of it one wake-up later), rather than as that process's
-/// program: with a pid namespace, whose init holds the sandbox open after the command's exit
+/// program: with a pid namespace, whose init holds the sandbox until the command has exited
 /// (its teardown then happens off the caller's `wait`), and without a cgroup, whose removal
 /// `wait` waits for anyway, or what `Child::exec` refuses.
 fn runs_beside(plan: &SandboxPlan) -> bool {

@@ -1,7 +1,9 @@
 //! The background pool thread's CPU priority (**parent**). It refills command-beside pools
-//! at nice 19 under `SCHED_BATCH` (`lowered`): the new sandboxes, and the teardown of used ones, which their
-//! processes (spawned there, and lowered too) do as they exit. So on a busy machine a refill
-//! takes little of the commands' CPU time, instead of competing with the command it replaces.
+//! at nice 19 under `SCHED_BATCH` (`lowered`): the new sandboxes' set-up, which their
+//! processes (spawned there, and lowered too) do. So on a busy machine a refill takes little
+//! of the commands' CPU time, instead of competing with the command it replaces. Once made,
+//! the init and the holding waiter get `SCHED_BATCH` at the thread's original nice for the
+//! sandbox's end (`for_exit`).
 //! Each command's waiter gets back the scheduling the thread started with (that of the thread
 //! that made the process's first pool) before the sandbox is pooled. Whatever a caller waits
 //! for is made by the other pool thread, which is never lowered (see `filler`).

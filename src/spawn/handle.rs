@@ -59,11 +59,12 @@ pub struct Child {
     join: Joinable,
     /// A pooled command run beside the sandbox's first process, as the caller's child (see
     /// `pool`): that first process, and the socket by which its waiter holds the sandbox
-    /// open. Killed with this `Child`, and ended in the background once it is reaped.
+    /// open. Killed with this `Child`, and ended in the background once its exit is reported.
     holder: Option<Holder>,
     /// An overlay root's upper directory of this spawn's, removed after the wait unless kept.
     upper: Option<SpawnUpper>,
-    /// Run once the process has been reaped (a pool's refill), given the `holder` to end.
+    /// Run once the process's exit has been reported (a pool's refill), given the `holder` to
+    /// end and, for a pooled command, the process still to reap.
     after_reap: Option<AfterReap>,
     /// The process, exited and reported but not yet reaped, for `after_reap` (`unreaped`).
     unreaped: Option<Unreaped>,
@@ -144,7 +145,7 @@ impl Child {
         self
     }
 
-    /// With `hook` to run once the process has been reaped.
+    /// With `hook` to run once the process's exit has been reported.
     pub(crate) fn after_reap(mut self, hook: AfterReap) -> Child {
         self.after_reap = Some(hook);
         self
@@ -288,6 +289,16 @@ impl Child {
         drop(self.stdin.take());
         drop(self.notifier.take());
         let stderr = self.stderr.take().map(read_on_thread);
+        if self.holder.is_some() {
+            // A pooled command beside its sandbox: the sandbox ends with it, unless the
+            // command stopped the holding waiter (pid 2 there, its own ids): then what it
+            // left running holds the pipes open until `wait` has the sandbox killed.
+            let stdout = self.stdout.take().map(read_on_thread);
+            let report = self.wait();
+            drop(self);
+            let (stdout, stderr) = (joined(stdout)?, joined(stderr)?);
+            return Ok(Output { report: report?, stdout, stderr });
+        }
         let mut stdout = Vec::new();
         if let Some(mut out) = self.stdout.take() {
             out.read_to_end(&mut stdout).map_err(Error::Output)?;

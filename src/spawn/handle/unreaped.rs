@@ -6,6 +6,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use nix::unistd::Pid;
 
@@ -41,7 +42,10 @@ impl Child {
         let exited = sys::exit_without_reaping(pidfd.as_fd(), nohang)?;
         if exited.is_some() {
             let pidfd = self.pidfd.take().expect("checked above");
-            self.unreaped = Some(Unreaped { pid: self.pid, pidfd, join: std::mem::take(&mut self.join) });
+            // Its own link to the family: this `Child`'s stays, so that a later `exec` says
+            // the sandbox is gone.
+            let join = self.join.family.get().map_or_else(Joinable::default, |f| Joinable::member(Arc::clone(f)));
+            self.unreaped = Some(Unreaped { pid: self.pid, pidfd, join });
         }
         Ok(exited)
     }
