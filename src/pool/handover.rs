@@ -2,12 +2,10 @@
 //! isobox's waiter over the sandbox's socket; EOF means it exec'd the command, a 12-byte
 //! record says which step failed.
 
-use std::io::{self, IoSlice};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Instant;
-
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 
 use super::error::{PoolError, PoolLimit};
 use super::inner::Pooled;
@@ -39,7 +37,7 @@ pub(crate) fn encode(command: &PreparedCommand, plan: &SandboxPlan) -> Result<me
 pub(crate) fn deliver(pooled: Pooled, msg: &message::Message) -> io::Result<Delivered> {
     let started = Instant::now();
     let Pooled { child, sock } = pooled;
-    send(&sock, msg)?;
+    message::send(sock.as_fd(), msg)?;
     Ok(Delivered { child, sock, started })
 }
 
@@ -77,30 +75,4 @@ fn too_big(e: TooBig) -> PoolError {
         TooBig::Bytes(n) => (PoolLimit::Bytes, n, message::BODY_MAX),
     };
     PoolError::TooBig { what, got, max }
-}
-
-/// The whole message in one call where the socket takes it (one wake-up of the waiter), the
-/// descriptors with its first byte; the rest, if any, after.
-fn send(sock: &OwnedFd, msg: &message::Message) -> io::Result<()> {
-    let rights = [ControlMessage::ScmRights(&msg.fds)];
-    let cmsgs: &[ControlMessage<'_>] = if msg.fds.is_empty() { &[] } else { &rights };
-    let iov = [IoSlice::new(&msg.bytes)];
-    let sent = loop {
-        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            other => break other?,
-        }
-    };
-    write_all(sock, &msg.bytes[sent..])
-}
-
-fn write_all(sock: &OwnedFd, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        match nix::sys::socket::send(sock.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
 }

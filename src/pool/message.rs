@@ -1,7 +1,10 @@
 //! The command as isobox's waiter reads it (**parent**): the layout `src/sys/init/wait.rs`
-//! documents, built from the command's [`ExecPlan`].
+//! documents, built from the command's [`ExecPlan`], and its sending over the waiter's socket.
 
-use std::os::fd::RawFd;
+use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 
 use crate::child::plan::ExecPlan;
 use crate::child::step::Step;
@@ -78,13 +81,40 @@ pub(crate) fn encode(exec: &ExecPlan, nofile: Option<(u64, u64)>) -> Result<Mess
     Ok(Message { bytes, fds })
 }
 
-/// The header that arms a command-beside sandbox's holding waiter (`pool/watch.rs`): no body,
+/// The message that arms a command-beside sandbox's holding waiter (`pool/watch.rs`): no body,
 /// one descriptor (the command's waiter's pidfd). The waiter's `watch.rs` mirrors it.
-pub(crate) fn watch_header() -> [u8; HEADER_LEN] {
-    let mut header = [0u8; HEADER_LEN];
-    header[..4].copy_from_slice(&WATCH_MAGIC.to_ne_bytes());
-    header[8..12].copy_from_slice(&1u32.to_ne_bytes());
-    header
+pub(crate) fn watch(pidfd: RawFd) -> Message {
+    let mut bytes = vec![0u8; HEADER_LEN];
+    bytes[..4].copy_from_slice(&WATCH_MAGIC.to_ne_bytes());
+    bytes[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    Message { bytes, fds: vec![pidfd] }
+}
+
+/// The whole message in one call where the socket takes it (one wake-up of the waiter), the
+/// descriptors with its first byte; the rest, if any, after. Also the holder's watch
+/// (`pool/watch.rs`).
+pub(crate) fn send(sock: BorrowedFd<'_>, msg: &Message) -> io::Result<()> {
+    let rights = [ControlMessage::ScmRights(&msg.fds)];
+    let cmsgs: &[ControlMessage<'_>] = if msg.fds.is_empty() { &[] } else { &rights };
+    let iov = [IoSlice::new(&msg.bytes)];
+    let sent = loop {
+        match sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
+    write_all(sock, &msg.bytes[sent..])
+}
+
+fn write_all(sock: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match nix::sys::socket::send(sock.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! sandbox whose init has the command as its program, and the caller's `wait` has no kill
 //! to send.
 
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use nix::sys::socket::{recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
 use nix::sys::socket::{UnixAddr, UnixCredentials};
 
 use super::message;
@@ -19,17 +19,7 @@ use super::message;
 pub(crate) fn arm(holder_sock: BorrowedFd<'_>, pidfd: BorrowedFd<'_>) -> io::Result<u32> {
     let sock = holder_sock.as_raw_fd();
     setsockopt(&holder_sock, sockopt::PassCred, &true)?;
-    let header = message::watch_header();
-    let fds = [pidfd.as_raw_fd()];
-    retrying(|| {
-        sendmsg::<UnixAddr>(
-            sock,
-            &[IoSlice::new(&header)],
-            &[ControlMessage::ScmRights(&fds)],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        )
-    })?;
+    message::send(holder_sock, &message::watch(pidfd.as_raw_fd()))?;
     let mut ack = [0u8; 1];
     let mut space = nix::cmsg_space!(UnixCredentials);
     let (got, pid) = retrying(|| {

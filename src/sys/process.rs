@@ -69,6 +69,7 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
 pub fn exit_without_reaping(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<(i32, libc::rusage)>> {
     const P_PIDFD: libc::c_int = 3;
     let options = libc::WEXITED | libc::WNOWAIT | libc::WNOHANG;
+    let mut polled = false;
     loop {
         // SAFETY: siginfo_t and rusage are plain old data; all-zero is a valid value.
         let (mut info, mut usage): (libc::siginfo_t, libc::rusage) =
@@ -98,8 +99,14 @@ pub fn exit_without_reaping(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<O
             Some(raw) => return Ok(Some((raw, usage))),
             None if nohang => return Ok(None),
             None => {
+                // Readable but not reported to us (a tracer of another process's holds the
+                // exit until it lets go): look again in a moment rather than spin.
+                if polled {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
                 let mut fds = [nix::poll::PollFd::new(pidfd, nix::poll::PollFlags::POLLIN)];
                 let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
+                polled = true;
             }
         }
     }
