@@ -294,11 +294,7 @@ fn veth_sweep_removes_a_dead_owners_leftover_and_keeps_a_live_ones() {
             (&elsewhere, "ibtpeer2", format!("isobox {} 4194305 5", pid_ns + 1)),
         ];
         for (name, peer, alias) in &made {
-            let ip = |args: &[&str]| std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success());
-            if !ip(&["link", "add", name, "type", "veth", "peer", "name", peer])
-                || !ip(&["link", "set", name, "alias", alias])
-            {
-                common::kernel_lacks("could not make a veth leftover with ip (ip or the veth driver missing)");
+            if !make_leftover(name, peer, alias) {
                 return;
             }
         }
@@ -311,6 +307,53 @@ fn veth_sweep_removes_a_dead_owners_leftover_and_keeps_a_live_ones() {
         assert!(left.contains(&live), "the live owner's link was swept: {left:?}");
         assert!(left.contains(&elsewhere), "another pid namespace's link was swept: {left:?}");
     });
+}
+
+/// Makes the veth pair `name`/`peer` in this thread's namespace with `alias` on `name`, as a
+/// dead isobox process would have left it; else [`common::kernel_lacks`].
+fn make_leftover(name: &str, peer: &str, alias: &str) -> bool {
+    let ip = |args: &[&str]| std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success());
+    let made =
+        ip(&["link", "add", name, "type", "veth", "peer", "name", peer]) && ip(&["link", "set", name, "alias", alias]);
+    if !made {
+        common::kernel_lacks("could not make a veth leftover with ip (ip or the veth driver missing)");
+    }
+    made
+}
+
+#[test]
+fn veth_sweep_runs_in_a_new_namespace_that_has_an_old_ones_inode() {
+    if !require_root() {
+        return;
+    }
+    // The kernel gives a freed namespace's inode to the next one it makes: a sweep done once
+    // per inode skipped that next namespace (CI saw it when tests ran one after another).
+    let pid_ns = std::fs::metadata("/proc/self/ns/pid").unwrap().ino();
+    let dead = format!("ibx{}-0", to_base36(4_194_305));
+    let mut swept_in = Vec::new();
+    for _ in 0..100 {
+        let stayed = in_new_netns(|| {
+            let ino = thread_netns();
+            if !swept_in.contains(&ino) {
+                // This spawn sweeps the namespace; the next one with its inode must be swept again.
+                assert!(veth_sandbox(veth(11)).status(&cmd("/bin/true", &[])).unwrap().success());
+                swept_in.push(ino);
+                return None;
+            }
+            if !make_leftover(&dead, "ibtpeer0", &format!("isobox {pid_ns} 4194305 5")) {
+                return Some(None);
+            }
+            assert!(veth_sandbox(veth(11)).status(&cmd("/bin/true", &[])).unwrap().success());
+            Some(Some(links_here().contains(&dead)))
+        });
+        match stayed {
+            Some(None) => return, // no veth here: printed
+            Some(Some(stayed)) => return assert!(!stayed, "a namespace with a swept one's inode was not swept"),
+            // The kernel frees a namespace (and its inode) from a work queue, a little later.
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    panic!("no new namespace got an inode of the {} before it", swept_in.len());
 }
 
 fn to_base36(mut n: u64) -> String {

@@ -64,6 +64,20 @@ pub fn open_owned() -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `getsockopt(SOL_SOCKET, SO_NETNS_COOKIE)` (Linux 5.14): the id of the socket's network
+/// namespace. Unlike the namespace's inode, which the kernel gives to a new namespace once
+/// the old one is freed, a cookie is never used again while the machine runs.
+const SO_NETNS_COOKIE: i32 = 71;
+
+/// The cookie of the network namespace `fd` was made in; `ENOPROTOOPT` before Linux 5.14.
+pub fn netns_cookie(fd: RawFd) -> Result<u64, Errno> {
+    let mut cookie: u64 = 0;
+    let mut len: u32 = 8;
+    let (out, len_ptr) = (&mut cookie as *mut u64 as usize, &mut len as *mut u32 as usize);
+    call(libc::SYS_getsockopt, [fd as usize, libc::SOL_SOCKET as usize, SO_NETNS_COOKIE as usize, out, len_ptr, 0])?;
+    Ok(cookie)
+}
+
 /// Turns on the int socket option `opt` of level `SOL_NETLINK`.
 fn set_flag(fd: RawFd, opt: i32) -> Result<(), Errno> {
     let one: i32 = 1;

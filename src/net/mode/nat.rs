@@ -21,13 +21,13 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 
 use nix::fcntl::{Flock, FlockArg};
 use nix::sched::{setns, CloneFlags};
 
 use super::name;
 use super::nat_error::{NatError, NatStep};
+use super::netns::{self, DoneIn};
 
 /// The lock of every isobox process's NAT table changes.
 pub(crate) const LOCK: &str = "/run/isobox-nat.lock";
@@ -70,7 +70,7 @@ pub(crate) fn add(host: &str, via: &str, address: Ipv4Addr, prefix: u8) -> Resul
         source,
     })?;
     let ino = netns.metadata().map(|m| m.ino()).unwrap_or(0);
-    sweep_once(ino);
+    NAT_SWEPT.once(netns::current_id(), || drop(sweep()));
     let comment = format!("{} {host}", name::own_alias());
     let script = format!(
         "table {TABLE} {{\n chain {CHAIN} {{ type nat hook postrouting priority srcnat; policy accept; }}\n}}\n\
@@ -244,15 +244,8 @@ fn in_netns(netns: &OwnedFd, ino: u64, f: impl FnOnce() + Send) {
     });
 }
 
-/// The rules of dead owners in the calling thread's namespace, deleted once per namespace.
-fn sweep_once(ino: u64) {
-    static SWEPT: Mutex<Vec<u64>> = Mutex::new(Vec::new());
-    let mut swept = SWEPT.lock().unwrap_or_else(|p| p.into_inner());
-    if !swept.contains(&ino) {
-        sweep();
-        swept.push(ino);
-    }
-}
+/// The namespaces whose rules of dead owners this process deleted (once per namespace).
+static NAT_SWEPT: DoneIn = DoneIn::new();
 
 /// Deletes the rules of dead owners of this pid namespace in the calling thread's network
 /// namespace; returns their comments.

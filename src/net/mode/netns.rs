@@ -8,15 +8,47 @@
 
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 
 use super::error::NetworkError;
+use crate::net::netlink::socket::Netlink;
 
 /// A network namespace file, opened read-only and close-on-exec.
 pub(crate) fn open(path: &str) -> Result<OwnedFd, NetworkError> {
     File::open(path).map(OwnedFd::from).map_err(|source| NetworkError::Open { path: path.to_string(), source })
+}
+
+/// The id of the calling thread's network namespace (the cookie of a socket made there): a
+/// namespace's inode is given to a new one once it is freed, a cookie never is. `None` when
+/// the kernel (before 5.14) or the socket says nothing.
+pub(crate) fn current_id() -> Option<u64> {
+    Netlink::open().ok()?.netns_id()
+}
+
+/// The network namespaces something was done in once, by id ([`current_id`]).
+pub(crate) struct DoneIn(Mutex<Vec<u64>>);
+
+impl DoneIn {
+    pub(crate) const fn new() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+
+    /// Runs `f` unless it ran in namespace `id` already; always without an id, which could
+    /// not tell a new namespace from an old one.
+    pub(crate) fn once(&self, id: Option<u64>, f: impl FnOnce()) {
+        let mut done = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match id {
+            Some(id) if done.contains(&id) => {}
+            Some(id) => {
+                f();
+                done.push(id);
+            }
+            None => f(),
+        }
+    }
 }
 
 /// The calling thread in another network namespace until this is dropped.
@@ -56,6 +88,24 @@ mod tests {
 
     fn inode() -> u64 {
         std::fs::metadata("/proc/thread-self/ns/net").unwrap().ino()
+    }
+
+    #[test]
+    fn done_in_runs_once_per_namespace_id_and_always_without_one() {
+        let done = DoneIn::new();
+        let mut runs = 0;
+        for id in [Some(3), Some(3), Some(4), None, None, Some(4)] {
+            done.once(id, || runs += 1);
+        }
+        assert_eq!(runs, 4);
+    }
+
+    #[test]
+    fn the_namespace_id_is_the_same_for_two_sockets_of_one_namespace() {
+        // Linux 5.14+ (this project's kernels): a cookie, and one per namespace.
+        let id = current_id().expect("SO_NETNS_COOKIE");
+        assert_eq!(current_id(), Some(id));
+        assert_ne!(id, 0);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! sandbox the other's replies, so the host address is claimed. On a bridge the gateway
 //! (`host_address`) is shared by design, and the *sandbox's* address is claimed on that bridge:
 //! two live sandboxes with one address there would answer each other's ARP. Claims are per
-//! network namespace of the spawning thread (its inode).
+//! network namespace of the spawning thread (its id).
 
 use std::net::Ipv4Addr;
 use std::os::unix::fs::MetadataExt;
@@ -15,10 +15,10 @@ use std::sync::Mutex;
 use super::error::NetworkError;
 use super::plan::VethPlan;
 
-/// A claimed address: (network namespace inode, the bridge if any, the address).
+/// A claimed address: (network namespace id, the bridge if any, the address).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Claim {
-    ino: u64,
+    ns: u64,
     bridge: Option<String>,
     address: Ipv4Addr,
 }
@@ -30,15 +30,17 @@ fn live() -> std::sync::MutexGuard<'static, Vec<Claim>> {
 }
 
 /// Claims what `plan` needs in the calling thread's network namespace, or says who has it.
-pub(crate) fn claim(plan: &VethPlan) -> Result<Claim, NetworkError> {
-    let ino = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()).unwrap_or(0);
-    claim_in(ino, plan)
+/// `id` is the namespace's id ([`super::netns::current_id`]); without one (before Linux
+/// 5.14) its inode stands in, which a later namespace can reuse once this one is gone.
+pub(crate) fn claim(plan: &VethPlan, id: Option<u64>) -> Result<Claim, NetworkError> {
+    let inode = || std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()).unwrap_or(0);
+    claim_in(id.unwrap_or_else(inode), plan)
 }
 
-fn claim_in(ino: u64, plan: &VethPlan) -> Result<Claim, NetworkError> {
+fn claim_in(ns: u64, plan: &VethPlan) -> Result<Claim, NetworkError> {
     let claim = match &plan.bridge {
-        None => Claim { ino, bridge: None, address: plan.host_address },
-        Some(bridge) => Claim { ino, bridge: Some(bridge.clone()), address: plan.address },
+        None => Claim { ns, bridge: None, address: plan.host_address },
+        Some(bridge) => Claim { ns, bridge: Some(bridge.clone()), address: plan.address },
     };
     let mut live = live();
     if live.contains(&claim) {
@@ -77,7 +79,7 @@ mod tests {
         }
     }
 
-    // A namespace inode of the test's own, so parallel tests never share claims.
+    // A namespace id of the test's own, so parallel tests never share claims.
     const NS: u64 = u64::MAX - 7;
 
     #[test]

@@ -9,27 +9,18 @@
 //! alone. Best effort: a link that cannot be deleted stays for the next sweep. The NAT rules
 //! of dead owners are swept likewise, by [`super::nat`] with [`name::owner_gone`].
 
-use std::os::unix::fs::MetadataExt;
-use std::sync::Mutex;
-
 use super::name;
+use super::netns::DoneIn;
 use crate::net::netlink::link;
 use crate::net::netlink::links::{self, LinkName};
 use crate::net::netlink::socket::Netlink;
 
-/// The network namespaces (by inode) this process has swept.
-static SWEPT: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+/// The network namespaces this process has swept.
+static SWEPT: DoneIn = DoneIn::new();
 
-/// Sweeps the namespace of `nl` (the calling thread's) unless this process did already.
+/// Sweeps the namespace of `nl` unless this process did already.
 pub(crate) fn once(nl: &mut Netlink) {
-    let Ok(ino) = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()) else {
-        return;
-    };
-    let mut swept = SWEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !swept.contains(&ino) {
-        sweep(nl);
-        swept.push(ino);
-    }
+    SWEPT.once(nl.netns_id(), || drop(sweep(nl)));
 }
 
 /// Deletes every leftover link of the namespace of `nl`, then every isobox bridge left

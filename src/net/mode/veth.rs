@@ -136,13 +136,13 @@ impl Drop for HostVeth {
 
 /// Makes the pair for the child `pid` and configures both ends.
 pub(crate) fn set_up(plan: &VethPlan, pid: Pid) -> Result<HostVeth, NetworkError> {
-    let claimed = registry::claim(plan)?;
+    let mut nl = Netlink::open()?;
+    let claimed = registry::claim(plan, nl.netns_id())?;
     let released = |e| {
         registry::release(&claimed);
         e
     };
     let inside_ns = netns::open(&format!("/proc/{pid}/ns/net")).map_err(released)?;
-    let mut nl = Netlink::open().map_err(|e| released(e.into()))?;
     sweep::once(&mut nl);
     let name = create(&mut nl, inside_ns.as_fd()).map_err(|e| released(e.into()))?;
     let mut veth = HostVeth {

@@ -57,6 +57,12 @@ impl Netlink {
         Ok(Self { fd, seq: 0, buf: vec![0; REPLY_SIZE] })
     }
 
+    /// The id of the network namespace this socket is in, never reused while the machine
+    /// runs (its cookie); `None` before Linux 5.14.
+    pub(crate) fn netns_id(&self) -> Option<u64> {
+        sys::netns_cookie(self.fd.as_raw_fd()).ok()
+    }
+
     /// A new request of type `kind` with `flags` (plus `NLM_F_REQUEST`, and `NLM_F_ACK` unless
     /// it is a dump) and the next sequence number.
     pub(crate) fn request(&mut self, kind: u16, flags: u16, dump: bool) -> Request {
