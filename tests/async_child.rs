@@ -2,6 +2,8 @@
 //! cancellation (a dropped wait, a dropped child, a dropped spawn) that leaves no process, no
 //! zombie and no cgroup, and sandboxes that outlive tokio's idle blocking threads.
 mod common;
+#[path = "common/traced.rs"]
+mod traced;
 
 use std::time::{Duration, Instant};
 
@@ -206,4 +208,26 @@ fn rootless_a_sandbox_spawned_on_a_blocking_thread_dies_when_the_thread_retires(
         let report = child.wait_timeout(ms(10_000)).expect("wait_timeout").expect("killed with its thread");
         assert_eq!(report.signal(), SIGKILL, "{report:?}");
     });
+}
+
+/// On this thread's runtime (current-thread), so that the thread's CPU time is the wait's.
+#[tokio::test]
+async fn waiting_for_a_command_a_tracer_holds_neither_spins_nor_hangs() {
+    if !require_root() {
+        return;
+    }
+    // Without an init: with one, `wait` ends at the init's report of the program's end.
+    let no_init = sandbox(|b| {
+        b.init(false);
+    });
+    let mut child = no_init.spawn_async(&traced::until_a_line()).await.unwrap();
+    let mut tracer = traced::trace(child.id());
+    let (started, cpu) = (Instant::now(), traced::thread_cpu());
+    child.stdin.take().unwrap().write_all(b"go\n").await.unwrap();
+    let waited = tokio::time::timeout(traced::HELD * 8, child.wait()).await;
+    let (took, spent) = (started.elapsed(), traced::thread_cpu() - cpu);
+    tracer.wait().unwrap();
+    let report = waited.expect("the wait hung after the tracer let go").unwrap();
+    assert!(report.success(), "{report}");
+    traced::assert_waited_without_spinning(took, spent);
 }

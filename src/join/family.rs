@@ -26,6 +26,9 @@ use crate::sys::process as sys;
 /// How often a wait for the first process looks again for exec'd processes to reap: one
 /// may have been exec'd (through another exec'd `Child`) while it waited.
 const RESCAN: Duration = Duration::from_millis(20);
+/// The pause between looks at a process that has exited but cannot be reaped yet, and the
+/// poll's stand-in without a pidfd.
+const HELD_EXIT_PAUSE: Duration = Duration::from_millis(5);
 
 /// What wait4 returns: the raw status and the resource usage.
 pub(crate) type Waited = (i32, libc::rusage);
@@ -137,14 +140,21 @@ impl Joinable {
         let Some(family) = self.family.get() else {
             return sys::wait4(pid, nohang);
         };
+        let mut readable = false;
         loop {
             let done = if self.member { family.take(pid.as_raw())? } else { wait_first(family, pid)? };
             if done.is_some() || nohang {
                 return Ok(done);
             }
+            if readable {
+                // Exited but not ours to reap yet (another process's tracer holds the exit
+                // until it lets go): the pidfd stays readable, so look again in a moment
+                // rather than spin.
+                std::thread::sleep(HELD_EXIT_PAUSE);
+            }
             // An exec'd process's pidfd turns readable at its exit; the first process's
             // may not while exec'd ones hold its exit up: look again every RESCAN.
-            sleep_until_exit(pidfd, (!self.member).then_some(RESCAN));
+            readable = sleep_until_exit(pidfd, (!self.member).then_some(RESCAN));
         }
     }
 }
@@ -160,16 +170,16 @@ fn wait_first(family: &Family, pid: Pid) -> io::Result<Option<Waited>> {
 }
 
 /// Polls `pidfd` for at most `timeout` (for ever without one); without a pidfd, sleeps a
-/// little.
-fn sleep_until_exit(pidfd: Option<BorrowedFd<'_>>, timeout: Option<Duration>) {
+/// little. Returns whether the pidfd is readable (its process has exited).
+fn sleep_until_exit(pidfd: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> bool {
     let Some(fd) = pidfd else {
-        std::thread::sleep(Duration::from_millis(5));
-        return;
+        std::thread::sleep(HELD_EXIT_PAUSE);
+        return false;
     };
     let timeout = match timeout {
         Some(t) => PollTimeout::try_from(t.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX),
         None => PollTimeout::NONE,
     };
     let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    let _ = nix::poll::poll(&mut fds, timeout);
+    nix::poll::poll(&mut fds, timeout).is_ok_and(|n| n > 0)
 }
