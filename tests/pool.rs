@@ -428,9 +428,25 @@ fn rootless_what_a_pooled_command_left_running_ends_at_its_exit_before_any_wait(
     if !require_userns() {
         return;
     }
+    assert_what_it_left_ends_before_any_wait("sleep 1000 & echo started");
+}
+
+#[test]
+fn rootless_a_pooled_command_that_stops_its_holder_still_ends_what_it_left_at_its_exit() {
+    if !require_userns() {
+        return;
+    }
+    // Pid 2 is the waiter that ends the sandbox at the command's exit, with the command's
+    // ids: its init resumes it, so the orphan ends all the same.
+    assert_what_it_left_ends_before_any_wait("kill -STOP 2; sleep 1000 & echo started");
+}
+
+/// Runs `script` (which leaves a process running and prints "started") in a pooled sandbox:
+/// what it left must end at its exit, before `wait`.
+fn assert_what_it_left_ends_before_any_wait(script: &str) {
     let pool = sandbox(|_| {}).pool(1).unwrap();
     // The orphan holds the command's stdout open: EOF comes once the orphan is gone.
-    let mut cmd = sh("sleep 1000 & echo started");
+    let mut cmd = sh(script);
     cmd.stdout(Stdio::piped());
     let mut child = pool.spawn(&cmd).unwrap();
     let ns = std::fs::read_link(format!("/proc/{}/ns/pid", child.id())).unwrap();

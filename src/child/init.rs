@@ -39,7 +39,8 @@ pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, 
     let started = clone_program(init.stack, &start, init.program_pidfd);
     let (pid, pidfd) = started.map_err(|errno| record(Step::StartProgram, (0, errno)))?;
     shared.program_pidfd.store(pidfd, Ordering::SeqCst);
-    let errno = become_init(init, pid, pidfd);
+    let resumes = p.launch.waiter.as_ref().is_some_and(|w| w.holds);
+    let errno = become_init(init, (pid, pidfd), resumes);
     shared.init_failed.store(true, Ordering::SeqCst);
     let _ = sys::write(p.launch.control.report_write, &record(Step::StartInit, (0, errno)).encode());
     sys::exit_group(127) // wakes the program, which sees `init_failed` and exits
@@ -47,8 +48,9 @@ pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, 
 
 /// Keeps only what the init needs (its executable, the status pipe, the program's pidfd for
 /// a listener's handover: `pidfd`, or -1) and, until the exec closes them, the report pipe and
-/// the hand-over pipe's write end; then executes the init.
-fn become_init(init: &InitLaunch, pid: i32, pidfd: i32) -> Errno {
+/// the hand-over pipe's write end; then executes the init, which resumes the program whenever
+/// it stops if `resumes` (a holding waiter's init).
+fn become_init(init: &InitLaunch, (pid, pidfd): (i32, i32), resumes: bool) -> Errno {
     let mut keep = [init.keep[0], init.keep[1], init.keep[2], init.keep[3], pidfd];
     keep.sort_unstable(); // -1 first, which the close skips
     if let Err(errno) = fds::close_all_from_zero_but(&keep) {
@@ -61,7 +63,9 @@ fn become_init(init: &InitLaunch, pid: i32, pidfd: i32) -> Errno {
     }
     let mut digits = [0u8; 12];
     decimal(pid as u32, &mut digits);
-    let argv = [c"isobox-init".as_ptr().cast(), digits.as_ptr(), init.status_digits.as_ptr(), std::ptr::null()];
+    let resume = if resumes { c"resume".as_ptr() } else { std::ptr::null() };
+    let argv =
+        [c"isobox-init".as_ptr().cast(), digits.as_ptr(), init.status_digits.as_ptr(), resume.cast(), std::ptr::null()];
     sys::execveat_fd(init.exe, &argv, &[std::ptr::null()])
 }
 

@@ -106,6 +106,9 @@ pub(crate) struct WaiterLaunch {
     pub sock: RawFd,
     /// `sock` in decimal, NUL-terminated.
     pub sock_digits: [u8; 12],
+    /// It will only hold the sandbox open for a command beside it: the init resumes it when
+    /// it is stopped (by that command, which has its ids).
+    pub holds: bool,
 }
 
 /// What one spawn gives the first process to become isobox's init (see `child::init`).
@@ -158,9 +161,9 @@ impl<'a> ChildLaunch<'a> {
 
     /// A pooled sandbox: its program becomes isobox's waiter on `sock`. Its descriptors are
     /// kept through the arrangement and the scratch numbers start above them.
-    pub fn with_waiter(mut self, exe: RawFd, sock: RawFd) -> Self {
+    pub fn with_waiter(mut self, exe: RawFd, sock: RawFd, holds: bool) -> Self {
         self.keep_fds([exe, sock]);
-        self.waiter = Some(WaiterLaunch { exe, sock, sock_digits: decimal(sock) });
+        self.waiter = Some(WaiterLaunch { exe, sock, sock_digits: decimal(sock), holds });
         self
     }
 

@@ -105,7 +105,7 @@ fn run(family: Arc<Family>, mut command: PreparedCommand, waiter: Option<(RawFd,
     let pipes = pipes::ControlPipes::new(&command.exec.fd_moves)?;
     let mut launch = ChildLaunch::new(&command.exec, pipes.child_view(), false, &family.cgroup_join);
     if let Some((exe, sock)) = waiter {
-        launch = launch.with_waiter(exe, sock);
+        launch = launch.with_waiter(exe, sock, false);
     }
     // Network::Join: A is born in the joined namespace, as the first process was (the setns
     // flags leave NET out: that namespace is not the sandbox's own); the thread goes back

@@ -291,8 +291,10 @@ impl Child {
         let stderr = self.stderr.take().map(read_on_thread);
         if self.holder.is_some() {
             // A pooled command beside its sandbox: the sandbox ends with it, unless the
-            // command stopped the holding waiter (pid 2 there, its own ids): then what it
-            // left running holds the pipes open until `wait` has the sandbox killed.
+            // holding waiter (pid 2 there, the command's ids) cannot run: its init resumes it
+            // from a stop, but where the filter allows ptrace the command could hold it in
+            // a trace stop. Then what it left running holds the pipes open until `wait` has
+            // the sandbox killed.
             let stdout = self.stdout.take().map(read_on_thread);
             let report = self.wait();
             drop(self);

@@ -46,11 +46,17 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
 /// Starts a pooled sandbox: everything set up, its program isobox's waiter, which takes the
 /// command through the returned socket (see `pool`).
 pub(crate) fn spawn_waiter(sandbox: &SandboxPlan) -> Result<(Child, OwnedFd), Error> {
+    start_waiter(sandbox, false)
+}
+
+/// [`spawn_waiter`]; `holds`: the waiter will only hold the sandbox open (see
+/// [`spawn_beside_waiter`]), and its init resumes it whenever it is stopped.
+fn start_waiter(sandbox: &SandboxPlan, holds: bool) -> Result<(Child, OwnedFd), Error> {
     let command = prepare::for_waiter(sandbox)?;
     let (ours, theirs) = waiter_socket()?;
     let (exe, exe_copy) =
         crate::sys::init_exe::init_fd_at_or_above(3).map_err(SpawnError::io("making isobox's waiter executable"))?;
-    let child = launch(sandbox, command, Some((exe, theirs.as_raw_fd())))?;
+    let child = launch(sandbox, command, Some((exe, theirs.as_raw_fd(), holds)))?;
     drop((theirs, exe_copy)); // the child has exec'd the waiter with its copies
     Ok((child, ours))
 }
@@ -60,7 +66,9 @@ pub(crate) fn spawn_waiter(sandbox: &SandboxPlan) -> Result<(Child, OwnedFd), Er
 /// `Child::exec` starts a command, takes the command through the returned socket. Its
 /// `Child` owns the first (see `pool`).
 pub(crate) fn spawn_beside_waiter(sandbox: &Arc<SandboxPlan>) -> Result<(Child, OwnedFd), Error> {
-    let (first, first_sock) = spawn_waiter(sandbox)?;
+    // The holder watches for the command's exit to end the sandbox (`pool/watch.rs`); the
+    // command, with its ids, could stop it, so its init resumes it.
+    let (first, first_sock) = start_waiter(sandbox, true)?;
     let first = first.with_plan(Arc::clone(sandbox));
     let (ours, theirs) = waiter_socket()?;
     let (exe, exe_copy) =
@@ -89,7 +97,7 @@ fn waiter_socket() -> Result<(OwnedFd, OwnedFd), Error> {
 fn launch(
     sandbox: &SandboxPlan,
     mut command: prepare::PreparedCommand,
-    waiter: Option<(RawFd, RawFd)>,
+    waiter: Option<(RawFd, RawFd, bool)>,
 ) -> Result<Child, Error> {
     let owner = overlay_upper::owner(sandbox.user.maps.as_ref(), sandbox.caller.is_root());
     let upper = overlay_upper::SpawnUpper::for_spawn(&sandbox.child.mounts, owner)?;
@@ -104,8 +112,8 @@ fn launch(
     if let Some(fds) = init.as_ref().map(init::InitSpawn::child_view) {
         launch = launch.with_init(fds.exe, fds.status_write, fds.left, fds.stack);
     }
-    if let Some((exe, sock)) = waiter {
-        launch = launch.with_waiter(exe, sock);
+    if let Some((exe, sock, holds)) = waiter {
+        launch = launch.with_waiter(exe, sock, holds);
     }
     launch.overlay_upper = upper.as_ref().map(overlay_upper::SpawnUpper::child_path);
     let hands_over = launch.hands_over();

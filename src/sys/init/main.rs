@@ -17,8 +17,10 @@
 //!   native endian) on the status descriptor and exits with the program's code (128 +
 //!   signal if it was killed), so the parent reports the program's own end.
 //!
-//! Arguments: `isobox-init <program pid> <status fd>`, `isobox-wait <socket fd>`. No
-//! allocation, no libc: raw system calls only.
+//! Arguments: `isobox-init <program pid> <status fd> [resume]`, `isobox-wait <socket fd>`.
+//! With `resume` the init continues the program whenever it stops: a pooled sandbox's
+//! holding waiter, which the command beside it (with the same ids) could otherwise stop to
+//! keep the sandbox past its own end. No allocation, no libc: raw system calls only.
 //!
 //! # Safety
 //! Every `unsafe` block is a raw system call on pointers to this program's own stack, or the
@@ -82,6 +84,8 @@ extern "C" fn start(stack: *const usize) -> ! {
     }
     // SAFETY: argv[2] exists (argc >= 3) and is NUL-terminated.
     let (program, status_fd) = unsafe { (number(first), number(*argv.add(2))) };
+    // SAFETY: argv[3] exists when argc >= 4 and is NUL-terminated.
+    let resumes = argc >= 4 && unsafe { is(*argv.add(3), b"resume") };
     // Not ptraceable by the program (same ids): it must not run calls through us.
     sys::call(sys::nr::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
     // Named for `ps` (from a memfd the kernel would call it "memfd:isobox-in").
@@ -96,7 +100,7 @@ extern "C" fn start(stack: *const usize) -> ! {
         sys::nr::EXIT_GROUP,
         sys::filter::RESTART_SYSCALL,
     ]);
-    init::serve(program as isize, status_fd)
+    init::serve(program as isize, status_fd, resumes)
 }
 
 /// Whether the NUL-terminated `s` is `word`.
