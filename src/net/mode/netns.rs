@@ -7,14 +7,13 @@
 //! right after, when the guard is dropped, on every path.
 
 use std::fs::File;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Mutex;
 
 use nix::errno::Errno;
 use nix::sched::{setns, CloneFlags};
 
 use super::error::NetworkError;
-use crate::net::netlink::socket::Netlink;
 
 /// A network namespace file, opened read-only and close-on-exec.
 pub(crate) fn open(path: &str) -> Result<OwnedFd, NetworkError> {
@@ -25,7 +24,8 @@ pub(crate) fn open(path: &str) -> Result<OwnedFd, NetworkError> {
 /// namespace's inode is given to a new one once it is freed, a cookie never is. `None` when
 /// the kernel (before 5.14) or the socket says nothing.
 pub(crate) fn current_id() -> Option<u64> {
-    Netlink::open().ok()?.netns_id()
+    let socket = crate::sys::netlink::open_owned().ok()?;
+    crate::sys::netlink::netns_cookie(socket.as_raw_fd()).ok()
 }
 
 /// The network namespaces something was done in once, by id ([`current_id`]).
