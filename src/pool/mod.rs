@@ -53,10 +53,11 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// sandbox ends with its program; the init is reaped on a thread of isobox's once the
 /// command has been reaped (in `wait` itself when a directory upper is to be removed after
 /// it). Its `Child::id` is the command's pid (pid 3 inside), signals go to the command
-/// itself, its `kill` ends the whole sandbox. A command that stops that waiter (it runs with
-/// the command's ids) keeps the sandbox until its `wait`, which has it killed: `output` and
-/// `wait_with_output` wait first, then collect, and a caller reading the pipes by hand should
-/// `wait` (or `kill`) first too. Otherwise the command is the sandbox's own program, as in a
+/// itself, its `kill` ends the whole sandbox. That waiter runs with the command's ids: a
+/// command that stops it has it resumed by the init, but one whose filter allows `ptrace` can
+/// hold it in a trace stop, and then the sandbox lasts until the command's `wait`, which has
+/// it killed: `output` and `wait_with_output` wait first, then collect, and a caller reading
+/// the pipes by hand should `wait` (or `kill`) first too. Otherwise the command is the sandbox's own program, as in a
 /// spawn.
 ///
 /// Trade-offs:

@@ -21,7 +21,7 @@ pub fn until_a_line() -> Command {
     command
 }
 
-/// Attaches a tracer to `pid` that exits (detaching) [`HELD`] and a little later; returns
+/// Attaches a tracer to `pid` that exits (detaching) [`HELD`] and a second later; returns
 /// once it is attached.
 pub fn trace(pid: u32) -> StdChild {
     let script = "import ctypes, sys, time\n\
@@ -30,7 +30,8 @@ pub fn trace(pid: u32) -> StdChild {
         \x20   print('errno', ctypes.get_errno(), flush=True); sys.exit(1)\n\
         print('attached', flush=True)\n\
         time.sleep(float(sys.argv[2]))\n";
-    let hold = (HELD + Duration::from_millis(200)).as_secs_f64().to_string();
+    // A second more than HELD: the test's clock starts only once it has read "attached".
+    let hold = (HELD + Duration::from_secs(1)).as_secs_f64().to_string();
     let mut tracer = std::process::Command::new("/usr/bin/python3")
         .args(["-c", script, &pid.to_string(), &hold])
         .stdout(StdStdio::piped())
