@@ -101,10 +101,12 @@ fn measure_back_to_back(n: usize, runs: &mut [Run<'_>]) -> Vec<Vec<Duration>> {
     times
 }
 
-/// `ISOBOX_LATENCY_ONLY`: `;`-separated prefixes of the variant names to keep (all if unset).
+/// `ISOBOX_LATENCY_ONLY`: `;`-separated prefixes of the variant names to keep (all if unset);
+/// one ending in `$` is a whole name (`pooled: full$` is the default pool alone).
 /// `benches/kernel_floor.py` uses it to run the variants its C program also runs.
 fn wanted(name: &str) -> bool {
-    std::env::var("ISOBOX_LATENCY_ONLY").map_or(true, |only| only.split(';').any(|p| name.starts_with(p)))
+    let matches = |p: &str| p.strip_suffix('$').map_or_else(|| name.starts_with(p), |whole| name == whole);
+    std::env::var("ISOBOX_LATENCY_ONLY").map_or(true, |only| only.split(';').any(matches))
 }
 
 fn us(d: Duration) -> String {

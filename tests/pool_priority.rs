@@ -26,7 +26,7 @@ fn sleeper() -> Command {
     cmd
 }
 
-/// The other processes of `pid`'s pid namespace (the sandbox's init and waiter).
+/// The other processes of `pid`'s pid namespace (the sandbox's init, holding it).
 fn others_in_its_pid_namespace(pid: u32) -> Vec<u32> {
     let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
     let pids = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
@@ -66,7 +66,7 @@ fn rootless_a_pooled_command_runs_at_the_callers_priority_and_its_sandbox_as_a_b
         let mut child = pool.spawn(&sleeper()).unwrap();
         assert_eq!(scheduling(&format!("/proc/{}/stat", child.id())), caller, "the command");
         let others = others_in_its_pid_namespace(child.id());
-        assert_eq!(others.len(), 2, "the init and the waiter holding the sandbox: {others:?}");
+        assert_eq!(others.len(), 1, "the init holding the sandbox: {others:?}");
         for p in others {
             let (policy, nice) = scheduling(&format!("/proc/{p}/stat"));
             let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap();
@@ -288,8 +288,8 @@ fn what_a_pooled_command_left_running_ends_with_it_on_a_busy_machine() {
     assert_eq!(policy_of(init[0]), Some((SCHED_BATCH, caller_nice)), "the init's policy");
     drop(child.stdin.take()); // the shell ends; its sleep would run on without the sandbox's end
     let ended = Instant::now();
-    // No wait yet: the sandbox ends with the command (its holding waiter watches it, the init
-    // exits after that waiter, and the kernel kills the rest).
+    // No wait yet: the sandbox ends with the command (its init watches it and exits, and the
+    // kernel kills the rest).
     while in_ns() > 0 && ended.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -1,7 +1,9 @@
 //! isobox's init (**child**): with a pid namespace, the sandbox's first process does the
 //! whole setup, clones the program (`CLONE_VM`, on a second stack) and executes isobox's init
 //! (`sys/init/`), which forwards signals to the program, reaps orphans and reports the
-//! program's status; the program finishes the recipe (unblock signals, filter, exec).
+//! program's status; the program finishes the recipe (unblock signals, filter, exec). In a
+//! pooled sandbox whose command runs beside it, there is no program: the first process
+//! executes the init in its holding role (`sys/init/hold.rs`) with the pool's socket.
 //!
 //! The program waits until the first process has left the caller's memory: a process that
 //! shares the caller's memory must never be in the sandbox's memory cgroup while untrusted
@@ -15,13 +17,14 @@
 //! the first process's (`Shared`) lives in a frame the first process never leaves.
 
 use std::convert::Infallible;
+use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 
 use nix::errno::Errno;
 
 use super::fds;
 use super::init_shared::Shared;
-use super::plan::{ChildPlan, InitLaunch};
+use super::plan::{ChildPlan, InitLaunch, WaiterLaunch};
 use super::program;
 use super::record::Record;
 use super::record::{at, record};
@@ -32,15 +35,18 @@ use crate::sys::vfork::ProgramStart;
 
 /// The first process's end of the recipe: start the program, become the init. Returns only
 /// on a failure before the program exists; after that it execs or exits, never leaving this
-/// frame, which holds what the program reads (`Shared`).
+/// frame, which holds what the program reads (`Shared`). A pooled sandbox whose command runs
+/// beside it has no program: its init holds it (`become_holder`).
 pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, Record> {
+    if let Some(waiter) = p.launch.waiter.as_ref().filter(|w| w.holds) {
+        return Err(record(Step::StartInit, (0, become_holder(init, waiter))));
+    }
     let shared = Shared::new(p);
     let start = ProgramStart { arg: &shared, run: program_main };
     let started = clone_program(init.stack, &start, init.program_pidfd);
     let (pid, pidfd) = started.map_err(|errno| record(Step::StartProgram, (0, errno)))?;
     shared.program_pidfd.store(pidfd, Ordering::SeqCst);
-    let resumes = p.launch.waiter.as_ref().is_some_and(|w| w.holds);
-    let errno = become_init(init, (pid, pidfd), resumes);
+    let errno = become_init(init, (pid, pidfd));
     shared.init_failed.store(true, Ordering::SeqCst);
     let _ = sys::write(p.launch.control.report_write, &record(Step::StartInit, (0, errno)).encode());
     sys::exit_group(127) // wakes the program, which sees `init_failed` and exits
@@ -48,25 +54,35 @@ pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, 
 
 /// Keeps only what the init needs (its executable, the status pipe, the program's pidfd for
 /// a listener's handover: `pidfd`, or -1) and, until the exec closes them, the report pipe and
-/// the hand-over pipe's write end; then executes the init, which resumes the program whenever
-/// it stops if `resumes` (a holding waiter's init).
-fn become_init(init: &InitLaunch, (pid, pidfd): (i32, i32), resumes: bool) -> Errno {
-    let mut keep = [init.keep[0], init.keep[1], init.keep[2], init.keep[3], pidfd];
+/// the hand-over pipe's write end; then executes the init.
+fn become_init(init: &InitLaunch, (pid, pidfd): (i32, i32)) -> Errno {
+    let mut digits = [0u8; 12];
+    decimal(pid as u32, &mut digits);
+    let argv = [c"isobox-init".as_ptr().cast(), digits.as_ptr(), init.status_digits.as_ptr(), std::ptr::null()];
+    exec_init(init, pidfd, &argv)
+}
+
+/// As [`become_init`], in the init's holding role (`src/sys/init/hold.rs`), with the pool's
+/// socket instead of a program.
+fn become_holder(init: &InitLaunch, waiter: &WaiterLaunch) -> Errno {
+    let argv =
+        [c"isobox-hold".as_ptr().cast(), waiter.sock_digits.as_ptr(), init.status_digits.as_ptr(), std::ptr::null()];
+    exec_init(init, waiter.sock, &argv)
+}
+
+/// Closes all but the init's descriptors and `also` (kept over the exec), and executes it.
+fn exec_init(init: &InitLaunch, also: RawFd, argv: &[*const u8; 4]) -> Errno {
+    let mut keep = [init.keep[0], init.keep[1], init.keep[2], init.keep[3], also];
     keep.sort_unstable(); // -1 first, which the close skips
     if let Err(errno) = fds::close_all_from_zero_but(&keep) {
         return errno;
     }
-    for fd in [init.status_write, pidfd].into_iter().filter(|fd| *fd >= 0) {
+    for fd in [init.status_write, also].into_iter().filter(|fd| *fd >= 0) {
         if let Err(errno) = sys::clear_cloexec(fd) {
             return errno;
         }
     }
-    let mut digits = [0u8; 12];
-    decimal(pid as u32, &mut digits);
-    let resume = if resumes { c"resume".as_ptr() } else { std::ptr::null() };
-    let argv =
-        [c"isobox-init".as_ptr().cast(), digits.as_ptr(), init.status_digits.as_ptr(), resume.cast(), std::ptr::null()];
-    sys::execveat_fd(init.exe, &argv, &[std::ptr::null()])
+    sys::execveat_fd(init.exe, argv, &[std::ptr::null()])
 }
 
 /// `n` in decimal, NUL-terminated, at the start of `out`.

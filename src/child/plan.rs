@@ -106,8 +106,9 @@ pub(crate) struct WaiterLaunch {
     pub sock: RawFd,
     /// `sock` in decimal, NUL-terminated.
     pub sock_digits: [u8; 12],
-    /// It will only hold the sandbox open for a command beside it: the init resumes it when
-    /// it is stopped (by that command, which has its ids).
+    /// The sandbox will only be held open for a command beside it: with an init, the init
+    /// holds it itself and there is no program (`child::init`); without one, the program,
+    /// pid 1, is the waiter that holds it.
     pub holds: bool,
 }
 

@@ -1,8 +1,9 @@
 //! Whether a pooled sandbox can work with the sandbox's filter (**parent**, at pool creation).
 //! The filter is installed while the sandbox waits in the pool, so every call isobox's waiter
 //! makes after it (execute the waiter, receive the command, move descriptors, chdir, exec, and
-//! report a failure) must be allowed, and for a sandbox whose command runs beside it, the
-//! holding waiter's watch (acknowledge, then `ppoll`).
+//! report a failure) must be allowed, and for a sandbox whose command runs beside it without
+//! an init, the holding waiter's watch (acknowledge, then `ppoll`). (With an init, the init
+//! holds the sandbox, under its own filter, not the sandbox's.)
 
 use crate::pool::error::PoolError;
 use crate::seccomp::interp::{self, Call};
@@ -33,10 +34,12 @@ fn waiter_calls() -> [Call; 13] {
     ]
 }
 
-/// The holding waiter's calls after it got the command's pidfd (`src/sys/init/watch.rs`).
-fn watch_calls() -> [Call; 3] {
+/// The holding waiter's calls after it got the command's pidfd (`src/sys/init/watch.rs`), in a
+/// sandbox without an init.
+fn watch_calls() -> [Call; 4] {
     [
         Call::native(libc::SYS_close_range, &[0, 2, 0]),
+        Call::native(libc::SYS_prctl, &[libc::PR_SET_DUMPABLE as u64, 0]),
         Call::native(libc::SYS_write, &[3, 0, 1]),
         Call::native(libc::SYS_ppoll, &[0, 2, 0, 0, 0]),
     ]

@@ -227,7 +227,7 @@ pub(crate) fn refill(pool: Weak<Inner>) {
 
 /// After a pooled command's exit was reported: the command reaped (`command`, left a zombie
 /// by its `wait`), the sandbox it ran beside (`holder`) reaped, killed first in case its
-/// holding waiter did not end it at the command's exit (`pool/watch.rs`), and the pool
+/// holder did not end it at the command's exit (`pool/watch.rs`), and the pool
 /// refilled (if it refills itself), on the background thread when the pool refills there:
 /// the caller's `wait` sends one message. Otherwise here, as a `wait` without a pool does.
 pub(crate) fn after_command(pool: &Weak<Inner>, holder: Option<Holder>, command: Option<Unreaped>) {

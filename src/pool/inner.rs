@@ -14,7 +14,7 @@ use crate::user::ids::Ids;
 /// The step a pooled sandbox fails at when its command cannot have the caller's priority.
 const GIVE_BACK: &str = "giving a pooled command the caller's CPU priority";
 /// The step a command-beside sandbox fails at when its holder cannot watch the command.
-const ARM: &str = "having a pooled sandbox's holding waiter watch for its command's exit";
+const ARM: &str = "having a pooled sandbox's holder (its pid 1) watch for its command's exit";
 
 /// One sandbox waiting in the pool: its processes (the init and the waiter, or the waiter
 /// alone) and the parent's end of its socket.
@@ -46,19 +46,20 @@ pub(crate) struct Inner {
     pub refills_in_background: bool,
 }
 
-/// Has the holder of `child`'s sandbox end it once `child`'s process has exited
-/// (`pool/watch.rs`), and gives the holder and the init the share of the CPU their exit then
-/// needs.
+/// Has the holder of `child`'s sandbox (its pid 1: the init, or the waiter of a sandbox
+/// without one) end it once `child`'s process has exited (`pool/watch.rs`), and gives it the
+/// share of the CPU its exit then needs.
 fn arm_holder(child: &Child) -> Result<(), Error> {
     let (Some((first, holder_sock)), Some(pidfd)) = (child.holder(), child.pidfd()) else {
         return Err(SpawnError::io(ARM)(std::io::Error::other("no holder or no pidfd")).into());
     };
     let holder = watch::arm(holder_sock, pidfd).map_err(SpawnError::io(ARM))?;
-    for pid in [first.id(), holder] {
-        // Only a busy machine's slower end of the sandbox if it fails (the holder gone
-        // already, say): not worth the sandbox.
-        let _ = priority::for_exit(pid);
+    if holder != first.id() {
+        return Err(SpawnError::io(ARM)(std::io::Error::other(format!("answered by {holder}, not pid 1"))).into());
     }
+    // Only a busy machine's slower end of the sandbox if it fails (the holder gone already,
+    // say): not worth the sandbox.
+    let _ = priority::for_exit(holder);
     Ok(())
 }
 

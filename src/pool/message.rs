@@ -81,8 +81,8 @@ pub(crate) fn encode(exec: &ExecPlan, nofile: Option<(u64, u64)>) -> Result<Mess
     Ok(Message { bytes, fds })
 }
 
-/// The message that arms a command-beside sandbox's holding waiter (`pool/watch.rs`): no body,
-/// one descriptor (the command's waiter's pidfd). The waiter's `watch.rs` mirrors it.
+/// The message that arms a command-beside sandbox's holder (`pool/watch.rs`): no body, one
+/// descriptor (the command's waiter's pidfd). `src/sys/init/hold.rs` and `watch.rs` mirror it.
 pub(crate) fn watch(pidfd: RawFd) -> Message {
     let mut bytes = vec![0u8; HEADER_LEN];
     bytes[..4].copy_from_slice(&WATCH_MAGIC.to_ne_bytes());

@@ -47,23 +47,23 @@ pub const MAX_POOL_SIZE: usize = 256;
 ///
 /// With a pid namespace (and no cgroup), the command runs beside the sandbox's first process,
 /// as [`Child::exec`](crate::Child::exec) runs one: it is the caller's own child, so its exit
-/// reaches `wait` directly, and the sandbox (its init, and a waiter of isobox's that holds it
-/// open, pid 2) ends when the command exits: that waiter watches the command's process and
-/// exits with it, and the init after it, which ends what the command left running, as a
-/// sandbox ends with its program; the init is reaped on a thread of isobox's once the
-/// command has been reaped (in `wait` itself when a directory upper is to be removed after
-/// it). Its `Child::id` is the command's pid (pid 3 inside), signals go to the command
-/// itself, its `kill` ends the whole sandbox. That waiter runs with the command's ids: a
-/// command that stops it has it resumed by the init, but one whose filter allows `ptrace` can
-/// hold it in a trace stop, and then the sandbox lasts until the command's `wait`, which has
-/// it killed: `output` and `wait_with_output` wait first, then collect, and a caller reading
-/// the pipes by hand should `wait` (or `kill`) first too. Otherwise the command is the sandbox's own program, as in a
-/// spawn.
+/// reaches `wait` directly, and the sandbox ends when the command exits. Its pid 1 holds it
+/// open until then: isobox's init, which has no program of its own in a pooled sandbox (or,
+/// with [`init(false)`](crate::SandboxBuilder::init), a waiter of isobox's). It watches the
+/// command's process and exits with it, which ends what the command left running, as a
+/// sandbox ends with its program; it is reaped on a thread of isobox's once the command has
+/// been reaped (in `wait` itself when a directory upper is to be removed after it). Its
+/// `Child::id` is the command's pid (pid 2 inside, as in a spawn), signals go to the command
+/// itself, its `kill` ends the whole sandbox. The holder runs with the command's ids, but a
+/// stop sent from inside does not reach a pid 1, and it is not dumpable, so not traceable:
+/// nothing the command does keeps its sandbox past its exit. (`output` and
+/// `wait_with_output` wait before they collect all the same.) Otherwise the command is the
+/// sandbox's own program, as in a spawn.
 ///
 /// Trade-offs:
-/// - every idle sandbox holds its namespaces, its cgroup and two or three small processes
-///   (isobox's init with a pid namespace, and its waiters): about 210 KiB of kernel memory
-///   measured for a five-namespace sandbox, and 108 KiB resident in the processes
+/// - every idle sandbox holds its namespaces, its cgroup and two small processes (isobox's
+///   init with a pid namespace, and its waiter): about 160 KiB of kernel memory
+///   measured for a five-namespace sandbox, and 71 KiB resident in the processes
 ///   (BENCHMARKS.md); a pool holds at most [`MAX_POOL_SIZE`];
 /// - commands run with the ids a command naming none gets ([`PoolError::Ids`] otherwise), and
 ///   at most 64 descriptors and 1 MiB of arguments and environment travel to a pooled
@@ -78,8 +78,8 @@ pub const MAX_POOL_SIZE: usize = 256;
 ///   made then, as an empty pool does. Each command runs at the scheduling of the thread that
 ///   made the process's first pool; so does everything a caller waits for (the pool's
 ///   creation, [`fill`](Self::fill), an empty pool's spawn), made by a second pool thread that
-///   is never lowered; the sandbox's own init and waiter, once made, get `SCHED_BATCH` at
-///   that thread's nice for their exit at the command's;
+///   is never lowered; the sandbox's pid 1, once made, gets `SCHED_BATCH` at that thread's
+///   nice for its exit at the command's;
 /// - the exit report's wall time runs from the hand-over, the cgroup's figures from the
 ///   sandbox's creation.
 ///
@@ -106,7 +106,8 @@ impl SandboxPool {
             return Err(PoolError::VethAddresses.into());
         }
         let beside = runs_beside(&plan);
-        check::filter_allows_waiter(&plan.child.seccomp, beside)?;
+        // The holder runs under the sandbox's filter only where it is a waiter (no init).
+        check::filter_allows_waiter(&plan.child.seccomp, beside && !plan.child.init)?;
         let ids = prepare::default_ids(&plan)?;
         let idle = Mutex::new(Vec::with_capacity(size));
         let (closed, auto_refill, timed_refill) =

@@ -2,8 +2,8 @@
 //! at nice 19 under `SCHED_BATCH` (`lowered`): the new sandboxes' set-up, which their
 //! processes (spawned there, and lowered too) do. So on a busy machine a refill takes little
 //! of the commands' CPU time, instead of competing with the command it replaces. Once made,
-//! the init and the holding waiter get `SCHED_BATCH` at the thread's original nice for the
-//! sandbox's end (`for_exit`).
+//! the sandbox's pid 1, its holder, gets `SCHED_BATCH` at the thread's original nice for
+//! the sandbox's end (`for_exit`).
 //! Each command's waiter gets back the scheduling the thread started with (that of the thread
 //! that made the process's first pool) before the sandbox is pooled. Whatever a caller waits
 //! for is made by the other pool thread, which is never lowered (see `filler`).
@@ -76,9 +76,9 @@ pub(crate) fn give_back(pid: u32) -> io::Result<()> {
     given
 }
 
-/// Gives process `pid` (a command-beside sandbox's init or holding waiter, just made on this
-/// thread) `SCHED_BATCH` at the nice value this thread had before it was lowered: they sleep
-/// until the command has exited, and then their exit ends whatever the command left in the
+/// Gives process `pid` (a command-beside sandbox's holder, its pid 1, just made on this
+/// thread) `SCHED_BATCH` at the nice value this thread had before it was lowered: it sleeps
+/// until the command has exited, and then its exit ends whatever the command left in the
 /// sandbox, which must take a fair share on a busy machine and yet not preempt the caller on
 /// its way back from `wait` (a batch task's wake-up preempts nothing). Nothing to do on a
 /// thread that is not lowered.

@@ -1,7 +1,7 @@
-//! Arming a command-beside sandbox's holder (**parent**, at fill time): its waiter gets the
-//! pidfd of the waiter that will run the command, and from then on ends the sandbox (by
-//! exiting, after which its init exits) as soon as that process has exited (see
-//! `src/sys/init/watch.rs`). So what the command leaves running ends with it, as in a
+//! Arming a command-beside sandbox's holder (**parent**, at fill time): its pid 1 (isobox's
+//! init in its holding role, or the waiter of a sandbox without an init) gets the pidfd of
+//! the waiter that will run the command, and from then on ends the sandbox, by exiting, as
+//! soon as that process has exited (see `src/sys/init/hold.rs` and `watch.rs`). So what the command leaves running ends with it, as in a
 //! sandbox whose init has the command as its program, and the caller's `wait` has no kill
 //! to send.
 
@@ -33,8 +33,8 @@ pub(crate) fn arm(holder_sock: BorrowedFd<'_>, pidfd: BorrowedFd<'_>) -> io::Res
     })?;
     match (got, pid) {
         (1, Some(pid)) if pid > 0 && ack == *b"w" => Ok(pid as u32),
-        (0, _) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the holding waiter exited before it watched")),
-        _ => Err(io::Error::new(io::ErrorKind::InvalidData, "the holding waiter's answer was not its acknowledgement")),
+        (0, _) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the holder exited before it watched")),
+        _ => Err(io::Error::new(io::ErrorKind::InvalidData, "the holder's answer was not its acknowledgement")),
     }
 }
 

@@ -290,11 +290,10 @@ impl Child {
         drop(self.notifier.take());
         let stderr = self.stderr.take().map(read_on_thread);
         if self.holder.is_some() {
-            // A pooled command beside its sandbox: the sandbox ends with it, unless the
-            // holding waiter (pid 2 there, the command's ids) cannot run: its init resumes it
-            // from a stop, but where the filter allows ptrace the command could hold it in
-            // a trace stop. Then what it left running holds the pipes open until `wait` has
-            // the sandbox killed.
+            // A pooled command beside its sandbox: the sandbox ends with it, its pid 1 (not
+            // stoppable from inside, not traceable) exiting. Should that ever not happen, what
+            // the command left running would hold the pipes open until `wait` has the sandbox
+            // killed: collect after the wait all the same.
             let stdout = self.stdout.take().map(read_on_thread);
             let report = self.wait();
             drop(self);

@@ -49,8 +49,9 @@ pub(crate) fn spawn_waiter(sandbox: &SandboxPlan) -> Result<(Child, OwnedFd), Er
     start_waiter(sandbox, false)
 }
 
-/// [`spawn_waiter`]; `holds`: the waiter will only hold the sandbox open (see
-/// [`spawn_beside_waiter`]), and its init resumes it whenever it is stopped.
+/// [`spawn_waiter`]; `holds`: the sandbox will only be held open (see
+/// [`spawn_beside_waiter`]): by its init, which then has no program, or by the waiter, pid 1
+/// of a sandbox without an init.
 fn start_waiter(sandbox: &SandboxPlan, holds: bool) -> Result<(Child, OwnedFd), Error> {
     let command = prepare::for_waiter(sandbox)?;
     let (ours, theirs) = waiter_socket()?;
@@ -61,13 +62,12 @@ fn start_waiter(sandbox: &SandboxPlan, holds: bool) -> Result<(Child, OwnedFd), 
     Ok((child, ours))
 }
 
-/// Starts a pooled sandbox whose command will be the caller's child: a pooled sandbox as
-/// [`spawn_waiter`] makes it holds the sandbox open, and a second waiter, started in it as
-/// `Child::exec` starts a command, takes the command through the returned socket. Its
+/// Starts a pooled sandbox whose command will be the caller's child: the sandbox's pid 1
+/// holds it open (its init, or the waiter of a sandbox without one), and a waiter started in
+/// it as `Child::exec` starts a command takes the command through the returned socket. Its
 /// `Child` owns the first (see `pool`).
 pub(crate) fn spawn_beside_waiter(sandbox: &Arc<SandboxPlan>) -> Result<(Child, OwnedFd), Error> {
-    // The holder watches for the command's exit to end the sandbox (`pool/watch.rs`); the
-    // command, with its ids, could stop it, so its init resumes it.
+    // The holder watches for the command's exit to end the sandbox (`pool/watch.rs`).
     let (first, first_sock) = start_waiter(sandbox, true)?;
     let first = first.with_plan(Arc::clone(sandbox));
     let (ours, theirs) = waiter_socket()?;

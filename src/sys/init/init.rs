@@ -4,17 +4,14 @@
 use crate::sys;
 
 const SIGCHLD: isize = 17;
-const SIGCONT: usize = 18;
 const WNOHANG: usize = 1;
-const WUNTRACED: usize = 2;
 const WALL: usize = 0x4000_0000;
 const ECHILD: isize = -10;
 const EINTR: isize = -4;
 
-/// `resumes`: continue the program whenever it stops (see `main.rs`).
-pub fn serve(program: isize, status_fd: usize, resumes: bool) -> ! {
+pub fn serve(program: isize, status_fd: usize) -> ! {
     loop {
-        reap_all(program, status_fd, resumes);
+        reap_all(program, status_fd);
         match sys::wait_signal() {
             sig if sig == SIGCHLD || sig == EINTR => {}
             sig if sig > 0 => {
@@ -25,19 +22,14 @@ pub fn serve(program: isize, status_fd: usize, resumes: bool) -> ! {
     }
 }
 
-/// Reaps every child that has exited; ends when the program is one of them. With
-/// `resumes`, stops are reported too, and a stopped program is continued.
-fn reap_all(program: isize, status_fd: usize, resumes: bool) {
-    let options = WNOHANG | WALL | if resumes { WUNTRACED } else { 0 };
+/// Reaps every child that has exited; ends when the program is one of them.
+fn reap_all(program: isize, status_fd: usize) {
     loop {
         let mut status: i32 = 0;
         let mut usage = [0i64; 18]; // struct rusage
         let (status_at, usage_at) = (&mut status as *mut i32 as usize, usage.as_mut_ptr() as usize);
-        let pid = sys::call(sys::nr::WAIT4, [usize::MAX, status_at, options, usage_at, 0, 0]);
-        let stopped = status & 0xff == 0x7f;
-        if pid == program && stopped {
-            sys::call(sys::nr::KILL, [program as usize, SIGCONT, 0, 0, 0, 0]);
-        } else if pid == program {
+        let pid = sys::call(sys::nr::WAIT4, [usize::MAX, status_at, WNOHANG | WALL, usage_at, 0, 0]);
+        if pid == program {
             finish(status, &usage, status_fd);
         }
         if pid <= 0 || pid == ECHILD {

@@ -1,10 +1,12 @@
 //! isobox's own small program (**its own program**, compiled by `build.rs` into a static
-//! executable that the library runs from a sealed memfd; not a module of the library), in two
+//! executable that the library runs from a sealed memfd; not a module of the library), in three
 //! roles chosen by its name (`argv[0]`):
 //!
 //! - `isobox-init`, pid 1 of a sandbox's pid namespace (`init.rs`);
-//! - `isobox-wait`, a pooled sandbox's program until the command arrives (`wait.rs`), or,
-//!   holding a sandbox whose command runs beside it, until that command has exited (`watch.rs`).
+//! - `isobox-hold`, pid 1 of a pooled sandbox whose command runs beside it, holding it until
+//!   that command has exited (`hold.rs`);
+//! - `isobox-wait`, a pooled sandbox's program until the command arrives (`wait.rs`), or, in
+//!   a sandbox without an init, holding it as `isobox-hold` does (`watch.rs`).
 //!
 //! As the init: the sandbox's first process clones the program, then executes this, so that
 //! pid 1 gets an address space of its own instead of sharing the caller's. It:
@@ -17,10 +19,8 @@
 //!   native endian) on the status descriptor and exits with the program's code (128 +
 //!   signal if it was killed), so the parent reports the program's own end.
 //!
-//! Arguments: `isobox-init <program pid> <status fd> [resume]`, `isobox-wait <socket fd>`.
-//! With `resume` the init continues the program whenever it stops: a pooled sandbox's
-//! holding waiter, which the command beside it (with the same ids) could otherwise stop to
-//! keep the sandbox past its own end. No allocation, no libc: raw system calls only.
+//! Arguments: `isobox-init <program pid> <status fd>`, `isobox-hold <socket fd> <status fd>`,
+//! `isobox-wait <socket fd>`. No allocation, no libc: raw system calls only.
 //!
 //! # Safety
 //! Every `unsafe` block is a raw system call on pointers to this program's own stack, or the
@@ -32,6 +32,7 @@ use core::arch::global_asm;
 use core::panic::PanicInfo;
 
 mod buf;
+mod hold;
 mod init;
 mod mem;
 mod sys;
@@ -83,14 +84,16 @@ extern "C" fn start(stack: *const usize) -> ! {
         sys::exit(127);
     }
     // SAFETY: argv[2] exists (argc >= 3) and is NUL-terminated.
-    let (program, status_fd) = unsafe { (number(first), number(*argv.add(2))) };
-    // SAFETY: argv[3] exists when argc >= 4 and is NUL-terminated.
-    let resumes = argc >= 4 && unsafe { is(*argv.add(3), b"resume") };
+    let (first, status_fd) = unsafe { (number(first), number(*argv.add(2))) };
     // Not ptraceable by the program (same ids): it must not run calls through us.
     sys::call(sys::nr::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
     // Named for `ps` (from a memfd the kernel would call it "memfd:isobox-in").
     sys::call(sys::nr::PRCTL, [PR_SET_NAME, b"isobox-init\0".as_ptr() as usize, 0, 0, 0, 0]);
     sys::block_all_signals();
+    // SAFETY: NUL-terminated (above).
+    if unsafe { is(name, b"isobox-hold") } {
+        hold::serve(first, status_fd)
+    }
     sys::restrict_to(&[
         sys::nr::WAIT4,
         sys::nr::KILL,
@@ -100,7 +103,7 @@ extern "C" fn start(stack: *const usize) -> ! {
         sys::nr::EXIT_GROUP,
         sys::filter::RESTART_SYSCALL,
     ]);
-    init::serve(program as isize, status_fd, resumes)
+    init::serve(first as isize, status_fd)
 }
 
 /// Whether the NUL-terminated `s` is `word`.

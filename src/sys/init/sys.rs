@@ -84,6 +84,7 @@ pub mod nr2 {
     pub const PRLIMIT64: usize = 302;
     pub const CLOSE_RANGE: usize = 436;
     pub const PPOLL: usize = 271;
+    pub const SIGNALFD4: usize = 289;
 }
 
 /// More system call numbers, for the waiter (the generic table).
@@ -98,6 +99,7 @@ pub mod nr2 {
     pub const PRLIMIT64: usize = 261;
     pub const CLOSE_RANGE: usize = 436;
     pub const PPOLL: usize = 73;
+    pub const SIGNALFD4: usize = 74;
 }
 
 #[repr(C)]

@@ -19,8 +19,8 @@ use crate::sys::{self, nr2};
 
 const MAGIC: u32 = 0x15b0_c0de;
 const RECORD_MAGIC: u32 = 0x1503_b0c5;
-const HEADER_LEN: usize = 64;
-const MAX_FDS: usize = 64;
+pub const HEADER_LEN: usize = 64;
+pub const MAX_FDS: usize = 64;
 const BODY_MAX: usize = 1 << 20;
 const MAX_STRINGS: usize = 65_536;
 const O_CLOEXEC: usize = 0o2_000_000;
@@ -213,7 +213,7 @@ pub fn close_gaps(keep: &[i32]) {
 /// Reads the header, collecting the descriptors that come with it, and whatever of the body
 /// comes with it into `spare`. Returns how many descriptors came, and how many body bytes.
 /// EOF before any byte: the pool is gone, exit quietly.
-fn receive(sock: usize, header: &mut [u8; HEADER_LEN], fds: &mut [i32; MAX_FDS], spare: &mut [u8]) -> (usize, usize) {
+pub fn receive(sock: usize, header: &mut [u8; HEADER_LEN], fds: &mut [i32; MAX_FDS], spare: &mut [u8]) -> (usize, usize) {
     let (mut got, mut early, mut received) = (0, 0, 0);
     while got < HEADER_LEN {
         let mut control = [0u64; (16 + 4 * MAX_FDS) / 8];
