@@ -338,6 +338,48 @@ fn rootless_a_filter_with_a_notify_rule_on_a_waiter_call_is_refused_not_hung() {
     assert!(matches!(err, Error::Pool(PoolError::FilterRefuses { nr }) if nr == libc::SYS_prctl), "{err}");
 }
 
+#[test]
+fn rootless_the_init_holding_a_pooled_sandbox_reaps_orphans_and_sleeps() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    // An orphan (the subshell's sleep) goes to pid 1, the holder, and exits there; then the
+    // command counts the zombies in its sandbox and reads pid 1's CPU time (clock ticks).
+    let script = "( sleep 0.2 & ); sleep 1.5; \
+        echo zombies $(cat /proc/[0-9]*/stat | awk '$3 == \"Z\"' | wc -l) ticks $(awk '{print $14 + $15}' /proc/1/stat)";
+    let out = pool.output(&sh(script)).unwrap();
+    let said = text(&out.stdout);
+    let words: Vec<&str> = said.split_whitespace().collect();
+    assert!(matches!(words[..], ["zombies", "0", "ticks", _]), "{said} {}", text(&out.stderr));
+    // A holder that spun would have used most of the 1.7 s (170 ticks at 100 Hz).
+    let ticks: u32 = words[3].parse().unwrap();
+    assert!(ticks < 25, "the holder used {ticks} ticks of CPU while it waited");
+}
+
+#[test]
+fn rootless_the_holders_calls_are_checked_against_the_filter_only_where_the_filter_holds_it() {
+    if !require_userns() {
+        return;
+    }
+    // Without an init the holder is a waiter, under the sandbox's filter: it must allow its
+    // ppoll. With one, the init holds the sandbox under a filter of its own.
+    let no_ppoll = || Seccomp::default_profile().deny(libc::SYS_ppoll, nix::errno::Errno::EPERM);
+    let err = sandbox(|b| {
+        b.init(false).seccomp(no_ppoll());
+    })
+    .pool(1)
+    .unwrap_err();
+    assert!(matches!(err, Error::Pool(PoolError::FilterRefuses { nr }) if nr == libc::SYS_ppoll), "{err}");
+    let pool = sandbox(|b| {
+        b.seccomp(no_ppoll());
+    })
+    .pool(1)
+    .unwrap();
+    let out = pool.output(&sh("echo held")).unwrap();
+    assert_eq!(text(&out.stdout), "held\n", "{}", out.report);
+}
+
 /// The live processes in pid namespace `ns` (zombies aside).
 fn live_in_pid_namespace(ns: &std::path::Path) -> Vec<String> {
     let pids = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
@@ -487,15 +529,17 @@ fn rootless_a_pooled_commands_orphan_cannot_trace_the_holder_and_output_does_not
     }
     // Pid 1 holds the sandbox, with the command's ids: the init, or the waiter of a sandbox
     // without one. An orphan that could trace it (PTRACE_ATTACH) would keep it in a trace
-    // stop past the command's exit, holding stdout open: it is not dumpable, so no attach
-    // (on any process but the orphan and the command) succeeds, and the sandbox ends at the
-    // command's exit.
+    // stop past the command's exit, holding stdout open: it is not dumpable, so the attach
+    // fails with EPERM, and the sandbox ends at the command's exit. The orphan's attach to a
+    // child of its own shows that ptrace works there (the filter, and no Yama scope).
     let script = format!(
-        "my $cmd = $$; pipe(R, W); if (!fork) {{ close R; my $got = 'n'; opendir(D, '/proc'); \
-         for my $p (grep {{ /^\\d+$/ && $_ != $$ && $_ != $cmd }} readdir D) {{ \
-         $got = 'y' if syscall({}, 16, $p + 0, 0, 0) == 0 }} \
-         print W $got; close W; sleep 1000; exit }} close W; print 'attached ', scalar(<R>), \"\\n\"",
-        libc::SYS_ptrace
+        "use POSIX; my $cmd = $$; pipe(R, W); if (!fork) {{ close R; \
+         my $own = fork; if (!$own) {{ sleep 1000; exit }} \
+         my $child = syscall({nr}, 16, $own, 0, 0) == 0 ? 'y' : 'n'; kill 'KILL', $own; \
+         my $holder = syscall({nr}, 16, 1, 0, 0) == 0 ? 'attached' : ($! == EPERM ? 'EPERM' : \"$!\"); \
+         print W \"own child $child, pid 1 $holder\"; close W; sleep 1000; exit }} \
+         close W; print scalar(<R>), \"\\n\"",
+        nr = libc::SYS_ptrace
     );
     for init in [true, false] {
         let pool = sandbox(|b| {
@@ -511,7 +555,7 @@ fn rootless_a_pooled_commands_orphan_cannot_trace_the_holder_and_output_does_not
             let _ = tx.send(out.map(|o| (text(&o.stdout), o.report.success())).map_err(|e| e.to_string()));
         });
         let out = rx.recv_timeout(Duration::from_secs(20)).expect("output hung on a traced holder");
-        assert_eq!(out.unwrap(), ("attached n\n".to_string(), true), "init {init}");
+        assert_eq!(out.unwrap(), ("own child y, pid 1 EPERM\n".to_string(), true), "init {init}");
     }
 }
 

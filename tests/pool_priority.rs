@@ -26,6 +26,12 @@ fn sleeper() -> Command {
     cmd
 }
 
+/// The CPUs a process or thread may run on (`Cpus_allowed_list` of its `status`).
+fn cpus(status: &str) -> String {
+    let status = std::fs::read_to_string(status).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap().trim().to_string()
+}
+
 /// The other processes of `pid`'s pid namespace (the sandbox's init, holding it).
 fn others_in_its_pid_namespace(pid: u32) -> Vec<u32> {
     let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
@@ -62,12 +68,16 @@ fn rootless_a_pooled_command_runs_at_the_callers_priority_and_its_sandbox_as_a_b
     let pool = sandbox(|_| {}).pool(1).unwrap();
     // The first sandbox comes from the pool's creation, which runs at the caller's priority;
     // the second from a refill on the pool thread, in the background.
+    let callers_cpus = cpus("/proc/thread-self/status");
     for made_in_background in [false, true] {
         let mut child = pool.spawn(&sleeper()).unwrap();
         assert_eq!(scheduling(&format!("/proc/{}/stat", child.id())), caller, "the command");
+        // The lowered thread is pinned to one CPU; what it made for the caller is not.
+        assert_eq!(cpus(&format!("/proc/{}/status", child.id())), callers_cpus, "the command's CPUs");
         let others = others_in_its_pid_namespace(child.id());
         assert_eq!(others.len(), 1, "the init holding the sandbox: {others:?}");
         for p in others {
+            assert_eq!(cpus(&format!("/proc/{p}/status")), callers_cpus, "the holder's CPUs");
             let (policy, nice) = scheduling(&format!("/proc/{p}/stat"));
             let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap();
             if made_in_background && background_thread_is_lowered() {

@@ -131,7 +131,8 @@ pub(crate) struct InitLaunch {
     /// through which the parent takes the listener from the program.
     pub program_pidfd: bool,
     /// What the first process keeps when it becomes the init, ascending (and the program's
-    /// pidfd, wherever the kernel put it): the write end of `left` only until its exec.
+    /// pidfd, wherever the kernel put it, or the pool's socket for a holder): the write end of
+    /// `left` only until its exec.
     pub keep: [RawFd; 4],
 }
 

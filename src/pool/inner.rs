@@ -17,7 +17,7 @@ const GIVE_BACK: &str = "giving a pooled command the caller's CPU priority";
 const ARM: &str = "having a pooled sandbox's holder (its pid 1) watch for its command's exit";
 
 /// One sandbox waiting in the pool: its processes (the init and the waiter, or the waiter
-/// alone) and the parent's end of its socket.
+/// alone; beside: the holder, with the command's waiter) and the parent's end of its socket.
 pub(crate) struct Pooled {
     pub child: Child,
     pub sock: OwnedFd,

@@ -55,9 +55,10 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// been reaped (in `wait` itself when a directory upper is to be removed after it). Its
 /// `Child::id` is the command's pid (pid 2 inside, as in a spawn), signals go to the command
 /// itself, its `kill` ends the whole sandbox. The holder runs with the command's ids, but a
-/// stop sent from inside does not reach a pid 1, and it is not dumpable, so not traceable:
-/// nothing the command does keeps its sandbox past its exit. (`output` and
-/// `wait_with_output` wait before they collect all the same.) Otherwise the command is the
+/// stop sent from inside does not reach a pid 1, and it is not dumpable, so not traceable
+/// unless the sandbox keeps `CAP_SYS_PTRACE`: without that, nothing the command does keeps
+/// its sandbox past its exit. (`output` and `wait_with_output` wait before they collect all
+/// the same, so even a traced holder does not hang them.) Otherwise the command is the
 /// sandbox's own program, as in a spawn.
 ///
 /// Trade-offs:
@@ -73,13 +74,14 @@ pub const MAX_POOL_SIZE: usize = 256;
 /// - the pool's sandboxes are spawned by isobox's two pool threads, which live as long as the
 ///   process: with `die_with_parent` they die with the process, not with a thread of yours;
 /// - for a root caller (with `CAP_SYS_NICE`), a pool whose command runs beside its sandbox is
-///   refilled under `SCHED_BATCH` at nice 19, so on a busy machine a refill takes little of the CPU time the
+///   refilled under `SCHED_BATCH` at nice 19, on one CPU (the last the caller may use, where it
+///   may use two or more), so on a busy machine a refill takes little of the CPU time the
 ///   commands leave, and a pool used faster than it refills serves its spawns from sandboxes
 ///   made then, as an empty pool does. Each command runs at the scheduling of the thread that
 ///   made the process's first pool; so does everything a caller waits for (the pool's
 ///   creation, [`fill`](Self::fill), an empty pool's spawn), made by a second pool thread that
-///   is never lowered; the sandbox's pid 1, once made, gets `SCHED_BATCH` at that thread's
-///   nice for its exit at the command's;
+///   is never lowered (and on the same CPUs); the sandbox's pid 1, once made, gets `SCHED_BATCH`
+///   at that thread's nice, and its CPUs, for its exit at the command's;
 /// - the exit report's wall time runs from the hand-over, the cgroup's figures from the
 ///   sandbox's creation.
 ///

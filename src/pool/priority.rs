@@ -4,8 +4,11 @@
 //! of the commands' CPU time, instead of competing with the command it replaces. Once made,
 //! the sandbox's pid 1, its holder, gets `SCHED_BATCH` at the thread's original nice for
 //! the sandbox's end (`for_exit`).
+//! Lowered, it is also pinned to one CPU (the last it may use, where it may use two or more),
+//! so the refill's work and its wake-ups stay off the CPU the caller's spawns run on; the
+//! holder is unpinned with its `for_exit`.
 //! Each command's waiter gets back the scheduling the thread started with (that of the thread
-//! that made the process's first pool) before the sandbox is pooled. Whatever a caller waits
+//! that made the process's first pool), and its CPUs, before the sandbox is pooled. Whatever a caller waits
 //! for is made by the other pool thread, which is never lowered (see `filler`).
 //!
 //! Only for a root caller whose threads may go back from it (`CAP_SYS_NICE`, which
@@ -17,12 +20,46 @@
 use std::cell::Cell;
 use std::io;
 
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+use nix::unistd::Pid;
+
 use crate::sys::sched::{self, Scheduling};
 
 thread_local! {
     /// The calling thread (the background pool thread) is lowered, and this is the
     /// scheduling it had before.
     static LOWERED_FROM: Cell<Option<Scheduling>> = const { Cell::new(None) };
+    /// The calling thread (the background pool thread) is pinned to one CPU, and these are
+    /// the CPUs it could run on before.
+    static PINNED_FROM: Cell<Option<CpuSet>> = const { Cell::new(None) };
+}
+
+/// Pins the calling thread (just lowered) to the last of the CPUs it may run on, if it may run
+/// on two or more, and remembers them: what a refill runs (the sandbox's processes inherit the
+/// pin) then stays on that CPU, its wake-ups and the kernel's work for it too, instead of
+/// landing on the CPU a spawn runs on (BENCHMARKS.md: a quarter of a flat-out pool's p50).
+fn pin_this_thread() {
+    let Ok(original) = sched_getaffinity(Pid::from_raw(0)) else {
+        return;
+    };
+    let allowed = (0..CpuSet::count()).filter(|&cpu| original.is_set(cpu).unwrap_or(false));
+    let (count, last) = allowed.fold((0, 0), |(count, _), cpu| (count + 1, cpu));
+    if count < 2 {
+        return;
+    }
+    let mut one = CpuSet::new();
+    if one.set(last).is_ok() && sched_setaffinity(Pid::from_raw(0), &one).is_ok() {
+        PINNED_FROM.with(|p| p.set(Some(original)));
+    }
+}
+
+/// Gives process `pid` (0: the calling thread) back the CPUs the pinned thread could run on;
+/// nothing to do on a thread that is not pinned.
+fn unpin(pid: u32) -> io::Result<()> {
+    let Some(original) = PINNED_FROM.with(Cell::get) else {
+        return Ok(());
+    };
+    sched_setaffinity(Pid::from_raw(pid as i32), &original).map_err(io::Error::from)
 }
 
 /// Lowers the calling thread (the background pool thread, once, when it starts) to
@@ -38,6 +75,7 @@ pub(crate) fn lower_this_thread() {
     };
     if can_go_back() && sched::set(0, lowered()).is_ok() {
         LOWERED_FROM.with(|l| l.set(Some(original)));
+        pin_this_thread();
     }
 }
 
@@ -63,21 +101,24 @@ fn can_go_back() -> bool {
 }
 
 /// Gives process `pid` (a command's waiter just made on this thread) the scheduling this
-/// thread had before it was lowered; nothing to do on a thread that is not lowered. On
-/// failure the thread goes back to that scheduling for good (the caller drops the sandbox).
+/// thread had before it was lowered, and the CPUs it could run on; nothing to do on a thread
+/// that is not lowered. On failure the thread goes back to both for good (the caller drops
+/// the sandbox).
 pub(crate) fn give_back(pid: u32) -> io::Result<()> {
     let Some(original) = LOWERED_FROM.with(Cell::get) else {
         return Ok(());
     };
-    let given = sched::set(pid as i32, original);
-    if given.is_err() && sched::set(0, original).is_ok() {
+    let given = sched::set(pid as i32, original).and_then(|()| unpin(pid));
+    if given.is_err() && sched::set(0, original).is_ok() && unpin(0).is_ok() {
         LOWERED_FROM.with(|l| l.set(None));
+        PINNED_FROM.with(|p| p.set(None));
     }
     given
 }
 
 /// Gives process `pid` (a command-beside sandbox's holder, its pid 1, just made on this
-/// thread) `SCHED_BATCH` at the nice value this thread had before it was lowered: it sleeps
+/// thread) the CPUs this thread could run on, and `SCHED_BATCH` at the nice value it had
+/// before it was lowered: it sleeps
 /// until the command has exited, and then its exit ends whatever the command left in the
 /// sandbox, which must take a fair share on a busy machine and yet not preempt the caller on
 /// its way back from `wait` (a batch task's wake-up preempts nothing). Nothing to do on a
@@ -86,5 +127,7 @@ pub(crate) fn for_exit(pid: u32) -> io::Result<()> {
     let Some(original) = LOWERED_FROM.with(Cell::get) else {
         return Ok(());
     };
-    sched::set(pid as i32, Scheduling { policy: sched::BATCH, priority: 0, nice: original.nice })
+    // Its exit (the sandbox's teardown) may run anywhere: on a large machine many end at once.
+    let unpinned = unpin(pid);
+    sched::set(pid as i32, Scheduling { policy: sched::BATCH, priority: 0, nice: original.nice }).and(unpinned)
 }

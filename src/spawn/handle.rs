@@ -58,8 +58,9 @@ pub struct Child {
     /// What `exec` needs of the sandbox, and the exec'd processes `wait` may reap.
     join: Joinable,
     /// A pooled command run beside the sandbox's first process, as the caller's child (see
-    /// `pool`): that first process, and the socket by which its waiter holds the sandbox
-    /// open. Killed with this `Child`, and ended in the background once its exit is reported.
+    /// `pool`): that first process, which holds the sandbox open (the init, or the waiter of
+    /// a sandbox without one), and its socket. Killed with this `Child`, and ended in the
+    /// background once its exit is reported.
     holder: Option<Holder>,
     /// An overlay root's upper directory of this spawn's, removed after the wait unless kept.
     upper: Option<SpawnUpper>,
@@ -76,12 +77,11 @@ pub struct Child {
 
 /// What a `Child` runs once its exit is reported. It is given the pooled command's holder,
 /// if any, still to be ended (killed and reaped, [`Child::end_in_background`]), with its
-/// waiter's socket, whose closing wakes that waiter, and the command's zombie, to reap: a
+/// socket, whose closing wakes it, and the command's zombie, to reap: a
 /// pool does these on its background thread, off the caller's `wait`.
 pub(crate) struct AfterReap(pub Box<dyn FnOnce(Option<Holder>, Option<Unreaped>) + Send + Sync>);
 
-/// A pooled command's sandbox: its first process, and the socket by which its waiter holds
-/// it open.
+/// A pooled command's sandbox: its first process, which holds it open, and its socket.
 pub(crate) type Holder = (Box<Child>, OwnedFd);
 
 impl std::fmt::Debug for AfterReap {

@@ -48,22 +48,22 @@ impl Child {
         Ok(child.with_join(joined.link))
     }
 
-    /// A pooled command's process, with the sandbox it runs in (`holder`, and its waiter's
-    /// socket), which it ends.
+    /// A pooled command's process, with the sandbox it runs in (`holder`, its first process,
+    /// and that one's socket), which it ends.
     pub(crate) fn with_holder(mut self, holder: Child, sock: OwnedFd) -> Child {
         self.holder = Some((Box::new(holder), sock));
         self
     }
 
-    /// The sandbox a pooled command runs beside: its first process, and the socket of the
-    /// waiter holding it open.
+    /// The sandbox a pooled command runs beside: its first process, which holds it open, and
+    /// that one's socket.
     pub(crate) fn holder(&self) -> Option<(&Child, BorrowedFd<'_>)> {
         self.holder.as_ref().map(|(first, sock)| (&**first, sock.as_fd()))
     }
 
     /// Whether the sandbox a pooled command would run beside still stands: the socket of
-    /// the waiter that holds it has not closed (that waiter killed from outside ends the
-    /// sandbox, and the command's process with it). `true` without one.
+    /// its holder has not closed (the holder, pid 1, killed from outside ends the sandbox,
+    /// and the command's process with it). `true` without one.
     pub(crate) fn holder_stands(&self) -> bool {
         let Some((_, sock)) = &self.holder else { return true };
         let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];

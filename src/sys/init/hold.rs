@@ -7,7 +7,8 @@
 //! init: the command, with the same ids, can neither trace nor stop it (a pid namespace's init
 //! takes no signal from inside that it has no handler for), so nothing inside can keep the
 //! sandbox past the command. The status descriptor stays open until it exits, and nothing is
-//! written on it: the pool kills and reaps a holder without reading a status.
+//! written on it: the pool kills and reaps a holder, and the status read after that kill
+//! finds EOF.
 
 use crate::sys::{self, nr, nr2};
 use crate::wait::{self, HEADER_LEN, MAX_FDS};
@@ -22,7 +23,8 @@ const WALL: usize = 0x4000_0000;
 pub fn serve(sock: usize, status_fd: usize) -> ! {
     // SIGCHLD stays blocked (`main` blocked every signal): it is read from here.
     let mask: u64 = 1 << (SIGCHLD - 1);
-    let sigfd = sys::call(nr2::SIGNALFD4, [usize::MAX, &mask as *const u64 as usize, 8, SFD_NONBLOCK | SFD_CLOEXEC, 0, 0]);
+    let flags = SFD_NONBLOCK | SFD_CLOEXEC;
+    let sigfd = sys::call(nr2::SIGNALFD4, [usize::MAX, &mask as *const u64 as usize, 8, flags, 0, 0]);
     if sigfd < 0 {
         sys::exit(127);
     }
@@ -61,8 +63,9 @@ fn take_watch(sock: usize) -> i32 {
     let mut header = [0u8; HEADER_LEN];
     let mut fds = [-1i32; MAX_FDS];
     let (received, early) = wait::receive(sock, &mut header, &mut fds, &mut []);
-    let magic = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]);
-    if magic != watch::MAGIC || received != 1 || early != 0 {
+    let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
+    // The magic, no body, one descriptor, as `pool/message.rs::watch` writes it.
+    if word(0) != watch::MAGIC || word(1) != 0 || word(2) != 1 || received != 1 || early != 0 {
         sys::exit(127);
     }
     fds[0]

@@ -85,8 +85,11 @@ extern "C" fn start(stack: *const usize) -> ! {
     }
     // SAFETY: argv[2] exists (argc >= 3) and is NUL-terminated.
     let (first, status_fd) = unsafe { (number(first), number(*argv.add(2))) };
-    // Not ptraceable by the program (same ids): it must not run calls through us.
-    sys::call(sys::nr::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
+    // Not ptraceable by the program (same ids): it must not run calls through us, nor hold
+    // us (a holder) in a trace stop. Refused only by a filter of the caller's: then no init.
+    if sys::call(sys::nr::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]) != 0 {
+        sys::exit(127);
+    }
     // Named for `ps` (from a memfd the kernel would call it "memfd:isobox-in").
     sys::call(sys::nr::PRCTL, [PR_SET_NAME, b"isobox-init\0".as_ptr() as usize, 0, 0, 0, 0]);
     sys::block_all_signals();
