@@ -32,6 +32,20 @@ fn cpus(status: &str) -> String {
     status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap().trim().to_string()
 }
 
+/// The names and CPUs of this process's threads of isobox's (`isobox-*`).
+fn isobox_threads() -> Vec<(String, String)> {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap().filter_map(|e| e.ok());
+    // A thread that ended meanwhile is left out.
+    let read = |t: &std::fs::DirEntry, file: &str| std::fs::read_to_string(t.path().join(file)).ok();
+    let listed = tasks.filter_map(|t| Some((read(&t, "comm")?, read(&t, "status")?)));
+    let ours = listed.filter(|(name, _)| name.starts_with("isobox-"));
+    ours.filter_map(|(name, status)| {
+        let cpus = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?.trim().to_string();
+        Some((name.trim().to_string(), cpus))
+    })
+    .collect()
+}
+
 /// The other processes of `pid`'s pid namespace (the sandbox's init, holding it).
 fn others_in_its_pid_namespace(pid: u32) -> Vec<u32> {
     let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
@@ -92,6 +106,16 @@ fn rootless_a_pooled_command_runs_at_the_callers_priority_and_its_sandbox_as_a_b
         child.kill().unwrap();
         assert_eq!(child.wait().unwrap().signal(), Some(9));
         until_refilled(&pool);
+    }
+    // The lowered thread itself is pinned to one CPU where the caller has two or more; the
+    // threads of isobox's it may have started are not.
+    let several = callers_cpus.contains(['-', ',']);
+    for (name, its_cpus) in isobox_threads() {
+        if name == "isobox-pool-bg" && background_thread_is_lowered() && several {
+            assert!(its_cpus.parse::<u32>().is_ok(), "{name} on CPUs {its_cpus}, not on one");
+        } else if name != "isobox-probe" {
+            assert_eq!(its_cpus, callers_cpus, "{name}'s CPUs");
+        }
     }
 }
 

@@ -68,7 +68,9 @@ impl<T: Send + 'static> Worker<T> {
     fn start(&self) -> io::Result<Sender<T>> {
         let (tx, rx) = mpsc::channel::<T>();
         let handle = self.handle;
+        let inherited = crate::pool::priority::inherited();
         std::thread::Builder::new().name(self.name.to_owned()).spawn(move || {
+            inherited.undo();
             for item in rx {
                 let _ = catch_unwind(AssertUnwindSafe(|| handle(item)));
             }

@@ -51,9 +51,13 @@ fn jobs(thread: Thread) -> Result<Sender<Job>, Error> {
         return Ok(jobs.lock().unwrap_or_else(|p| p.into_inner()).clone());
     }
     let (tx, rx) = mpsc::channel::<Job>();
+    let inherited = super::priority::inherited();
     std::thread::Builder::new()
         .name(name.into())
-        .spawn(move || serve(&rx, thread))
+        .spawn(move || {
+            inherited.undo(); // started by the lowered one: not lowered itself
+            serve(&rx, thread)
+        })
         .map_err(SpawnError::io("starting isobox's pool thread"))?;
     // Two first pools at once may start two threads: the one that lost ends (no sender).
     let jobs = cell.get_or_init(|| Mutex::new(tx));

@@ -12,7 +12,7 @@ use crate::spawn::handle::Child;
 use crate::user::ids::Ids;
 
 /// The step a pooled sandbox fails at when its command cannot have the caller's priority.
-const GIVE_BACK: &str = "giving a pooled command the caller's CPU priority";
+const GIVE_BACK: &str = "giving a pooled command the CPU priority and the CPUs of the caller's threads";
 /// The step a command-beside sandbox fails at when its holder cannot watch the command.
 const ARM: &str = "having a pooled sandbox's holder (its pid 1) watch for its command's exit";
 

@@ -77,11 +77,13 @@ pub const MAX_POOL_SIZE: usize = 256;
 ///   refilled under `SCHED_BATCH` at nice 19, on one CPU (the last the caller may use, where it
 ///   may use two or more), so on a busy machine a refill takes little of the CPU time the
 ///   commands leave, and a pool used faster than it refills serves its spawns from sandboxes
-///   made then, as an empty pool does. Each command runs at the scheduling of the thread that
-///   made the process's first pool; so does everything a caller waits for (the pool's
-///   creation, [`fill`](Self::fill), an empty pool's spawn), made by a second pool thread that
-///   is never lowered (and on the same CPUs); the sandbox's pid 1, once made, gets `SCHED_BATCH`
-///   at that thread's nice, and its CPUs, for its exit at the command's;
+///   made then, as an empty pool does. A command refilled so runs at the scheduling, and on
+///   the CPUs, of the thread that started that pool thread (the process's first `spawn` or
+///   `wait` of such a pool); everything a caller waits for (the pool's creation,
+///   [`fill`](Self::fill), an empty pool's spawn) is made by a second pool thread that is
+///   never lowered, at the scheduling and on the CPUs of the thread that made the process's
+///   first pool; the sandbox's pid 1, once made, gets `SCHED_BATCH` at the first one's nice,
+///   and its CPUs, for its exit at the command's;
 /// - the exit report's wall time runs from the hand-over, the cgroup's figures from the
 ///   sandbox's creation.
 ///

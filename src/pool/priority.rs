@@ -7,9 +7,11 @@
 //! Lowered, it is also pinned to one CPU (the last it may use, where it may use two or more),
 //! so the refill's work and its wake-ups stay off the CPU the caller's spawns run on; the
 //! holder is unpinned with its `for_exit`.
-//! Each command's waiter gets back the scheduling the thread started with (that of the thread
-//! that made the process's first pool), and its CPUs, before the sandbox is pooled. Whatever a caller waits
-//! for is made by the other pool thread, which is never lowered (see `filler`).
+//! Each command's waiter gets back the scheduling the thread started with, and its CPUs,
+//! before the sandbox is pooled: those of the thread that started it (the first `spawn` or
+//! `wait` of a pool refilled in the background). Whatever a caller waits for is made by the
+//! other pool thread, which is never lowered (see `filler`). Threads of isobox's that the
+//! lowered one happens to start undo what they inherit from it ([`Inherited`]).
 //!
 //! Only for a root caller whose threads may go back from it (`CAP_SYS_NICE`, which
 //! a container may not grant): a probe thread tries it once. Then giving a waiter back its
@@ -56,10 +58,57 @@ fn pin_this_thread() {
 /// Gives process `pid` (0: the calling thread) back the CPUs the pinned thread could run on;
 /// nothing to do on a thread that is not pinned.
 fn unpin(pid: u32) -> io::Result<()> {
-    let Some(original) = PINNED_FROM.with(Cell::get) else {
-        return Ok(());
-    };
-    sched_setaffinity(Pid::from_raw(pid as i32), &original).map_err(io::Error::from)
+    match PINNED_FROM.with(Cell::get) {
+        Some(original) => set_cpus(pid, &original),
+        None => Ok(()),
+    }
+}
+
+/// Sets the CPUs of `pid` (0: the calling thread) to `cpus`; if none of them is allowed now
+/// (the process's cpuset moved since), to every CPU the cpuset allows.
+fn set_cpus(pid: u32, cpus: &CpuSet) -> io::Result<()> {
+    let pid = Pid::from_raw(pid as i32);
+    match sched_setaffinity(pid, cpus) {
+        Err(nix::errno::Errno::EINVAL) => sched_setaffinity(pid, &every_cpu()).map_err(io::Error::from),
+        done => done.map_err(io::Error::from),
+    }
+}
+
+/// Every CPU a set can name (the kernel keeps those the cpuset allows).
+fn every_cpu() -> CpuSet {
+    let mut all = CpuSet::new();
+    for cpu in 0..CpuSet::count() {
+        let _ = all.set(cpu);
+    }
+    all
+}
+
+/// What a thread started on the lowered pool thread inherits from it (its scheduling and its
+/// pin) and undoes as it starts: isobox's other threads (the reaper, the veth deleter, the
+/// user-mode network's spawner, the async worker) are started by whichever thread first needs
+/// them, which may be that one. Nothing on any other thread.
+#[derive(Clone, Copy)]
+pub(crate) struct Inherited {
+    scheduling: Option<Scheduling>,
+    cpus: Option<CpuSet>,
+}
+
+/// What a thread started here now would inherit and must undo ([`Inherited::undo`]).
+pub(crate) fn inherited() -> Inherited {
+    Inherited { scheduling: LOWERED_FROM.with(Cell::get), cpus: PINNED_FROM.with(Cell::get) }
+}
+
+impl Inherited {
+    /// Run first on the new thread: back to the scheduling and CPUs of the thread that
+    /// started the lowered one (best effort: a helper thread only runs lower if it fails).
+    pub(crate) fn undo(self) {
+        if let Some(scheduling) = self.scheduling {
+            let _ = sched::set(0, scheduling);
+        }
+        if let Some(cpus) = self.cpus {
+            let _ = set_cpus(0, &cpus);
+        }
+    }
 }
 
 /// Lowers the calling thread (the background pool thread, once, when it starts) to
@@ -109,11 +158,21 @@ pub(crate) fn give_back(pid: u32) -> io::Result<()> {
         return Ok(());
     };
     let given = sched::set(pid as i32, original).and_then(|()| unpin(pid));
-    if given.is_err() && sched::set(0, original).is_ok() && unpin(0).is_ok() {
-        LOWERED_FROM.with(|l| l.set(None));
-        PINNED_FROM.with(|p| p.set(None));
+    if given.is_err() {
+        go_back_for_good(original);
     }
     given
+}
+
+/// After a failed [`give_back`]: this thread back to its scheduling and its CPUs, each for
+/// good once that worked (what it spawns from then on inherits them, and needs nothing).
+fn go_back_for_good(original: Scheduling) {
+    if sched::set(0, original).is_ok() {
+        LOWERED_FROM.with(|l| l.set(None));
+    }
+    if unpin(0).is_ok() {
+        PINNED_FROM.with(|p| p.set(None));
+    }
 }
 
 /// Gives process `pid` (a command-beside sandbox's holder, its pid 1, just made on this

@@ -22,7 +22,11 @@ pub(crate) fn reap_later(pid: Pid) -> bool {
 
 fn start() -> Option<Mutex<Sender<Pid>>> {
     let (tx, rx) = mpsc::channel::<Pid>();
-    let thread = std::thread::Builder::new().name("isobox-reaper".into()).spawn(move || serve(&rx));
+    let inherited = crate::pool::priority::inherited();
+    let thread = std::thread::Builder::new().name("isobox-reaper".into()).spawn(move || {
+        inherited.undo();
+        serve(&rx)
+    });
     thread.ok().map(|_| Mutex::new(tx))
 }
 

@@ -52,7 +52,12 @@ pub(crate) fn delete_soon(ended: Ended) {
     static QUEUE: OnceLock<Option<Sender<Queued>>> = OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new().name("isobox-veth".into()).spawn(move || run(rx)).ok().map(|_| tx)
+        let inherited = crate::pool::priority::inherited();
+        let thread = std::thread::Builder::new().name("isobox-veth".into()).spawn(move || {
+            inherited.undo();
+            run(rx)
+        });
+        thread.ok().map(|_| tx)
     });
     let at = Instant::now();
     if let Some(Err(mpsc::SendError((mut ended, _)))) = queue.as_ref().map(|tx| tx.send((Box::new(ended), at))) {

@@ -30,7 +30,9 @@ pub(crate) fn spawn(cmd: Command) -> io::Result<Child> {
 
 fn start_thread() -> io::Result<Sender<Job>> {
     let (jobs, queue) = mpsc::channel::<Job>();
+    let inherited = crate::pool::priority::inherited();
     std::thread::Builder::new().name("isobox-usernet".into()).spawn(move || {
+        inherited.undo(); // its helpers inherit its scheduling and CPUs
         for (mut cmd, reply) in queue {
             let _ = reply.send(cmd.spawn());
         }
