@@ -5,13 +5,16 @@
 //! pooled sandbox whose command runs beside it, there is no program: the first process
 //! executes the init in its holding role (`sys/init/hold.rs`) with the pool's socket.
 //!
-//! The program waits until the first process has left the caller's memory: a process that
-//! shares the caller's memory must never be in the sandbox's memory cgroup while untrusted
-//! code runs there (an OOM kill of it would take every process sharing that memory, the
-//! caller too). It closes its copy of the hand-over pipe's write end and reads to EOF: the
-//! first process's copy is close-on-exec, and the kernel closes it in exec after the switch
-//! to the new memory (`do_close_on_exec` after `exec_mmap`), or at exit after `exit_mm`.
-//! (A wake-up through `set_tid_address` comes earlier in `exec_mmap`, before the switch.)
+//! The program waits until the first process has left the caller's memory and the init has
+//! made itself safe to run beside: a process that shares the caller's memory must never be
+//! in the sandbox's memory cgroup while untrusted code runs there (an OOM kill of it would
+//! take every process sharing that memory, the caller too), and the init, dumpable and
+//! unfiltered for a moment after its exec, must not meet the program's code then (a filter
+//! that allows `ptrace` would let it attach). It closes its copy of the hand-over pipe's
+//! write end and reads to EOF: the first process keeps its copy over the exec, and the init
+//! closes it once it is not dumpable and under its filter (or the kernel does, at its exit).
+//! (Until 2026-12-04 the copy was close-on-exec, so EOF came in the exec itself, after the
+//! switch to the new memory: `tests/init.rs` once read the init's status before its filter.)
 //!
 //! Async-signal-safe like the rest of the recipe: no allocation; what the program reads of
 //! the first process's (`Shared`) lives in a frame the first process never leaves.
@@ -56,9 +59,21 @@ pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, 
 /// a listener's handover: `pidfd`, or -1) and, until the exec closes them, the report pipe and
 /// the hand-over pipe's write end; then executes the init.
 fn become_init(init: &InitLaunch, (pid, pidfd): (i32, i32)) -> Errno {
-    let mut digits = [0u8; 12];
+    let (mut digits, mut left_digits) = ([0u8; 12], [0u8; 12]);
     decimal(pid as u32, &mut digits);
-    let argv = [c"isobox-init".as_ptr().cast(), digits.as_ptr(), init.status_digits.as_ptr(), std::ptr::null()];
+    decimal(init.left.1 as u32, &mut left_digits);
+    // The hand-over pipe's write end goes over the exec: the init closes it once it is not
+    // dumpable and under its filter, and only then does the program go on.
+    if let Err(errno) = sys::clear_cloexec(init.left.1) {
+        return errno;
+    }
+    let argv = [
+        c"isobox-init".as_ptr().cast(),
+        digits.as_ptr(),
+        init.status_digits.as_ptr(),
+        left_digits.as_ptr(),
+        std::ptr::null(),
+    ];
     exec_init(init, pidfd, &argv)
 }
 
@@ -70,8 +85,9 @@ fn become_holder(init: &InitLaunch, waiter: &WaiterLaunch) -> Errno {
     exec_init(init, waiter.sock, &argv)
 }
 
-/// Closes all but the init's descriptors and `also` (kept over the exec), and executes it.
-fn exec_init(init: &InitLaunch, also: RawFd, argv: &[*const u8; 4]) -> Errno {
+/// Closes all but the init's descriptors and `also` (kept over the exec), and executes it
+/// with `argv` (null-terminated).
+fn exec_init(init: &InitLaunch, also: RawFd, argv: &[*const u8]) -> Errno {
     let mut keep = [init.keep[0], init.keep[1], init.keep[2], init.keep[3], also];
     keep.sort_unstable(); // -1 first, which the close skips
     if let Err(errno) = fds::close_all_from_zero_but(&keep) {

@@ -122,8 +122,8 @@ pub(crate) struct InitLaunch {
     /// `status_write` in decimal, NUL-terminated: the init's second argument.
     pub status_digits: [u8; 12],
     /// The hand-over pipe (read end, write end): the program closes its copy of the write
-    /// end and reads until EOF, which comes when the first process's copy closes, in its
-    /// exec (or exit), after it has left the caller's memory.
+    /// end and reads until EOF, which comes when the init closes the first process's copy
+    /// (kept over the exec), once it is not dumpable and filtered, or at its exit.
     pub left: (RawFd, RawFd),
     /// The program's stack.
     pub stack: ProgramStack,
@@ -132,7 +132,7 @@ pub(crate) struct InitLaunch {
     pub program_pidfd: bool,
     /// What the first process keeps when it becomes the init, ascending (and the program's
     /// pidfd, wherever the kernel put it, or the pool's socket for a holder): the write end of
-    /// `left` only until its exec.
+    /// `left` over the exec for the init, to its exec for a holder.
     pub keep: [RawFd; 4],
 }
 

@@ -19,7 +19,9 @@
 //!   native endian) on the status descriptor and exits with the program's code (128 +
 //!   signal if it was killed), so the parent reports the program's own end.
 //!
-//! Arguments: `isobox-init <program pid> <status fd>`, `isobox-hold <socket fd> <status fd>`,
+//! Arguments: `isobox-init <program pid> <status fd> <hand-over fd>` (closed once the init
+//! is non-dumpable and filtered: the program waits for that EOF), `isobox-hold <socket fd>
+//! <status fd>`,
 //! `isobox-wait <socket fd>`. No allocation, no libc: raw system calls only.
 //!
 //! # Safety
@@ -103,9 +105,16 @@ extern "C" fn start(stack: *const usize) -> ! {
         sys::nr::RT_SIGTIMEDWAIT,
         sys::nr::RT_SIGPROCMASK,
         sys::nr::WRITE,
+        sys::nr::CLOSE,
         sys::nr::EXIT_GROUP,
         sys::filter::RESTART_SYSCALL,
     ]);
+    // Now the program may go on (it reads the hand-over pipe to EOF): this is not dumpable
+    // and is filtered before the program's own code runs beside it.
+    if argc >= 4 {
+        // SAFETY: argv[3] exists (argc >= 4) and is NUL-terminated.
+        sys::call(sys::nr::CLOSE, [unsafe { number(*argv.add(3)) }, 0, 0, 0, 0, 0]);
+    }
     init::serve(first as isize, status_fd)
 }
 

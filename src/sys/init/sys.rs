@@ -4,6 +4,7 @@
 #[cfg(target_arch = "x86_64")]
 pub mod nr {
     pub const WRITE: usize = 1;
+    pub const CLOSE: usize = 3;
     pub const RT_SIGPROCMASK: usize = 14;
     pub const KILL: usize = 62;
     pub const WAIT4: usize = 61;
@@ -16,6 +17,7 @@ pub mod nr {
 #[cfg(target_arch = "aarch64")]
 pub mod nr {
     pub const WRITE: usize = 64;
+    pub const CLOSE: usize = 57;
     pub const RT_SIGPROCMASK: usize = 135;
     pub const KILL: usize = 129;
     pub const WAIT4: usize = 260;
@@ -103,6 +105,7 @@ pub mod nr2 {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 struct SockFilter {
     code: u16,
     jt: u8,
@@ -120,28 +123,28 @@ struct SockFprog {
 /// the sandbox. A program that kept CAP_SYS_PTRACE can write into the init's memory; filtered,
 /// the init then can do nothing the sandbox's own filter would refuse. A kernel without
 /// seccomp leaves it unfiltered, as it leaves the program.
-pub fn restrict_to(allowed: &[usize; 7]) {
+pub fn restrict_to<const N: usize>(allowed: &[usize; N]) {
     const LD_ABS: u16 = 0x20;
     const JEQ: u16 = 0x15;
     const RET: u16 = 0x06;
     const ALLOW: u32 = 0x7fff_0000;
     const KILL_PROCESS: u32 = 0x8000_0000;
+    const MAX: usize = 11;
+    if N > MAX {
+        exit(127); // a caller's mistake, never a running init's: each list is fixed
+    }
     let insn = |code, jt, jf, k| SockFilter { code, jt, jf, k };
-    // 0 arch, 1 arch check, 2 nr, 3..=9 one check each, 10 kill, 11 allow.
-    let program = [
-        insn(LD_ABS, 0, 0, 4),
-        insn(JEQ, 0, 8, filter::ARCH),
-        insn(LD_ABS, 0, 0, 0),
-        insn(JEQ, 7, 0, allowed[0] as u32),
-        insn(JEQ, 6, 0, allowed[1] as u32),
-        insn(JEQ, 5, 0, allowed[2] as u32),
-        insn(JEQ, 4, 0, allowed[3] as u32),
-        insn(JEQ, 3, 0, allowed[4] as u32),
-        insn(JEQ, 2, 0, allowed[5] as u32),
-        insn(JEQ, 1, 0, allowed[6] as u32),
-        insn(RET, 0, 0, KILL_PROCESS),
-        insn(RET, 0, 0, ALLOW),
-    ];
+    // 0 arch, 1 arch check, 2 nr, 3..3+N one check each, then kill, then allow.
+    let mut program = [insn(RET, 0, 0, KILL_PROCESS); MAX + 5];
+    program[0] = insn(LD_ABS, 0, 0, 4);
+    program[1] = insn(JEQ, 0, (N + 1) as u8, filter::ARCH);
+    program[2] = insn(LD_ABS, 0, 0, 0);
+    for (i, nr) in allowed.iter().enumerate() {
+        program[3 + i] = insn(JEQ, (N - i) as u8, 0, *nr as u32);
+    }
+    program[3 + N] = insn(RET, 0, 0, KILL_PROCESS);
+    program[4 + N] = insn(RET, 0, 0, ALLOW);
+    let program = &program[..N + 5];
     let prog = SockFprog { len: program.len() as u16, filter: program.as_ptr() };
     call(nr::PRCTL, [38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0, 0]);
     call(filter::SECCOMP, [1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog as *const SockFprog as usize, 0, 0, 0]);
