@@ -129,7 +129,8 @@ fn program_main(shared: &Shared<'_>) -> ! {
     sys::exit_group(127)
 }
 
-/// Waits until the first process has left the caller's memory, then ends the recipe.
+/// Waits until the init has closed the hand-over pipe (it left the caller's memory, is not
+/// dumpable and is filtered), then ends the recipe.
 fn program(shared: &Shared<'_>) -> Result<Infallible, Record> {
     let (read, write) = shared.plan.launch.init.as_ref().map_or((-1, -1), |i| i.left);
     at(Step::StartProgram, sys::close(write))?;
