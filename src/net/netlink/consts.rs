@@ -7,8 +7,6 @@ pub(crate) const NLM_F_REQUEST: u16 = 0x1;
 pub(crate) const NLM_F_MULTI: u16 = 0x2;
 /// Ask for an ack.
 pub(crate) const NLM_F_ACK: u16 = 0x4;
-/// Send the answer back to the asker too (a qdisc's "get" otherwise only notifies the group).
-pub(crate) const NLM_F_ECHO: u16 = 0x8;
 /// `RTM_GET*`: dump every object.
 pub(crate) const NLM_F_DUMP: u16 = 0x300;
 /// `RTM_NEW*`: fail if it exists.

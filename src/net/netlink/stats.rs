@@ -1,14 +1,15 @@
-//! A link's root qdisc with its counters (**parent**), from `tc::get_root_qdisc`:
+//! A link's root qdisc with its counters (**parent**), from an `RTM_GETQDISC` dump:
 //! `TCA_STATS2` → `TCA_STATS_BASIC` (bytes, packets; `TCA_STATS_PKT64` when packets pass
 //! `u32`) and `TCA_STATS_QUEUE` (backlog, drops, overlimits), and for a tbf the bucket as the
 //! kernel reports it (`tc_tbf_qopt.buffer`, in 64 ns ticks), which `tc::root_qdisc` leaves out.
 
 use nix::errno::Errno;
 
+use super::consts::{tcmsg, NLM_F_DUMP, RTM_GETQDISC, RTM_NEWQDISC};
 use super::error::{NetOp, NetlinkError};
+use super::link;
 use super::parse;
 use super::socket::{Context, Netlink};
-use super::tc::get_root_qdisc;
 
 const TC_H_ROOT: u32 = 0xFFFF_FFFF;
 const TCA_KIND: u16 = 1;
@@ -43,11 +44,14 @@ pub(crate) struct RootStats {
 /// The root qdisc of link `ifname` with its counters; `ENOENT` if it reports none.
 pub(crate) fn root_stats(nl: &mut Netlink, ifname: &str) -> Result<RootStats, NetlinkError> {
     let cx = Context { op: NetOp::GetQdisc, ifname: Some(ifname) };
+    let index = link::index(nl, ifname).map_err(|e| NetlinkError { op: cx.op, ..e })?;
+    let mut req = nl.request(RTM_GETQDISC, NLM_F_DUMP, true);
+    req.put(&tcmsg(0, 0, 0, 0));
     let mut found = None;
-    // Each answer is for the link asked about (its index checked there).
-    get_root_qdisc(nl, cx, |payload| {
-        let on_its_link = parse::u32_at(payload, 4).and_then(|index| parse_root(payload, index));
-        found = found.take().or(on_its_link);
+    nl.transact(&mut req, cx, |msg| {
+        if msg.kind == RTM_NEWQDISC && found.is_none() {
+            found = parse_root(msg.payload, index);
+        }
     })?;
     found.ok_or_else(|| cx.error(Errno::ENOENT))
 }
@@ -83,7 +87,6 @@ pub(crate) fn parse_root(payload: &[u8], index: u32) -> Option<RootStats> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::consts::{tcmsg, RTM_NEWQDISC};
     use super::super::writer::MsgWriter;
     use super::*;
 

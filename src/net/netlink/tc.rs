@@ -228,39 +228,21 @@ fn match_all_actions(attrs: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// The root qdisc of link `ifname`, `ENOENT` if it reports none.
+/// The root qdisc of link `ifname` (`RTM_GETQDISC` dump), `ENOENT` if it reports none.
 pub(crate) fn root_qdisc(nl: &mut Netlink, ifname: &str) -> Result<Qdisc, NetlinkError> {
     let cx = Context { op: NetOp::GetQdisc, ifname: Some(ifname) };
-    let mut found = None;
-    get_root_qdisc(nl, cx, |payload| found = found.take().or_else(|| qdisc(payload)))?;
-    found.ok_or_else(|| cx.error(Errno::ENOENT))
-}
-
-/// Asks for the root qdisc of link `cx.ifname` alone (`RTM_GETQDISC` on its index, parent
-/// root), giving the payload of each answer (one at most) to `on_reply`; returns the link's
-/// index. Not a dump of every link's qdiscs: the kernel resumes a dump by position, so links
-/// deleted between its parts (a busy caller's ended sandboxes) could make it skip this one.
-/// A root the kernel does not report (a built-in one: `noqueue`, or `noop` while the link is
-/// down) is no answer, or `EINVAL` from newer kernels: `ENOENT` here.
-pub(crate) fn get_root_qdisc(
-    nl: &mut Netlink,
-    cx: Context<'_>,
-    mut on_reply: impl FnMut(&[u8]),
-) -> Result<u32, NetlinkError> {
-    let ifname = cx.ifname.unwrap_or_default();
     let index = link::index(nl, ifname).map_err(|e| NetlinkError { op: cx.op, ..e })?;
-    let mut req = nl.request(RTM_GETQDISC, NLM_F_ECHO, false);
-    req.put(&tcmsg(index as i32, 0, TC_H_ROOT, 0));
-    let asked = nl.transact(&mut req, cx, |msg| {
+    let mut req = nl.request(RTM_GETQDISC, NLM_F_DUMP, true);
+    req.put(&tcmsg(0, 0, 0, 0));
+    let mut found = None;
+    nl.transact(&mut req, cx, |msg| {
         let on_link = parse::u32_at(msg.payload, 4) == Some(index);
-        if msg.kind == RTM_NEWQDISC && on_link {
-            on_reply(msg.payload);
+        let root = parse::u32_at(msg.payload, 12) == Some(TC_H_ROOT);
+        if msg.kind == RTM_NEWQDISC && on_link && root && found.is_none() {
+            found = qdisc(msg.payload);
         }
-    });
-    match asked {
-        Err(e) if e.errno == Errno::EINVAL => Err(cx.error(Errno::ENOENT)),
-        asked => asked.map(|()| index),
-    }
+    })?;
+    found.ok_or_else(|| cx.error(Errno::ENOENT))
 }
 
 /// A qdisc from a `tcmsg` and its attributes.

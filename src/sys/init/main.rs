@@ -111,9 +111,9 @@ extern "C" fn start(stack: *const usize) -> ! {
     ]);
     // Now the program may go on (it reads the hand-over pipe to EOF): this is not dumpable
     // and is filtered before the program's own code runs beside it.
-    if argc >= 4 {
-        // SAFETY: argv[3] exists (argc >= 4) and is NUL-terminated.
-        sys::call(sys::nr::CLOSE, [unsafe { number(*argv.add(3)) }, 0, 0, 0, 0, 0]);
+    // SAFETY: argv[3] exists (argc >= 4) and is NUL-terminated.
+    if argc >= 4 && sys::call(sys::nr::CLOSE, [unsafe { number(*argv.add(3)) }, 0, 0, 0, 0, 0]) != 0 {
+        sys::exit(127); // the program would wait forever; the init's exit closes it
     }
     init::serve(first as isize, status_fd)
 }
