@@ -56,8 +56,8 @@ pub(crate) fn start(p: &ChildPlan<'_>, init: &InitLaunch) -> Result<Infallible, 
 }
 
 /// Keeps only what the init needs (its executable, the status pipe, the program's pidfd for
-/// a listener's handover: `pidfd`, or -1) and, until the exec closes them, the report pipe and
-/// the hand-over pipe's write end; then executes the init.
+/// a listener's handover: `pidfd`, or -1, and the hand-over pipe's write end, which it closes
+/// once filtered) and, until the exec closes it, the report pipe; then executes the init.
 fn become_init(init: &InitLaunch, (pid, pidfd): (i32, i32)) -> Errno {
     let (mut digits, mut left_digits) = ([0u8; 12], [0u8; 12]);
     decimal(pid as u32, &mut digits);

@@ -63,9 +63,7 @@ fn take_watch(sock: usize) -> i32 {
     let mut header = [0u8; HEADER_LEN];
     let mut fds = [-1i32; MAX_FDS];
     let (received, early) = wait::receive(sock, &mut header, &mut fds, &mut []);
-    let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
-    // The magic, no body, one descriptor, as `pool/message.rs::watch` writes it.
-    if word(0) != watch::MAGIC || word(1) != 0 || word(2) != 1 || received != 1 || early != 0 {
+    if !watch::is_watch(&header, received, early) {
         sys::exit(127);
     }
     fds[0]

@@ -53,7 +53,7 @@ pub fn serve(sock: usize) -> ! {
     let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
     let steps = Steps { fds: word(6) as u16, chdir: word(7) as u16, exec: word(8) as u16 };
     let (body_len, n_fds) = (word(1) as usize, word(2) as usize);
-    if word(0) == crate::watch::MAGIC && body_len == 0 && n_fds == 1 && received == 1 {
+    if crate::watch::is_watch(&header, received, early) {
         crate::watch::serve(sock, fds[0])
     }
     if word(0) != MAGIC || body_len > BODY_MAX || early > body_len {

@@ -47,6 +47,14 @@ pub fn serve(sock: usize, pidfd: i32) -> ! {
     sys::exit(0)
 }
 
+/// Whether a received header (with `received` descriptors and `early` body bytes) is the
+/// pool's watch message, as `pool/message.rs::watch` writes it: the magic, no body, one
+/// descriptor (the command's pidfd). The one check of both holders (`wait.rs`, `hold.rs`).
+pub fn is_watch(header: &[u8; crate::wait::HEADER_LEN], received: usize, early: usize) -> bool {
+    let word = |i: usize| u32::from_ne_bytes([header[i * 4], header[i * 4 + 1], header[i * 4 + 2], header[i * 4 + 3]]);
+    word(0) == MAGIC && word(1) == 0 && word(2) == 1 && received == 1 && early == 0
+}
+
 /// Tells the pool the watch is on; exits if the pool is gone.
 pub fn acknowledge(sock: usize) {
     if sys::call(sys::nr::WRITE, [sock, b"w".as_ptr() as usize, 1, 0, 0, 0]) != 1 {
