@@ -73,6 +73,9 @@ pub enum Error {
     /// A pool refused, or could not hand over, a command.
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// A held spawn was refused, or its sandbox could not be detached.
+    #[error(transparent)]
+    Held(#[from] crate::held::error::HeldError),
     /// A command could not be run in a live sandbox (`Child::exec`).
     #[error(transparent)]
     Exec(#[from] ExecError),

@@ -198,6 +198,7 @@ mod child;
 mod command;
 mod doctor;
 mod error;
+mod held;
 mod hint;
 mod image;
 mod join;
@@ -234,6 +235,8 @@ pub use doctor::report::{
     CgroupLayoutKind, Check, CheckState, Detail, DoctorReport, Finding, HelperPrivilege, HelperRun, Knob,
 };
 pub use error::{ConfigError, Error, SpawnError};
+pub use held::error::HeldError;
+pub use held::{Detached, HeldChild};
 pub use image::build::error::BuildError;
 pub use image::build::layer::{write_layer, write_layer_with, LayerReport};
 pub use image::build::spec::{CommitOptions, LayerCompression, LayerOptions, OwnerMap};

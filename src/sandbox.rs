@@ -9,6 +9,7 @@ use crate::asyncio::{child::AsyncChild, start};
 use crate::build::SandboxPlan;
 use crate::command::Command;
 use crate::error::Error;
+use crate::held::HeldChild;
 use crate::image::run::{command::image_command, error::ImageRunError};
 use crate::namespaces::Namespaces;
 use crate::pool::SandboxPool;
@@ -77,6 +78,33 @@ impl Sandbox {
     /// this returns; the first failure of that is the error.
     pub fn pool(&self, size: usize) -> Result<SandboxPool, Error> {
         SandboxPool::new(Arc::clone(&self.plan), size)
+    }
+
+    /// Spawns `cmd` held just before its exec: returns once the sandbox is set up and the
+    /// program's descriptors and working directory are in place; the program is executed once
+    /// a byte can be read from `gate` (a pipe's or FIFO's read end, say). Unset stdio is
+    /// inherited, as in [`Sandbox::spawn`].
+    ///
+    /// The program waits in isobox's waiter, under the sandbox's seccomp filter, which must
+    /// allow what the waiter does (a pool's calls, and `write`, `read` and `close_range` on
+    /// its descriptors; the default profile does). [`HeldChild::started`] waits for the exec;
+    /// [`HeldChild::detach`] leaves the sandbox waiting after this process has exited, for
+    /// another process to open the gate (an OCI runtime's `create` and `start`).
+    ///
+    /// ```no_run
+    /// use isobox::{Command, Sandbox};
+    ///
+    /// let (gate, opener) = nix::unistd::pipe()?;
+    /// let sandbox = Sandbox::builder().build()?;
+    /// let held = sandbox.spawn_held(&Command::new("true"), gate)?;
+    /// println!("set up as pid {}, not started yet", held.id());
+    /// nix::unistd::write(&opener, b"x")?;
+    /// let status = held.started()?.wait()?;
+    /// assert!(status.success());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn_held(&self, cmd: &Command, gate: std::os::fd::OwnedFd) -> Result<HeldChild, Error> {
+        crate::held::spawn(&self.plan, cmd, gate)
     }
 
     /// Runs `cmd` to completion (stdio inherited unless set) and returns its exit report.

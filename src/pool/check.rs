@@ -45,17 +45,37 @@ fn watch_calls() -> [Call; 4] {
     ]
 }
 
+/// A held spawn's waiter's calls after the descriptors are in place (`src/sys/init/wait.rs`):
+/// the program's lookup, the held record, the gate's byte, its close.
+fn held_calls() -> [Call; 4] {
+    [
+        Call::native(libc::SYS_faccessat, &[libc::AT_FDCWD as u64, 0, libc::X_OK as u64]),
+        Call::native(libc::SYS_write, &[3, 0, 12]),
+        Call::native(libc::SYS_read, &[3, 0, 1]),
+        Call::native(libc::SYS_close_range, &[3, 3, 0]),
+    ]
+}
+
+/// [`filter_allows_waiter`] for a held spawn's waiter (`held`), which also holds at its gate.
+pub(crate) fn filter_allows_held(plan: &SeccompPlan) -> Result<(), PoolError> {
+    filter_allows(plan, waiter_calls().iter().chain(&held_calls()))
+}
+
 /// Refuses a filter that does not allow one of the waiter's calls (and, with `watch`, the
 /// holder's), or that this crate cannot read (a program of the user's with instructions its
 /// interpreter does not follow).
 pub(crate) fn filter_allows_waiter(plan: &SeccompPlan, watch: bool) -> Result<(), PoolError> {
+    let watching = if watch { &watch_calls()[..] } else { &[] };
+    filter_allows(plan, waiter_calls().iter().chain(watching))
+}
+
+fn filter_allows<'a>(plan: &SeccompPlan, calls: impl Iterator<Item = &'a Call>) -> Result<(), PoolError> {
     // With notify rules the program's prologue names the pipes; any numbers do for this.
     let program = plan.for_spawn(1000, 1001).unwrap_or_else(|| plan.program.clone());
     if program.is_empty() {
         return Ok(());
     }
-    let watching = if watch { &watch_calls()[..] } else { &[] };
-    for call in waiter_calls().iter().chain(watching) {
+    for call in calls {
         match interp::try_run_counting(&program, call) {
             Ok((ALLOW, _)) => {}
             Ok(_) => return Err(PoolError::FilterRefuses { nr: i64::from(call.nr) }),
@@ -89,6 +109,14 @@ mod tests {
         assert!(filter_allows_waiter(&denied, false).is_ok());
         let err = filter_allows_waiter(&denied, true).unwrap_err();
         assert!(matches!(err, PoolError::FilterRefuses { nr } if nr == libc::SYS_ppoll), "{err}");
+    }
+
+    #[test]
+    fn a_held_spawn_needs_the_gates_close_range_too() {
+        assert!(filter_allows_held(&plan(Seccomp::default_profile())).is_ok());
+        let denied = plan(Seccomp::default_profile().deny(libc::SYS_close_range, nix::errno::Errno::EPERM));
+        let err = filter_allows_held(&denied).unwrap_err();
+        assert!(matches!(err, PoolError::FilterRefuses { nr } if nr == libc::SYS_close_range), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! record says which step failed.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,11 +25,16 @@ pub(crate) struct Delivered {
 }
 
 /// Encodes `command` for a pooled sandbox, with the sandbox's open-files limit, which the
-/// waiter sets once the descriptors are in place (the fill-time recipe leaves it to it).
-pub(crate) fn encode(command: &PreparedCommand, plan: &SandboxPlan) -> Result<message::Message, PoolError> {
+/// waiter sets once the descriptors are in place (the fill-time recipe leaves it to it), and
+/// a held spawn's gate.
+pub(crate) fn encode(
+    command: &PreparedCommand,
+    plan: &SandboxPlan,
+    gate: Option<RawFd>,
+) -> Result<message::Message, PoolError> {
     let rlimits = &plan.child.rlimits;
     let nofile = rlimits.nofile.and_then(|i| rlimits.list.get(i)).map(|r| (r.soft, r.hard));
-    message::encode(&command.exec, nofile).map_err(too_big)
+    message::encode(&command.exec, nofile, gate).map_err(too_big)
 }
 
 /// Sends `msg` to `pooled`. On failure (the sandbox died while it waited) the sandbox is

@@ -35,9 +35,16 @@ pub(crate) enum TooBig {
     Bytes(usize),
 }
 
-/// Encodes `exec` with the open-files limit the waiter sets after moving the descriptors.
-pub(crate) fn encode(exec: &ExecPlan, nofile: Option<(u64, u64)>) -> Result<Message, TooBig> {
-    let (fds, targets): (Vec<RawFd>, Vec<RawFd>) = exec.fd_moves.iter().copied().unzip();
+/// Encodes `exec` with the open-files limit the waiter sets after moving the descriptors, and
+/// a held spawn's `gate`, sent as one more descriptor, put above the command's.
+pub(crate) fn encode(exec: &ExecPlan, nofile: Option<(u64, u64)>, gate: Option<RawFd>) -> Result<Message, TooBig> {
+    let (mut fds, mut targets): (Vec<RawFd>, Vec<RawFd>) = exec.fd_moves.iter().copied().unzip();
+    let gate_target = gate.map(|fd| {
+        let target = targets.iter().copied().max().unwrap_or(2).max(2) + 1;
+        fds.push(fd);
+        targets.push(target);
+        target
+    });
     if fds.len() > MAX_FDS {
         return Err(TooBig::Descriptors(fds.len()));
     }
@@ -70,7 +77,7 @@ pub(crate) fn encode(exec: &ExecPlan, nofile: Option<(u64, u64)>) -> Result<Mess
         Step::Chdir as u32,
         Step::Exec as u32,
         u32::from(nofile.is_some()),
-        0,
+        gate_target.map_or(0, |t| t as u32 + 1),
         0,
     ];
     let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
@@ -138,7 +145,7 @@ mod tests {
 
     #[test]
     fn the_layout_is_header_targets_then_strings() {
-        let m = encode(&exec(vec![(10, 0), (11, 1)]), Some((32, 64))).unwrap();
+        let m = encode(&exec(vec![(10, 0), (11, 1)]), Some((32, 64)), None).unwrap();
         assert_eq!(m.fds, [10, 11]);
         let word = |i: usize| u32::from_ne_bytes(m.bytes[i * 4..i * 4 + 4].try_into().unwrap());
         assert_eq!((word(0), word(2), word(3), word(4), word(5), word(9)), (MAGIC, 2, 1, 3, 1, 1));
@@ -152,6 +159,18 @@ mod tests {
     #[test]
     fn too_many_descriptors_are_refused() {
         let moves = (0..65).map(|i| (100 + i, i)).collect();
-        assert_eq!(encode(&exec(moves), None).err(), Some(TooBig::Descriptors(65)));
+        assert_eq!(encode(&exec(moves), None, None).err(), Some(TooBig::Descriptors(65)));
+    }
+
+    #[test]
+    fn a_gate_goes_last_above_every_target() {
+        let m = encode(&exec(vec![(10, 0), (11, 7)]), None, Some(12)).unwrap();
+        assert_eq!(m.fds, [10, 11, 12]);
+        let word = |i: usize| u32::from_ne_bytes(m.bytes[i * 4..i * 4 + 4].try_into().unwrap());
+        assert_eq!((word(2), word(10)), (3, 9));
+        let body = &m.bytes[HEADER_LEN..];
+        assert_eq!(&body[8..12], 8i32.to_ne_bytes());
+        let alone = encode(&exec(vec![]), None, Some(12)).unwrap();
+        assert_eq!(u32::from_ne_bytes(alone.bytes[40..44].try_into().unwrap()), 4, "target 3: above stdio");
     }
 }

@@ -175,7 +175,7 @@ impl SandboxPool {
             let ids = &command.exec.ids;
             return Err(PoolError::Ids { uid: ids.uid, gid: ids.gid, groups: ids.groups.clone() }.into());
         }
-        let msg = handover::encode(&command, &self.inner.plan)?;
+        let msg = handover::encode(&command, &self.inner.plan, None)?;
         let (delivered, report) = self.deliver(&msg)?;
         let child = handover::finish(delivered, &report, command, &self.inner.plan)?;
         let auto_refill = self.inner.auto_refill.load(Ordering::SeqCst);

@@ -2,6 +2,7 @@
 //! (`exec`, and a pooled command's holder) is in [`exec`]; the init's early report and an
 //! overlay's upper directory are in [`early`].
 
+mod detach;
 mod early;
 mod exec;
 mod net;
@@ -73,6 +74,8 @@ pub struct Child {
     user_net: Option<UserNetProcess>,
     /// `Network::Veth`: the pair, deleted once the process is reaped.
     veth: Option<HostVeth>,
+    /// Left running by a detached held spawn: the drop neither kills nor reaps.
+    left_running: bool,
 }
 
 /// What a `Child` runs once its exit is reported. It is given the pooled command's holder,
@@ -116,6 +119,7 @@ impl Child {
             unreaped: None,
             veth: None,
             user_net: None,
+            left_running: false,
         }
     }
 
@@ -375,7 +379,7 @@ fn joined(reader: Option<Reader>) -> Result<Vec<u8>, Error> {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if self.report.is_none() {
+        if self.report.is_none() && !self.left_running {
             let _ = self.kill();
             let _ = self.reap(false);
         }

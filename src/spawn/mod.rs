@@ -46,14 +46,23 @@ pub(crate) fn spawn(sandbox: &SandboxPlan, cmd: &Command, defaults: StdioDefault
 /// Starts a pooled sandbox: everything set up, its program isobox's waiter, which takes the
 /// command through the returned socket (see `pool`).
 pub(crate) fn spawn_waiter(sandbox: &SandboxPlan) -> Result<(Child, OwnedFd), Error> {
-    start_waiter(sandbox, false)
+    start_waiter(sandbox, prepare::for_waiter(sandbox)?, false)
+}
+
+/// A held spawn's sandbox (see `held`): a pooled sandbox whose ids are those of `ids`, the
+/// command it will be given.
+pub(crate) fn spawn_waiter_as(sandbox: &SandboxPlan, ids: crate::user::ids::Ids) -> Result<(Child, OwnedFd), Error> {
+    start_waiter(sandbox, prepare::for_waiter_as(ids), false)
 }
 
 /// [`spawn_waiter`]; `holds`: the sandbox will only be held open (see
 /// [`spawn_beside_waiter`]): by its init, which then has no program, or by the waiter, pid 1
 /// of a sandbox without an init.
-fn start_waiter(sandbox: &SandboxPlan, holds: bool) -> Result<(Child, OwnedFd), Error> {
-    let command = prepare::for_waiter(sandbox)?;
+fn start_waiter(
+    sandbox: &SandboxPlan,
+    command: prepare::PreparedCommand,
+    holds: bool,
+) -> Result<(Child, OwnedFd), Error> {
     let (ours, theirs) = waiter_socket()?;
     let (exe, exe_copy) =
         crate::sys::init_exe::init_fd_at_or_above(3).map_err(SpawnError::io("making isobox's waiter executable"))?;
@@ -68,7 +77,7 @@ fn start_waiter(sandbox: &SandboxPlan, holds: bool) -> Result<(Child, OwnedFd), 
 /// `Child` owns the first (see `pool`).
 pub(crate) fn spawn_beside_waiter(sandbox: &Arc<SandboxPlan>) -> Result<(Child, OwnedFd), Error> {
     // The holder watches for the command's exit to end the sandbox (`pool/watch.rs`).
-    let (first, first_sock) = start_waiter(sandbox, true)?;
+    let (first, first_sock) = start_waiter(sandbox, prepare::for_waiter(sandbox)?, true)?;
     let first = first.with_plan(Arc::clone(sandbox));
     let (ours, theirs) = waiter_socket()?;
     let (exe, exe_copy) =

@@ -42,10 +42,14 @@ pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefau
 /// A pooled sandbox's launch: the sandbox's default ids, no descriptors, nothing to execute
 /// (its program is isobox's waiter; the command comes later, see `pool`).
 pub(crate) fn for_waiter(sandbox: &SandboxPlan) -> Result<PreparedCommand, Error> {
-    let ids = default_ids(sandbox)?;
+    Ok(for_waiter_as(default_ids(sandbox)?))
+}
+
+/// [`for_waiter`] with the ids of the command it will take (a held spawn's).
+pub(crate) fn for_waiter_as(ids: Ids) -> PreparedCommand {
     let none = || CStrArray::new(Vec::new());
     let exec = ExecPlan { argv: none(), envp: none(), candidates: Vec::new(), cwd: None, ids, fd_moves: Vec::new() };
-    Ok(PreparedCommand { exec, child_ends: Vec::new(), parent_ends: [None, None, None] })
+    PreparedCommand { exec, child_ends: Vec::new(), parent_ends: [None, None, None] }
 }
 
 /// The ids a command that names none runs with (the image's `User`, if any).

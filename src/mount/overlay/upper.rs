@@ -75,6 +75,11 @@ impl SpawnUpper {
         self.dir.join("upper")
     }
 
+    /// Whether the directory is kept after the sandbox.
+    pub fn kept(&self) -> bool {
+        self.keep
+    }
+
     /// Removes the spawn's directory now unless kept (once the sandbox is gone); true if it is
     /// gone. A failure leaves it named, and the drop tries again.
     pub fn remove(&mut self) -> bool {

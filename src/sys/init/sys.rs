@@ -86,6 +86,7 @@ pub mod nr2 {
     pub const PRLIMIT64: usize = 302;
     pub const CLOSE_RANGE: usize = 436;
     pub const PPOLL: usize = 271;
+    pub const FACCESSAT: usize = 269;
     pub const SIGNALFD4: usize = 289;
 }
 
@@ -101,6 +102,7 @@ pub mod nr2 {
     pub const PRLIMIT64: usize = 261;
     pub const CLOSE_RANGE: usize = 436;
     pub const PPOLL: usize = 73;
+    pub const FACCESSAT: usize = 48;
     pub const SIGNALFD4: usize = 74;
 }
 

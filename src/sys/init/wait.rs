@@ -7,18 +7,26 @@
 //! The message (native endian), mirrored by the library's `pool/message.rs`:
 //! - a 64-byte header of u32 words: magic, body length, descriptors, PATH candidates, argc,
 //!   envc, the step numbers to report for descriptors, chdir and exec, whether to set the
-//!   open-files limit, two reserved words; then that limit's soft and hard values (u64);
+//!   open-files limit, the gate (0: none, else its target descriptor + 1), a reserved word;
+//!   then that limit's soft and hard values (u64);
 //! - the body: one i32 target per descriptor, then NUL-terminated strings: the working
 //!   directory (empty: none), the candidates, the arguments, the environment.
 //!
 //! The descriptors arrive with the header (SCM_RIGHTS), in the order of their targets. A
 //! header of `watch::MAGIC` is no command: see `watch.rs`.
+//!
+//! A held spawn's command (`Sandbox::spawn_held`) names a gate, one of its descriptors: once
+//! everything but the exec is done, the waiter writes a 12-byte held record on the socket and
+//! reads one byte from the gate, then closes it and executes; EOF there (every writer gone)
+//! is a failure (ECANCELED) and no exec.
 
 use crate::buf;
 use crate::sys::{self, nr2};
 
 const MAGIC: u32 = 0x15b0_c0de;
 const RECORD_MAGIC: u32 = 0x1503_b0c5;
+/// The held record's magic (mirrored by the library's `held.rs`).
+const HELD_MAGIC: u32 = 0x1503_4e1d;
 pub const HEADER_LEN: usize = 64;
 pub const MAX_FDS: usize = 64;
 const BODY_MAX: usize = 1 << 20;
@@ -31,6 +39,8 @@ const EACCES: isize = -13;
 const EBADMSG: isize = -74;
 const E2BIG: isize = -7;
 const EMFILE: isize = -24;
+const EINTR: isize = -4;
+const ECANCELED: isize = -125;
 
 
 /// What a failure reports: the step numbers the header named.
@@ -71,7 +81,9 @@ pub fn serve(sock: usize) -> ! {
     }
     let counts = (word(3) as usize, word(4) as usize, word(5) as usize);
     let nofile = (word(9) != 0).then(|| (u64_at(&header, 48), u64_at(&header, 56)));
-    run(sock, steps, &fds[..n_fds], &targets[..n_fds], (&body[n_fds * 4..], room), counts, nofile)
+    let gate = (word(10) as usize).checked_sub(1);
+    let limits = Limits { nofile, gate };
+    run(sock, steps, &fds[..n_fds], &targets[..n_fds], (&body[n_fds * 4..], room), counts, limits)
 }
 
 /// The whole body: the `early` bytes that came with the header into `spare`, and the rest
@@ -96,6 +108,14 @@ fn body(
     Ok((body, room))
 }
 
+/// What the waiter does between the descriptors and the exec.
+struct Limits {
+    /// The open-files limit to set, soft and hard.
+    nofile: Option<(u64, u64)>,
+    /// A held spawn's gate: its descriptor (one of the targets).
+    gate: Option<usize>,
+}
+
 fn run(
     sock: usize,
     steps: Steps,
@@ -103,7 +123,7 @@ fn run(
     targets: &[i32],
     (strings, room): (&[u8], &'static mut [u8]),
     (n_cand, argc, envc): (usize, usize, usize),
-    nofile: Option<(u64, u64)>,
+    Limits { nofile, gate }: Limits,
 ) -> ! {
     let total = 1 + n_cand + argc + 1 + envc + 1;
     if total > MAX_STRINGS {
@@ -147,9 +167,53 @@ fn run(
             fail(sock, steps.chdir, 0, r);
         }
     }
+    if let Some(gate) = gate {
+        // As a spawn does, a program that is not there fails before it is held.
+        if let Err((index, errno)) = find_candidate(&ptrs[1..1 + n_cand]) {
+            fail(sock, steps.exec, index, errno);
+        }
+        hold_at_gate(sock, gate, steps.exec);
+    }
     let (argv, envp) = (ptrs[1 + n_cand..].as_ptr(), ptrs[1 + n_cand + argc + 1..].as_ptr());
     let (index, errno) = exec_candidates(&ptrs[1..1 + n_cand], argv, envp);
     fail(sock, steps.exec, index, errno)
+}
+
+/// Whether one of the candidates is a file this process may execute (the exec's choice, as
+/// far as `faccessat` can tell): `Err` as `exec_candidates` would fail.
+fn find_candidate(candidates: &[*const u8]) -> Result<(), (u16, isize)> {
+    const AT_FDCWD: isize = -100;
+    const X_OK: usize = 1;
+    let (mut not_found, mut denied) = ((0u16, ENOENT), None);
+    for (i, path) in candidates.iter().enumerate() {
+        let index = i.min(u16::MAX as usize) as u16;
+        match sys::call(nr2::FACCESSAT, [AT_FDCWD as usize, *path as usize, X_OK, 0, 0, 0]) {
+            0 => return Ok(()),
+            ENOENT | ENOTDIR => not_found = (index, ENOENT),
+            EACCES => denied = denied.or(Some((index, EACCES))),
+            errno => return Err((index, errno)),
+        }
+    }
+    Err(denied.unwrap_or(not_found))
+}
+
+/// A held spawn: says so on the socket, then waits for one byte on the gate and closes it.
+fn hold_at_gate(sock: usize, gate: usize, exec_step: u16) {
+    let record = record(0, 0, 0, HELD_MAGIC);
+    if sys::call(sys::nr::WRITE, [sock, record.as_ptr() as usize, record.len(), 0, 0, 0]) != record.len() as isize {
+        sys::exit(127); // the caller is gone, or its end of the socket closed: it cannot start this
+    }
+    let mut byte = [0u8; 1];
+    let got = loop {
+        match sys::call(nr2::READ, [gate, byte.as_mut_ptr() as usize, 1, 0, 0, 0]) {
+            EINTR => continue,
+            r => break r,
+        }
+    };
+    if got != 1 {
+        fail(sock, exec_step, 0, if got == 0 { ECANCELED } else { got });
+    }
+    sys::call(nr2::CLOSE_RANGE, [gate, gate, 0, 0, 0, 0]);
 }
 
 /// Like the library's `child::exec`: a missing file moves on, EACCES is kept unless something
@@ -282,11 +346,17 @@ fn u64_at(header: &[u8; HEADER_LEN], at: usize) -> u64 {
 
 /// Writes the failure record on the socket and exits with 127.
 fn fail(sock: usize, step: u16, index: u16, errno: isize) -> ! {
+    let record = record(step, index, errno, RECORD_MAGIC);
+    sys::call(sys::nr::WRITE, [sock, record.as_ptr() as usize, record.len(), 0, 0, 0]);
+    sys::exit(127)
+}
+
+/// A 12-byte record: step, index, errno (positive), magic.
+fn record(step: u16, index: u16, errno: isize, magic: u32) -> [u8; 12] {
     let mut record = [0u8; 12];
     record[..2].copy_from_slice(&step.to_ne_bytes());
     record[2..4].copy_from_slice(&index.to_ne_bytes());
     record[4..8].copy_from_slice(&((-errno) as i32).to_ne_bytes());
-    record[8..].copy_from_slice(&RECORD_MAGIC.to_ne_bytes());
-    sys::call(sys::nr::WRITE, [sock, record.as_ptr() as usize, record.len(), 0, 0, 0]);
-    sys::exit(127)
+    record[8..].copy_from_slice(&magic.to_ne_bytes());
+    record
 }
