@@ -115,3 +115,25 @@ fn a_detached_held_sandbox_outlives_its_handle_with_its_cgroup() {
         std::fs::remove_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     }
 }
+
+#[test]
+fn rootless_a_held_program_with_unset_stdio_has_the_callers() {
+    if !require_userns() {
+        return;
+    }
+    let (gate, opener) = nix::unistd::pipe().unwrap();
+    let held = sandbox(|b| {
+        b.init(false);
+    })
+    .spawn_held(&sh("sleep 5"), gate)
+    .unwrap();
+    for fd in 0..3 {
+        let ours = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
+        let theirs = std::fs::read_link(format!("/proc/{}/fd/{fd}", held.id())).ok();
+        assert_eq!(theirs, ours, "descriptor {fd}");
+    }
+    nix::unistd::write(&opener, b"x").unwrap();
+    let mut child = held.started().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

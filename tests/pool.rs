@@ -598,3 +598,21 @@ fn rootless_commands_of_every_size_reach_a_pooled_sandbox_intact() {
         assert_eq!(text(&out.stdout), format!("{value_len} {extra_args}\n"), "{}", text(&out.stderr));
     }
 }
+
+/// isobox's waiter holds none of the caller's descriptors: stdio left unset must still be the
+/// caller's, as in a spawn (it was closed before the fix).
+#[test]
+fn rootless_a_pooled_command_with_unset_stdio_has_the_callers() {
+    if !require_userns() {
+        return;
+    }
+    let pool = sandbox(|_| {}).pool(1).unwrap();
+    let mut child = pool.spawn(&sh("sleep 5")).unwrap();
+    for fd in 0..3 {
+        let ours = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
+        let theirs = std::fs::read_link(format!("/proc/{}/fd/{fd}", child.id())).ok();
+        assert_eq!(theirs, ours, "descriptor {fd}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

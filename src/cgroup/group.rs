@@ -144,6 +144,29 @@ impl Cgroup {
     }
 }
 
+/// Kills every process left in each of `dirs` (cgroup.kill on v2) and removes them, retrying
+/// while busy: a detached sandbox's cgroup, ended by another process than the one that made
+/// it. Each must be a cgroup directory below /sys/fs/cgroup (one holding `cgroup.procs`); a
+/// missing one is fine.
+pub(crate) fn remove_left(dirs: &[std::path::PathBuf]) -> Result<(), CgroupError> {
+    for dir in dirs {
+        if removed_now(dir) {
+            continue;
+        }
+        let inside = dir.starts_with("/sys/fs/cgroup/")
+            && dir.components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)));
+        if !inside || !dir.join("cgroup.procs").is_file() {
+            let err = io::Error::new(io::ErrorKind::InvalidInput, "not a cgroup directory below /sys/fs/cgroup");
+            return Err(remove_error(dir.clone(), err));
+        }
+        if fs::write_file(&dir.join("cgroup.kill"), "1").is_err() {
+            kill_listed(dir);
+        }
+        fs::remove_dir(dir, || kill_listed(dir)).map_err(|source| remove_error(dir.clone(), source))?;
+    }
+    Ok(())
+}
+
 /// mkdir of the sandbox's directory. A parent found gone was removed by another isobox
 /// process between its preparation and now (its last user left): prepared again, a few times.
 fn create_below(parents: &ParentHold, p: &Planned) -> Result<(), CgroupError> {

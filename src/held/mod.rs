@@ -54,6 +54,22 @@ pub struct Detached {
 }
 
 impl Detached {
+    /// A detached sandbox as another process recorded it (an OCI runtime's state file):
+    /// its pid and its cgroup directories.
+    #[must_use]
+    pub fn from_parts(pid: u32, cgroup_dirs: Vec<PathBuf>) -> Detached {
+        Detached { pid, cgroup_dirs }
+    }
+
+    /// Kills every process left in the sandbox's cgroup directories and removes them,
+    /// retrying while the kernel holds them busy. A directory that is gone already is fine;
+    /// one that is not a cgroup directory below /sys/fs/cgroup is refused
+    /// ([`CgroupError::Remove`](crate::CgroupError::Remove)), and so is one still busy after
+    /// 5 s.
+    pub fn remove_cgroups(&self) -> Result<(), Error> {
+        Ok(crate::cgroup::group::remove_left(&self.cgroup_dirs)?)
+    }
+
     /// The sandbox's first process, on the host: the program once the gate opens.
     #[must_use]
     pub fn pid(&self) -> u32 {
@@ -71,7 +87,7 @@ impl Detached {
 /// `Sandbox::spawn_held`.
 pub(crate) fn spawn(plan: &Arc<SandboxPlan>, cmd: &Command, gate: OwnedFd) -> Result<HeldChild, Error> {
     check::filter_allows_held(&plan.child.seccomp).map_err(HeldError::from_pool)?;
-    let mut command = prepare::prepare(cmd, plan, StdioDefaults::SPAWN)?;
+    let mut command = prepare::prepare_handed(cmd, plan, StdioDefaults::SPAWN)?;
     let msg = handover::encode(&command, plan, Some(gate.as_raw_fd())).map_err(HeldError::from_pool)?;
     let (mut child, sock) = crate::spawn::spawn_waiter_as(plan, command.exec.ids.clone())?;
     let started = Instant::now();

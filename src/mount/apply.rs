@@ -66,9 +66,9 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
             let dir = Fd(api::openat2(root, &path.path, flags, api::RESOLVE_IN_ROOT)?);
             api::fchmod(dir.0, *mode)
         }
-        Op::Bind { source, target, readonly, devices } => {
+        Op::Bind { source, target, readonly, devices, extra } => {
             let tree = Fd(api::clone_tree(libc::AT_FDCWD, source)?);
-            let attrs = bind_attrs(*readonly, *devices);
+            let attrs = bind_attrs(*readonly, *devices) | extra;
             if attrs != 0 {
                 api::set_tree_attrs(tree.0, attrs)?;
             }
@@ -83,6 +83,15 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
             Ok(())
         }
         Op::Mask { name, dir, .. } => mask(anchors.proc.0, name, *dir),
+        Op::MaskPath { target } => match in_root(root, &target.path)? {
+            Some(entry) if is_directory(&entry)? => api::move_mount(empty_dir(anchors.proc.0)?.0, entry.0),
+            Some(entry) => cover(entry, anchors.proc.0),
+            None => Ok(()),
+        },
+        Op::ReadOnlyPath { target } => match in_root(root, &target.path)? {
+            Some(entry) => read_only_tree(&entry),
+            None => Ok(()),
+        },
         Op::ReadOnlyEntry { name, .. } => read_only_entry(anchors.proc.0, name),
         Op::ReadOnlyRoot { .. } => api::set_mount_attrs(root, api::MOUNT_ATTR_RDONLY, false),
         Op::EnterNewRoot { .. } => enter_new_root(root),
@@ -148,10 +157,24 @@ fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
     let Some(target) = opened else {
         return Ok(());
     };
-    let cover_dir = || empty_dir(proc);
     if opened_as_dir {
-        return api::move_mount(cover_dir()?.0, target.0);
+        return api::move_mount(empty_dir(proc)?.0, target.0);
     }
+    cover(target, proc)
+}
+
+/// What is at `path` in the new root (links resolved inside it), `None` if nothing is.
+fn in_root(root: RawFd, path: &CStr) -> Result<Option<Fd>, Errno> {
+    match resolve(root, path, 0) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// Covers `target` with the host's /dev/null, or, a directory, with an empty read-only one.
+fn cover(target: Fd, proc: RawFd) -> Result<(), Errno> {
+    let cover_dir = || empty_dir(proc);
     let null = Fd(api::clone_tree(libc::AT_FDCWD, c"/dev/null")?);
     // Read-only, so where an id inside is host root it cannot chmod the host's /dev/null
     // through the cover (nodev would make the cover unreadable).
@@ -168,7 +191,16 @@ fn mask(proc: RawFd, name: &CStr, dir: bool) -> Result<(), Errno> {
 /// /proc/sys/fs/binfmt_misc (a mount point the kernel keeps empty) bound read-only, which
 /// costs half of a new tmpfs; a tmpfs where this kernel has none.
 fn empty_dir(proc: RawFd) -> Result<Fd, Errno> {
-    match proc_entry(proc, c"sys/fs/binfmt_misc", libc::O_DIRECTORY)? {
+    // EXDEV: /proc/sys is a read-only bind by now (a later mask's), and the entry is on it.
+    let found = if proc < 0 {
+        None
+    } else {
+        match proc_entry(proc, c"sys/fs/binfmt_misc", libc::O_DIRECTORY) {
+            Err(Errno::EXDEV) => None,
+            other => other?,
+        }
+    };
+    match found {
         Some(empty) => {
             let tree = Fd(api::clone_tree(empty.0, c"")?);
             api::set_tree_attrs(tree.0, MASK_DIR_ATTRS)?;
@@ -198,6 +230,11 @@ fn read_only_entry(proc: RawFd, name: &CStr) -> Result<(), Errno> {
     let Some(target) = proc_entry(proc, name, 0)? else {
         return Ok(());
     };
+    read_only_tree(&target)
+}
+
+/// Binds what `target` is onto itself, read-only with everything below it.
+fn read_only_tree(target: &Fd) -> Result<(), Errno> {
     let tree = Fd(api::clone_tree(target.0, c"")?);
     api::set_tree_attrs(tree.0, api::MOUNT_ATTR_RDONLY)?;
     api::move_mount(tree.0, target.0)

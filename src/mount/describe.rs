@@ -68,6 +68,16 @@ pub enum MountAction {
         /// Where.
         target: PathBuf,
     },
+    /// Mounting a read-only sysfs.
+    Sysfs {
+        /// Where.
+        target: PathBuf,
+    },
+    /// Mounting an mqueue filesystem.
+    Mqueue {
+        /// Where.
+        target: PathBuf,
+    },
     /// Hiding a procfs entry (under the host's /dev/null, or an empty read-only tmpfs).
     Mask {
         /// Which.
@@ -110,6 +120,10 @@ impl MountAction {
             Op::Fresh { fs: Fs::Tmpfs, target, .. } => MountAction::Tmpfs { target: target.shown() },
             Op::Fresh { fs: Fs::Proc, target, .. } => MountAction::Proc { target: target.shown() },
             Op::Fresh { fs: Fs::Devpts, target, .. } => MountAction::Devpts { target: target.shown() },
+            Op::Fresh { fs: Fs::Sysfs, target, .. } => MountAction::Sysfs { target: target.shown() },
+            Op::Fresh { fs: Fs::Mqueue, target, .. } => MountAction::Mqueue { target: target.shown() },
+            Op::MaskPath { target } => MountAction::Mask { path: target.shown() },
+            Op::ReadOnlyPath { target } => MountAction::ReadOnly { target: target.shown() },
             Op::Mkdir { path } => MountAction::Mkdir { path: path.shown() },
             Op::Touch { path } => MountAction::CreateFile { path: path.shown() },
             Op::Chmod { path, mode } => MountAction::Chmod { path: path.shown(), mode: *mode },
@@ -141,6 +155,8 @@ impl fmt::Display for MountAction {
             MountAction::ReadOnly { target } => write!(f, "read-only {}", target.display()),
             MountAction::Proc { target } => write!(f, "proc on {}", target.display()),
             MountAction::Devpts { target } => write!(f, "devpts on {}", target.display()),
+            MountAction::Sysfs { target } => write!(f, "sysfs on {} (read-only)", target.display()),
+            MountAction::Mqueue { target } => write!(f, "mqueue on {}", target.display()),
             MountAction::Mask { path } => write!(f, "masking {}", path.display()),
             MountAction::PivotRoot => write!(f, "pivot_root into the new root"),
             MountAction::Overlay => write!(f, "overlay on /"),
@@ -203,6 +219,7 @@ mod tests {
             target: InRoot::new(Path::new("/mnt")),
             readonly: false,
             devices: false,
+            extra: 0,
         };
         let action = MountAction::of(&op);
         assert_eq!(action, MountAction::Bind { source: "/tmp/data".into(), target: "/mnt".into() });

@@ -60,6 +60,8 @@ pub(crate) enum Fs {
     Tmpfs,
     Proc,
     Devpts,
+    Sysfs,
+    Mqueue,
 }
 
 impl Fs {
@@ -68,6 +70,8 @@ impl Fs {
             Fs::Tmpfs => c"tmpfs",
             Fs::Proc => c"proc",
             Fs::Devpts => c"devpts",
+            Fs::Sysfs => c"sysfs",
+            Fs::Mqueue => c"mqueue",
         }
     }
 }
@@ -115,6 +119,8 @@ pub(crate) enum Op {
         target: InRoot,
         readonly: bool,
         devices: bool,
+        /// More `MOUNT_ATTR_*` bits (noexec, nosuid) asked for.
+        extra: u64,
     },
     /// A new filesystem with these options and `MOUNT_ATTR_*` bits.
     Fresh {
@@ -131,6 +137,17 @@ pub(crate) enum Op {
         proc: PathBuf,
         name: &'static CStr,
         dir: bool,
+    },
+    /// Hides whatever is at `target` in the new root as `Mask` hides a procfs entry (the
+    /// user's [`Mount::mask`](crate::Mount::mask)); nothing there is skipped.
+    MaskPath {
+        target: InRoot,
+    },
+    /// Makes the mount at `target` in the new root read-only, bound onto itself with
+    /// everything below (the user's [`Mount::read_only`](crate::Mount::read_only)); nothing
+    /// there is skipped.
+    ReadOnlyPath {
+        target: InRoot,
     },
     /// Makes one entry of the procfs mounted last read-only (bound onto itself).
     ReadOnlyEntry {
@@ -219,12 +236,12 @@ impl OpsBuilder {
 
     pub fn bind_dir(&mut self, source: &Path, target: &Path, readonly: bool, devices: bool) {
         self.push(Op::Mkdir { path: InRoot::new(target) });
-        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly, devices });
+        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly, devices, extra: 0 });
     }
 
     pub fn bind_file(&mut self, source: &Path, target: &Path, readonly: bool, devices: bool) {
         self.push(Op::Touch { path: InRoot::new(target) });
-        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly, devices });
+        self.push(Op::Bind { source: cpath(source), target: InRoot::new(target), readonly, devices, extra: 0 });
     }
 
     /// A tmpfs at `target` with `mode` and, if given, a size limit in bytes.
@@ -234,6 +251,21 @@ impl OpsBuilder {
             options.push((c("size"), c(&size.to_string())));
         }
         self.mkdir_and_mount(Fs::Tmpfs, target, options);
+    }
+
+    /// ORs `attrs` into the last operation, a bind or a new filesystem (a user's noexec or
+    /// nosuid).
+    pub fn add_attrs_to_last(&mut self, attrs: u64) {
+        match self.ops.last_mut().map(|p| &mut p.op) {
+            Some(Op::Bind { extra, .. }) => *extra |= attrs,
+            Some(Op::Fresh { attrs: now, .. }) => *now |= attrs,
+            _ => {}
+        }
+    }
+
+    /// A new filesystem of kind `fs` at `target`, without options.
+    pub fn mount_fresh(&mut self, fs: Fs, target: &Path) {
+        self.mkdir_and_mount(fs, target, Vec::new());
     }
 
     /// A procfs at `target` (its masks: [`super::masks::mount_proc`]).
@@ -263,6 +295,11 @@ impl Fs {
             Fs::Tmpfs => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
             Fs::Proc => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
             Fs::Devpts => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+            // Read-only: a writable sysfs reaches the host's devices and kernel settings.
+            Fs::Sysfs => {
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | crate::sys::mount_api::MOUNT_ATTR_RDONLY
+            }
+            Fs::Mqueue => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
         }
     }
 }

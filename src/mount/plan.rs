@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::check;
 use super::default_root;
-use super::ops::{cpath, Masks, MountPart, Op, OpsBuilder, PlannedOp};
+use super::ops::{cpath, Fs, InRoot, Masks, MountPart, Op, OpsBuilder, PlannedOp};
 use super::overlay;
 use super::probe::{HostPath, HostProbe, Probe};
 use super::spec::{Mount, MountKind, MountSpec};
@@ -133,6 +133,16 @@ pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Mou
 
 fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe) -> Result<(), ConfigError> {
     b.part = MountPart::UserMount { index, mount: mount.clone() };
+    // A mask or a read-only path changes what is there and creates nothing.
+    let in_place = match &mount.kind {
+        MountKind::Mask => Some(Op::MaskPath { target: InRoot::new(&mount.target) }),
+        MountKind::ReadOnly => Some(Op::ReadOnlyPath { target: InRoot::new(&mount.target) }),
+        _ => None,
+    };
+    if let Some(op) = in_place {
+        b.push(op);
+        return Ok(());
+    }
     b.mkdir_parents(&mount.target);
     match &mount.kind {
         MountKind::Bind { source, readonly, devices } => match probe.probe(source, true) {
@@ -146,7 +156,11 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
         MountKind::Tmpfs { size, mode } => b.mount_tmpfs(&mount.target, mode.unwrap_or(0o755), *size),
         MountKind::Proc => super::masks::mount_proc(b, &mount.target),
         MountKind::Dev => default_root::dev(b, &mount.target),
+        MountKind::Sysfs => b.mount_fresh(Fs::Sysfs, &mount.target),
+        MountKind::Mqueue => b.mount_fresh(Fs::Mqueue, &mount.target),
+        MountKind::Mask | MountKind::ReadOnly => {}
     }
+    b.add_attrs_to_last(mount.extra_attrs);
     Ok(())
 }
 

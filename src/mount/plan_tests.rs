@@ -58,6 +58,8 @@ fn fresh(fs: Fs, target: &str, options: &[(&str, &str)]) -> Op {
         Fs::Tmpfs => 0x6,
         Fs::Proc => 0xe,
         Fs::Devpts => 0xa,
+        Fs::Sysfs => 0xf,
+        Fs::Mqueue => 0xe,
     };
     Op::Fresh { fs, target: at(target), options, attrs }
 }
@@ -99,7 +101,13 @@ fn default_root_binds_dirs_read_only_and_recreates_links() {
     let plan = build_plan(&input(None, &[]), &FakeHost::merged_usr()).unwrap();
     let ops = ops(&plan);
     assert_eq!(ops[1], &Op::RootTmpfs { at: cs("/tmp"), options: vec![(cs("mode"), cs("0755"))] });
-    assert!(ops.contains(&&Op::Bind { source: cs("/usr"), target: at("/usr"), readonly: true, devices: false }));
+    assert!(ops.contains(&&Op::Bind {
+        source: cs("/usr"),
+        target: at("/usr"),
+        readonly: true,
+        devices: false,
+        extra: 0
+    }));
     assert!(ops.contains(&&Op::Symlink { target: cs("usr/bin"), link: at("/bin") }));
     assert!(!ops.iter().any(|op| matches!(op, Op::Mkdir { path } if path.path.to_bytes().starts_with(b"lib32"))));
     let proc = ops.iter().position(|op| **op == fresh(Fs::Proc, "/proc", &[])).expect("a procfs");
@@ -117,6 +125,54 @@ fn default_root_has_no_proc_without_a_pid_namespace() {
 }
 
 #[test]
+fn sysfs_mqueue_masks_and_read_only_paths_map_in_order_and_create_nothing_to_mask() {
+    let mounts = [
+        Mount::sysfs("/sys"),
+        Mount::mqueue("/dev/mqueue"),
+        Mount::tmpfs("/run").noexec(),
+        Mount::bind("/data", "/data").nosuid().noexec(),
+        Mount::mask("/sys/firmware"),
+        Mount::read_only("/proc/sys"),
+    ];
+    let plan = build_plan(&input(Some(Path::new("/r")), &mounts), &FakeHost::merged_usr()).unwrap();
+    let user: Vec<_> =
+        plan.ops.iter().filter(|p| matches!(p.part, MountPart::UserMount { .. })).map(|p| &p.op).collect();
+    let nosuid_noexec = crate::sys::mount_api::MOUNT_ATTR_NOSUID | crate::sys::mount_api::MOUNT_ATTR_NOEXEC;
+    let mut noexec_tmpfs = fresh(Fs::Tmpfs, "/run", &[("mode", "0755")]);
+    if let Op::Fresh { attrs, .. } = &mut noexec_tmpfs {
+        *attrs |= crate::sys::mount_api::MOUNT_ATTR_NOEXEC;
+    }
+    assert_eq!(
+        user,
+        vec![
+            &Op::Mkdir { path: at("/sys") },
+            &fresh(Fs::Sysfs, "/sys", &[]),
+            &Op::Mkdir { path: at("/dev") },
+            &Op::Mkdir { path: at("/dev/mqueue") },
+            &fresh(Fs::Mqueue, "/dev/mqueue", &[]),
+            &Op::Mkdir { path: at("/run") },
+            &noexec_tmpfs,
+            &Op::Mkdir { path: at("/data") },
+            &Op::Bind {
+                source: cs("/data"),
+                target: at("/data"),
+                readonly: false,
+                devices: false,
+                extra: nosuid_noexec
+            },
+            &Op::MaskPath { target: at("/sys/firmware") },
+            &Op::ReadOnlyPath { target: at("/proc/sys") },
+        ]
+    );
+}
+
+#[test]
+fn noexec_and_nosuid_on_other_kinds_are_refused_as_misapplied() {
+    assert_eq!(Mount::proc("/proc").noexec().misapplied, Some("noexec"));
+    assert_eq!(Mount::mask("/x").nosuid().misapplied, Some("nosuid"));
+}
+
+#[test]
 fn user_mounts_follow_in_order_with_parents_created() {
     let mounts = [Mount::bind_ro("/data", "/mnt/a/data"), Mount::tmpfs("/scratch").size(4096).mode(0o700)];
     let plan = build_plan(&input(Some(Path::new("/r")), &mounts), &FakeHost::merged_usr()).unwrap();
@@ -128,7 +184,7 @@ fn user_mounts_follow_in_order_with_parents_created() {
             &Op::Mkdir { path: at("/mnt") },
             &Op::Mkdir { path: at("/mnt/a") },
             &Op::Mkdir { path: at("/mnt/a/data") },
-            &Op::Bind { source: cs("/data"), target: at("/mnt/a/data"), readonly: true, devices: false },
+            &Op::Bind { source: cs("/data"), target: at("/mnt/a/data"), readonly: true, devices: false, extra: 0 },
             &Op::Mkdir { path: at("/scratch") },
             &fresh(Fs::Tmpfs, "/scratch", &[("mode", "0700"), ("size", "4096")]),
         ]

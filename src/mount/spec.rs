@@ -31,6 +31,8 @@ pub struct Mount {
     pub(crate) target: PathBuf,
     /// A tmpfs-only option given to another kind; `build()` refuses it rather than ignore it.
     pub(crate) misapplied: Option<&'static str>,
+    /// `MOUNT_ATTR_NOEXEC` and `MOUNT_ATTR_NOSUID` asked for on a bind or tmpfs.
+    pub(crate) extra_attrs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,14 @@ pub(crate) enum MountKind {
     Proc,
     /// A minimal /dev: null, zero, full, random, urandom, tty, a new devpts with ptmx, and shm.
     Dev,
+    /// A read-only sysfs.
+    Sysfs,
+    /// A POSIX message queue filesystem for the sandbox's IPC namespace.
+    Mqueue,
+    /// Hides what is at the target.
+    Mask,
+    /// Makes the mount at the target read-only.
+    ReadOnly,
 }
 
 impl Mount {
@@ -79,24 +89,20 @@ impl Mount {
     fn bind_with(source: impl AsRef<Path>, target: impl AsRef<Path>, readonly: bool, devices: bool) -> Mount {
         let source = source.as_ref().to_path_buf();
         let kind = MountKind::Bind { source, readonly, devices };
-        Mount { kind, target: target.as_ref().to_path_buf(), misapplied: None }
+        Mount::of(kind, target)
     }
 
     /// A fresh tmpfs at `target` (by default mode 0755 and the kernel's default size, half of RAM).
     #[must_use]
     pub fn tmpfs(target: impl AsRef<Path>) -> Mount {
-        Mount {
-            kind: MountKind::Tmpfs { size: None, mode: None },
-            target: target.as_ref().to_path_buf(),
-            misapplied: None,
-        }
+        Mount::of(MountKind::Tmpfs { size: None, mode: None }, target)
     }
 
     /// A fresh procfs at `target`, showing the sandbox's own processes when it has a pid
     /// namespace.
     #[must_use]
     pub fn proc(target: impl AsRef<Path>) -> Mount {
-        Mount { kind: MountKind::Proc, target: target.as_ref().to_path_buf(), misapplied: None }
+        Mount::of(MountKind::Proc, target)
     }
 
     /// A minimal /dev at `target`: a tmpfs holding the host's null, zero, full, random, urandom
@@ -106,7 +112,66 @@ impl Mount {
     /// `stderr` links into /proc/self.
     #[must_use]
     pub fn dev(target: impl AsRef<Path>) -> Mount {
-        Mount { kind: MountKind::Dev, target: target.as_ref().to_path_buf(), misapplied: None }
+        Mount::of(MountKind::Dev, target)
+    }
+
+    /// A fresh **read-only** sysfs at `target` (sysfs allows no safe writable view). Its
+    /// devices and networks are those of the sandbox's network namespace; mounting it needs
+    /// one the sandbox owns (`Namespaces::NET`, or a joined one) or a root caller without a
+    /// user namespace.
+    #[must_use]
+    pub fn sysfs(target: impl AsRef<Path>) -> Mount {
+        Mount::of(MountKind::Sysfs, target)
+    }
+
+    /// A fresh mqueue filesystem at `target` (POSIX message queues), showing the queues of the
+    /// sandbox's IPC namespace (`Namespaces::IPC`).
+    #[must_use]
+    pub fn mqueue(target: impl AsRef<Path>) -> Mount {
+        Mount::of(MountKind::Mqueue, target)
+    }
+
+    /// Hides what is at `target` once the mounts given before this one are in place: a
+    /// directory under an empty read-only directory, anything else under the host's /dev/null
+    /// (read-only); nothing is created, and a target that does not exist is skipped. Links are
+    /// resolved inside the sandbox's root. (An OCI config's `maskedPaths`.)
+    #[must_use]
+    pub fn mask(target: impl AsRef<Path>) -> Mount {
+        Mount::of(MountKind::Mask, target)
+    }
+
+    /// Makes what is at `target` read-only, with every mount below it, once the mounts given
+    /// before this one are in place; a target that does not exist is skipped. (An OCI
+    /// config's `readonlyPaths`.)
+    #[must_use]
+    pub fn read_only(target: impl AsRef<Path>) -> Mount {
+        Mount::of(MountKind::ReadOnly, target)
+    }
+
+    /// Programs on this bind or tmpfs cannot be executed (noexec). On any other kind
+    /// `build()` fails.
+    #[must_use]
+    pub fn noexec(self) -> Mount {
+        self.with_attr(crate::sys::mount_api::MOUNT_ATTR_NOEXEC, "noexec")
+    }
+
+    /// Set-user-ID and set-group-ID bits and file capabilities on this bind or tmpfs grant
+    /// nothing (nosuid; a tmpfs is always nosuid). On any other kind `build()` fails.
+    #[must_use]
+    pub fn nosuid(self) -> Mount {
+        self.with_attr(crate::sys::mount_api::MOUNT_ATTR_NOSUID, "nosuid")
+    }
+
+    fn with_attr(mut self, attr: u64, name: &'static str) -> Mount {
+        match self.kind {
+            MountKind::Bind { .. } | MountKind::Tmpfs { .. } => self.extra_attrs |= attr,
+            _ => self.misapplied = Some(name),
+        }
+        self
+    }
+
+    fn of(kind: MountKind, target: impl AsRef<Path>) -> Mount {
+        Mount { kind, target: target.as_ref().to_path_buf(), misapplied: None, extra_attrs: 0 }
     }
 
     /// Limits a tmpfs to `bytes` (more than 0: tmpfs reads 0 as no limit, so `build()` refuses
@@ -153,6 +218,10 @@ impl fmt::Display for Mount {
             MountKind::Tmpfs { .. } => write!(f, "tmpfs {target}"),
             MountKind::Proc => write!(f, "proc {target}"),
             MountKind::Dev => write!(f, "dev {target}"),
+            MountKind::Sysfs => write!(f, "sysfs {target} (read-only)"),
+            MountKind::Mqueue => write!(f, "mqueue {target}"),
+            MountKind::Mask => write!(f, "mask {target}"),
+            MountKind::ReadOnly => write!(f, "read-only {target}"),
         }
     }
 }

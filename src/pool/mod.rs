@@ -170,7 +170,7 @@ impl SandboxPool {
     }
 
     fn spawn_with(&self, cmd: &Command, defaults: StdioDefaults) -> Result<Child, Error> {
-        let command = prepare::prepare(cmd, &self.inner.plan, defaults)?;
+        let command = prepare::prepare_handed(cmd, &self.inner.plan, defaults)?;
         if command.exec.ids != self.inner.ids {
             let ids = &command.exec.ids;
             return Err(PoolError::Ids { uid: ids.uid, gid: ids.gid, groups: ids.groups.clone() }.into());

@@ -39,6 +39,18 @@ pub(crate) fn prepare(cmd: &Command, sandbox: &SandboxPlan, defaults: StdioDefau
     Ok(PreparedCommand { exec, child_ends: fds.child_ends, parent_ends: fds.parent_ends })
 }
 
+/// [`prepare`] for isobox's waiter, a pooled or held sandbox's program: stdio left inherited
+/// is sent as copies of the caller's (the waiter has none of the caller's descriptors).
+pub(crate) fn prepare_handed(
+    cmd: &Command,
+    sandbox: &SandboxPlan,
+    defaults: StdioDefaults,
+) -> Result<PreparedCommand, Error> {
+    let mut command = prepare(cmd, sandbox, defaults)?;
+    super::stdio::send_inherited(&mut command.exec.fd_moves, &mut command.child_ends)?;
+    Ok(command)
+}
+
 /// A pooled sandbox's launch: the sandbox's default ids, no descriptors, nothing to execute
 /// (its program is isobox's waiter; the command comes later, see `pool`).
 pub(crate) fn for_waiter(sandbox: &SandboxPlan) -> Result<PreparedCommand, Error> {

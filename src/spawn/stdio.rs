@@ -88,6 +88,30 @@ fn stdio(cmd: &Command, defaults: StdioDefaults, d: &mut Descriptors) -> Result<
     Ok(())
 }
 
+/// Copies of the caller's own standard descriptors for the targets 0–2 that `moves` leaves
+/// inherited: isobox's waiter (a pooled or held sandbox) holds none of the caller's, so an
+/// inherited stdio must travel with the command. A closed one stays closed.
+pub(crate) fn send_inherited(moves: &mut Vec<(RawFd, RawFd)>, child_ends: &mut Vec<OwnedFd>) -> Result<(), SpawnError> {
+    use std::os::fd::AsFd;
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let own = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
+    for (target, fd) in own.into_iter().enumerate() {
+        let target = target as RawFd;
+        if moves.iter().any(|(_, t)| *t == target) {
+            continue;
+        }
+        match crate::sys::fd::dup_at_or_above(fd, 3) {
+            Ok(copy) => {
+                moves.push((copy.as_raw_fd(), target));
+                child_ends.push(copy);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EBADF) => {}
+            Err(e) => return Err(SpawnError::io("copying the caller's stdio for the sandbox")(e)),
+        }
+    }
+    Ok(())
+}
+
 /// The child copies every source above the highest number in play (the control pipes' four
 /// included, which the kernel gives the lowest free numbers), one slot per move: all of it must
 /// stay below the open-files limit, or the child's dup3 would fail late with EBADF.
