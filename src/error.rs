@@ -298,10 +298,12 @@ pub enum ConfigError {
         /// The mount.
         mount: Mount,
     },
-    /// `Mount::size` or `Mount::mode` on a mount that is not a tmpfs.
-    #[error("{option} applies to tmpfs mounts only, not to {mount}")]
+    /// `Mount::size` or `Mount::mode` on a mount that is not a tmpfs (or `noexec`, `nosuid`
+    /// on one that is neither a tmpfs nor a bind, `source_name` on one that is no new
+    /// filesystem).
+    #[error("{option} does not apply to {mount}")]
     TmpfsOption {
-        /// `size` or `mode`.
+        /// `size`, `mode`, `noexec`, `nosuid` or `source_name`.
         option: &'static str,
         /// The mount.
         mount: Mount,

@@ -137,3 +137,26 @@ fn rootless_a_held_program_with_unset_stdio_has_the_callers() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// An OCI profile written before Linux 5.9 allows close but not close_range: the waiter
+/// closes one by one then, and nothing of the caller's leaks into the program.
+#[test]
+fn rootless_a_held_spawn_works_under_a_filter_without_close_range() {
+    if !require_userns() {
+        return;
+    }
+    let filter = isobox::Seccomp::default_profile().deny(libc::SYS_close_range, nix::errno::Errno::EPERM);
+    let (gate, opener) = nix::unistd::pipe().unwrap();
+    let mut cmd = sh("ls /proc/self/fd | wc -l");
+    cmd.stdout(Stdio::piped());
+    let held = sandbox(|b| {
+        b.seccomp(filter);
+    })
+    .spawn_held(&cmd, gate)
+    .unwrap();
+    nix::unistd::write(&opener, b"x").unwrap();
+    let out = held.started().unwrap().wait_with_output().unwrap();
+    assert!(out.report.success(), "{}", out.report);
+    // stdin, stdout, stderr, and the directory ls reads.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+}

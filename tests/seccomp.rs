@@ -286,3 +286,37 @@ fn rootless_without_no_new_privs_a_kept_cap_sys_admin_still_installs_the_filter(
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("NoNewPrivs:\t0") && text.contains("Seccomp:\t2"), "{text}");
 }
+
+/// no_new_privs off with a filter, in a sandbox without an init: the filter goes in while the
+/// child still holds its capabilities (as runc does), and the program runs filtered without
+/// no_new_privs.
+#[test]
+fn rootless_a_filter_without_no_new_privs_is_installed_before_the_capabilities_go() {
+    if !common::require_userns() {
+        return;
+    }
+    let sandbox = common::sandbox(|b| {
+        b.no_new_privs(false).init(false);
+    });
+    let status = common::sh(&sandbox, "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status");
+    assert_eq!(status, "NoNewPrivs:\t0\nSeccomp:\t2\n");
+    // The filter covers isobox's own last steps then: one it denies fails the spawn there.
+    let denies_capset = isobox::Seccomp::default_profile().deny(libc::SYS_capset, nix::errno::Errno::EPERM);
+    let sandbox = common::sandbox(|b| {
+        b.no_new_privs(false).init(false).seccomp(denies_capset);
+    });
+    let err = sandbox.status(&common::cmd("/bin/true", &[])).unwrap_err();
+    assert!(err.to_string().contains("EPERM"), "{err}");
+    // An OCI profile older than close_range: isobox's descriptor cleanup closes one by one.
+    let no_close_range = isobox::Seccomp::default_profile().deny(libc::SYS_close_range, nix::errno::Errno::EPERM);
+    let sandbox = common::sandbox(|b| {
+        b.no_new_privs(false).init(false).seccomp(no_close_range);
+    });
+    assert_eq!(common::sh(&sandbox, "ls /proc/self/fd | wc -l").trim(), "4", "stdio and ls's directory only");
+    let with_init = common::sandbox(|b| {
+        b.no_new_privs(true);
+    });
+    assert!(with_init.status(&common::cmd("/bin/true", &[])).unwrap().success());
+    let refused = isobox::Sandbox::builder().namespaces(common::full()).no_new_privs(false).build().unwrap_err();
+    assert!(refused.to_string().contains("init(false)"), "{refused}");
+}

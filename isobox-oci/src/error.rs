@@ -41,12 +41,13 @@ pub enum OciError {
         "container id {0:?} is not valid: use letters, digits, '.', '_', '+', ':' and '-' only, not starting with '.'"
     )]
     BadId(String),
-    /// The library refused the sandbox or failed to set it up.
+    /// The library refused the sandbox or failed to set it up (boxed: the library's errors
+    /// name their objects in full).
     #[error("{step}: {source}")]
     Sandbox {
         step: &'static str,
         #[source]
-        source: isobox::Error,
+        source: Box<isobox::Error>,
     },
     /// Sending a signal to the container failed.
     #[error("sending signal {signal} to container {id} (pid {pid}): {errno}")]
@@ -63,6 +64,11 @@ impl OciError {
     /// A config field refused.
     pub fn unsupported(field: impl Into<String>, why: impl Into<String>) -> OciError {
         OciError::Unsupported { field: field.into(), why: why.into() }
+    }
+
+    /// A library failure at `step`.
+    pub fn sandbox(step: &'static str) -> impl FnOnce(isobox::Error) -> OciError {
+        move |source| OciError::Sandbox { step, source: Box::new(source) }
     }
 
     /// A config field that cannot work.

@@ -11,6 +11,7 @@ mod log;
 mod map;
 mod mounts;
 mod resources;
+mod seccomp;
 mod spec;
 mod state;
 
@@ -24,6 +25,7 @@ commands:
   kill [--all] ID [SIGNAL]                     signal it (default SIGTERM)
   delete [--force] ID                          remove it (--force: a running one too)
   ps [--format json] ID                        its processes
+  list [-q]                                    the containers
   features                                     what this runtime supports, as JSON";
 
 fn main() {
@@ -39,6 +41,7 @@ fn main() {
         Some("kill") => cmd::kill::run(&global, &rest),
         Some("delete") => cmd::delete::run(&global, &rest),
         Some("ps") => cmd::ps::run(&global, &rest),
+        Some("list") => cmd::list::run(&global, &rest),
         Some("features") => {
             cmd::features::run();
             Ok(())

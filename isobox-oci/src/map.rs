@@ -21,10 +21,64 @@ pub struct Mapped {
     pub oom_score_adj: Option<i32>,
 }
 
-/// Refuses fields nobody maps: `at` names where they are.
+/// runtime-spec fields isobox-oci does not implement: refused where set, never ignored.
+/// Any other field the structs do not name is not the spec's, and the spec says to ignore it.
+const NOT_IMPLEMENTED: &[&str] = &[
+    // top level, other platforms
+    "solaris",
+    "windows",
+    "vm",
+    "zos",
+    // process
+    "scheduler",
+    "ioPriority",
+    "execCPUAffinity",
+    "consoleSize",
+    // linux
+    "intelRdt",
+    "personality",
+    "timeOffsets",
+    "memoryPolicy",
+    "netDevices",
+    // linux.resources
+    "hugepageLimits",
+    "network",
+    "rdma",
+    "unified",
+    // linux.resources.memory
+    "kernel",
+    "kernelTCP",
+    "swappiness",
+    "disableOOMKiller",
+    "useHierarchy",
+    "checkBeforeUpdate",
+    // linux.resources.cpu
+    "realtimeRuntime",
+    "realtimePeriod",
+    "burst",
+    "idle",
+    // linux.resources.blockIO
+    "leafWeight",
+    "weightDevice",
+    "throttleReadBpsDevice",
+    "throttleWriteBpsDevice",
+    "throttleReadIOPSDevice",
+    "throttleWriteIOPSDevice",
+    // mounts
+    "uidMappings",
+    "gidMappings",
+    // linux.seccomp
+    "listenerMetadata",
+];
+
+/// Refuses the spec's fields this runtime does not implement; ignores the rest of `other`,
+/// which no version of the spec defines (runtime-spec: "MUST ignore unknown properties").
+/// `at` names where they are.
 pub fn unknown(at: &str, other: &Other) -> Result<(), OciError> {
-    match other.keys().next() {
-        Some(key) => Err(OciError::unsupported(format!("{at}{key}"), "isobox-oci does not know this field")),
+    match other.iter().find(|(key, value)| NOT_IMPLEMENTED.contains(&key.as_str()) && !value.is_null()) {
+        Some((key, _)) => {
+            Err(OciError::unsupported(format!("{at}{key}"), "isobox-oci does not implement this field yet"))
+        }
         None => Ok(()),
     }
 }
@@ -57,10 +111,11 @@ pub fn map(spec: &Spec, bundle: &Path) -> Result<Mapped, OciError> {
         b.network(net);
     }
     b.rootfs(&rootfs).readonly_root(root.readonly);
-    if let Some(h) = &spec.hostname {
+    // An empty name leaves the namespace's (a new UTS namespace starts with the host's).
+    if let Some(h) = spec.hostname.as_deref().filter(|h| !h.is_empty()) {
         b.hostname(h);
     }
-    if let Some(d) = &spec.domainname {
+    if let Some(d) = spec.domainname.as_deref().filter(|d| !d.is_empty()) {
         b.domainname(d);
     }
     ids(&mut b, linux, namespaces.flags)?;
@@ -179,12 +234,12 @@ fn linux_rest(b: &mut SandboxBuilder, linux: &Linux) -> Result<(), OciError> {
             "isobox-oci creates no device nodes but its default /dev's yet",
         ));
     }
-    if linux.seccomp.is_some() {
-        return Err(OciError::unsupported("linux.seccomp", "isobox-oci does not compile OCI seccomp profiles yet"));
-    }
     // As runc and crun: a config without `linux.seccomp` asks for no filter (containerd and
     // Kubernetes send their default profile when they want one).
-    b.seccomp(isobox::Seccomp::none());
+    match &linux.seccomp {
+        Some(profile) => b.seccomp(crate::seccomp::compile(profile)?),
+        None => b.seccomp(isobox::Seccomp::none()),
+    };
     if let Some(p) = linux.rootfs_propagation.as_deref() {
         if !matches!(p, "private" | "rprivate" | "") {
             return Err(OciError::unsupported(
@@ -199,6 +254,8 @@ fn linux_rest(b: &mut SandboxBuilder, linux: &Linux) -> Result<(), OciError> {
     Ok(())
 }
 
+/// Without `noNewPrivileges` a filter is installed before the capabilities are dropped (the
+/// library does so in a sandbox without its init, as this one is), as runc does.
 fn process_settings(b: &mut SandboxBuilder, p: &Process) -> Result<(), OciError> {
     unknown("process.", &p.other)?;
     unknown("process.user.", &p.user.other)?;
@@ -287,6 +344,11 @@ fn command(p: &Process) -> Result<Command, OciError> {
     if !Path::new(&p.cwd).is_absolute() {
         return Err(OciError::invalid("process.cwd", format!("{:?} is not absolute", p.cwd)));
     }
-    cmd.current_dir(&p.cwd).uid(p.user.uid).gid(p.user.gid).groups(&p.user.additional_gids);
+    cmd.current_dir(&p.cwd).uid(p.user.uid).gid(p.user.gid);
+    // No additional groups: root sets none (the caller's would stay); an unprivileged caller's
+    // user namespace denies setgroups, and its groups show there as the overflow id anyway.
+    if !p.user.additional_gids.is_empty() || nix::unistd::geteuid().is_root() {
+        cmd.groups(&p.user.additional_gids);
+    }
     Ok(cmd)
 }

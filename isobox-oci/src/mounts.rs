@@ -56,9 +56,20 @@ pub fn map(entries: &[MountEntry], bundle: &Path) -> Result<Vec<Mount>, OciError
                 ))
             }
         };
-        out.extend(mount);
+        out.extend(mount.map(|m| named(m, entry)));
     }
     Ok(out)
+}
+
+/// A new filesystem with the config's source shown in the mount table (`shm` for /dev/shm).
+fn named(m: Mount, entry: &MountEntry) -> Mount {
+    let fresh =
+        matches!(entry.kind.as_deref(), Some("proc" | "sysfs" | "mqueue" | "tmpfs")) && entry.destination != "/dev";
+    let is_bind = entry.options.iter().any(|o| o == "bind" || o == "rbind");
+    match entry.source.as_deref() {
+        Some(source) if fresh && !is_bind && !source.is_empty() => m.source_name(source),
+        _ => m,
+    }
 }
 
 /// Refuses an option outside `ok` and [`ALWAYS_OK`].

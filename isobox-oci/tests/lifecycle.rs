@@ -252,10 +252,11 @@ type Tweak = fn(&mut Value);
 
 #[test]
 fn rootless_a_config_it_cannot_honour_is_refused_by_field_and_leaves_nothing() {
-    let cases: [(&str, Tweak); 4] = [
+    let cases: [(&str, Tweak); 5] = [
         ("linux.intelRdt", |c| c["linux"]["intelRdt"] = json!({"closID": "x"})),
+        ("memory.swappiness", |c| c["linux"]["resources"] = json!({"memory": {"swappiness": 10}})),
         ("hooks", |c| c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})),
-        ("linux.seccomp", |c| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"})),
+        ("notify", |c| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_NOTIFY"})),
         ("\"nosymfollow\"", |c| c["mounts"][4]["options"] = json!(["nosymfollow"])),
     ];
     for (field, tweak) in cases {
@@ -265,6 +266,10 @@ fn rootless_a_config_it_cannot_honour_is_refused_by_field_and_leaves_nothing() {
         assert!(text(&out.stderr).contains(field), "{field}: {}", text(&out.stderr));
         assert!(!b.root.join("refused-1").exists(), "{field}: no state left");
     }
+    // A property no version of the spec has is ignored, as the spec says.
+    let b = Bundle::new(&["true"], |c| c["linux"]["fromTheFuture"] = json!(1));
+    assert!(b.create("unknown-1").status.success(), "{}", text(&b.create("unknown-2").stderr));
+    assert!(b.run(&["delete", "--force", "unknown-1"]).status.success());
     let b = Bundle::new(&["/no/such/program"], |_| {});
     let out = b.create("missing-1");
     assert!(!out.status.success() && text(&out.stderr).contains("not found"), "{}", text(&out.stderr));

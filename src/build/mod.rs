@@ -57,7 +57,9 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         no_new_privs: spec.no_new_privs,
         #[cfg(feature = "landlock")]
         landlock: crate::landlock::plan::compile(spec.landlock.as_ref(), may_restrict(spec))?,
-        seccomp: seccomp::plan::compile(&spec.seccomp, may_restrict(spec))?,
+        // Without no_new_privs, a filter goes in before the capabilities go, in a sandbox
+        // without isobox's init (which would run under it).
+        seccomp: seccomp::plan::compile(&spec.seccomp, may_restrict(spec), !spec.init)?,
         init: spec.init && ns.contains(Namespaces::PID),
     };
     let limits = limits_with_init(&spec.limits, child.init);

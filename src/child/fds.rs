@@ -45,14 +45,15 @@ fn close_from_but(from: u32, keep: &[RawFd]) -> Result<(), Errno> {
     close_between(first, u32::MAX)
 }
 
-/// close_range(first, last) (Linux 5.9), or on older kernels a close of each descriptor up to
-/// 65535.
+/// close_range(first, last) (Linux 5.9), or on older kernels, and under an early seccomp
+/// filter that refuses it (an OCI profile older than the call), a close of each descriptor
+/// up to 65535.
 fn close_between(first: u32, last: u32) -> Result<(), Errno> {
     if first > last {
         return Ok(());
     }
     match sys::close_range(first, last, 0) {
-        Err(Errno::ENOSYS) => {
+        Err(Errno::ENOSYS | Errno::EPERM) => {
             for fd in first..=last.min(65535) {
                 let _ = sys::close(fd as RawFd); // EBADF: not open
             }

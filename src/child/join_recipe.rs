@@ -75,6 +75,7 @@ fn joined(p: &JoinedPlan<'_>) -> Result<Infallible, Record> {
     each(Step::JoinCgroup, cgroup::apply::join(launch.cgroup_join))?;
     join_sys::setns(p.join.pidfd, p.join.cgroup_ns).map_err(|errno| record(Step::Setns, (1, errno)))?;
     each(Step::Rlimit, rlimit::apply::set_early(&setup.rlimits))?;
+    program::install_early(setup, launch)?;
     privileges::settle(setup, launch)?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
     // A pooled sandbox's waiter sets the open-files limit once the command's descriptors

@@ -15,7 +15,19 @@ use super::step::Step;
 use crate::seccomp;
 use crate::sys::child as sys;
 
-/// Installs the filter, hands its listener over (taken by the parent through `holder_pidfd`,
+/// A filter without no_new_privs (`SeccompPlan::early`): installed before the capabilities are
+/// dropped, which it then has to allow, as the rest of isobox's steps.
+pub(super) fn install_early(setup: &ChildSetup, launch: &ChildLaunch<'_>) -> Result<(), Record> {
+    if !setup.seccomp.early {
+        return Ok(());
+    }
+    match seccomp::apply::install(&setup.seccomp, launch.seccomp_program) {
+        Ok(_) => Ok(()), // no listener: an early filter has no notify rules
+        Err(e) => Err(record(Step::Seccomp, (0, e))),
+    }
+}
+
+/// Installs the filter (unless installed early), hands its listener over (taken by the parent through `holder_pidfd`,
 /// the first process's pidfd for the program, when the program holds it) and executes.
 pub(super) fn finish(
     setup: &ChildSetup,
@@ -25,8 +37,11 @@ pub(super) fn finish(
     if let Some(w) = &launch.waiter {
         at(Step::Exec, sys::clear_cloexec(w.sock))?; // before the filter, which may refuse fcntl
     }
-    let listener =
-        seccomp::apply::install(&setup.seccomp, launch.seccomp_program).map_err(|e| record(Step::Seccomp, (0, e)))?;
+    let listener = match setup.seccomp.early {
+        true => None,
+        false => seccomp::apply::install(&setup.seccomp, launch.seccomp_program)
+            .map_err(|e| record(Step::Seccomp, (0, e)))?,
+    };
     let (report, go) = (launch.control.report_write, launch.control.go_read);
     at(Step::NotifyHandoff, seccomp::handoff::hand_over(listener, holder_pidfd, report, go))?;
     match &launch.waiter {

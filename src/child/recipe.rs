@@ -77,6 +77,7 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
         join_cgroup(launch)?;
     }
     at(Step::UnshareCgroup, sys::unshare(setup.unshare_cgroup))?;
+    program::install_early(setup, launch)?;
     privileges::settle(setup, launch)?;
     at(Step::Fds, fds::arrange(&launch.exec.fd_moves, launch.fd_scratch, &launch.fd_keep))?;
     // A pooled sandbox's waiter sets the open-files limit once the command's descriptors

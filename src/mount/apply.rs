@@ -129,6 +129,11 @@ fn parent(root: RawFd, path: &InRoot) -> Result<Fd, Errno> {
 /// A new filesystem of kind `fs`, configured and mounted detached.
 fn fresh(fs: Fs, options: &[(std::ffi::CString, std::ffi::CString)], attrs: u64) -> Result<Fd, Errno> {
     let context = Fd(api::fsopen(fs.name())?);
+    // The mount table's source column: the user's name for it, else the type (as mount(8)
+    // shows "proc", "tmpfs"), rather than "none".
+    if !options.iter().any(|(key, _)| key.as_bytes() == b"source") {
+        api::fsconfig_string(context.0, c"source", fs.name())?;
+    }
     for (key, value) in options {
         api::fsconfig_string(context.0, key, value)?;
     }

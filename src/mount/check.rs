@@ -38,6 +38,9 @@ pub(crate) fn settings(spec: &MountSpec, ns: Namespaces) -> Result<(), ConfigErr
         if let Some(option) = mount.misapplied {
             return Err(ConfigError::TmpfsOption { option, mount: mount.clone() });
         }
+        if mount.source_name.as_ref().is_some_and(|n| n.contains('\0')) {
+            return Err(ConfigError::NulByte { what: format!("the source name of {mount}") });
+        }
         match &mount.kind {
             MountKind::Bind { source, .. } => absolute("bind source", source)?,
             // tmpfs reads size=0 as "no limit": a limit asked for would silently not apply.

@@ -253,13 +253,24 @@ impl OpsBuilder {
         self.mkdir_and_mount(Fs::Tmpfs, target, options);
     }
 
-    /// ORs `attrs` into the last operation, a bind or a new filesystem (a user's noexec or
-    /// nosuid).
-    pub fn add_attrs_to_last(&mut self, attrs: u64) {
-        match self.ops.last_mut().map(|p| &mut p.op) {
+    /// ORs `attrs` into the first bind or new filesystem from operation `start` on (a user's
+    /// noexec or nosuid on the mount those operations make).
+    pub fn add_attrs_from(&mut self, start: usize, attrs: u64) {
+        let found =
+            self.ops[start..].iter_mut().map(|p| &mut p.op).find(|op| matches!(op, Op::Bind { .. } | Op::Fresh { .. }));
+        match found {
             Some(Op::Bind { extra, .. }) => *extra |= attrs,
             Some(Op::Fresh { attrs: now, .. }) => *now |= attrs,
             _ => {}
+        }
+    }
+
+    /// Names the source of the first new filesystem from operation `start` on.
+    pub fn name_source_from(&mut self, start: usize, name: &str) {
+        if let Some(Op::Fresh { options, .. }) =
+            self.ops[start..].iter_mut().map(|p| &mut p.op).find(|op| matches!(op, Op::Fresh { .. }))
+        {
+            options.insert(0, (c("source"), c(name)));
         }
     }
 

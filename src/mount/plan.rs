@@ -143,6 +143,7 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
         b.push(op);
         return Ok(());
     }
+    let start = b.ops.len();
     b.mkdir_parents(&mount.target);
     match &mount.kind {
         MountKind::Bind { source, readonly, devices } => match probe.probe(source, true) {
@@ -160,7 +161,10 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
         MountKind::Mqueue => b.mount_fresh(Fs::Mqueue, &mount.target),
         MountKind::Mask | MountKind::ReadOnly => {}
     }
-    b.add_attrs_to_last(mount.extra_attrs);
+    b.add_attrs_from(start, mount.extra_attrs);
+    if let Some(name) = &mount.source_name {
+        b.name_source_from(start, name);
+    }
     Ok(())
 }
 

@@ -33,6 +33,8 @@ pub struct Mount {
     pub(crate) misapplied: Option<&'static str>,
     /// `MOUNT_ATTR_NOEXEC` and `MOUNT_ATTR_NOSUID` asked for on a bind or tmpfs.
     pub(crate) extra_attrs: u64,
+    /// The source the mount table shows for a new filesystem ([`Mount::source_name`]).
+    pub(crate) source_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +164,21 @@ impl Mount {
         self.with_attr(crate::sys::mount_api::MOUNT_ATTR_NOSUID, "nosuid")
     }
 
+    /// The name the mount table shows as the source of this new filesystem (tmpfs, proc,
+    /// sysfs, mqueue; by default its type, as `mount(8)` shows it): `"shm"` for a tmpfs at
+    /// /dev/shm, say. On a bind, a mask or a read-only path `build()` fails; `Mount::dev`'s
+    /// own filesystems keep their types.
+    #[must_use]
+    pub fn source_name(mut self, name: impl Into<String>) -> Mount {
+        match self.kind {
+            MountKind::Tmpfs { .. } | MountKind::Proc | MountKind::Sysfs | MountKind::Mqueue => {
+                self.source_name = Some(name.into());
+            }
+            _ => self.misapplied = Some("source_name"),
+        }
+        self
+    }
+
     fn with_attr(mut self, attr: u64, name: &'static str) -> Mount {
         match self.kind {
             MountKind::Bind { .. } | MountKind::Tmpfs { .. } => self.extra_attrs |= attr,
@@ -171,7 +188,7 @@ impl Mount {
     }
 
     fn of(kind: MountKind, target: impl AsRef<Path>) -> Mount {
-        Mount { kind, target: target.as_ref().to_path_buf(), misapplied: None, extra_attrs: 0 }
+        Mount { kind, target: target.as_ref().to_path_buf(), misapplied: None, extra_attrs: 0, source_name: None }
     }
 
     /// Limits a tmpfs to `bytes` (more than 0: tmpfs reads 0 as no limit, so `build()` refuses

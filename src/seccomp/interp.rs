@@ -59,6 +59,10 @@ pub(crate) fn try_run_counting(program: &[sock_filter], call: &Call) -> Result<(
                 a = insn.k;
                 next
             }
+            bpf::AND_K => {
+                a &= insn.k;
+                next
+            }
             bpf::RET_K => return Ok((insn.k, steps)),
             bpf::JA => next.saturating_add(insn.k as usize),
             bpf::JEQ => cond(a == insn.k),
@@ -83,4 +87,23 @@ pub(crate) fn run_counting(program: &[sock_filter], call: &Call) -> (u32, usize)
 #[cfg(test)]
 pub(crate) fn run(program: &[sock_filter], call: &Call) -> u32 {
     run_counting(program, call).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_compare_is_followed() {
+        // (arg0 & 0xff00) == 0x1200 ? ALLOW : ERRNO
+        let program = [
+            bpf::load(bpf::arg_low(0)),
+            sock_filter { code: bpf::AND_K, jt: 0, jf: 0, k: 0xff00 },
+            bpf::jump(bpf::JEQ, 0x1200, 0, 1),
+            bpf::ret(bpf::RET_ALLOW),
+            bpf::ret(bpf::ret_errno(1)),
+        ];
+        assert_eq!(run(&program, &Call::native(0, &[0x12ab])), bpf::RET_ALLOW);
+        assert_eq!(run(&program, &Call::native(0, &[0x13ab])), bpf::ret_errno(1));
+    }
 }

@@ -11,7 +11,7 @@ const REPORT: u64 = 41;
 const GO: u64 = 42;
 
 fn spawn_program(spec: &Seccomp) -> Vec<libc::sock_filter> {
-    let plan = compile(spec, true).expect("compiles");
+    let plan = compile(spec, true, false).expect("compiles");
     assert!(plan.notify);
     plan.for_spawn(REPORT as RawFd, GO as RawFd).expect("a program per spawn")
 }
@@ -52,12 +52,13 @@ fn notify_goes_over_the_default_profile() {
 #[test]
 fn without_notify_rules_nothing_changes() {
     for spec in [Seccomp::default_profile(), Seccomp::none(), Seccomp::default_profile().allow(libc::SYS_ptrace)] {
-        let plan = compile(&spec, true).expect("compiles");
+        let plan = compile(&spec, true, false).expect("compiles");
         assert!(!plan.notify && plan.for_spawn(3, 4).is_none());
         assert!(plan.program.is_empty() || plan.program[0].k == crate::seccomp::bpf::ARCH);
     }
-    let with = compile(&Seccomp::default_profile().notify(libc::SYS_mkdir), true).expect("compiles");
-    let without = compile(&Seccomp::default_profile().deny(libc::SYS_mkdir, Errno::EACCES), true).expect("compiles");
+    let with = compile(&Seccomp::default_profile().notify(libc::SYS_mkdir), true, false).expect("compiles");
+    let without =
+        compile(&Seccomp::default_profile().deny(libc::SYS_mkdir, Errno::EACCES), true, false).expect("compiles");
     // A return of its own either way (USER_NOTIF, or an errno the profile does not use).
     assert_eq!(with.program.len(), without.program.len() + prologue::CONTROL_PROLOGUE_LEN);
 }
@@ -65,9 +66,10 @@ fn without_notify_rules_nothing_changes() {
 #[test]
 fn what_the_child_makes_before_the_handover_cannot_be_notified() {
     for (nr, name) in [(libc::SYS_execve, "execve"), (libc::SYS_exit_group, "exit_group")] {
-        let err = compile(&Seccomp::default_profile().notify(nr), true).expect_err("refused");
+        let err = compile(&Seccomp::default_profile().notify(nr), true, false).expect_err("refused");
         assert_eq!(err, SeccompError::CannotNotify { nr, name });
     }
-    let err = compile(&Seccomp::from_bpf(vec![crate::seccomp::spec::BpfInstruction::new(6, 0, 0, 0)]).notify(1), true);
+    let err =
+        compile(&Seccomp::from_bpf(vec![crate::seccomp::spec::BpfInstruction::new(6, 0, 0, 0)]).notify(1), true, false);
     assert!(matches!(err, Err(SeccompError::RulesOnBpf { .. })), "{err:?}");
 }

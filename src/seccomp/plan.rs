@@ -22,6 +22,10 @@ pub(crate) struct SeccompPlan {
     /// whose descriptor numbers each spawn fills in ([`SeccompPlan::for_spawn`]), and is
     /// installed with a listener that the child hands to the parent before exec.
     pub notify: bool,
+    /// Installed before the capabilities are dropped, while the child still holds
+    /// CAP_SYS_ADMIN: a filter without no_new_privs (which it needs once they are gone). It
+    /// then also filters isobox's last steps (ids, capabilities, descriptors, exec).
+    pub early: bool,
 }
 
 impl SeccompPlan {
@@ -50,8 +54,9 @@ const NEEDED_TO_EXEC: [(i64, &str); 3] =
 /// parent holds it: a notify rule may not name them (the prologue allows `read` and `write`).
 const NEEDED_BEFORE_HANDOFF: [(i64, &str); 2] = [(libc::SYS_execve, "execve"), (libc::SYS_exit_group, "exit_group")];
 
-/// Checks `spec` and compiles its program. A filter needs `no_new_privs`.
-pub(crate) fn compile(spec: &Seccomp, no_new_privs: bool) -> Result<SeccompPlan, SeccompError> {
+/// Checks `spec` and compiles its program. A filter needs `no_new_privs`, or, where
+/// `early_ok` (no init, no notify rules), is installed early instead ([`SeccompPlan::early`]).
+pub(crate) fn compile(spec: &Seccomp, no_new_privs: bool, early_ok: bool) -> Result<SeccompPlan, SeccompError> {
     let rules = checked_rules(spec.rules())?;
     let notify = rules.values().any(|v| *v == Verdict::Is(Action::Notify));
     let mut program = match spec.base() {
@@ -76,10 +81,11 @@ pub(crate) fn compile(spec: &Seccomp, no_new_privs: bool) -> Result<SeccompPlan,
     if program.len() > bpf::MAX_INSNS {
         return Err(SeccompError::ProgramTooLong { len: program.len(), max: bpf::MAX_INSNS });
     }
-    if !program.is_empty() && !no_new_privs {
+    let early = !program.is_empty() && !no_new_privs;
+    if early && (notify || !early_ok) {
         return Err(SeccompError::NeedsNoNewPrivs);
     }
-    Ok(SeccompPlan { program, notify })
+    Ok(SeccompPlan { program, notify, early })
 }
 
 /// The user's rules by number, the last for each number winning.

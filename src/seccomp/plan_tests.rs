@@ -13,7 +13,7 @@ const EPERM: u32 = ret_errno(libc::EPERM as u16);
 const ENOSYS: u32 = ret_errno(libc::ENOSYS as u16);
 
 fn program(spec: &Seccomp) -> Vec<libc::sock_filter> {
-    compile(spec, true).expect("compiles").program
+    compile(spec, true, false).expect("compiles").program
 }
 
 fn verdict(program: &[libc::sock_filter], nr: i64, args: &[u64]) -> u32 {
@@ -212,7 +212,7 @@ fn rule_sets_of_every_size_answer_every_number() {
 #[test]
 fn a_program_over_4096_instructions_is_a_typed_error() {
     let spec = (300..6300).step_by(2).fold(Seccomp::none(), |s, nr| s.deny(nr, Errno::EACCES));
-    match compile(&spec, true) {
+    match compile(&spec, true, false) {
         Err(SeccompError::ProgramTooLong { len, max: 4096 }) => assert!(len > 4096, "{len}"),
         other => panic!("expected ProgramTooLong, got {other:?}"),
     }
@@ -247,11 +247,11 @@ fn a_users_program_runs_behind_the_exit_group_prologue() {
 
 #[test]
 fn refusals_are_typed() {
-    let err = |spec: Seccomp| compile(&spec, true).unwrap_err();
+    let err = |spec: Seccomp| compile(&spec, true, false).unwrap_err();
     assert_eq!(err(Seccomp::from_bpf(Vec::new())), SeccompError::EmptyProgram);
     let ret = BpfInstruction::new(bpf::RET_K, 0, 0, RET_ALLOW);
     assert_eq!(err(Seccomp::from_bpf(vec![ret; 4091])), SeccompError::ProgramTooLong { len: 4091, max: 4090 });
-    assert!(compile(&Seccomp::from_bpf(vec![ret; 4090]), true).is_ok());
+    assert!(compile(&Seccomp::from_bpf(vec![ret; 4090]), true, false).is_ok());
     let with_rule = Seccomp::from_bpf(vec![ret]).allow(libc::SYS_mount);
     assert_eq!(err(with_rule), SeccompError::RulesOnBpf { rules: 1 });
     for nr in [-1, 0x4000_0000, i64::MAX] {
@@ -265,8 +265,14 @@ fn refusals_are_typed() {
     for (nr, name) in [(libc::SYS_execve, "execve"), (libc::SYS_write, "write"), (libc::SYS_exit_group, "exit_group")] {
         assert_eq!(err(Seccomp::default_profile().deny(nr, Errno::EPERM)), SeccompError::NeededToExec { nr, name });
     }
-    assert_eq!(compile(&Seccomp::default_profile(), false).unwrap_err(), SeccompError::NeedsNoNewPrivs);
-    assert!(compile(&Seccomp::none(), false).expect("no filter, no need").program.is_empty());
+    assert_eq!(compile(&Seccomp::default_profile(), false, false).unwrap_err(), SeccompError::NeedsNoNewPrivs);
+    assert!(compile(&Seccomp::none(), false, false).expect("no filter, no need").program.is_empty());
+    // Without an init, a filter without no_new_privs goes in early; notify rules still need it.
+    let early = compile(&Seccomp::default_profile(), false, true).expect("installed early");
+    assert!(early.early && !early.program.is_empty());
+    assert!(!compile(&Seccomp::default_profile(), true, true).unwrap().early, "no_new_privs: installed last");
+    let notify = Seccomp::default_profile().notify(libc::SYS_mkdir);
+    assert_eq!(compile(&notify, false, true).unwrap_err(), SeccompError::NeedsNoNewPrivs);
     let text = SeccompError::NeedsNoNewPrivs.to_string();
     assert!(text.contains("no_new_privs(true)") && text.contains("Seccomp::none()"), "{text}");
 }

@@ -56,10 +56,7 @@ struct Creation<'a> {
 
 impl Creation<'_> {
     fn run(&self, mapped: map::Mapped, pid_file: Option<&Path>) -> Result<(), OciError> {
-        let sandbox = mapped
-            .builder
-            .build()
-            .map_err(|source| OciError::Sandbox { step: "checking the container's configuration", source })?;
+        let sandbox = mapped.builder.build().map_err(OciError::sandbox("checking the container's configuration"))?;
         if self.preserve > 0 {
             return Err(OciError::Usage("create --preserve-fds: not supported by isobox-oci yet".into()));
         }
@@ -67,11 +64,8 @@ impl Creation<'_> {
             nix::sys::stat::umask(Mode::from_bits_truncate(mask));
         }
         let gate = self.gate()?;
-        let held = sandbox
-            .spawn_held(&mapped.command, gate)
-            .map_err(|source| OciError::Sandbox { step: "setting the container up", source })?;
-        let detached =
-            held.detach().map_err(|source| OciError::Sandbox { step: "leaving the container held", source })?;
+        let held = sandbox.spawn_held(&mapped.command, gate).map_err(OciError::sandbox("setting the container up"))?;
+        let detached = held.detach().map_err(OciError::sandbox("leaving the container held"))?;
         self.record(&detached, &mapped.rootfs, mapped.oom_score_adj, pid_file).inspect_err(|_| end(&detached))
     }
 

@@ -37,7 +37,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), OciError> {
     }
     Detached::from_parts(r.pid as u32, r.cgroup_dirs.clone())
         .remove_cgroups()
-        .map_err(|source| OciError::Sandbox { step: "removing the container's cgroup", source })?;
+        .map_err(OciError::sandbox("removing the container's cgroup"))?;
     std::fs::remove_dir_all(&container.dir).map_err(OciError::io("removing the container's state", &container.dir))
 }
 

@@ -213,7 +213,7 @@ fn hold_at_gate(sock: usize, gate: usize, exec_step: u16) {
     if got != 1 {
         fail(sock, exec_step, 0, if got == 0 { ECANCELED } else { got });
     }
-    sys::call(nr2::CLOSE_RANGE, [gate, gate, 0, 0, 0, 0]);
+    sys::call(sys::nr::CLOSE, [gate, 0, 0, 0, 0, 0]);
 }
 
 /// Like the library's `child::exec`: a missing file moves on, EACCES is kept unless something
@@ -267,11 +267,27 @@ pub fn close_gaps(keep: &[i32]) {
     let mut first: usize = 0;
     for fd in keep.iter().filter(|fd| **fd >= 0).map(|fd| *fd as usize) {
         if fd > first {
-            sys::call(nr2::CLOSE_RANGE, [first, fd - 1, 0, 0, 0, 0]);
+            close_range(first, fd - 1);
         }
         first = first.max(fd + 1);
     }
-    sys::call(nr2::CLOSE_RANGE, [first, u32::MAX as usize, 0, 0, 0, 0]);
+    close_range(first, u32::MAX as usize);
+}
+
+/// close_range(2), or, where the sandbox's filter refuses it (an OCI profile older than
+/// Linux 5.9's call), `close` on each number up to the open-files limit's hard value.
+fn close_range(first: usize, last: usize) {
+    if sys::call(nr2::CLOSE_RANGE, [first, last, 0, 0, 0, 0]) == 0 {
+        return;
+    }
+    let mut limit = [0u64; 2];
+    let top = match sys::call(nr2::PRLIMIT64, [0, 7 /* RLIMIT_NOFILE */, 0, limit.as_mut_ptr() as usize, 0, 0]) {
+        0 => limit[1].min(1 << 20) as usize,
+        _ => 1 << 16,
+    };
+    for fd in first..=last.min(top) {
+        sys::call(sys::nr::CLOSE, [fd, 0, 0, 0, 0, 0]);
+    }
 }
 
 /// Reads the header, collecting the descriptors that come with it, and whatever of the body
