@@ -372,6 +372,17 @@ impl SandboxBuilder {
         self
     }
 
+    /// The name of the sandbox's own cgroup below its parent, instead of isobox's
+    /// `isobox-<pid>-<n>` (an OCI runtime's `cgroupsPath`): one sandbox of this name at a time,
+    /// a spawn while it exists fails with [`CgroupError::Create`](crate::CgroupError::Create).
+    /// Gives the sandbox a cgroup even without limits. One path component: no `/`, not `.`
+    /// or `..`, not empty, at most 255 bytes. isobox's sweep of cgroups left by dead
+    /// processes leaves such a cgroup alone.
+    pub fn cgroup_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.spec.cgroup_name = Some(name.into());
+        self
+    }
+
     /// Validates the configuration and prepares everything the child will need.
     pub fn build(&self) -> Result<Sandbox, Error> {
         Ok(Sandbox::from_plan(build::build(&self.spec)?))

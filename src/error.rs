@@ -337,6 +337,12 @@ pub enum ConfigError {
         /// The capabilities the caller lacks.
         capabilities: Capabilities,
     },
+    /// `SandboxBuilder::cgroup_name` that is not one directory name.
+    #[error("cgroup name {name:?} must be one directory name: not empty, no '/', not '.' or '..', no NUL, at most 255 bytes")]
+    CgroupName {
+        /// The name given.
+        name: String,
+    },
     /// A seccomp filter that cannot work.
     #[error("seccomp: {0}")]
     Seccomp(#[from] SeccompError),
@@ -362,6 +368,7 @@ impl From<PlanError> for ConfigError {
             PlanError::Parent(path) => ConfigError::RelativePath { what: "cgroup parent", path },
             PlanError::ParentDir(path) => ConfigError::ParentDirInPath { what: "cgroup parent", path },
             PlanError::Layout { path, source } => ConfigError::Path { what: "cgroup layout file", path, source },
+            PlanError::Name(name) => ConfigError::CgroupName { name },
         }
     }
 }

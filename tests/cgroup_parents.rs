@@ -3,6 +3,8 @@
 //! before, or that another process still uses, stays; a spawn that fails while making it
 //! leaves nothing of it. Root only (this host: cgroup v1; the VM: v2).
 mod common;
+#[path = "common/cgroup.rs"]
+mod test_cgroup;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -169,4 +171,33 @@ fn a_spawn_that_fails_while_making_the_parent_leaves_no_ancestor_it_made() {
     assert_eq!(dirs_of(&top.0), Vec::<PathBuf>::new(), "nothing of the parent remains, the Sandbox still alive");
     drop(sb);
     assert_eq!(dirs_of(&top.0), Vec::<PathBuf>::new());
+}
+
+/// A named sandbox cgroup is exactly `<parent>/<name>` in every hierarchy, one at a time, and
+/// gone after the wait like any other.
+#[test]
+fn a_named_cgroup_is_the_sandboxs_and_one_at_a_time() {
+    if !require_root() {
+        return;
+    }
+    let parent = test_cgroup::TestParent::new("named");
+    let mut b = parent.builder(Namespaces::PID | Namespaces::MOUNT);
+    b.cgroup_name("box-1").pids_max(8);
+    let sandbox = b.build().unwrap();
+    let mut first = sandbox.spawn(Command::new("sleep").arg("10")).unwrap();
+    let dirs: Vec<PathBuf> = first.cgroup_dirs().iter().map(|d| d.to_path_buf()).collect();
+    assert!(!dirs.is_empty());
+    for dir in &dirs {
+        assert_eq!(dir.file_name().unwrap(), "box-1", "{}", dir.display());
+        assert!(dir.parent().unwrap().ends_with(&parent.name[1..]), "{}", dir.display());
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+        assert!(procs.lines().any(|p| p == first.id().to_string()), "{procs}");
+    }
+    let second = sandbox.spawn(Command::new("true").arg("x"));
+    assert!(matches!(second, Err(Error::Cgroup(CgroupError::Create { .. }))), "{second:?}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(dirs.iter().all(|d| !d.exists()), "{dirs:?}");
+    let bad = Sandbox::builder().namespaces(Namespaces::PID).cgroup_name("../escape").build().unwrap_err();
+    assert!(bad.to_string().contains("one directory name"), "{bad}");
 }

@@ -96,8 +96,15 @@ fn a_detached_held_sandbox_outlives_its_handle_with_its_cgroup() {
         return;
     }
     let (gate, opener) = nix::unistd::pipe().unwrap();
-    let sandbox =
-        Sandbox::builder().namespaces(common::full()).die_with_parent(false).init(false).pids_max(16).build().unwrap();
+    let parent = format!("/isobox-test-held-{}/inner", std::process::id());
+    let sandbox = Sandbox::builder()
+        .namespaces(common::full())
+        .die_with_parent(false)
+        .init(false)
+        .pids_max(16)
+        .cgroup_parent(&parent)
+        .build()
+        .unwrap();
     let held = sandbox.spawn_held(&sh("exit 7"), gate).unwrap();
     let detached = held.detach().unwrap();
     let pid = detached.pid();
@@ -111,9 +118,14 @@ fn a_detached_held_sandbox_outlives_its_handle_with_its_cgroup() {
     nix::unistd::write(&opener, b"x").unwrap();
     let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None).unwrap();
     assert_eq!(status, nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid as i32), 7));
-    for dir in detached.cgroup_dirs() {
-        std::fs::remove_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    }
+    // What another process would do with the recorded parts: the cgroups and the parents
+    // made for them go.
+    let again =
+        isobox::Detached::from_parts(pid, detached.cgroup_dirs().to_vec(), detached.cgroup_parents_made().to_vec());
+    again.remove_cgroups().unwrap();
+    assert!(detached.cgroup_dirs().iter().all(|d| !d.exists()));
+    assert!(!detached.cgroup_parents_made().is_empty(), "the parent below the hierarchies' roots was made");
+    assert!(detached.cgroup_parents_made().iter().all(|d| !d.exists()), "{:?}", detached.cgroup_parents_made());
 }
 
 #[test]

@@ -30,8 +30,12 @@ pub fn map(b: &mut SandboxBuilder, linux: &Linux) -> Result<(), OciError> {
     Ok(())
 }
 
-/// A cgroupfs path: the library makes the container's cgroup below its parent, which must
-/// exist (runc's systemd form `slice:prefix:name` is refused).
+/// Where a relative `cgroupsPath` goes (the spec leaves it to the runtime): isobox's own
+/// subtree, never the runtime's own cgroup.
+const RELATIVE_BASE: &str = "/isobox";
+
+/// A cgroupfs path, from each hierarchy's root: the container's cgroup is exactly there, its
+/// parents made where missing (runc's systemd form `slice:prefix:name` is refused).
 fn cgroup_parent(b: &mut SandboxBuilder, path: &str) -> Result<(), OciError> {
     if path.contains(':') {
         return Err(OciError::unsupported(
@@ -39,11 +43,22 @@ fn cgroup_parent(b: &mut SandboxBuilder, path: &str) -> Result<(), OciError> {
             "the systemd form needs systemd; give a cgroupfs path",
         ));
     }
-    let parent = std::path::Path::new(path).parent().filter(|p| p.as_os_str() != "/" && !p.as_os_str().is_empty());
-    if let Some(parent) = parent {
-        b.cgroup_parent(parent);
-    }
+    let (parent, name) = split_cgroups_path(path)
+        .ok_or_else(|| OciError::invalid(format!("linux.cgroupsPath {path:?}"), "names no cgroup"))?;
+    b.cgroup_parent(parent).cgroup_name(name);
     Ok(())
+}
+
+/// `/a/b/c` → (`/a/b`, `c`); `a/b` → (`/isobox/a`, `b`). The library refuses `..` and the like.
+fn split_cgroups_path(path: &str) -> Option<(String, String)> {
+    let full = if path.starts_with('/') { path.to_string() } else { format!("{RELATIVE_BASE}/{path}") };
+    let trimmed = full.trim_end_matches('/');
+    let (parent, name) = trimmed.rsplit_once('/')?;
+    if name.is_empty() {
+        return None;
+    }
+    let parent = if parent.is_empty() { "/" } else { parent };
+    Some((parent.to_string(), name.to_string()))
 }
 
 fn memory(b: &mut SandboxBuilder, r: &Resources) -> Result<(), OciError> {
@@ -162,6 +177,16 @@ mod tests {
         assert!(devices(&[rule(true, None, None, None, "rwm")]).is_err());
         let sda = [rule(false, None, None, None, "rwm"), rule(true, Some("b"), Some(8), Some(0), "rw")];
         assert!(devices(&sda).unwrap_err().to_string().contains("Some(8)"));
+    }
+
+    #[test]
+    fn cgroups_paths_split_into_parent_and_name() {
+        let split = |p: &str| split_cgroups_path(p).map(|(a, b)| format!("{a} {b}"));
+        assert_eq!(split("/default/c1").as_deref(), Some("/default c1"));
+        assert_eq!(split("/c1").as_deref(), Some("/ c1"));
+        assert_eq!(split("testdir/cgrouptest").as_deref(), Some("/isobox/testdir cgrouptest"));
+        assert_eq!(split("/a/b/").as_deref(), Some("/a b"));
+        assert_eq!(split("/"), None);
     }
 
     #[test]

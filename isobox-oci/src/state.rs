@@ -33,6 +33,9 @@ pub struct Record {
     /// The container's cgroup directories, removed by `delete`.
     #[serde(default)]
     pub cgroup_dirs: Vec<PathBuf>,
+    /// The parents `create` made for them, topmost first: `delete` removes those left empty.
+    #[serde(default)]
+    pub cgroup_parents_made: Vec<PathBuf>,
 }
 
 /// runtime-spec's states (`paused` is not made by this runtime).

@@ -204,7 +204,10 @@ fn kill_ends_a_running_container_and_delete_leaves_no_cgroup() {
         return;
     }
     subreaper();
-    let b = Bundle::new(&["sleep", "100"], |c| c["linux"]["resources"] = json!({"pids": {"limit": 32}}));
+    let b = Bundle::new(&["sleep", "100"], |c| {
+        c["linux"]["resources"] = json!({"pids": {"limit": 32}});
+        c["linux"]["cgroupsPath"] = json!(format!("/isobox-oci-test-{}/kill-1", std::process::id()));
+    });
     let id = "kill-1";
     assert!(b.create(id).status.success());
     assert!(b.run(&["start", id]).status.success());
@@ -222,6 +225,8 @@ fn kill_ends_a_running_container_and_delete_leaves_no_cgroup() {
     assert_eq!(wait_exit(pid), 128 + 9);
     assert!(b.run(&["delete", id]).status.success());
     assert!(cgroups.iter().all(|d| !d.exists()), "cgroups left: {cgroups:?}");
+    assert!(cgroups.iter().all(|d| d.file_name().unwrap() == "kill-1"), "exactly cgroupsPath: {cgroups:?}");
+    assert!(cgroups.iter().all(|d| !d.parent().unwrap().exists()), "the parents create made are gone: {cgroups:?}");
     assert!(!b.root.join(id).exists());
 }
 

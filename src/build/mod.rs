@@ -63,7 +63,8 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         init: spec.init && ns.contains(Namespaces::PID),
     };
     let limits = limits_with_init(&spec.limits, child.init);
-    let cgroup = cgroup::plan::compile(&limits, spec.cgroup_parent.as_deref(), memory_floor(&child))?;
+    let place = cgroup::plan::Where { parent: spec.cgroup_parent.as_deref(), name: spec.cgroup_name.as_deref() };
+    let cgroup = cgroup::plan::compile(&limits, place, memory_floor(&child))?;
     mount::overlay::upper::at_build(&child.mounts, ns, cgroup.is_some())?;
     let image = crate::image::run::plan::compile_for(spec.image.as_ref(), ns.contains(Namespaces::USER))?;
     Ok(SandboxPlan { namespaces: ns, network, caller, user, cgroup, child, image })

@@ -34,6 +34,8 @@ pub(crate) struct Spec {
     pub caps: CapsSpec,
     pub limits: Limits,
     pub cgroup_parent: Option<PathBuf>,
+    /// The sandbox cgroup's own name (`SandboxBuilder::cgroup_name`).
+    pub cgroup_name: Option<String>,
     #[cfg(feature = "landlock")]
     pub landlock: Option<Landlock>,
     pub seccomp: Seccomp,
@@ -62,6 +64,7 @@ impl Default for Spec {
             caps: CapsSpec::default(),
             limits: Limits::default(),
             cgroup_parent: None,
+            cgroup_name: None,
             #[cfg(feature = "landlock")]
             landlock: None,
             seccomp: Seccomp::default_profile(),

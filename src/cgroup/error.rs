@@ -267,6 +267,8 @@ pub(crate) enum PlanError {
     ParentDir(PathBuf),
     /// A file describing the host's cgroup layout could not be read.
     Layout { path: PathBuf, source: io::Error },
+    /// A cgroup name that is not one path component.
+    Name(String),
 }
 
 impl From<LimitError> for PlanError {

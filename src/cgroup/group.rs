@@ -167,6 +167,19 @@ pub(crate) fn remove_left(dirs: &[std::path::PathBuf]) -> Result<(), CgroupError
     Ok(())
 }
 
+/// rmdir of each of `made` (parents made for a detached sandbox, topmost first within each
+/// hierarchy), deepest first, where empty: one that is not, or is not below /sys/fs/cgroup,
+/// stays.
+pub(crate) fn remove_empty_parents(made: &[std::path::PathBuf]) {
+    for dir in made.iter().rev() {
+        let inside = dir.starts_with("/sys/fs/cgroup/")
+            && dir.components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)));
+        if inside {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// mkdir of the sandbox's directory. A parent found gone was removed by another isobox
 /// process between its preparation and now (its last user left): prepared again, a few times.
 fn create_below(parents: &ParentHold, p: &Planned) -> Result<(), CgroupError> {

@@ -95,6 +95,12 @@ impl ParentHold {
         prepare(entry, Needs { version, required: &required, optional: &optional })
     }
 
+    /// The directories this process made for the parents held, topmost first within each.
+    pub fn made(&self) -> Vec<PathBuf> {
+        let list = entries();
+        self.dirs.iter().filter_map(|d| list.iter().find(|e| &e.dir == d)).flat_map(|e| e.made.clone()).collect()
+    }
+
     /// Another hold on the same directories.
     pub fn share(&self) -> ParentHold {
         let mut list = entries();

@@ -20,6 +20,8 @@ pub(crate) struct CgroupPlan {
     /// The cgroup (path from the hierarchy root) each sandbox's cgroup is created in, if the
     /// user chose one (see `parent::resolve`).
     pub parent: Option<PathBuf>,
+    /// The sandbox cgroup's name, if the user chose one (else `isobox-<pid>-<n>`).
+    pub name: Option<String>,
     pub settings: Vec<Setting>,
     pub page_size: u64,
     /// The least memory max or high the setup needs before exec (see `HostFacts`).
@@ -41,15 +43,22 @@ impl CgroupPlan {
 
 /// Validates the limits and reads the host's cgroup layout; `None` when neither a limit nor a
 /// cgroup parent was asked for. The parent is resolved at spawn.
-pub(crate) fn compile(
-    limits: &Limits,
-    parent: Option<&Path>,
-    memory_floor: u64,
-) -> Result<Option<CgroupPlan>, PlanError> {
-    // A chosen parent gives the sandbox a cgroup even without limits: for its figures and
-    // the clean-up of every process in it.
-    if limits.is_empty() && parent.is_none() {
+/// Where the user put the sandbox's cgroup: its parent and its name, each if chosen.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Where<'a> {
+    pub parent: Option<&'a Path>,
+    pub name: Option<&'a str>,
+}
+
+pub(crate) fn compile(limits: &Limits, place: Where<'_>, memory_floor: u64) -> Result<Option<CgroupPlan>, PlanError> {
+    let Where { parent, name } = place;
+    // A chosen parent or name gives the sandbox a cgroup even without limits: for its
+    // figures and the clean-up of every process in it.
+    if limits.is_empty() && parent.is_none() && name.is_none() {
         return Ok(None);
+    }
+    if let Some(name) = name.filter(|n| !is_one_component(n)) {
+        return Err(PlanError::Name(name.to_string()));
     }
     let settings = limits.settings(&HostFacts::read(memory_floor))?;
     if let Some(parent) = parent.filter(|p| !p.is_absolute() || p.as_os_str().as_bytes().contains(&0)) {
@@ -63,7 +72,21 @@ pub(crate) fn compile(
     let layout = Layout::detect().map_err(|(path, source)| PlanError::Layout { path, source })?;
     let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as u64;
     let parent = parent.map(Path::to_path_buf);
-    Ok(Some(CgroupPlan { layout, parent, settings, page_size, memory_floor, hold: SandboxHold::default() }))
+    Ok(Some(CgroupPlan {
+        layout,
+        parent,
+        name: name.map(str::to_string),
+        settings,
+        page_size,
+        memory_floor,
+        hold: SandboxHold::default(),
+    }))
+}
+
+/// A cgroup name that is one directory: not empty, no `/`, not `.` or `..`, no NUL, at most
+/// 255 bytes.
+fn is_one_component(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
 /// Controllers read for the exit report when the host has them; not an error when missing.
@@ -156,8 +179,21 @@ mod tests {
         let layout = Layout { unified: None, unified_controllers: vec![], v1: vec![v1] };
         let settings = vec![Setting::PidsMax(4)];
         let hold = SandboxHold::default();
-        let plan = CgroupPlan { layout, parent: None, settings, page_size: 4096, memory_floor: 0, hold };
+        let plan = CgroupPlan { layout, parent: None, name: None, settings, page_size: 4096, memory_floor: 0, hold };
         let err = planned_dirs(&plan, Path::new("/isobox"), "x").unwrap_err();
         assert!(matches!(err, CgroupError::ControllerMissing { controller: "pids", .. }), "{err}");
+    }
+
+    #[test]
+    fn a_cgroup_name_is_one_directory() {
+        for bad in ["", ".", "..", "a/b", "/a", "x\0"] {
+            assert!(!is_one_component(bad), "{bad:?}");
+        }
+        for good in ["c1", "ocitest-3f2a", "a.b"] {
+            assert!(is_one_component(good), "{good:?}");
+        }
+        let limits = Limits::default();
+        let err = compile(&limits, Where { parent: None, name: Some("a/b") }, 0).unwrap_err();
+        assert!(matches!(err, PlanError::Name(n) if n == "a/b"));
     }
 }

@@ -47,7 +47,10 @@ impl<'a> CgroupSpawn<'a> {
     pub fn plan(plan: Option<&'a CgroupPlan>, is_root: bool) -> Result<(Self, Vec<JoinFile>), CgroupError> {
         let Some(plan) = plan else { return Ok((Self::default(), Vec::new())) };
         let parent = parent::resolve(plan.parent.as_deref(), &plan.layout, is_root)?;
-        let name = format!("isobox-{}-{}", std::process::id(), NEXT_CGROUP.fetch_add(1, Ordering::Relaxed));
+        let name = match &plan.name {
+            Some(name) => name.clone(),
+            None => format!("isobox-{}-{}", std::process::id(), NEXT_CGROUP.fetch_add(1, Ordering::Relaxed)),
+        };
         let planned = planned_dirs(plan, &parent, &name)?;
         // Held from here: a failure below lets go of them, which removes what this spawn made
         // of them unless someone else holds them.

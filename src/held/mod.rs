@@ -51,23 +51,35 @@ pub struct HeldChild {
 pub struct Detached {
     pid: u32,
     cgroup_dirs: Vec<PathBuf>,
+    cgroup_parents_made: Vec<PathBuf>,
 }
 
 impl Detached {
     /// A detached sandbox as another process recorded it (an OCI runtime's state file):
-    /// its pid and its cgroup directories.
+    /// its pid, its cgroup directories and the parent directories made for them.
     #[must_use]
-    pub fn from_parts(pid: u32, cgroup_dirs: Vec<PathBuf>) -> Detached {
-        Detached { pid, cgroup_dirs }
+    pub fn from_parts(pid: u32, cgroup_dirs: Vec<PathBuf>, cgroup_parents_made: Vec<PathBuf>) -> Detached {
+        Detached { pid, cgroup_dirs, cgroup_parents_made }
+    }
+
+    /// The parent directories the spawn made for the cgroup (a `cgroup_parent` that did not
+    /// exist), topmost first: [`remove_cgroups`](Self::remove_cgroups) removes those that are
+    /// empty by then.
+    #[must_use]
+    pub fn cgroup_parents_made(&self) -> &[PathBuf] {
+        &self.cgroup_parents_made
     }
 
     /// Kills every process left in the sandbox's cgroup directories and removes them,
-    /// retrying while the kernel holds them busy. A directory that is gone already is fine;
-    /// one that is not a cgroup directory below /sys/fs/cgroup is refused
+    /// retrying while the kernel holds them busy, then the parents made for them, deepest
+    /// first, where empty (another sandbox's cgroup in one keeps it). A directory that is gone
+    /// already is fine; one that is not a cgroup directory below /sys/fs/cgroup is refused
     /// ([`CgroupError::Remove`](crate::CgroupError::Remove)), and so is one still busy after
     /// 5 s.
     pub fn remove_cgroups(&self) -> Result<(), Error> {
-        Ok(crate::cgroup::group::remove_left(&self.cgroup_dirs)?)
+        crate::cgroup::group::remove_left(&self.cgroup_dirs)?;
+        crate::cgroup::group::remove_empty_parents(&self.cgroup_parents_made);
+        Ok(())
     }
 
     /// The sandbox's first process, on the host: the program once the gate opens.
@@ -143,8 +155,9 @@ impl HeldChild {
         if self.plan.child.die_with_parent {
             return Err(HeldError::DiesWithParent.into());
         }
-        let (pid, cgroup_dirs) = self.child.leave_running().map_err(|what| HeldError::CannotDetach { what })?;
-        Ok(Detached { pid, cgroup_dirs })
+        let (pid, cgroup_dirs, cgroup_parents_made) =
+            self.child.leave_running().map_err(|what| HeldError::CannotDetach { what })?;
+        Ok(Detached { pid, cgroup_dirs, cgroup_parents_made })
     }
 }
 

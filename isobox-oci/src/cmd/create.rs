@@ -106,6 +106,7 @@ impl Creation<'_> {
             created: state::now_rfc3339(),
             annotations: self.spec.annotations.clone(),
             cgroup_dirs: detached.cgroup_dirs().to_vec(),
+            cgroup_parents_made: detached.cgroup_parents_made().to_vec(),
         };
         state::write(self.dir, &record)?;
         if let Some(path) = pid_file {

@@ -35,7 +35,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), OciError> {
             wait_gone(r.pid, r.pid_start);
         }
     }
-    Detached::from_parts(r.pid as u32, r.cgroup_dirs.clone())
+    Detached::from_parts(r.pid as u32, r.cgroup_dirs.clone(), r.cgroup_parents_made.clone())
         .remove_cgroups()
         .map_err(OciError::sandbox("removing the container's cgroup"))?;
     std::fs::remove_dir_all(&container.dir).map_err(OciError::io("removing the container's state", &container.dir))

@@ -8,20 +8,22 @@ use super::Child;
 impl Child {
     /// Forgets the process and its cgroup: neither killed nor removed by this `Child`. `Err`
     /// names a part that ends with this process (then the sandbox is killed, as on drop).
-    pub(crate) fn leave_running(mut self) -> Result<(u32, Vec<PathBuf>), &'static str> {
+    /// Also returns the parent directories this process made for the cgroup, topmost first.
+    pub(crate) fn leave_running(mut self) -> Result<(u32, Vec<PathBuf>, Vec<PathBuf>), &'static str> {
         if let Some(what) = self.tied_part() {
             return Err(what);
         }
-        let dirs = match self.cgroup.take() {
+        let (dirs, parents) = match self.cgroup.take() {
             Some(cgroup) => {
                 let dirs = cgroup.dirs.iter().map(|d| d.path.clone()).collect();
+                let parents = cgroup.parents.made();
                 std::mem::forget(cgroup); // its drop would kill and remove
-                dirs
+                (dirs, parents)
             }
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
         self.left_running = true;
-        Ok((self.pid.as_raw() as u32, dirs))
+        Ok((self.pid.as_raw() as u32, dirs, parents))
     }
 
     /// What of the sandbox this process runs or owns.
