@@ -313,6 +313,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// The period [`cpu_max`](Self::cpu_max) is enforced over: 1 ms to 1 s, default 100 ms
+    /// (the quota is `cpus` × `period`). A longer period lets a bursty program run longer at
+    /// once, a shorter one caps it more evenly.
+    pub fn cpu_max_period(&mut self, period: std::time::Duration) -> &mut Self {
+        self.spec.limits.cpu_max_period = Some(period);
+        self
+    }
+
     /// Lets a sandbox under [`cpu_max`](Self::cpu_max) save up the quota it leaves unused, up
     /// to `burst` of CPU time, and spend it in a later period on top of its quota (v2
     /// `cpu.max.burst`, v1 `cpu.cfs_burst_us`; Linux 5.14+, else spawn fails). At least 1 µs
@@ -369,6 +377,17 @@ impl SandboxBuilder {
     /// even without limits, for the exit report's figures and the clean-up.
     pub fn cgroup_parent(&mut self, cgroup: impl AsRef<Path>) -> &mut Self {
         self.spec.cgroup_parent = Some(cgroup.as_ref().to_path_buf());
+        self
+    }
+
+    /// Sets kernel setting `key` (as `sysctl` names it: `net.ipv4.ip_forward`) to `value` in
+    /// the sandbox's own namespaces before the program starts, read back: only settings the
+    /// kernel keeps per namespace, `net.*` with a network namespace of the sandbox's (new or
+    /// joined) and System V IPC's `kernel.msg*`, `kernel.sem`, `kernel.shm*` and
+    /// `fs.mqueue.*` with `Namespaces::IPC`; `build()` refuses any other
+    /// ([`ConfigError::Sysctl`](crate::ConfigError::Sysctl)), which would change the host's.
+    pub fn sysctl(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.spec.sysctls.push((key.into(), value.into()));
         self
     }
 

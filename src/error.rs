@@ -337,6 +337,14 @@ pub enum ConfigError {
         /// The capabilities the caller lacks.
         capabilities: Capabilities,
     },
+    /// A `SandboxBuilder::sysctl` that is not a setting of the sandbox's own namespaces.
+    #[error("sysctl {key:?}: {why}")]
+    Sysctl {
+        /// The key given.
+        key: String,
+        /// Why it is refused.
+        why: &'static str,
+    },
     /// `SandboxBuilder::cgroup_name` that is not one directory name.
     #[error("cgroup name {name:?} must be one directory name: not empty, no '/', not '.' or '..', no NUL, at most 255 bytes")]
     CgroupName {

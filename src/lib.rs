@@ -216,6 +216,7 @@ mod seccomp;
 mod signal;
 mod spawn;
 mod sys;
+mod sysctl;
 mod time;
 mod user;
 mod uts;

@@ -347,3 +347,32 @@ fn rootless_a_cgroup_namespace_shows_the_sandboxes_cgroup_as_the_root() {
         assert!(line.ends_with(":/"), "{out}");
     }
 }
+
+/// A sysctl of the sandbox's own network and IPC namespaces is set inside and read back;
+/// the host's stays as it was.
+#[test]
+fn rootless_sysctls_of_the_sandboxs_own_namespaces_are_set_and_the_hosts_untouched() {
+    if !common::require_userns() {
+        return;
+    }
+    let host_before = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
+    let host_ping = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
+    let sandbox = common::sandbox(|b| {
+        b.namespaces(common::full() | isobox::Namespaces::NET)
+            .sysctl("kernel.shmmni", "1234")
+            .sysctl("net.ipv4.ping_group_range", "0 0")
+            .sysctl("kernel.sem", "250  32000 32 128");
+    });
+    let out =
+        common::sh(&sandbox, "cat /proc/sys/kernel/shmmni /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/sem");
+    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["1234", "0", "0", "250", "32000", "32", "128"]);
+    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap(), host_before);
+    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap(), host_ping);
+    let refused = isobox::Sandbox::builder().namespaces(common::full()).sysctl("net.ipv4.ip_forward", "1").build();
+    assert!(matches!(refused, Err(isobox::Error::Config(isobox::ConfigError::Sysctl { .. }))), "{refused:?}");
+    let out_of_range = common::sandbox(|b| {
+        b.sysctl("kernel.shm_rmid_forced", "7");
+    });
+    let err = out_of_range.status(&common::cmd("/bin/true", &[])).unwrap_err();
+    assert!(err.to_string().contains("kernel/shm_rmid_forced"), "{err}");
+}

@@ -225,8 +225,9 @@ fn ids(b: &mut SandboxBuilder, linux: &Linux, ns: Namespaces) -> Result<(), OciE
 /// The rest of `linux` that is not resources, mounts or namespaces.
 fn linux_rest(b: &mut SandboxBuilder, linux: &Linux) -> Result<(), OciError> {
     unknown("linux.", &linux.other)?;
-    if !linux.sysctl.is_empty() {
-        return Err(OciError::unsupported("linux.sysctl", "isobox-oci does not write sysctls yet"));
+    // The library takes only the container's own namespaces' settings, and reads each back.
+    for (key, value) in &linux.sysctl {
+        b.sysctl(key, value);
     }
     if !linux.devices.is_empty() {
         return Err(OciError::unsupported(

@@ -85,7 +85,7 @@ fn cpu(b: &mut SandboxBuilder, r: &Resources) -> Result<(), OciError> {
     }
     if let Some(quota) = c.quota.filter(|q| *q > 0) {
         let period = c.period.filter(|p| *p > 0).unwrap_or(100_000);
-        b.cpu_max(quota as f64 / period as f64);
+        b.cpu_max(quota as f64 / period as f64).cpu_max_period(std::time::Duration::from_micros(period));
     }
     if let Some(cpus) = c.cpus.as_deref().filter(|s| !s.is_empty()) {
         b.cpuset_cpus(cpus);
@@ -96,10 +96,12 @@ fn cpu(b: &mut SandboxBuilder, r: &Resources) -> Result<(), OciError> {
     Ok(())
 }
 
-/// cgroup v1 cpu.shares (2–262144) to v2 cpu.weight (1–10000), as runc and crun convert.
+/// cgroup v1 cpu.shares (2–262144) to the library's weight (1–10000), so that the default
+/// 1024 is the default 100 (as crun and runc convert since 2025; the older linear formula
+/// gave 39), and a multiple of 1024 comes back exact as v1 shares (the library writes
+/// weight × 1024 / 100).
 fn shares_to_weight(shares: u64) -> u32 {
-    let shares = shares.clamp(2, 262_144);
-    (1 + ((shares - 2) * 9999) / 262_142) as u32
+    ((shares.clamp(2, 262_144) * 100 + 512) / 1024).clamp(1, 10_000) as u32
 }
 
 /// The device rules isobox enforces without a device controller: deny everything, then allow
@@ -190,9 +192,13 @@ mod tests {
     }
 
     #[test]
-    fn shares_convert_as_runc_does() {
+    fn shares_convert_with_the_default_on_the_default() {
         assert_eq!(shares_to_weight(2), 1);
-        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(1024), 100);
+        assert_eq!(shares_to_weight(2048), 200);
         assert_eq!(shares_to_weight(262_144), 10_000);
+        for shares in [1024u64, 2048, 4096] {
+            assert_eq!(u64::from(shares_to_weight(shares)) * 1024 / 100, shares, "round trip on v1");
+        }
     }
 }

@@ -50,6 +50,7 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         rlimits: rlimit::plan::compile(&rlimits_with_init(&spec.rlimits, spec.init && ns.contains(Namespaces::PID)))?,
         time: time::plan::compile(spec.time_offsets, ns)?,
         net: net::plan::compile(ns),
+        sysctl: crate::sysctl::compile(&spec.sysctls, ns, ns.contains(Namespaces::NET) || network.joined().is_some())?,
         unshare_cgroup: ns.cgroup_flag(),
         new_session: spec.new_session,
         caps: caps::plan::compile(&spec.caps, ns)?,

@@ -36,6 +36,8 @@ pub(crate) struct Spec {
     pub cgroup_parent: Option<PathBuf>,
     /// The sandbox cgroup's own name (`SandboxBuilder::cgroup_name`).
     pub cgroup_name: Option<String>,
+    /// `SandboxBuilder::sysctl`, in order.
+    pub sysctls: Vec<(String, String)>,
     #[cfg(feature = "landlock")]
     pub landlock: Option<Landlock>,
     pub seccomp: Seccomp,
@@ -65,6 +67,7 @@ impl Default for Spec {
             limits: Limits::default(),
             cgroup_parent: None,
             cgroup_name: None,
+            sysctls: Vec::new(),
             #[cfg(feature = "landlock")]
             landlock: None,
             seccomp: Seccomp::default_profile(),

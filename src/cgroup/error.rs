@@ -190,6 +190,12 @@ pub enum LimitError {
         /// The burst asked for.
         burst: std::time::Duration,
     },
+    /// A CFS period outside the kernel's 1 ms to 1 s, or one without a cpu max.
+    #[error("cpu max period {period:?} must be 1 ms to 1 s, with a cpu_max to enforce over it")]
+    CpuPeriod {
+        /// The period asked for.
+        period: std::time::Duration,
+    },
     /// A burst of less than a microsecond, or above the quota per period (the kernel refuses
     /// a burst larger than the quota).
     #[error("cpu max burst {burst:?} is outside 1 µs up to the quota of {quota_us} µs per period: lower it or raise cpu_max")]

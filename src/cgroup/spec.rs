@@ -60,6 +60,8 @@ pub(crate) struct Limits {
     pub memory_low: Option<u64>,
     pub cpu_max: Option<f64>,
     pub cpu_max_burst: Option<std::time::Duration>,
+    /// The CFS period `cpu_max` is enforced over (default [`CPU_PERIOD_US`]).
+    pub cpu_max_period: Option<std::time::Duration>,
     pub cpu_weight: Option<u32>,
     pub cpuset_cpus: Option<String>,
     pub cpuset_mems: Option<String>,
@@ -170,8 +172,17 @@ impl Limits {
     }
 
     fn cpu_settings(&self, online: &CpuList, out: &mut Vec<Setting>) -> Result<(), LimitError> {
+        let period_us = match self.cpu_max_period {
+            // The kernel's bounds for cpu.cfs_period_us and cpu.max's period.
+            Some(p) if (1_000..=1_000_000).contains(&p.as_micros()) => p.as_micros() as u64,
+            Some(period) => return Err(LimitError::CpuPeriod { period }),
+            None => CPU_PERIOD_US,
+        };
+        if self.cpu_max_period.is_some() && self.cpu_max.is_none() {
+            return Err(LimitError::CpuPeriod { period: self.cpu_max_period.unwrap_or_default() });
+        }
         if let Some(fraction) = self.cpu_max {
-            let quota = fraction * CPU_PERIOD_US as f64;
+            let quota = fraction * period_us as f64;
             if !fraction.is_finite() || !(1000.0..=1e12).contains(&quota) {
                 return Err(LimitError::CpuMax { cpus: fraction });
             }
@@ -182,7 +193,7 @@ impl Limits {
                 return Err(LimitError::CpuMaxAboveHost { cpus: fraction, online: online.clone() });
             }
             let quota_us = quota.round() as u64;
-            out.push(Setting::CpuMax { quota_us, period_us: CPU_PERIOD_US });
+            out.push(Setting::CpuMax { quota_us, period_us });
             if let Some(burst) = self.cpu_max_burst {
                 out.push(Setting::CpuMaxBurst(cpu_burst(burst, quota_us)?));
             }

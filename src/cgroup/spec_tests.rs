@@ -143,3 +143,16 @@ fn memory_protections_need_no_floor_and_take_zero() {
     let limits = Limits { memory_min: Some(0), memory_low: Some(4096), ..Default::default() };
     assert_eq!(limits.settings(&host()).unwrap(), [Setting::MemoryMin(0), Setting::MemoryLow(4096)]);
 }
+
+#[test]
+fn a_cpu_period_sets_the_quota_over_it_within_the_kernels_bounds() {
+    use std::time::Duration;
+    let limits = Limits { cpu_max: Some(0.5), cpu_max_period: Some(Duration::from_millis(500)), ..Default::default() };
+    assert_eq!(limits.settings(&host()).unwrap(), vec![Setting::CpuMax { quota_us: 250_000, period_us: 500_000 }]);
+    for bad in [Duration::from_micros(999), Duration::from_secs(2)] {
+        let limits = Limits { cpu_max: Some(0.5), cpu_max_period: Some(bad), ..Default::default() };
+        assert!(matches!(limit_err(limits), LimitError::CpuPeriod { period } if period == bad));
+    }
+    let alone = Limits { cpu_max_period: Some(Duration::from_millis(10)), ..Default::default() };
+    assert!(matches!(limit_err(alone), LimitError::CpuPeriod { .. }));
+}

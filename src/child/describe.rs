@@ -30,6 +30,9 @@ pub(crate) fn setup_failure(report: &[u8], setup: &ChildSetup, launch: &ChildLau
     SetupError { step: rec.step, object, errno: rec.errno, hint }.into()
 }
 
+const SYSCTL_EINVAL: &str =
+    "the kernel refused the value, or read it back otherwise: check the setting's range and format";
+
 const START_PROGRAM_EAGAIN: &str = "no room for one more process beside isobox's init: the host's \
     process limits (kernel.threads-max, kernel.pid_max) or the caller's own RLIMIT_NPROC; \
     init(false) runs the program as pid 1 instead";
@@ -65,6 +68,10 @@ fn describe(rec: &Record, setup: &ChildSetup, launch: &ChildLaunch<'_>) -> (Opti
         }
         Step::Exec => {
             (launch.exec.candidates.get(index).map(|c| SetupObject::Path(path(c.to_bytes()))), exec_hint(setup, errno))
+        }
+        Step::Sysctl => {
+            let file = setup.sysctl.entries.get(index).map(|(_, p, _)| SetupObject::Path(path(p.to_bytes())));
+            (file, (errno == Errno::EINVAL).then_some(SYSCTL_EINVAL))
         }
         Step::Chdir => (launch.exec.cwd.as_ref().map(|c| SetupObject::Path(path(c.to_bytes()))), None),
         Step::SetupIds | Step::Groups | Step::Gid | Step::Uid => (None, user::describe::id_hint(errno)),

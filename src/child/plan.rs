@@ -30,6 +30,8 @@ pub(crate) struct ChildSetup {
     pub mounts: MountPlan,
     pub uts: UtsPlan,
     pub net: NetPlan,
+    /// Kernel settings of the sandbox's namespaces, written before the mounts.
+    pub sysctl: crate::sysctl::SysctlPlan,
     pub rlimits: RlimitPlan,
     /// CLONE_NEWCGROUP or 0, unshared once the child is in its cgroup.
     pub unshare_cgroup: i32,

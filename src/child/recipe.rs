@@ -13,7 +13,7 @@ use super::init;
 use super::plan::{ChildLaunch, ChildPlan};
 use super::privileges;
 use super::program;
-use super::record::{at, each, Record};
+use super::record::{at, each, record, Record};
 use super::step::Step;
 #[cfg(feature = "landlock")]
 use crate::landlock;
@@ -68,6 +68,9 @@ fn run(p: &ChildPlan<'_>) -> Result<Infallible, Record> {
     }
     at(Step::SetupIds, user::apply::setup_ids(setup.setup_ids))?;
     at(Step::DeathSignal, control::rearm_death_signal(setup.die_with_parent, &launch.control))?;
+    // Through the caller's /proc/sys, which resolves to the child's namespaces: the sandbox's
+    // own procfs would be read-only there once mounted.
+    crate::sysctl::apply::write_all(&setup.sysctl).map_err(|f| record(Step::Sysctl, f))?;
     mount::apply::run(&setup.mounts.ops, launch.overlay_upper)?;
     at(Step::Hostname, uts::apply::hostname(&setup.uts))?;
     at(Step::Domainname, uts::apply::domainname(&setup.uts))?;

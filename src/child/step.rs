@@ -87,10 +87,13 @@ pub enum Step {
     NotifyHandoff,
     /// Executing the program.
     Exec,
+    /// Writing one of the sandbox's sysctls (the object names its file); run before the mounts,
+    /// numbered last.
+    Sysctl,
 }
 
 /// Every step, for decoding.
-pub(crate) const STEPS: [Step; 36] = [
+pub(crate) const STEPS: [Step; 37] = [
     Step::ClosePipes,
     Step::DeathSignal,
     Step::WaitGo,
@@ -127,6 +130,7 @@ pub(crate) const STEPS: [Step; 36] = [
     Step::Seccomp,
     Step::NotifyHandoff,
     Step::Exec,
+    Step::Sysctl,
 ];
 
 impl fmt::Display for Step {
@@ -168,6 +172,7 @@ impl fmt::Display for Step {
             Step::Seccomp => "installing the seccomp filter",
             Step::NotifyHandoff => "handing the seccomp listener to the parent",
             Step::Exec => "exec",
+            Step::Sysctl => "writing a sysctl",
         })
     }
 }
