@@ -115,6 +115,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets the propagation of the sandbox's root mount once the sandbox is in it (with
+    /// `recursive`, of every mount below too): an OCI config's `rootfsPropagation`. The
+    /// sandbox's mount namespace is private to the caller's whatever this says.
+    pub fn root_propagation(&mut self, propagation: crate::Propagation, recursive: bool) -> &mut Self {
+        self.spec.mount.root_propagation = Some((propagation, recursive));
+        self
+    }
+
     /// Makes the root mount itself read-only once every mount is in place (mounts below it
     /// keep their own mode).
     pub fn readonly_root(&mut self, readonly: bool) -> &mut Self {

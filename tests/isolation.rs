@@ -376,3 +376,32 @@ fn rootless_sysctls_of_the_sandboxs_own_namespaces_are_set_and_the_hosts_untouch
     let err = out_of_range.status(&common::cmd("/bin/true", &[])).unwrap_err();
     assert!(err.to_string().contains("kernel/shm_rmid_forced"), "{err}");
 }
+
+/// A mount's propagation, and the root's, are set inside the sandbox's namespace; nothing of
+/// it appears in the caller's.
+#[test]
+fn rootless_propagation_is_set_inside_and_nothing_reaches_the_host() {
+    if !common::require_userns() {
+        return;
+    }
+    let host_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().count();
+    let sandbox = common::sandbox(|b| {
+        b.mount(isobox::Mount::tmpfs("/shared").propagation(isobox::Propagation::Shared, false))
+            .mount(isobox::Mount::tmpfs("/sealed").propagation(isobox::Propagation::Unbindable, false))
+            .root_propagation(isobox::Propagation::Shared, false);
+    });
+    let info = common::sh(&sandbox, "cat /proc/self/mountinfo");
+    let line =
+        |target: &str| info.lines().find(|l| l.split(' ').nth(4) == Some(target)).unwrap_or_default().to_string();
+    assert!(line("/shared").contains(" shared:"), "{info}");
+    assert!(line("/sealed").contains(" unbindable"), "{info}");
+    assert!(line("/").contains(" shared:"), "{info}");
+    assert!(!line("/tmp").contains(" shared:"), "others stay private: {info}");
+    let host_after = std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().count();
+    assert_eq!(host_before, host_after);
+    let misapplied = isobox::Sandbox::builder()
+        .namespaces(common::full())
+        .mount(isobox::Mount::mask("/x").propagation(isobox::Propagation::Shared, false))
+        .build();
+    assert!(misapplied.is_err());
+}

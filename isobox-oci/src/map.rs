@@ -241,13 +241,14 @@ fn linux_rest(b: &mut SandboxBuilder, linux: &Linux) -> Result<(), OciError> {
         Some(profile) => b.seccomp(crate::seccomp::compile(profile)?),
         None => b.seccomp(isobox::Seccomp::none()),
     };
-    if let Some(p) = linux.rootfs_propagation.as_deref() {
-        if !matches!(p, "private" | "rprivate" | "") {
-            return Err(OciError::unsupported(
-                format!("linux.rootfsPropagation {p:?}"),
-                "every mount is private in isobox",
-            ));
-        }
+    match linux.rootfs_propagation.as_deref() {
+        None | Some("") => {}
+        Some(p) => match crate::mounts::propagation_of(p) {
+            Some((kind, recursive)) => {
+                b.root_propagation(kind, recursive);
+            }
+            None => return Err(OciError::invalid(format!("linux.rootfsPropagation {p:?}"), "not a propagation")),
+        },
     }
     if linux.mount_label.as_deref().is_some_and(|l| !l.is_empty()) {
         return Err(OciError::unsupported("linux.mountLabel", "this host has no SELinux"));

@@ -4,14 +4,54 @@
 
 use std::path::Path;
 
-use isobox::Mount;
+use isobox::{Mount, Propagation};
 
 use crate::error::OciError;
 use crate::spec::MountEntry;
 
-/// Options every mapped mount has anyway, or whose absence changes nothing of isolation.
-const ALWAYS_OK: &[&str] =
-    &["nosuid", "nodev", "rw", "relatime", "norelatime", "noatime", "strictatime", "nodiratime", "private", "rprivate"];
+/// Options every mapped mount has anyway, or whose absence changes nothing of isolation
+/// (propagation ones are applied after the mount, see [`propagation`]).
+const ALWAYS_OK: &[&str] = &[
+    "nosuid",
+    "nodev",
+    "rw",
+    "relatime",
+    "norelatime",
+    "noatime",
+    "strictatime",
+    "nodiratime",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "unbindable",
+    "runbindable",
+];
+
+/// An OCI propagation option as the library's kind and whether it is recursive.
+pub fn propagation_of(option: &str) -> Option<(Propagation, bool)> {
+    Some(match option {
+        "private" => (Propagation::Private, false),
+        "rprivate" => (Propagation::Private, true),
+        "shared" => (Propagation::Shared, false),
+        "rshared" => (Propagation::Shared, true),
+        "slave" => (Propagation::Slave, false),
+        "rslave" => (Propagation::Slave, true),
+        "unbindable" => (Propagation::Unbindable, false),
+        "runbindable" => (Propagation::Unbindable, true),
+        _ => return None,
+    })
+}
+
+/// The last propagation option of `entry`, applied to its mount.
+fn propagation(m: Mount, entry: &MountEntry) -> Mount {
+    match entry.options.iter().rev().find_map(|o| propagation_of(o)) {
+        Some((kind, recursive)) => m.propagation(kind, recursive),
+        None => m,
+    }
+}
 
 /// The library's mounts for `entries`; bind sources relative to `bundle`.
 pub fn map(entries: &[MountEntry], bundle: &Path) -> Result<Vec<Mount>, OciError> {
@@ -56,7 +96,7 @@ pub fn map(entries: &[MountEntry], bundle: &Path) -> Result<Vec<Mount>, OciError
                 ))
             }
         };
-        out.extend(mount.map(|m| named(m, entry)));
+        out.extend(mount.map(|m| propagation(named(m, entry), entry)));
     }
     Ok(out)
 }
@@ -111,6 +151,8 @@ fn bind(entry: &MountEntry, bundle: &Path) -> Result<Mount, OciError> {
     for o in &entry.options {
         match o.as_str() {
             "bind" | "rbind" | "ro" => {}
+            // A new filesystem's data: a bind has none (runc and crun ignore them too).
+            o if o.starts_with("mode=") || o.starts_with("size=") => {}
             "noexec" => m = m.noexec(),
             "nosuid" => m = m.nosuid(),
             _ => only(&MountEntry { options: vec![o.clone()], ..entry.clone() }, &[])?,

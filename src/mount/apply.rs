@@ -88,6 +88,10 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
             Some(entry) => cover(entry, anchors.proc.0),
             None => Ok(()),
         },
+        Op::Propagate { target, flag, recursive } => {
+            api::set_propagation(resolve(root, &target.path, 0)?.0, *flag, *recursive)
+        }
+        Op::RootPropagation { flag, recursive } => api::set_propagation(root, *flag, *recursive),
         Op::ReadOnlyPath { target } => match in_root(root, &target.path)? {
             Some(entry) => read_only_tree(&entry),
             None => Ok(()),

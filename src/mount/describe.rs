@@ -68,6 +68,11 @@ pub enum MountAction {
         /// Where.
         target: PathBuf,
     },
+    /// Setting a mount's propagation.
+    Propagation {
+        /// Which.
+        target: PathBuf,
+    },
     /// Mounting a read-only sysfs.
     Sysfs {
         /// Where.
@@ -124,6 +129,8 @@ impl MountAction {
             Op::Fresh { fs: Fs::Mqueue, target, .. } => MountAction::Mqueue { target: target.shown() },
             Op::MaskPath { target } => MountAction::Mask { path: target.shown() },
             Op::ReadOnlyPath { target } => MountAction::ReadOnly { target: target.shown() },
+            Op::Propagate { target, .. } => MountAction::Propagation { target: target.shown() },
+            Op::RootPropagation { .. } => MountAction::Propagation { target: PathBuf::from("/") },
             Op::Mkdir { path } => MountAction::Mkdir { path: path.shown() },
             Op::Touch { path } => MountAction::CreateFile { path: path.shown() },
             Op::Chmod { path, mode } => MountAction::Chmod { path: path.shown(), mode: *mode },
@@ -156,6 +163,7 @@ impl fmt::Display for MountAction {
             MountAction::Proc { target } => write!(f, "proc on {}", target.display()),
             MountAction::Devpts { target } => write!(f, "devpts on {}", target.display()),
             MountAction::Sysfs { target } => write!(f, "sysfs on {} (read-only)", target.display()),
+            MountAction::Propagation { target } => write!(f, "setting the propagation of {}", target.display()),
             MountAction::Mqueue { target } => write!(f, "mqueue on {}", target.display()),
             MountAction::Mask { path } => write!(f, "masking {}", path.display()),
             MountAction::PivotRoot => write!(f, "pivot_root into the new root"),

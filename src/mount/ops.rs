@@ -149,6 +149,18 @@ pub(crate) enum Op {
     ReadOnlyPath {
         target: InRoot,
     },
+    /// Sets the propagation of the mount at `target` in the new root (`flag`: an MS_* kind).
+    Propagate {
+        target: InRoot,
+        flag: u64,
+        recursive: bool,
+    },
+    /// Sets the propagation of the new root's own mount, once entered (pivot_root refuses a
+    /// shared new root).
+    RootPropagation {
+        flag: u64,
+        recursive: bool,
+    },
     /// Makes one entry of the procfs mounted last read-only (bound onto itself).
     ReadOnlyEntry {
         proc: PathBuf,

@@ -68,6 +68,7 @@ pub(crate) fn compile(spec: &MountSpec, ns: Namespaces, host_root_inside: bool) 
         readonly_root: spec.readonly_root,
         pid_namespace: ns.contains(Namespaces::PID),
         masks: super::masks::masks_for(spec.masked_paths, host_root_inside),
+        root_propagation: spec.root_propagation,
     };
     build_plan(&input, &HostProbe)
 }
@@ -98,6 +99,8 @@ pub(crate) struct PlanInput<'a> {
     pub pid_namespace: bool,
     /// What every procfs gets (see [`super::masks`]).
     pub masks: Masks,
+    /// The root mount's propagation, set once it is entered.
+    pub root_propagation: Option<(super::spec::Propagation, bool)>,
 }
 
 /// Compiles the mount plan. `probe` answers what a host path is; it is a seam for tests.
@@ -128,6 +131,9 @@ pub(crate) fn build_plan(input: &PlanInput<'_>, probe: &dyn Probe) -> Result<Mou
     }
     b.part = MountPart::NewRoot;
     b.push(Op::EnterNewRoot { new_root: cpath(&b.root) });
+    if let Some((kind, recursive)) = input.root_propagation {
+        b.push(Op::RootPropagation { flag: kind.flag(), recursive });
+    }
     Ok(MountPlan { root: b.root, ops: b.ops })
 }
 
@@ -164,6 +170,9 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
     b.add_attrs_from(start, mount.extra_attrs);
     if let Some(name) = &mount.source_name {
         b.name_source_from(start, name);
+    }
+    if let Some((kind, recursive)) = mount.propagation {
+        b.push(Op::Propagate { target: InRoot::new(&mount.target), flag: kind.flag(), recursive });
     }
     Ok(())
 }

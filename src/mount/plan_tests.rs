@@ -37,6 +37,7 @@ fn input<'a>(rootfs: Option<&'a Path>, mounts: &'a [Mount]) -> PlanInput<'a> {
         readonly_root: false,
         pid_namespace: true,
         masks: Masks::HiddenAndReadOnly,
+        root_propagation: None,
     }
 }
 

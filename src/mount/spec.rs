@@ -15,11 +15,47 @@ pub(crate) struct MountSpec {
     pub readonly_root: bool,
     /// Mask and make read-only the sensitive entries of every procfs (default: on).
     pub masked_paths: bool,
+    /// The root mount's propagation (`SandboxBuilder::root_propagation`).
+    pub root_propagation: Option<(Propagation, bool)>,
 }
 
 impl Default for MountSpec {
     fn default() -> Self {
-        MountSpec { rootfs: None, overlay: None, mounts: Vec::new(), readonly_root: false, masked_paths: true }
+        MountSpec {
+            rootfs: None,
+            overlay: None,
+            mounts: Vec::new(),
+            readonly_root: false,
+            masked_paths: true,
+            root_propagation: None,
+        }
+    }
+}
+
+/// How mount and unmount events under a mount propagate to other mounts of the sandbox's
+/// namespace (mount_namespaces(7)). Every mount starts private there, and the sandbox's
+/// namespace is private to the caller's, so none of these reaches the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Propagation {
+    /// Receives and sends nothing (the default).
+    Private,
+    /// In a peer group: mounts below it appear at its copies (binds of it) and the other way.
+    Shared,
+    /// Receives from its master's peer group, sends nothing (a private one stays private).
+    Slave,
+    /// Private, and cannot be the source of a bind.
+    Unbindable,
+}
+
+impl Propagation {
+    /// The MS_* flag mount_setattr(2) takes.
+    pub(crate) fn flag(self) -> u64 {
+        (match self {
+            Propagation::Private => libc::MS_PRIVATE,
+            Propagation::Shared => libc::MS_SHARED,
+            Propagation::Slave => libc::MS_SLAVE,
+            Propagation::Unbindable => libc::MS_UNBINDABLE,
+        }) as u64
     }
 }
 
@@ -35,6 +71,8 @@ pub struct Mount {
     pub(crate) extra_attrs: u64,
     /// The source the mount table shows for a new filesystem ([`Mount::source_name`]).
     pub(crate) source_name: Option<String>,
+    /// [`Mount::propagation`]: the kind, and whether for every mount below too.
+    pub(crate) propagation: Option<(Propagation, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +217,18 @@ impl Mount {
         self
     }
 
+    /// Sets the propagation of this mount once it is in place, with `recursive` of every mount
+    /// below it too (an OCI mount's `shared`, `rslave`...). On a mask or a read-only path
+    /// `build()` fails.
+    #[must_use]
+    pub fn propagation(mut self, propagation: Propagation, recursive: bool) -> Mount {
+        match self.kind {
+            MountKind::Mask | MountKind::ReadOnly => self.misapplied = Some("propagation"),
+            _ => self.propagation = Some((propagation, recursive)),
+        }
+        self
+    }
+
     fn with_attr(mut self, attr: u64, name: &'static str) -> Mount {
         match self.kind {
             MountKind::Bind { .. } | MountKind::Tmpfs { .. } => self.extra_attrs |= attr,
@@ -188,7 +238,14 @@ impl Mount {
     }
 
     fn of(kind: MountKind, target: impl AsRef<Path>) -> Mount {
-        Mount { kind, target: target.as_ref().to_path_buf(), misapplied: None, extra_attrs: 0, source_name: None }
+        Mount {
+            kind,
+            target: target.as_ref().to_path_buf(),
+            misapplied: None,
+            extra_attrs: 0,
+            source_name: None,
+            propagation: None,
+        }
     }
 
     /// Limits a tmpfs to `bytes` (more than 0: tmpfs reads 0 as no limit, so `build()` refuses

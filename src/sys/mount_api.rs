@@ -160,6 +160,16 @@ pub fn set_mount_attrs(fd: RawFd, attr_set: u64, recursive: bool) -> SysResult {
     call(libc::SYS_mount_setattr, [fd as usize, ptr(c""), flags, &attr as *const MountAttr as usize, size, 0]).map(drop)
 }
 
+/// mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE]) with `propagation` (MS_SHARED,
+/// MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE). Async-signal-safe.
+pub fn set_propagation(fd: RawFd, propagation: u64, recursive: bool) -> SysResult {
+    let attr = MountAttr { attr_set: 0, attr_clr: 0, propagation, userns_fd: 0 };
+    let recursive = if recursive { libc::AT_RECURSIVE } else { 0 };
+    let flags = (libc::AT_EMPTY_PATH | recursive) as usize;
+    let size = std::mem::size_of::<MountAttr>();
+    call(libc::SYS_mount_setattr, [fd as usize, ptr(c""), flags, &attr as *const MountAttr as usize, size, 0]).map(drop)
+}
+
 /// A descriptor the child opened, closed when it goes out of scope (close(2) does not
 /// allocate, so this is safe in the child).
 #[derive(Debug)]
