@@ -49,6 +49,8 @@ pub enum Propagation {
 
 impl Propagation {
     /// The MS_* flag mount_setattr(2) takes.
+    // c_ulong: u64 on the 64-bit targets isobox builds for, the cast keeps it so elsewhere.
+    #[allow(clippy::unnecessary_cast)]
     pub(crate) fn flag(self) -> u64 {
         (match self {
             Propagation::Private => libc::MS_PRIVATE,
@@ -70,7 +72,7 @@ pub struct Mount {
     /// `MOUNT_ATTR_NOEXEC` and `MOUNT_ATTR_NOSUID` asked for on a bind or tmpfs.
     pub(crate) extra_attrs: u64,
     /// The source the mount table shows for a new filesystem ([`Mount::source_name`]).
-    pub(crate) source_name: Option<String>,
+    pub(crate) source_name: Option<Box<str>>,
     /// [`Mount::propagation`]: the kind, and whether for every mount below too.
     pub(crate) propagation: Option<(Propagation, bool)>,
 }
@@ -210,7 +212,7 @@ impl Mount {
     pub fn source_name(mut self, name: impl Into<String>) -> Mount {
         match self.kind {
             MountKind::Tmpfs { .. } | MountKind::Proc | MountKind::Sysfs | MountKind::Mqueue => {
-                self.source_name = Some(name.into());
+                self.source_name = Some(name.into().into_boxed_str());
             }
             _ => self.misapplied = Some("source_name"),
         }
