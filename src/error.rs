@@ -337,6 +337,13 @@ pub enum ConfigError {
         /// The capabilities the caller lacks.
         capabilities: Capabilities,
     },
+    /// `Mount::device_node` of a character or block device in a user namespace, where mknod
+    /// is not allowed.
+    #[error("{mount}: a device node needs CAP_MKNOD on the host, which a user namespace does not give: bind the host's node with Mount::dev_bind, or run as root without Namespaces::USER")]
+    DeviceNodeInUserNamespace {
+        /// The mount.
+        mount: Mount,
+    },
     /// A `SandboxBuilder::sysctl` that is not a setting of the sandbox's own namespaces.
     #[error("sysctl {key:?}: {why}")]
     Sysctl {

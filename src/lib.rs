@@ -264,7 +264,7 @@ pub use mount::masks::{MASKED_PROC_PATHS, READ_ONLY_PROC_PATHS};
 pub use mount::ops::MountPart;
 pub use mount::overlay::error::OverlayError;
 pub use mount::overlay::spec::{OverlayRoot, Upper, MAX_OVERLAY_LAYERS};
-pub use mount::spec::{Mount, Propagation};
+pub use mount::spec::{DeviceNode, Mount, Propagation};
 pub use namespaces::Namespaces;
 pub use net::bandwidth::error::{BandwidthError, BandwidthField, TbfParam};
 pub use net::bandwidth::spec::Bandwidth;

@@ -152,3 +152,43 @@ fn mounts_on_a_shared_rootfs_stay_in_the_sandbox_without_a_user_namespace() {
     assert_eq!(sh(&sb, "grep -c ' /tmp ' /proc/self/mountinfo"), "1\n", "the tmpfs is there inside");
     assert_eq!(host_mounts_under(&root), before, "nothing propagated to the host");
 }
+
+/// A device node made in the sandbox has its numbers, mode and owner, and cannot be opened:
+/// the mount it is on is nodev. A FIFO works anywhere; a device node in a user namespace is
+/// refused at build.
+#[test]
+fn a_device_node_exists_as_asked_but_cannot_be_opened() {
+    if !common::require_root() {
+        return;
+    }
+    let rootfs = tempfile::tempdir().unwrap();
+    for d in ["bin", "dev", "proc"] {
+        std::fs::create_dir(rootfs.path().join(d)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", rootfs.path().join("bin/busybox")).unwrap();
+    let sandbox = isobox::Sandbox::builder()
+        .namespaces(isobox::Namespaces::MOUNT | isobox::Namespaces::PID)
+        .user_mapping(isobox::UserMapping::Current)
+        .rootfs(rootfs.path())
+        .mount(isobox::Mount::dev("/dev"))
+        .mount(isobox::Mount::device_node("/dev/zero2", isobox::DeviceNode::char(1, 5).mode(0o640).owner(7, 8)))
+        .mount(isobox::Mount::device_node("/dev/sub/pipe", isobox::DeviceNode::fifo().mode(0o600)))
+        .capabilities(isobox::Capabilities::DAC_OVERRIDE)
+        .build()
+        .unwrap();
+    let script = "stat -c '%F %t:%T %a %u:%g' /dev/zero2 /dev/sub/pipe; head -c1 /dev/zero2 >/dev/null && echo opened || echo refused";
+    let out = sandbox.output(isobox::Command::new("/bin/busybox").args(["sh", "-c", script])).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text,
+        "character special file 1:5 640 7:8\nfifo 0:0 600 0:0\nrefused\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!rootfs.path().join("dev/zero2").exists(), "made on the sandbox's /dev tmpfs, not the rootfs");
+    let in_userns = isobox::Sandbox::builder()
+        .namespaces(common::full())
+        .mount(isobox::Mount::device_node("/dev/x", isobox::DeviceNode::block(8, 0)))
+        .build();
+    assert!(matches!(in_userns, Err(isobox::Error::Config(isobox::ConfigError::DeviceNodeInUserNamespace { .. }))));
+}

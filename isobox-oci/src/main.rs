@@ -6,6 +6,7 @@
 
 mod cli;
 mod cmd;
+mod devices;
 mod error;
 mod log;
 mod map;

@@ -123,6 +123,9 @@ pub fn map(spec: &Spec, bundle: &Path) -> Result<Mapped, OciError> {
     for mount in mounts::map(&spec.mounts, bundle)? {
         b.mount(mount);
     }
+    for node in crate::devices::map(&linux.devices)? {
+        b.mount(node);
+    }
     for path in &linux.masked_paths {
         b.mount(Mount::mask(path));
     }
@@ -228,12 +231,6 @@ fn linux_rest(b: &mut SandboxBuilder, linux: &Linux) -> Result<(), OciError> {
     // The library takes only the container's own namespaces' settings, and reads each back.
     for (key, value) in &linux.sysctl {
         b.sysctl(key, value);
-    }
-    if !linux.devices.is_empty() {
-        return Err(OciError::unsupported(
-            "linux.devices",
-            "isobox-oci creates no device nodes but its default /dev's yet",
-        ));
     }
     // As runc and crun: a config without `linux.seccomp` asks for no filter (containerd and
     // Kubernetes send their default profile when they want one).

@@ -142,7 +142,7 @@ pub struct Linux {
     #[serde(default)]
     pub namespaces: Vec<NamespaceEntry>,
     #[serde(default)]
-    pub devices: Vec<Value>,
+    pub devices: Vec<Device>,
     pub seccomp: Option<Value>,
     pub rootfs_propagation: Option<String>,
     #[serde(default)]
@@ -152,6 +152,22 @@ pub struct Linux {
     pub mount_label: Option<String>,
     #[serde(flatten)]
     pub other: Other,
+}
+
+/// One of `linux.devices`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub major: i64,
+    #[serde(default)]
+    pub minor: i64,
+    pub file_mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

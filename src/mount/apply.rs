@@ -88,6 +88,12 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
             Some(entry) => cover(entry, anchors.proc.0),
             None => Ok(()),
         },
+        Op::Mknod { path, mode, dev, uid, gid } => {
+            let dir = parent(root, path)?;
+            api::mknod_at(dir.0, &path.name, *mode, *dev)?;
+            api::chown_at(dir.0, &path.name, *uid, *gid)?;
+            api::chmod_at(dir.0, &path.name, *mode & 0o7777)
+        }
         Op::Propagate { target, flag, recursive } => {
             api::set_propagation(resolve(root, &target.path, 0)?.0, *flag, *recursive)
         }

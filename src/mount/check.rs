@@ -45,6 +45,9 @@ pub(crate) fn settings(spec: &MountSpec, ns: Namespaces) -> Result<(), ConfigErr
             MountKind::Bind { source, .. } => absolute("bind source", source)?,
             // tmpfs reads size=0 as "no limit": a limit asked for would silently not apply.
             MountKind::Tmpfs { size: Some(0), .. } => return Err(ConfigError::TmpfsSizeZero { mount: mount.clone() }),
+            MountKind::Node(n) if n.is_device() && ns.contains(Namespaces::USER) => {
+                return Err(ConfigError::DeviceNodeInUserNamespace { mount: mount.clone() })
+            }
             _ => {}
         }
     }

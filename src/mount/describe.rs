@@ -129,6 +129,7 @@ impl MountAction {
             Op::Fresh { fs: Fs::Mqueue, target, .. } => MountAction::Mqueue { target: target.shown() },
             Op::MaskPath { target } => MountAction::Mask { path: target.shown() },
             Op::ReadOnlyPath { target } => MountAction::ReadOnly { target: target.shown() },
+            Op::Mknod { path, .. } => MountAction::CreateFile { path: path.shown() },
             Op::Propagate { target, .. } => MountAction::Propagation { target: target.shown() },
             Op::RootPropagation { .. } => MountAction::Propagation { target: PathBuf::from("/") },
             Op::Mkdir { path } => MountAction::Mkdir { path: path.shown() },

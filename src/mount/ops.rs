@@ -149,6 +149,14 @@ pub(crate) enum Op {
     ReadOnlyPath {
         target: InRoot,
     },
+    /// mknodat, then fchownat and fchmodat: a device node or FIFO (`mode` with its type).
+    Mknod {
+        path: InRoot,
+        mode: u32,
+        dev: u64,
+        uid: u32,
+        gid: u32,
+    },
     /// Sets the propagation of the mount at `target` in the new root (`flag`: an MS_* kind).
     Propagate {
         target: InRoot,

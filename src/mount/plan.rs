@@ -166,6 +166,13 @@ fn user_mount(b: &mut OpsBuilder, index: usize, mount: &Mount, probe: &dyn Probe
         MountKind::Sysfs => b.mount_fresh(Fs::Sysfs, &mount.target),
         MountKind::Mqueue => b.mount_fresh(Fs::Mqueue, &mount.target),
         MountKind::Mask | MountKind::ReadOnly => {}
+        MountKind::Node(n) => b.push(Op::Mknod {
+            path: InRoot::new(&mount.target),
+            mode: n.kind | n.mode,
+            dev: libc::makedev(n.major, n.minor),
+            uid: n.uid,
+            gid: n.gid,
+        }),
     }
     b.add_attrs_from(start, mount.extra_attrs);
     if let Some(name) = &mount.source_name {

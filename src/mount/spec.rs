@@ -61,6 +61,58 @@ impl Propagation {
     }
 }
 
+/// A device node or FIFO for [`Mount::device_node`]: its kind and numbers, permission bits
+/// (default 0666) and owner inside the sandbox (default 0:0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeviceNode {
+    pub(crate) kind: u32,
+    pub(crate) major: u32,
+    pub(crate) minor: u32,
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+}
+
+impl DeviceNode {
+    /// A character device.
+    #[must_use]
+    pub fn char(major: u32, minor: u32) -> DeviceNode {
+        DeviceNode { kind: libc::S_IFCHR, major, minor, mode: 0o666, uid: 0, gid: 0 }
+    }
+
+    /// A block device.
+    #[must_use]
+    pub fn block(major: u32, minor: u32) -> DeviceNode {
+        DeviceNode { kind: libc::S_IFBLK, ..DeviceNode::char(major, minor) }
+    }
+
+    /// A FIFO (named pipe).
+    #[must_use]
+    pub fn fifo() -> DeviceNode {
+        DeviceNode { kind: libc::S_IFIFO, ..DeviceNode::char(0, 0) }
+    }
+
+    /// Its permission bits (07777 at most; the caller's umask does not apply).
+    #[must_use]
+    pub fn mode(mut self, bits: u32) -> DeviceNode {
+        self.mode = bits & 0o7777;
+        self
+    }
+
+    /// Its owner, as ids inside the sandbox.
+    #[must_use]
+    pub fn owner(mut self, uid: u32, gid: u32) -> DeviceNode {
+        (self.uid, self.gid) = (uid, gid);
+        self
+    }
+
+    /// Whether it is a device (a character or block one), which mknod(2) makes only with
+    /// CAP_MKNOD on the host.
+    pub(crate) fn is_device(&self) -> bool {
+        self.kind != libc::S_IFIFO
+    }
+}
+
 /// One mount inside the sandbox, applied in the order given to the builder.
 /// Targets are absolute paths inside the sandbox; missing mount points are created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +154,8 @@ pub(crate) enum MountKind {
     Mask,
     /// Makes the mount at the target read-only.
     ReadOnly,
+    /// Creates a device node or FIFO at the target.
+    Node(DeviceNode),
 }
 
 impl Mount {
@@ -225,7 +279,7 @@ impl Mount {
     #[must_use]
     pub fn propagation(mut self, propagation: Propagation, recursive: bool) -> Mount {
         match self.kind {
-            MountKind::Mask | MountKind::ReadOnly => self.misapplied = Some("propagation"),
+            MountKind::Mask | MountKind::ReadOnly | MountKind::Node(_) => self.misapplied = Some("propagation"),
             _ => self.propagation = Some((propagation, recursive)),
         }
         self
@@ -248,6 +302,17 @@ impl Mount {
             source_name: None,
             propagation: None,
         }
+    }
+
+    /// Creates a device node or FIFO at `target` (an OCI config's `linux.devices`), its parent
+    /// directories where missing. Every mount isobox makes is nodev, so a device node made
+    /// there exists, with its numbers, mode and owner, but cannot be opened (EACCES): only
+    /// [`Mount::dev_bind`] gives access to a device. A character or block device needs a root
+    /// caller without a user namespace (CAP_MKNOD on the host); `build()` refuses one
+    /// otherwise.
+    #[must_use]
+    pub fn device_node(target: impl AsRef<Path>, node: DeviceNode) -> Mount {
+        Mount::of(MountKind::Node(node), target)
     }
 
     /// Limits a tmpfs to `bytes` (more than 0: tmpfs reads 0 as no limit, so `build()` refuses
@@ -298,6 +363,7 @@ impl fmt::Display for Mount {
             MountKind::Mqueue => write!(f, "mqueue {target}"),
             MountKind::Mask => write!(f, "mask {target}"),
             MountKind::ReadOnly => write!(f, "read-only {target}"),
+            MountKind::Node(n) => write!(f, "node {target} ({:o} {}:{})", n.kind, n.major, n.minor),
         }
     }
 }

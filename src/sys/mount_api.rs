@@ -86,6 +86,24 @@ pub fn mknod_regular_at(dir: RawFd, name: &CStr, mode: u32) -> SysResult {
     call(libc::SYS_mknodat, args).map(drop)
 }
 
+/// mknodat(dir, name, mode, dev): a device node or FIFO (`mode` holds its S_IF* type).
+/// Async-signal-safe: does not allocate.
+pub fn mknod_at(dir: RawFd, name: &CStr, mode: u32, dev: u64) -> SysResult {
+    call(libc::SYS_mknodat, [dir as usize, ptr(name), mode as usize, dev as usize, 0, 0]).map(drop)
+}
+
+/// fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW). Async-signal-safe.
+pub fn chown_at(dir: RawFd, name: &CStr, uid: u32, gid: u32) -> SysResult {
+    let flags = libc::AT_SYMLINK_NOFOLLOW as usize;
+    call(libc::SYS_fchownat, [dir as usize, ptr(name), uid as usize, gid as usize, flags, 0]).map(drop)
+}
+
+/// fchmodat(dir, name, mode) (on what the caller just made: no link there to follow).
+/// Async-signal-safe.
+pub fn chmod_at(dir: RawFd, name: &CStr, mode: u32) -> SysResult {
+    call(libc::SYS_fchmodat, [dir as usize, ptr(name), mode as usize, 0, 0, 0]).map(drop)
+}
+
 /// symlinkat(target, dir, name). Async-signal-safe: does not allocate.
 pub fn symlinkat(target: &CStr, dir: RawFd, name: &CStr) -> SysResult {
     call(libc::SYS_symlinkat, [ptr(target), dir as usize, ptr(name), 0, 0, 0]).map(drop)
