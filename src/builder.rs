@@ -118,7 +118,7 @@ impl SandboxBuilder {
     /// Sets the propagation of the sandbox's root mount once the sandbox is in it (with
     /// `recursive`, of every mount below too): an OCI config's `rootfsPropagation`. The
     /// sandbox's mount namespace is private to the caller's whatever this says.
-    pub fn root_propagation(&mut self, propagation: crate::Propagation, recursive: bool) -> &mut Self {
+    pub fn root_propagation(&mut self, propagation: crate::mount::spec::Propagation, recursive: bool) -> &mut Self {
         self.spec.mount.root_propagation = Some((propagation, recursive));
         self
     }
