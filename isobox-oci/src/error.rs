@@ -49,6 +49,9 @@ pub enum OciError {
         #[source]
         source: Box<isobox::Error>,
     },
+    /// A hook failed (prestart and createRuntime fail `create`; the others are warnings).
+    #[error("hook {which}[{index}] ({path}): {why}")]
+    Hook { which: &'static str, index: usize, path: String, why: String },
     /// Sending a signal to the container failed.
     #[error("sending signal {signal} to container {id} (pid {pid}): {errno}")]
     Signal { id: String, pid: i32, signal: i32, errno: nix::errno::Errno },

@@ -8,6 +8,7 @@ mod cli;
 mod cmd;
 mod devices;
 mod error;
+mod hooks;
 mod log;
 mod map;
 mod mounts;

@@ -88,12 +88,12 @@ pub fn map(spec: &Spec, bundle: &Path) -> Result<Mapped, OciError> {
     check_version(&spec.oci_version)?;
     unknown("", &spec.other)?;
     if let Some(hooks) = &spec.hooks {
-        let any = [&hooks.prestart, &hooks.create_runtime, &hooks.create_container]
-            .into_iter()
-            .chain([&hooks.start_container, &hooks.poststart, &hooks.poststop])
-            .any(|h| !h.is_empty());
-        if any || !hooks.other.is_empty() {
-            return Err(OciError::unsupported("hooks", "isobox-oci does not run hooks yet"));
+        // These run inside the container's namespaces at points within the library's setup.
+        if !hooks.create_container.is_empty() || !hooks.start_container.is_empty() {
+            return Err(OciError::unsupported(
+                "hooks.createContainer and hooks.startContainer",
+                "isobox-oci runs hooks in the runtime's namespaces only (prestart, createRuntime, poststart, poststop)",
+            ));
         }
     }
     let root = spec.root.as_ref().ok_or_else(|| OciError::invalid("root", "missing"))?;

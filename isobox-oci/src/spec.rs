@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The fields a struct does not name.
@@ -108,24 +108,34 @@ pub struct MountEntry {
     pub other: Other,
 }
 
-/// Hooks: refused until the runtime runs them (`map`).
-#[derive(Debug, Deserialize)]
+/// Hooks (`hooks.rs` runs them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hooks {
     #[serde(default)]
-    pub prestart: Vec<Value>,
+    pub prestart: Vec<Hook>,
     #[serde(default)]
-    pub create_runtime: Vec<Value>,
+    pub create_runtime: Vec<Hook>,
     #[serde(default)]
-    pub create_container: Vec<Value>,
+    pub create_container: Vec<Hook>,
     #[serde(default)]
-    pub start_container: Vec<Value>,
+    pub start_container: Vec<Hook>,
     #[serde(default)]
-    pub poststart: Vec<Value>,
+    pub poststart: Vec<Hook>,
     #[serde(default)]
-    pub poststop: Vec<Value>,
-    #[serde(flatten)]
-    pub other: Other,
+    pub poststop: Vec<Hook>,
+}
+
+/// One hook: a host program, its arguments (`args[0]` its argv0), environment and timeout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hook {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -36,6 +36,9 @@ pub struct Record {
     /// The parents `create` made for them, topmost first: `delete` removes those left empty.
     #[serde(default)]
     pub cgroup_parents_made: Vec<PathBuf>,
+    /// The config's hooks, for `start` (poststart) and `delete` (poststop).
+    #[serde(default)]
+    pub hooks: crate::spec::Hooks,
 }
 
 /// runtime-spec's states (`paused` is not made by this runtime).
@@ -156,6 +159,23 @@ impl Container {
     pub fn fifo(&self) -> PathBuf {
         self.dir.join(FIFO)
     }
+}
+
+/// The state as runtime-spec lays it out (with runc's `rootfs`, `created` and `owner`): what
+/// `state` prints and each hook reads on stdin.
+pub fn spec_state(r: &Record, status: Status) -> serde_json::Value {
+    let pid = if status == Status::Stopped { 0 } else { r.pid };
+    serde_json::json!({
+        "ociVersion": OCI_VERSION,
+        "id": r.id,
+        "status": status.name(),
+        "pid": pid,
+        "bundle": r.bundle,
+        "rootfs": r.rootfs,
+        "created": r.created,
+        "owner": "",
+        "annotations": r.annotations,
+    })
 }
 
 /// The gate's name in the state directory.

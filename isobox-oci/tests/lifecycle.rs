@@ -260,7 +260,7 @@ fn rootless_a_config_it_cannot_honour_is_refused_by_field_and_leaves_nothing() {
     let cases: [(&str, Tweak); 5] = [
         ("linux.intelRdt", |c| c["linux"]["intelRdt"] = json!({"closID": "x"})),
         ("memory.swappiness", |c| c["linux"]["resources"] = json!({"memory": {"swappiness": 10}})),
-        ("hooks", |c| c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})),
+        ("hooks.createContainer", |c| c["hooks"] = json!({"createContainer": [{"path": "/bin/true"}]})),
         ("notify", |c| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_NOTIFY"})),
         ("\"nosymfollow\"", |c| c["mounts"][4]["options"] = json!(["nosymfollow"])),
     ];
@@ -303,4 +303,61 @@ fn rootless_errors_go_to_the_log_as_json_lines() {
     let last: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(last["level"], "error");
     assert!(last["msg"].as_str().unwrap().contains("nope does not exist"), "{last}");
+}
+
+/// prestart and createRuntime run at the end of create, poststart after start, poststop after
+/// delete, each with the state on stdin; a failing prestart fails create and leaves nothing.
+#[test]
+fn hooks_get_the_state_at_each_point_and_a_failing_prestart_undoes_create() {
+    if !require(is_root(), "needs root on the host") {
+        return;
+    }
+    subreaper();
+    let hook = |dir: &Path, name: &str| {
+        let file = dir.join(format!("{name}.json"));
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", file.display())], "timeout": 10})
+    };
+    let cgroup = format!("/isobox-oci-test-{}/hooks", std::process::id());
+    let b = Bundle::new(&["true"], |c| c["linux"]["cgroupsPath"] = json!(cgroup));
+    let dir = b.path().to_path_buf();
+    let mut config: Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    config["hooks"] = json!({
+        "prestart": [hook(&dir, "prestart")],
+        "createRuntime": [hook(&dir, "createRuntime")],
+        "poststart": [hook(&dir, "poststart")],
+        "poststop": [hook(&dir, "poststop")],
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let id = "hooks-1";
+    let created = b.create(id);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let read = |name: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap()).unwrap()
+    };
+    let pid = b.state(id)["pid"].clone();
+    let pids_dir = Path::new("/sys/fs/cgroup/pids").join(&cgroup[1..]);
+    let cgroup_dir = if pids_dir.exists() { pids_dir } else { Path::new("/sys/fs/cgroup").join(&cgroup[1..]) };
+    let procs = std::fs::read_to_string(cgroup_dir.join("cgroup.procs")).unwrap();
+    assert_eq!(procs.trim(), pid.to_string(), "the held container is in its cgroup");
+    for name in ["prestart", "createRuntime"] {
+        assert_eq!(
+            (read(name)["status"].clone(), read(name)["id"].clone(), read(name)["pid"].clone()),
+            (json!("created"), json!(id), pid.clone()),
+            "{name}"
+        );
+    }
+    assert!(!dir.join("poststart.json").exists());
+    assert!(b.run(&["start", id]).status.success());
+    assert_eq!(read("poststart")["status"], "running");
+    wait_exit(pid.as_i64().unwrap() as i32);
+    assert!(b.run(&["delete", id]).status.success());
+    assert_eq!(read("poststop")["status"], "stopped");
+    // A prestart that fails: create fails, and no container, state or process is left.
+    config["hooks"] = json!({"prestart": [{"path": "/bin/false"}]});
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let failed = b.create("hooks-2");
+    assert!(!failed.status.success() && text(&failed.stderr).contains("prestart[0]"), "{}", text(&failed.stderr));
+    assert!(!b.root.join("hooks-2").exists());
+    // Its cgroup is gone, so no process of it is left (a cgroup with one cannot be removed).
+    assert!(!cgroup_dir.exists(), "{} left", cgroup_dir.display());
 }

@@ -107,8 +107,12 @@ impl Creation<'_> {
             annotations: self.spec.annotations.clone(),
             cgroup_dirs: detached.cgroup_dirs().to_vec(),
             cgroup_parents_made: detached.cgroup_parents_made().to_vec(),
+            hooks: self.spec.hooks.clone().unwrap_or_default(),
         };
         state::write(self.dir, &record)?;
+        let created = state::spec_state(&record, state::Status::Created).to_string();
+        crate::hooks::run(&record.hooks.prestart, &created, "prestart")?;
+        crate::hooks::run(&record.hooks.create_runtime, &created, "createRuntime")?;
         if let Some(path) = pid_file {
             state::write_atomic(path, pid.to_string().as_bytes())?;
         }

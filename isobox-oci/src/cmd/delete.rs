@@ -38,7 +38,13 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), OciError> {
     Detached::from_parts(r.pid as u32, r.cgroup_dirs.clone(), r.cgroup_parents_made.clone())
         .remove_cgroups()
         .map_err(OciError::sandbox("removing the container's cgroup"))?;
-    std::fs::remove_dir_all(&container.dir).map_err(OciError::io("removing the container's state", &container.dir))
+    std::fs::remove_dir_all(&container.dir).map_err(OciError::io("removing the container's state", &container.dir))?;
+    // runtime-spec: a failed poststop hook is a warning; the container is gone either way.
+    let stopped = state::spec_state(r, Status::Stopped).to_string();
+    if let Err(e) = crate::hooks::run(&r.hooks.poststop, &stopped, "poststop") {
+        crate::log::warn(g, &e.to_string());
+    }
+    Ok(())
 }
 
 /// Waits (at most 5 s) until the process has exited; its zombie is its parent's to reap.

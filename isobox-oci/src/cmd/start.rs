@@ -26,5 +26,11 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), OciError> {
         Err(e) => return Err(OciError::io("opening the start gate", fifo)(e)),
     };
     gate.write_all(&[0]).map_err(OciError::io("writing to the start gate", &fifo))?;
-    std::fs::remove_file(&fifo).map_err(OciError::io("removing the start gate", &fifo))
+    std::fs::remove_file(&fifo).map_err(OciError::io("removing the start gate", &fifo))?;
+    // runtime-spec: a failed poststart hook is a warning; the container runs on.
+    let running = state::spec_state(&container.record, Status::Running).to_string();
+    if let Err(e) = crate::hooks::run(&container.record.hooks.poststart, &running, "poststart") {
+        crate::log::warn(g, &e.to_string());
+    }
+    Ok(())
 }
