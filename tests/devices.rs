@@ -172,7 +172,7 @@ fn a_device_node_exists_as_asked_but_cannot_be_opened() {
         .rootfs(rootfs.path())
         .mount(isobox::Mount::dev("/dev"))
         .mount(isobox::Mount::device_node("/dev/zero2", isobox::DeviceNode::char(1, 5).mode(0o640).owner(7, 8)))
-        .mount(isobox::Mount::device_node("/dev/sub/pipe", isobox::DeviceNode::fifo().mode(0o600)))
+        .mount(isobox::Mount::device_node("/dev/sub/pipe", isobox::DeviceNode::fifo().mode(0o662)))
         .capabilities(isobox::Capabilities::DAC_OVERRIDE)
         .build()
         .unwrap();
@@ -181,7 +181,7 @@ fn a_device_node_exists_as_asked_but_cannot_be_opened() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         text,
-        "character special file 1:5 640 7:8\nfifo 0:0 600 0:0\nrefused\n",
+        "character special file 1:5 640 7:8\nfifo 0:0 662 0:0\nrefused\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -172,3 +172,33 @@ fn rootless_a_held_spawn_works_under_a_filter_without_close_range() {
     // stdin, stdout, stderr, and the directory ls reads.
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
 }
+
+/// Recorded parts come back from a file another process could have written: only a leaf
+/// cgroup below a hierarchy's mount is removed, nothing else is touched; piped stdio, whose
+/// other ends this process holds, cannot be detached.
+#[test]
+fn rootless_recorded_cgroups_outside_a_hierarchy_are_refused_and_piped_stdio_is_not_detached() {
+    let empty = tempfile::tempdir().unwrap();
+    let bad = [empty.path().to_path_buf(), "/sys/fs/cgroup".into(), "relative".into()];
+    for dir in bad {
+        let parts = isobox::Detached::from_parts(1, vec![dir.clone()], Vec::new());
+        assert!(parts.remove_cgroups().is_err() || !dir.exists(), "{}", dir.display());
+    }
+    assert!(empty.path().exists(), "an empty directory outside the cgroup file system is left");
+    let parents = isobox::Detached::from_parts(1, Vec::new(), vec![empty.path().to_path_buf()]);
+    parents.remove_cgroups().unwrap();
+    assert!(empty.path().exists(), "a parent outside the cgroup file system is left");
+    if !require_userns() {
+        return;
+    }
+    let (gate, _opener) = nix::unistd::pipe().unwrap();
+    let mut cmd = sh("true");
+    cmd.stdout(Stdio::piped());
+    let held = sandbox(|b| {
+        b.die_with_parent(false).init(false);
+    })
+    .spawn_held(&cmd, gate)
+    .unwrap();
+    let err = held.detach().unwrap_err();
+    assert!(matches!(err, Error::Held(HeldError::CannotDetach { .. })) && err.to_string().contains("piped"), "{err}");
+}

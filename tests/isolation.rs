@@ -405,3 +405,15 @@ fn rootless_propagation_is_set_inside_and_nothing_reaches_the_host() {
         .build();
     assert!(misapplied.is_err());
 }
+
+/// The caller's own network namespace, joined, is the host's to it: no net sysctl there.
+#[test]
+fn rootless_a_net_sysctl_in_the_callers_own_namespace_is_refused() {
+    let own = std::fs::File::open("/proc/self/ns/net").unwrap();
+    let refused = isobox::Sandbox::builder()
+        .namespaces(common::full())
+        .network(isobox::Network::Join(std::sync::Arc::new(own.into())))
+        .sysctl("net.ipv4.ping_group_range", "0 0")
+        .build();
+    assert!(matches!(refused, Err(isobox::Error::Config(isobox::ConfigError::Sysctl { .. }))), "{refused:?}");
+}

@@ -50,7 +50,12 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         rlimits: rlimit::plan::compile(&rlimits_with_init(&spec.rlimits, spec.init && ns.contains(Namespaces::PID)))?,
         time: time::plan::compile(spec.time_offsets, ns)?,
         net: net::plan::compile(ns),
-        sysctl: crate::sysctl::compile(&spec.sysctls, ns, ns.contains(Namespaces::NET) || network.joined().is_some())?,
+        // A joined network namespace that is the caller's own is the host's to it.
+        sysctl: crate::sysctl::compile(
+            &spec.sysctls,
+            ns,
+            ns.contains(Namespaces::NET) || network.joined().is_some_and(|fd| !net::mode::netns::is_own(fd)),
+        )?,
         unshare_cgroup: ns.cgroup_flag(),
         new_session: spec.new_session,
         caps: caps::plan::compile(&spec.caps, ns)?,
@@ -60,7 +65,12 @@ pub(crate) fn build(spec: &Spec) -> Result<SandboxPlan, ConfigError> {
         landlock: crate::landlock::plan::compile(spec.landlock.as_ref(), may_restrict(spec))?,
         // Without no_new_privs, a filter goes in before the capabilities go, in a sandbox
         // without isobox's init (which would run under it).
-        seccomp: seccomp::plan::compile(&spec.seccomp, may_restrict(spec), !spec.init)?,
+        // It needs CAP_SYS_ADMIN then: a user namespace's, or a root caller's.
+        seccomp: seccomp::plan::compile(
+            &spec.seccomp,
+            may_restrict(spec),
+            !spec.init && (ns.contains(Namespaces::USER) || caller.is_root()),
+        )?,
         init: spec.init && ns.contains(Namespaces::PID),
     };
     let limits = limits_with_init(&spec.limits, child.init);

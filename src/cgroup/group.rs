@@ -144,42 +144,6 @@ impl Cgroup {
     }
 }
 
-/// Kills every process left in each of `dirs` (cgroup.kill on v2) and removes them, retrying
-/// while busy: a detached sandbox's cgroup, ended by another process than the one that made
-/// it. Each must be a cgroup directory below /sys/fs/cgroup (one holding `cgroup.procs`); a
-/// missing one is fine.
-pub(crate) fn remove_left(dirs: &[std::path::PathBuf]) -> Result<(), CgroupError> {
-    for dir in dirs {
-        if removed_now(dir) {
-            continue;
-        }
-        let inside = dir.starts_with("/sys/fs/cgroup/")
-            && dir.components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)));
-        if !inside || !dir.join("cgroup.procs").is_file() {
-            let err = io::Error::new(io::ErrorKind::InvalidInput, "not a cgroup directory below /sys/fs/cgroup");
-            return Err(remove_error(dir.clone(), err));
-        }
-        if fs::write_file(&dir.join("cgroup.kill"), "1").is_err() {
-            kill_listed(dir);
-        }
-        fs::remove_dir(dir, || kill_listed(dir)).map_err(|source| remove_error(dir.clone(), source))?;
-    }
-    Ok(())
-}
-
-/// rmdir of each of `made` (parents made for a detached sandbox, topmost first within each
-/// hierarchy), deepest first, where empty: one that is not, or is not below /sys/fs/cgroup,
-/// stays.
-pub(crate) fn remove_empty_parents(made: &[std::path::PathBuf]) {
-    for dir in made.iter().rev() {
-        let inside = dir.starts_with("/sys/fs/cgroup/")
-            && dir.components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)));
-        if inside {
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
-}
-
 /// mkdir of the sandbox's directory. A parent found gone was removed by another isobox
 /// process between its preparation and now (its last user left): prepared again, a few times.
 fn create_below(parents: &ParentHold, p: &Planned) -> Result<(), CgroupError> {
@@ -196,7 +160,7 @@ fn create_below(parents: &ParentHold, p: &Planned) -> Result<(), CgroupError> {
     }
 }
 
-fn removed_now(dir: &Path) -> bool {
+pub(crate) fn removed_now(dir: &Path) -> bool {
     match std::fs::remove_dir(dir) {
         Ok(()) => true,
         Err(e) => e.kind() == io::ErrorKind::NotFound,
@@ -204,7 +168,7 @@ fn removed_now(dir: &Path) -> bool {
 }
 
 /// SIGKILLs every process listed in `dir/cgroup.procs`.
-fn kill_listed(dir: &Path) {
+pub(crate) fn kill_listed(dir: &Path) {
     for pid in fs::procs(dir) {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
     }

@@ -24,6 +24,7 @@ mod hold;
 mod io_weight;
 pub(crate) mod join;
 pub(crate) mod layout;
+pub(crate) mod left;
 mod parent;
 mod parent_dirs;
 pub(crate) mod plan;

@@ -47,14 +47,15 @@ fn close_from_but(from: u32, keep: &[RawFd]) -> Result<(), Errno> {
 
 /// close_range(first, last) (Linux 5.9), or on older kernels, and under an early seccomp
 /// filter that refuses it (an OCI profile older than the call), a close of each descriptor
-/// up to 65535.
+/// up to the hard open-files limit (at most 2^20).
 fn close_between(first: u32, last: u32) -> Result<(), Errno> {
     if first > last {
         return Ok(());
     }
     match sys::close_range(first, last, 0) {
-        Err(Errno::ENOSYS | Errno::EPERM) => {
-            for fd in first..=last.min(65535) {
+        // EINVAL, its only other error, cannot be: first <= last and no flags.
+        Err(_) => {
+            for fd in first..=last.min(sys::nofile_hard().min(1 << 20) as u32) {
                 let _ = sys::close(fd as RawFd); // EBADF: not open
             }
             Ok(())

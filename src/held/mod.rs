@@ -73,12 +73,13 @@ impl Detached {
     /// Kills every process left in the sandbox's cgroup directories and removes them,
     /// retrying while the kernel holds them busy, then the parents made for them, deepest
     /// first, where empty (another sandbox's cgroup in one keeps it). A directory that is gone
-    /// already is fine; one that is not a cgroup directory below /sys/fs/cgroup is refused
-    /// ([`CgroupError::Remove`](crate::CgroupError::Remove)), and so is one still busy after
-    /// 5 s.
+    /// already is fine. Refused before anything is done to it
+    /// ([`CgroupError::Remove`](crate::CgroupError::Remove)): one that is not a leaf cgroup
+    /// below a hierarchy's mount point, or is the caller's own cgroup or an ancestor of it;
+    /// and one still busy after 5 s is an error.
     pub fn remove_cgroups(&self) -> Result<(), Error> {
-        crate::cgroup::group::remove_left(&self.cgroup_dirs)?;
-        crate::cgroup::group::remove_empty_parents(&self.cgroup_parents_made);
+        crate::cgroup::left::remove(&self.cgroup_dirs)?;
+        crate::cgroup::left::remove_empty_parents(&self.cgroup_parents_made);
         Ok(())
     }
 
@@ -147,10 +148,14 @@ impl HeldChild {
     /// too ([`Detached::cgroup_dirs`]). Nothing reports the program's exec any more: a failure
     /// there ends the process with status 127.
     ///
+    /// The sandbox's first process stays this process's child: a caller that lives on after
+    /// it has exited reaps it (`waitpid` on [`Detached::pid`]) or it stays a zombie; one that
+    /// exits first hands it to its subreaper (an OCI runtime's `create` exits at once).
+    ///
     /// Refused, with the sandbox killed, where a part of it ends with this process: a sandbox
     /// that dies with its parent ([`die_with_parent`](crate::SandboxBuilder::die_with_parent)
     /// is on by default), a user-mode or veth network, seccomp notify rules, an overlay
-    /// upper directory that is not kept.
+    /// upper directory that is not kept, piped stdio.
     pub fn detach(self) -> Result<Detached, Error> {
         if self.plan.child.die_with_parent {
             return Err(HeldError::DiesWithParent.into());

@@ -90,9 +90,12 @@ fn apply(op: &Op, anchors: &mut Anchors) -> Result<(), Errno> {
         },
         Op::Mknod { path, mode, dev, uid, gid } => {
             let dir = parent(root, path)?;
-            api::mknod_at(dir.0, &path.name, *mode, *dev)?;
-            api::chown_at(dir.0, &path.name, *uid, *gid)?;
-            api::chmod_at(dir.0, &path.name, *mode & 0o7777)
+            // The mode exactly, without a chmod by name (which would follow a link swapped in).
+            let old = api::umask(0);
+            let made = api::mknod_at(dir.0, &path.name, *mode, *dev);
+            api::umask(old);
+            made?;
+            api::chown_at(dir.0, &path.name, *uid, *gid)
         }
         Op::Propagate { target, flag, recursive } => {
             api::set_propagation(resolve(root, &target.path, 0)?.0, *flag, *recursive)

@@ -149,7 +149,8 @@ pub(crate) enum Op {
     ReadOnlyPath {
         target: InRoot,
     },
-    /// mknodat, then fchownat and fchmodat: a device node or FIFO (`mode` with its type).
+    /// mknodat under umask 0, then fchownat without following a link: a device node or FIFO
+    /// (`mode` with its type).
     Mknod {
         path: InRoot,
         mode: u32,

@@ -11,6 +11,9 @@ use crate::seccomp::plan::SeccompPlan;
 
 /// `SECCOMP_RET_ALLOW`.
 const ALLOW: u32 = 0x7fff_0000;
+/// `SECCOMP_RET_ACTION_FULL` and `SECCOMP_RET_ERRNO`.
+const RET_ACTION: u32 = 0xffff_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
 
 /// The calls, with the arguments an argument check would look at.
 fn waiter_calls() -> [Call; 13] {
@@ -58,7 +61,16 @@ fn held_calls() -> [Call; 4] {
 
 /// [`filter_allows_waiter`] for a held spawn's waiter (`held`), which also holds at its gate.
 pub(crate) fn filter_allows_held(plan: &SeccompPlan) -> Result<(), PoolError> {
-    filter_allows(plan, waiter_calls().iter().chain(&held_calls()))
+    filter_allows(plan, waiter_calls().iter().chain(&held_calls()).chain(&early_calls(plan)))
+}
+
+/// Under a filter installed early (`SeccompPlan::early`), the child's own making of the
+/// socket inheritable before it executes the waiter (`child::program`) is filtered too.
+fn early_calls(plan: &SeccompPlan) -> Vec<Call> {
+    match plan.early {
+        true => vec![Call::native(libc::SYS_fcntl, &[3, libc::F_SETFD as u64, 0])],
+        false => Vec::new(),
+    }
 }
 
 /// Refuses a filter that does not allow one of the waiter's calls (and, with `watch`, the
@@ -66,7 +78,7 @@ pub(crate) fn filter_allows_held(plan: &SeccompPlan) -> Result<(), PoolError> {
 /// interpreter does not follow).
 pub(crate) fn filter_allows_waiter(plan: &SeccompPlan, watch: bool) -> Result<(), PoolError> {
     let watching = if watch { &watch_calls()[..] } else { &[] };
-    filter_allows(plan, waiter_calls().iter().chain(watching))
+    filter_allows(plan, waiter_calls().iter().chain(watching).chain(&early_calls(plan)))
 }
 
 fn filter_allows<'a>(plan: &SeccompPlan, calls: impl Iterator<Item = &'a Call>) -> Result<(), PoolError> {
@@ -79,7 +91,10 @@ fn filter_allows<'a>(plan: &SeccompPlan, calls: impl Iterator<Item = &'a Call>) 
         // The waiter closes with close(2) where close_range(2) is refused (`wait.rs`).
         let call = match interp::try_run_counting(&program, call) {
             Ok((ALLOW, _)) => continue,
-            _ if call.nr as i64 == libc::SYS_close_range => &Call::native(libc::SYS_close, &[3]),
+            // Only a refusal the waiter sees (an errno) lets it fall back; a kill would not.
+            Ok((verdict, _)) if call.nr as i64 == libc::SYS_close_range && verdict & RET_ACTION == RET_ERRNO => {
+                &Call::native(libc::SYS_close, &[3])
+            }
             _ => call,
         };
         match interp::try_run_counting(&program, call) {

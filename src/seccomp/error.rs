@@ -9,7 +9,7 @@ use nix::errno::Errno;
 pub enum SeccompError {
     /// A filter is installed only with no_new_privs (or CAP_SYS_ADMIN), and no_new_privs is off.
     #[error(
-        "a seccomp filter with notify rules, or in a sandbox with isobox's init, needs no_new_privs or CAP_SYS_ADMIN: keep no_new_privs(true), keep Capabilities::SYS_ADMIN, turn the init off (init(false), then the filter is installed before the capabilities are dropped), or pass Seccomp::none() to run without a filter"
+        "a seccomp filter with notify rules, or in a sandbox with isobox's init, needs no_new_privs or CAP_SYS_ADMIN: keep no_new_privs(true), keep Capabilities::SYS_ADMIN, turn the init off (init(false): then, in a user namespace or for a root caller, the filter is installed before the capabilities are dropped), or pass Seccomp::none() to run without a filter"
     )]
     NeedsNoNewPrivs,
     /// [`Seccomp::from_bpf`](crate::Seccomp::from_bpf) with no instructions.

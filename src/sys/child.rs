@@ -159,6 +159,17 @@ pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> SysResult {
     call(libc::SYS_prlimit64, args).map(drop)
 }
 
+/// The hard RLIMIT_NOFILE, which bounds every open descriptor's number (65536 if it cannot
+/// be read). Async-signal-safe: does not allocate.
+pub fn nofile_hard() -> u64 {
+    let mut limit = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    let args = [0, libc::RLIMIT_NOFILE as usize, 0, &mut limit as *mut libc::rlimit64 as usize, 0, 0];
+    match call(libc::SYS_prlimit64, args) {
+        Ok(_) => limit.rlim_max,
+        Err(_) => 1 << 16,
+    }
+}
+
 /// setgroups(2). Async-signal-safe: does not allocate.
 pub fn setgroups(groups: &[libc::gid_t]) -> SysResult {
     call(libc::SYS_setgroups, [groups.len(), groups.as_ptr() as usize, 0, 0, 0, 0]).map(drop)

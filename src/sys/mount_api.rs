@@ -98,10 +98,11 @@ pub fn chown_at(dir: RawFd, name: &CStr, uid: u32, gid: u32) -> SysResult {
     call(libc::SYS_fchownat, [dir as usize, ptr(name), uid as usize, gid as usize, flags, 0]).map(drop)
 }
 
-/// fchmodat(dir, name, mode) (on what the caller just made: no link there to follow).
+/// umask(2): sets the calling process's mask, returns the old one. The CLONE_VM child has a
+/// file-system context of its own (no CLONE_FS): the caller's is not touched.
 /// Async-signal-safe.
-pub fn chmod_at(dir: RawFd, name: &CStr, mode: u32) -> SysResult {
-    call(libc::SYS_fchmodat, [dir as usize, ptr(name), mode as usize, 0, 0, 0]).map(drop)
+pub fn umask(mask: u32) -> u32 {
+    call(libc::SYS_umask, [mask as usize, 0, 0, 0, 0, 0]).unwrap_or(0) as u32
 }
 
 /// symlinkat(target, dir, name). Async-signal-safe: does not allocate.

@@ -28,6 +28,16 @@ pub(crate) fn current_id() -> Option<u64> {
     crate::sys::netlink::netns_cookie(socket.as_raw_fd()).ok()
 }
 
+/// Whether `ns` is the calling thread's own network namespace (the same namespace file),
+/// or cannot be told apart from it.
+pub(crate) fn is_own(ns: BorrowedFd<'_>) -> bool {
+    let key = |st: nix::sys::stat::FileStat| (st.st_dev, st.st_ino);
+    match (nix::sys::stat::fstat(ns.as_raw_fd()), nix::sys::stat::stat("/proc/thread-self/ns/net")) {
+        (Ok(theirs), Ok(ours)) => key(theirs) == key(ours),
+        _ => true,
+    }
+}
+
 /// The network namespaces something was done in once, by id ([`current_id`]).
 pub(crate) struct DoneIn(Mutex<Vec<u64>>);
 

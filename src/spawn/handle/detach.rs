@@ -43,6 +43,9 @@ impl Child {
         if self.holder.is_some() || self.after_reap.is_some() {
             return Some("a pool's holder");
         }
+        if self.stdin.is_some() || self.stdout.is_some() || self.stderr.is_some() {
+            return Some("piped stdio (this process holds the other ends)");
+        }
         None
     }
 }
