@@ -275,26 +275,7 @@ fn process_settings(b: &mut SandboxBuilder, p: &Process) -> Result<(), OciError>
 }
 
 fn resource(name: &str) -> Result<Resource, OciError> {
-    const ALL: [Resource; 16] = [
-        Resource::AddressSpace,
-        Resource::Core,
-        Resource::Cpu,
-        Resource::Data,
-        Resource::FileSize,
-        Resource::Locks,
-        Resource::MemLock,
-        Resource::MsgQueue,
-        Resource::Nice,
-        Resource::NoFile,
-        Resource::NProc,
-        Resource::Rss,
-        Resource::RtPrio,
-        Resource::RtTime,
-        Resource::SigPending,
-        Resource::Stack,
-    ];
-    ALL.into_iter()
-        .find(|r| r.name() == name)
+    Resource::from_name(name)
         .ok_or_else(|| OciError::invalid(format!("process.rlimits type {name:?}"), "not a resource limit"))
 }
 

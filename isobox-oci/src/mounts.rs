@@ -11,7 +11,7 @@ use crate::spec::MountEntry;
 
 /// Options every mapped mount has anyway, or whose absence changes nothing of isolation
 /// (propagation ones are applied after the mount, see [`propagation`]).
-const ALWAYS_OK: &[&str] = &[
+pub const ALWAYS_OK: &[&str] = &[
     "nosuid",
     "nodev",
     "rw",

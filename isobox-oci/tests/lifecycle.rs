@@ -368,3 +368,15 @@ fn hooks_get_the_state_at_each_point_and_a_failing_prestart_undoes_create() {
     // Its cgroup is gone, so no process of it is left (a cgroup with one cannot be removed).
     assert!(!cgroup_dir.exists(), "{} left", cgroup_dir.display());
 }
+
+/// `features` says what this runtime does: the hooks it runs, seccomp, no systemd cgroups.
+#[test]
+fn rootless_features_say_what_is_implemented() {
+    let out = std::process::Command::new(runtime()).arg("features").output().unwrap();
+    assert!(out.status.success());
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["hooks"], json!(["prestart", "createRuntime", "poststart", "poststop"]));
+    assert_eq!(f["linux"]["seccomp"]["enabled"], true);
+    assert_eq!(f["linux"]["cgroup"]["systemd"], false);
+    assert!(f["mountOptions"].as_array().unwrap().iter().any(|o| o == "rshared"));
+}

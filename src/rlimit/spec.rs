@@ -64,6 +64,32 @@ impl Resource {
         raw
     }
 
+    /// Every resource, in the order of their `RLIMIT_*` names.
+    pub const ALL: [Resource; 16] = [
+        Resource::AddressSpace,
+        Resource::Core,
+        Resource::Cpu,
+        Resource::Data,
+        Resource::FileSize,
+        Resource::Locks,
+        Resource::MemLock,
+        Resource::MsgQueue,
+        Resource::Nice,
+        Resource::NoFile,
+        Resource::NProc,
+        Resource::Rss,
+        Resource::RtPrio,
+        Resource::RtTime,
+        Resource::SigPending,
+        Resource::Stack,
+    ];
+
+    /// The resource the kernel names `name` (`"RLIMIT_NOFILE"`), as [`Resource::name`] spells it.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The kernel's name, as in `prlimit --list`.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -111,24 +137,15 @@ impl std::fmt::Display for Rlimit {
 mod tests {
     use super::*;
 
-    const ALL: [Resource; 16] = [
-        Resource::AddressSpace,
-        Resource::Core,
-        Resource::Cpu,
-        Resource::Data,
-        Resource::FileSize,
-        Resource::Locks,
-        Resource::MemLock,
-        Resource::MsgQueue,
-        Resource::Nice,
-        Resource::NoFile,
-        Resource::NProc,
-        Resource::Rss,
-        Resource::RtPrio,
-        Resource::RtTime,
-        Resource::SigPending,
-        Resource::Stack,
-    ];
+    const ALL: [Resource; 16] = Resource::ALL;
+
+    #[test]
+    fn every_resource_is_found_by_its_kernel_name() {
+        for r in ALL {
+            assert_eq!(Resource::from_name(r.name()), Some(r));
+        }
+        assert_eq!(Resource::from_name("RLIMIT_NOPE"), None);
+    }
 
     /// Fails to compile when a variant is added, until it is added to `ALL` (and `label`).
     #[allow(dead_code)]
