@@ -68,13 +68,18 @@ fn ms(d: Duration) -> f64 {
 
 /// One container's life, timed: create, start, its exit (reaped here), delete.
 fn lifecycle(runtime: &Path, root: &Path, bundle: &Path, id: &str) -> Result<Duration, String> {
-    let pid_file = bundle.join("pid");
     let started = Instant::now();
-    run(
-        runtime,
-        root,
-        &["create", "--bundle", bundle.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), id],
-    )?;
+    let lived = live(runtime, root, bundle, id);
+    if lived.is_err() {
+        let _ = run(runtime, root, &["delete", "--force", id]); // nothing left held on a failure
+    }
+    lived.map(|()| started.elapsed())
+}
+
+fn live(runtime: &Path, root: &Path, bundle: &Path, id: &str) -> Result<(), String> {
+    let pid_file = bundle.join("pid");
+    let create = ["create", "--bundle", bundle.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), id];
+    run(runtime, root, &create)?;
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .map_err(|e| e.to_string())?
         .trim()
@@ -85,8 +90,7 @@ fn lifecycle(runtime: &Path, root: &Path, bundle: &Path, id: &str) -> Result<Dur
         Ok(WaitStatus::Exited(_, 0)) => {}
         other => return Err(format!("the container ended with {other:?}")),
     }
-    run(runtime, root, &["delete", id])?;
-    Ok(started.elapsed())
+    run(runtime, root, &["delete", id])
 }
 
 /// Runs one command of `runtime`. Its stderr goes to a file: the container inherits create's

@@ -40,10 +40,21 @@ fn subreaper() {
     ONCE.call_once(|| nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER"));
 }
 
-/// A bundle: busybox as the rootfs, and `config` (merged over a runc-like default).
+/// A bundle: busybox as the rootfs, and `config` (merged over a runc-like default). Every
+/// container created from it is deleted (`--force`) when it goes, so that a failed test
+/// leaves no held container behind.
 struct Bundle {
     dir: tempfile::TempDir,
     root: PathBuf,
+    created: std::cell::RefCell<Vec<String>>,
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        for id in self.created.borrow().iter() {
+            let _ = self.run(&["delete", "--force", id]);
+        }
+    }
 }
 
 impl Bundle {
@@ -66,7 +77,7 @@ impl Bundle {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        Bundle { dir, root }
+        Bundle { dir, root, created: Default::default() }
     }
 
     fn path(&self) -> &Path {
@@ -82,6 +93,7 @@ impl Bundle {
     /// `create`, with the container's stdout going to `out` in the bundle and stderr to `err`
     /// (files: the container holds them after create has exited, a pipe would never end).
     fn create(&self, id: &str) -> Output {
+        self.created.borrow_mut().push(id.to_string());
         let out = std::fs::File::create(self.path().join("out")).unwrap();
         let err_path = self.path().join("err");
         let err = std::fs::File::create(&err_path).unwrap();
