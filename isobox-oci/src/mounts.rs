@@ -68,9 +68,13 @@ pub fn map(entries: &[MountEntry], bundle: &Path) -> Result<Vec<Mount>, OciError
         let mount = match (kind, dest.as_str()) {
             ("tmpfs", "/dev") => {
                 dev_done = true;
-                // isobox's /dev: the runtime-spec's default devices, a devpts, shm.
+                // isobox's /dev: the runtime-spec's default devices, a devpts, shm. Its tmpfs
+                // takes no size= or mode= (0755 already); what the container writes there is
+                // charged to its memory cgroup (CONFORMANCE.md says so).
                 Some(Mount::dev("/dev"))
             }
+            // isobox's devpts (in its /dev) has ptmxmode 0666 and mode 0620 already; gid=5 it
+            // does not set, so a pty's group is its opener's (CONFORMANCE.md says so).
             ("devpts", "/dev/pts") if dev_done => {
                 only(entry, &["newinstance", "ptmxmode=0666", "mode=0620", "mode=620", "gid=5", "noexec"])?;
                 None

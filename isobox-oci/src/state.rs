@@ -178,6 +178,18 @@ pub fn spec_state(r: &Record, status: Status) -> serde_json::Value {
     })
 }
 
+/// Every process listed in the container's cgroups (none without a cgroup), ascending.
+pub fn cgroup_pids(r: &Record) -> Vec<i32> {
+    let mut pids: Vec<i32> = Vec::new();
+    for dir in &r.cgroup_dirs {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        pids.extend(procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
 /// The gate's name in the state directory.
 pub const FIFO: &str = "exec.fifo";
 

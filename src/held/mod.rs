@@ -106,7 +106,8 @@ pub(crate) fn spawn(plan: &Arc<SandboxPlan>, cmd: &Command, gate: OwnedFd) -> Re
     let started = Instant::now();
     message::send(sock.as_fd(), &msg).map_err(HeldError::Handover)?;
     drop(gate);
-    let record = read_record(&sock).map_err(HeldError::Handover)?;
+    // The waiter's first record: held, or why not (fewer bytes: it exited).
+    let record = crate::sys::fd::read_up_to(sock.as_fd(), RECORD_LEN).map_err(HeldError::Handover)?;
     command.child_ends.clear(); // the waiter has its copies, or is gone
     if !is_held(&record) {
         drop(child); // killed and reaped
@@ -164,22 +165,6 @@ impl HeldChild {
             self.child.leave_running().map_err(|what| HeldError::CannotDetach { what })?;
         Ok(Detached { pid, cgroup_dirs, cgroup_parents_made })
     }
-}
-
-/// The waiter's first record: held, or why not (up to 12 bytes; fewer: it exited).
-fn read_record(sock: &OwnedFd) -> std::io::Result<Vec<u8>> {
-    let mut record = vec![0u8; RECORD_LEN];
-    let mut got = 0;
-    while got < RECORD_LEN {
-        match nix::unistd::read(sock.as_raw_fd(), &mut record[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    record.truncate(got);
-    Ok(record)
 }
 
 fn is_held(record: &[u8]) -> bool {

@@ -17,6 +17,22 @@ pub fn dup_at_or_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// Reads until `len` bytes or EOF, whichever comes first.
+pub fn read_up_to(fd: BorrowedFd<'_>, len: usize) -> io::Result<Vec<u8>> {
+    let mut out = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match nix::unistd::read(fd.as_raw_fd(), &mut out[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    out.truncate(got);
+    Ok(out)
+}
+
 /// Reads `fd` until EOF (a pipe or socket the other side closes at exec, or with a report).
 pub fn read_to_eof(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();

@@ -148,7 +148,8 @@ pub unsafe fn spawn_shared<T: Sync, S: ParentSteps>(
     }
     let mut report = Vec::new();
     if prepared.is_ok() && steps.handoff_len() > 0 {
-        report = read_up_to(&pipes.report_read, steps.handoff_len()).map_err(SpawnFailure::Control)?;
+        report =
+            super::fd::read_up_to(pipes.report_read.as_fd(), steps.handoff_len()).map_err(SpawnFailure::Control)?;
         match steps.take_handoff(pidfd.as_ref().map(|fd| fd.as_fd()), &report) {
             Ok(true) => {
                 report.clear();
@@ -182,22 +183,6 @@ fn send_go(go: &OwnedFd) -> io::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-/// Reads until `len` bytes or EOF, whichever comes first.
-fn read_up_to(fd: &OwnedFd, len: usize) -> io::Result<Vec<u8>> {
-    let mut out = vec![0u8; len];
-    let mut got = 0;
-    while got < len {
-        match nix::unistd::read(fd.as_raw_fd(), &mut out[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    out.truncate(got);
-    Ok(out)
 }
 
 /// Kills and reaps the child if the parent unwinds or fails before the child is done with our

@@ -38,11 +38,8 @@ fn send(c: &Container, pid: i32, signal: Signal) -> Result<(), OciError> {
 
 /// Every process listed in the container's cgroups (none without a cgroup).
 fn signal_all(c: &Container, signal: Signal) {
-    for dir in &c.record.cgroup_dirs {
-        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
-        }
+    for pid in state::cgroup_pids(&c.record) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
     }
 }
 

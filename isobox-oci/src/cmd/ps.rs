@@ -11,16 +11,10 @@ pub fn run(g: &Global, args: &[String]) -> Result<(), OciError> {
     let p = cli::parse(args, FLAGS)?;
     let id = p.id("ps")?.to_string();
     let container = state::open(&g.root, &id)?;
-    let mut pids: Vec<i32> = Vec::new();
-    for dir in &container.record.cgroup_dirs {
-        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        pids.extend(procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
-    }
+    let mut pids = state::cgroup_pids(&container.record);
     if pids.is_empty() && container.status() != Status::Stopped {
         pids.push(container.record.pid);
     }
-    pids.sort_unstable();
-    pids.dedup();
     match p.value("format").unwrap_or("table") {
         "json" => println!("{}", serde_json::to_string(&pids).expect("JSON")),
         "table" => {
